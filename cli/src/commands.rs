@@ -1,0 +1,150 @@
+//! One function per command; each calls the engine and prints the result.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal};
+
+use omnigraph::error::{Error, Result};
+use omnigraph::graph::{self, Graph};
+use omnigraph::load::{self, LoadMode, LoadOptions};
+use omnigraph::schema::compile_schema;
+
+use crate::cli::{Cli, Command, LoadArgs, Mode, SchemaCommand};
+use crate::output;
+
+fn read_file(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", path.display())))
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Init { schema, uri } => {
+            let src = read_file(&schema)?;
+            let report = graph::init(&uri, &src).await?;
+            if json {
+                output::print_json(&report);
+            } else {
+                println!("initialized graph at {}", report.root);
+                println!("  genesis   {}", report.genesis_id);
+                println!("  schema    {}", report.schema_hash);
+                println!("  tables    {}", report.tables.join(", "));
+            }
+        }
+        Command::Load(args) => load_cmd(args, json).await?,
+        Command::Snapshot { store } => {
+            let g = Graph::open(&store).await?;
+            let snap = g.snapshot().await?;
+            if json {
+                output::print_json(&snap);
+            } else {
+                output::print_snapshot(&snap);
+            }
+        }
+        Command::Export { store, type_name, output } => {
+            let g = Graph::open(&store).await?;
+            match output {
+                Some(path) => {
+                    let file = File::create(&path).map_err(|e| Error::InvalidArgument(format!("cannot write {}: {e}", path.display())))?;
+                    let report = omnigraph::export::export(&g, type_name.as_deref(), &mut BufWriter::new(file)).await?;
+                    if json {
+                        output::print_json(&report);
+                    } else {
+                        eprintln!("exported {} rows (manifest version {}) to {}", report.rows, report.manifest_version, path.display());
+                    }
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut out = BufWriter::new(stdout.lock());
+                    omnigraph::export::export(&g, type_name.as_deref(), &mut out).await?;
+                }
+            }
+        }
+        Command::Schema { command: SchemaCommand::Show { store } } => {
+            let g = Graph::open(&store).await?;
+            if json {
+                output::print_json(&serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()}));
+            } else {
+                print!("{}", g.schema_source());
+                if !g.schema_source().ends_with('\n') {
+                    println!();
+                }
+            }
+        }
+        Command::Schema { command: SchemaCommand::Check { schema } } => {
+            let src = read_file(&schema)?;
+            let ir = compile_schema(&src).map_err(Error::Schema)?;
+            if json {
+                output::print_json(&serde_json::json!({"ok": true, "schema_hash": ir.content_hash(), "nodes": ir.nodes.len(), "edges": ir.edges.len()}));
+            } else {
+                println!("ok: {} node type(s), {} edge type(s), hash {}", ir.nodes.len(), ir.edges.len(), ir.content_hash());
+            }
+        }
+        Command::Recover { store, apply } => {
+            let items = graph::recovery::repair(&store, apply).await?;
+            if json {
+                output::print_json(&serde_json::json!({"applied": apply, "items": items}));
+            } else if items.is_empty() {
+                println!("nothing to recover");
+            } else {
+                for i in &items {
+                    let state = if i.applied { "done" } else if i.actionable { "pending" } else { "left alone" };
+                    println!("{:<10} {:<28} {:<10} {}", i.kind, i.id, state, i.action);
+                }
+                if !apply && items.iter().any(|i| i.actionable) {
+                    println!("dry run: re-run with --apply to carry this out");
+                }
+            }
+            if !apply && items.iter().any(|i| i.actionable) {
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
+    let mode = match args.mode {
+        Mode::Overwrite => LoadMode::Overwrite,
+        Mode::Append => LoadMode::Append,
+        Mode::Merge => LoadMode::Merge,
+    };
+    let g = Graph::open_for_write(&args.store).await?;
+    for r in g.recovered() {
+        eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+    }
+    let mut opts = LoadOptions::new(mode, args.data.display().to_string());
+    opts.max_errors = args.max_errors;
+    let started = std::time::Instant::now();
+    let report = if args.data.as_os_str() == "-" {
+        opts.source_name = "stdin".into();
+        let stdin = std::io::stdin();
+        let mut bar = crate::progress::LoadBar::new(None, std::io::stderr().is_terminal() && !json);
+        let r = load::load(&g, stdin.lock(), &opts, &mut |p| bar.update(p)).await;
+        bar.finish();
+        r?
+    } else {
+        let file = File::open(&args.data).map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", args.data.display())))?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        let mut bar = crate::progress::LoadBar::new(size, std::io::stderr().is_terminal() && !json);
+        let r = load::load(&g, BufReader::with_capacity(1 << 20, file), &opts, &mut |p| bar.update(p)).await;
+        bar.finish();
+        r?
+    };
+    if json {
+        output::print_json(&report);
+    } else {
+        let total: u64 = report.rows.values().sum();
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "loaded {total} rows from {} lines ({}) in {secs:.2}s ({:.0} rows/s); manifest version {}",
+            report.lines,
+            serde_json::to_value(report.mode).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            total as f64 / secs.max(1e-9),
+            report.manifest_version
+        );
+        for (name, n) in &report.rows {
+            println!("  {name:<24} {n}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! `omnigraph`: the command-line tool.
+//!
+//! Module map: [`cli`] (argument definitions), [`commands`] (one function per
+//! command, each calling one engine function), [`output`] (tables, JSON and
+//! error printing), [`progress`] (the load progress bar).
+
+mod cli;
+mod commands;
+mod output;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let json = args.json;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let code = match rt.block_on(commands::run(args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            output::print_error(&e, json);
+            1
+        }
+    };
+    std::process::exit(code);
+}

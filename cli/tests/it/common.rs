@@ -1,0 +1,75 @@
+//! Running the binary and reading its output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SCHEMA: &str = "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company @card(0..1)\n";
+
+pub const DATA: &str = "{\"type\":\"Person\",\"data\":{\"name\":\"ada\",\"age\":36}}\n{\"type\":\"Person\",\"data\":{\"name\":\"bob\"}}\n{\"type\":\"Company\",\"data\":{\"name\":\"acme\"}}\n{\"edge\":\"Knows\",\"from\":\"ada\",\"to\":\"bob\"}\n{\"edge\":\"WorksAt\",\"from\":\"bob\",\"to\":\"acme\"}\n";
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_omnigraph"));
+    c.env_remove("OMNIGRAPH_FAILPOINT");
+    c
+}
+
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+impl Work {
+    pub fn new() -> Work {
+        let w = Work { dir: tempfile::tempdir().unwrap() };
+        std::fs::write(w.path("schema.pg"), SCHEMA).unwrap();
+        std::fs::write(w.path("data.jsonl"), DATA).unwrap();
+        w
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn graph(&self) -> String {
+        self.path("graph").display().to_string()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        bin().current_dir(self.dir.path()).args(args).output().unwrap()
+    }
+
+    pub fn run_with_failpoint(&self, fp: &str, args: &[&str]) -> Output {
+        bin().current_dir(self.dir.path()).env("OMNIGRAPH_FAILPOINT", fp).args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn init(&self) {
+        self.ok(&["init", "--schema", "schema.pg", &self.graph()]);
+    }
+
+    pub fn snapshot_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["snapshot", "--store", &self.graph(), "--json"])).unwrap()
+    }
+
+    pub fn rows(&self, table: &str) -> u64 {
+        let snap = self.snapshot_json();
+        snap["tables"].as_array().unwrap().iter().find(|t| t["name"] == table).unwrap()["row_count"].as_u64().unwrap()
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+pub fn killed_by_abort(o: &Output) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    o.status.signal() == Some(6)
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

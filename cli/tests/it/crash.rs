@@ -1,0 +1,152 @@
+//! Crashes as real process deaths: a failpoint aborts `omnigraph` mid-write
+//! or mid-init, then recovery runs and the invariants are checked.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use crate::common::*;
+
+fn tree_hash(dir: &Path) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    fn walk(base: &Path, p: &Path, out: &mut BTreeMap<String, u64>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&path).unwrap_or_default().hash(&mut h);
+                out.insert(path.strip_prefix(base).unwrap().display().to_string(), h.finish());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A second graph beside the one under test: it must never change.
+fn neighbour(w: &Work) -> (String, BTreeMap<String, u64>) {
+    let n = w.path("neighbour").display().to_string();
+    w.ok(&["init", "--schema", "schema.pg", &n]);
+    w.ok(&["load", "--data", "data.jsonl", "--store", &n]);
+    let h = tree_hash(Path::new(&n));
+    (n, h)
+}
+
+fn crash_load(w: &Work, fp: &str) {
+    let out = w.run_with_failpoint(fp, &["load", "--data", "data.jsonl", "--store", &w.graph()]);
+    assert!(killed_by_abort(&out), "{fp}: process was not aborted: {}", stderr(&out));
+}
+
+fn recover_apply(w: &Work) -> serde_json::Value {
+    let dry = w.run(&["recover", "--store", &w.graph()]);
+    assert_eq!(dry.status.code(), Some(1), "dry run should report work: {}", String::from_utf8_lossy(&dry.stdout));
+    let v: serde_json::Value = serde_json::from_str(&w.ok(&["recover", "--store", &w.graph(), "--apply", "--json"])).unwrap();
+    // Idempotent: a second run finds nothing.
+    assert_eq!(w.ok(&["recover", "--store", &w.graph()]).trim(), "nothing to recover");
+    v
+}
+
+#[test]
+fn crash_before_publish_rolls_forward() {
+    let w = Work::new();
+    w.init();
+    let (n, nh) = neighbour(&w);
+    crash_load(&w, "write.before_publish");
+    let ro = w.run(&["snapshot", "--store", &w.graph()]);
+    assert!(stderr(&ro).starts_with("error[OG-OPEN-004]"), "{}", stderr(&ro));
+    let v = recover_apply(&w);
+    assert_eq!(v["items"][0]["decision"], "rolled_forward", "{v}");
+    assert_eq!(w.rows("Person"), 2);
+    assert_eq!(w.rows("WorksAt"), 1);
+    assert_eq!(tree_hash(Path::new(&n)), nh);
+}
+
+#[test]
+fn crash_after_first_table_commit_rolls_back_on_next_write() {
+    let w = Work::new();
+    w.init();
+    let (n, nh) = neighbour(&w);
+    crash_load(&w, "write.after_first_table_commit");
+    // The next writer repairs it and proceeds.
+    std::fs::write(w.path("more.jsonl"), "{\"type\":\"Person\",\"data\":{\"name\":\"cy\"}}\n").unwrap();
+    let out = w.run(&["load", "--data", "more.jsonl", "--store", &w.graph()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("RolledBack"), "{}", stderr(&out));
+    assert_eq!(w.rows("Person"), 1);
+    assert_eq!(w.rows("Company"), 0);
+    assert_eq!(w.rows("Knows"), 0);
+    // And the crashed data can be loaded again in full.
+    w.ok(&["load", "--data", "data.jsonl", "--store", &w.graph()]);
+    assert_eq!(w.rows("Person"), 3);
+    assert_eq!(tree_hash(Path::new(&n)), nh);
+}
+
+#[test]
+fn crash_after_sidecar_or_after_publish_is_consistent() {
+    for (fp, persons) in [("write.after_sidecar", 0), ("write.after_publish", 2)] {
+        let w = Work::new();
+        w.init();
+        crash_load(&w, fp);
+        let v = recover_apply(&w);
+        assert_eq!(v["items"][0]["decision"], "already_consistent", "{fp}: {v}");
+        assert_eq!(w.rows("Person"), persons, "{fp}");
+    }
+}
+
+#[test]
+fn crash_during_init_leaves_a_claim_that_recovery_clears() {
+    for fp in ["init.after_first_table", "init.before_genesis"] {
+        let w = Work::new();
+        std::fs::create_dir_all(w.path("graph")).unwrap();
+        std::fs::write(w.path("graph/NOTES.txt"), "not ours").unwrap();
+        let out = w.run_with_failpoint(fp, &["init", "--schema", "schema.pg", &w.graph()]);
+        assert!(killed_by_abort(&out), "{fp}");
+        assert!(w.path("graph/__init_claim.json").exists());
+        let open = w.run(&["snapshot", "--store", &w.graph()]);
+        assert!(stderr(&open).starts_with("error[OG-OPEN-002]"), "{fp}: {}", stderr(&open));
+        let again = w.run(&["init", "--schema", "schema.pg", &w.graph()]);
+        assert!(stderr(&again).starts_with("error[OG-INIT-002]"), "{fp}: {}", stderr(&again));
+        let v = recover_apply(&w);
+        assert_eq!(v["items"][0]["kind"], "init_claim");
+        let left: Vec<_> = std::fs::read_dir(w.path("graph")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(left, vec!["NOTES.txt"], "{fp}: recovery must remove only the init's artifacts");
+        w.init();
+        w.ok(&["load", "--data", "data.jsonl", "--store", &w.graph()]);
+        assert_eq!(w.rows("Person"), 2);
+    }
+}
+
+#[test]
+fn crash_after_genesis_leaves_a_working_graph() {
+    let w = Work::new();
+    let out = w.run_with_failpoint("init.after_genesis", &["init", "--schema", "schema.pg", &w.graph()]);
+    assert!(killed_by_abort(&out));
+    assert_eq!(w.rows("Person"), 0);
+    w.ok(&["load", "--data", "data.jsonl", "--store", &w.graph()]);
+    assert!(!w.path("graph/__init_claim.json").exists(), "the landed init's claim should be cleared by the next writer");
+}
+
+#[test]
+fn init_failure_removes_only_what_it_created() {
+    let w = Work::new();
+    std::fs::create_dir_all(w.path("graph")).unwrap();
+    std::fs::write(w.path("graph/NOTES.txt"), "not ours").unwrap();
+    let out = w.run_with_failpoint("init.create_table=error", &["init", "--schema", "schema.pg", &w.graph()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(w.path("graph")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(left, vec!["NOTES.txt"]);
+    w.init();
+}
+
+#[test]
+fn init_with_an_unknown_outcome_keeps_everything() {
+    let w = Work::new();
+    let out = w.run_with_failpoint("init.genesis_unknown=error", &["init", "--schema", "schema.pg", &w.graph()]);
+    assert!(stderr(&out).starts_with("error[OG-INIT-003]"), "{}", stderr(&out));
+    for kept in ["__init_claim.json", "_schema.pg", "nodes/Person"] {
+        assert!(exists(&w.path("graph").join(kept)), "{kept} was removed");
+    }
+}

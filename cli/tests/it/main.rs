@@ -1,0 +1,6 @@
+//! CLI tests: the `omnigraph` binary run as real processes.
+
+mod commands;
+mod common;
+mod crash;
+mod init_race;

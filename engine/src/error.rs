@@ -1,0 +1,183 @@
+//! Errors a user can see. Every variant has a stable code (`OG-<AREA>-<NNN>`)
+//! and a one-line message naming the file, table, line or id involved.
+//!
+//! Lost races are values (`ExpectedVersionMismatch`, `InitInProgress`), not
+//! strings: callers match on them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::schema::SchemaError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One problem found in a JSONL input, tied to its line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineError {
+    pub line: u64,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {} {}", self.line, self.code, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("schema has {} error(s); first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    Schema(Vec<SchemaError>),
+
+    #[error("{root} already holds a graph artifact ({artifact}); init touched nothing")]
+    AlreadyInitialized { root: String, artifact: String },
+
+    #[error("another init holds the claim on {root} (attempt {attempt}); init touched nothing")]
+    InitInProgress { root: String, attempt: String },
+
+    #[error(
+        "init of {root} (attempt {attempt}) ended with an unknown outcome: {reason}; everything was kept, including the init claim; run recovery before retrying"
+    )]
+    InitOutcomeUnknown {
+        root: String,
+        attempt: String,
+        reason: String,
+    },
+
+    #[error("{root} is not an omnigraph graph (missing {missing})")]
+    NotAGraph { root: String, missing: String },
+
+    #[error("{root} has an unfinished init (claim {attempt}); the graph cannot be opened")]
+    InitIncomplete { root: String, attempt: String },
+
+    #[error("{root}: schema files disagree: {reason}")]
+    SchemaStateMismatch { root: String, reason: String },
+
+    #[error("table {table} moved: expected version {expected}, found {actual}; nothing was published")]
+    ExpectedVersionMismatch {
+        table: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
+    RecoveryRequired { root: String, ops: Vec<String> },
+
+    #[error("{root}: write {op} is in progress by a live process ({owner}); try again later")]
+    WriteInProgress {
+        root: String,
+        op: String,
+        owner: String,
+    },
+
+    #[error("{source_name}: {} invalid line(s){}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]
+    InvalidData {
+        source_name: String,
+        total: u64,
+        errors: Vec<LineError>,
+    },
+
+    #[error("unknown type {name}")]
+    UnknownType { name: String },
+
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    #[error("storage error at {path}: {message}")]
+    Storage { path: String, message: String },
+
+    #[error("lance error on {table}: {message}")]
+    Lance { table: String, message: String },
+
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The stable code of this error, also used to pick an HTTP status.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Schema(errs) => errs.first().map(|e| e.code).unwrap_or("OG-SCHEMA-000"),
+            Error::AlreadyInitialized { .. } => "OG-INIT-001",
+            Error::InitInProgress { .. } => "OG-INIT-002",
+            Error::InitOutcomeUnknown { .. } => "OG-INIT-003",
+            Error::NotAGraph { .. } => "OG-OPEN-001",
+            Error::InitIncomplete { .. } => "OG-OPEN-002",
+            Error::SchemaStateMismatch { .. } => "OG-OPEN-003",
+            Error::RecoveryRequired { .. } => "OG-OPEN-004",
+            Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
+            Error::WriteInProgress { .. } => "OG-PUBLISH-002",
+            Error::InvalidData { .. } => "OG-LOAD-001",
+            Error::UnknownType { .. } => "OG-ARG-002",
+            Error::InvalidArgument(_) => "OG-ARG-001",
+            Error::Storage { .. } => "OG-STORAGE-001",
+            Error::Lance { .. } => "OG-STORAGE-002",
+            Error::Io(_) => "OG-IO-001",
+        }
+    }
+
+    /// Short snake_case name of the code, for people and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Schema(_) => "schema_invalid",
+            Error::AlreadyInitialized { .. } => "already_initialized",
+            Error::InitInProgress { .. } => "init_in_progress",
+            Error::InitOutcomeUnknown { .. } => "init_outcome_unknown",
+            Error::NotAGraph { .. } => "not_a_graph",
+            Error::InitIncomplete { .. } => "init_incomplete",
+            Error::SchemaStateMismatch { .. } => "schema_state_mismatch",
+            Error::RecoveryRequired { .. } => "recovery_required",
+            Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
+            Error::WriteInProgress { .. } => "write_in_progress",
+            Error::InvalidData { .. } => "invalid_data",
+            Error::UnknownType { .. } => "unknown_type",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Storage { .. } => "storage",
+            Error::Lance { .. } => "lance",
+            Error::Io(_) => "io",
+        }
+    }
+
+    /// Machine-readable form: `{"error", "code", "kind", "details"?}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "error": self.to_string(),
+            "code": self.code(),
+            "kind": self.kind(),
+        });
+        match self {
+            Error::Schema(errs) => {
+                v["details"] = serde_json::to_value(errs).unwrap_or_default();
+            }
+            Error::InvalidData { errors, total, .. } => {
+                v["details"] = serde_json::to_value(errors).unwrap_or_default();
+                v["total"] = (*total).into();
+            }
+            Error::ExpectedVersionMismatch {
+                table,
+                expected,
+                actual,
+            } => {
+                v["details"] = serde_json::json!({"table": table, "expected": expected, "actual": actual});
+            }
+            _ => {}
+        }
+        v
+    }
+
+    pub(crate) fn storage(path: impl Into<String>, e: impl fmt::Display) -> Self {
+        Error::Storage {
+            path: path.into(),
+            message: e.to_string(),
+        }
+    }
+
+    pub(crate) fn lance(table: impl Into<String>, e: impl fmt::Display) -> Self {
+        Error::Lance {
+            table: table.into(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Crash-test hooks. With the `failpoints` feature, setting
+//! `OMNIGRAPH_FAILPOINT=<name>` makes the process abort (no unwinding, no
+//! cleanup: a real crash) when it reaches [`hit`] with that name; a value of
+//! `<name>=error` makes [`fail`] return true instead, for error-path tests.
+//! Without the feature both are no-ops the compiler removes.
+
+/// Aborts the process if the failpoint `name` is armed.
+#[inline]
+pub fn hit(name: &str) {
+    #[cfg(feature = "failpoints")]
+    if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT")
+        && armed == name
+    {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+    let _ = name;
+}
+
+/// True if `name` is armed as an injected error (`<name>=error`).
+#[inline]
+pub fn fail(name: &str) -> bool {
+    #[cfg(feature = "failpoints")]
+    if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT") {
+        return armed.strip_suffix("=error") == Some(name);
+    }
+    let _ = name;
+    false
+}

@@ -1,0 +1,218 @@
+//! One graph: [`init`] it, open it (read-only or for write), take a
+//! [`Snapshot`], and change it through the [`write`] protocol, with
+//! [`sidecar`]s and [`recovery`] covering crashes.
+
+pub mod init;
+pub mod layout;
+pub mod owner;
+pub mod recovery;
+pub mod sidecar;
+pub mod write;
+
+use std::sync::Arc;
+
+use lance::Dataset;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
+use crate::storage::manifest::{self, ManifestState};
+use crate::storage::{Root, table};
+pub use init::{InitReport, SchemaState, init};
+pub use recovery::Recovered;
+
+/// An open graph. Reads go through a [`Snapshot`]; writes through [`write`].
+#[derive(Debug, Clone)]
+pub struct Graph {
+    root: Root,
+    schema: Arc<SchemaIr>,
+    schema_source: Arc<String>,
+    schema_hash: String,
+    writable: bool,
+    /// Writes this open repaired from sidecars.
+    recovered: Vec<Recovered>,
+}
+
+/// One table as a snapshot publishes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSnapshot {
+    pub key: String,
+    pub kind: TypeKind,
+    pub name: String,
+    pub location: String,
+    pub version: u64,
+    pub row_count: u64,
+}
+
+/// The graph at one `__manifest` version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub root: String,
+    pub manifest_version: u64,
+    pub genesis_id: Option<String>,
+    pub schema_hash: String,
+    pub tables: Vec<TableSnapshot>,
+    #[serde(skip)]
+    pub(crate) state: ManifestState,
+    #[serde(skip)]
+    pub(crate) manifest_ds: Option<Arc<Dataset>>,
+}
+
+impl Snapshot {
+    pub fn table(&self, key: &str) -> Option<&TableSnapshot> {
+        self.tables.iter().find(|t| t.key == key)
+    }
+
+    /// The `__manifest` dataset at this snapshot's version (for writers).
+    pub fn manifest_ds(&self) -> Arc<Dataset> {
+        self.manifest_ds.clone().expect("snapshots from Graph::snapshot carry their manifest")
+    }
+
+    /// The manifest state this snapshot was read from (for writers).
+    pub fn manifest_state(&self) -> ManifestState {
+        self.state.clone()
+    }
+}
+
+impl Graph {
+    /// Opens a graph for reading. Never writes; a write abandoned mid-commit
+    /// is reported as `RecoveryRequired`.
+    pub async fn open(uri: &str) -> Result<Graph> {
+        Self::open_impl(uri, false).await
+    }
+
+    /// Opens a graph for writing, first repairing any abandoned write.
+    pub async fn open_for_write(uri: &str) -> Result<Graph> {
+        Self::open_impl(uri, true).await
+    }
+
+    async fn open_impl(uri: &str, writable: bool) -> Result<Graph> {
+        let root = Root::new(uri, false)?;
+        let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
+        if let Some(claim) = init::read_claim(&root).await? {
+            let landed = if manifest_present {
+                manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.attempt.as_str())
+            } else {
+                false
+            };
+            if !landed {
+                return Err(Error::InitIncomplete { root: root.uri().to_string(), attempt: claim.attempt });
+            }
+            if writable && claim.owner.alive_here() != Some(true) {
+                // The init landed; only its claim was left behind.
+                root.delete(layout::INIT_CLAIM).await?;
+            }
+        }
+        if !manifest_present {
+            return Err(Error::NotAGraph { root: root.uri().to_string(), missing: layout::MANIFEST.into() });
+        }
+        let missing = |name: &str| Error::NotAGraph { root: root.uri().to_string(), missing: name.to_string() };
+        let src = root.get(layout::SCHEMA_PG).await?.ok_or_else(|| missing(layout::SCHEMA_PG))?;
+        let ir_bytes = root.get(layout::SCHEMA_IR).await?.ok_or_else(|| missing(layout::SCHEMA_IR))?;
+        let state_bytes = root.get(layout::SCHEMA_STATE).await?.ok_or_else(|| missing(layout::SCHEMA_STATE))?;
+        let mismatch = |reason: String| Error::SchemaStateMismatch { root: root.uri().to_string(), reason };
+        let src = String::from_utf8(src).map_err(|_| mismatch(format!("{} is not UTF-8", layout::SCHEMA_PG)))?;
+        let ir: SchemaIr = serde_json::from_slice(&ir_bytes).map_err(|e| mismatch(format!("{}: {e}", layout::SCHEMA_IR)))?;
+        let state: SchemaState = serde_json::from_slice(&state_bytes).map_err(|e| mismatch(format!("{}: {e}", layout::SCHEMA_STATE)))?;
+        let hash = ir.content_hash();
+        if hash != state.schema_ir_hash {
+            return Err(mismatch(format!("{} hashes to {hash}, {} says {}", layout::SCHEMA_IR, layout::SCHEMA_STATE, state.schema_ir_hash)));
+        }
+        let from_src = compile_schema(&src).map_err(Error::Schema)?;
+        if from_src.content_hash() != hash {
+            return Err(mismatch(format!("{} does not compile to {}", layout::SCHEMA_PG, layout::SCHEMA_IR)));
+        }
+
+        let mut recovered = Vec::new();
+        let pending = sidecar::list(&root).await?;
+        let abandoned: Vec<_> = pending.into_iter().filter(|s| s.abandoned()).collect();
+        if !abandoned.is_empty() {
+            if !writable {
+                return Err(Error::RecoveryRequired {
+                    root: root.uri().to_string(),
+                    ops: abandoned.iter().map(|s| s.op_id.clone()).collect(),
+                });
+            }
+            for s in &abandoned {
+                recovered.push(recovery::recover(&root, s, false).await?);
+            }
+        }
+        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered })
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    pub fn schema(&self) -> &SchemaIr {
+        &self.schema
+    }
+
+    pub fn schema_source(&self) -> &str {
+        &self.schema_source
+    }
+
+    pub fn schema_hash(&self) -> &str {
+        &self.schema_hash
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Writes that opening this graph repaired.
+    pub fn recovered(&self) -> &[Recovered] {
+        &self.recovered
+    }
+
+    /// The latest published snapshot.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let (ds, state) = manifest::read(&self.root.child_uri(layout::MANIFEST), None).await?;
+        let mut tables = Vec::new();
+        for t in self.schema.types() {
+            let key = t.table_key();
+            let Some(e) = state.tables.get(&key) else {
+                return Err(Error::storage(self.root.child_uri(layout::MANIFEST), format!("manifest has no entry for {key}")));
+            };
+            tables.push(TableSnapshot {
+                key,
+                kind: t.kind,
+                name: t.name.clone(),
+                location: e.location.clone(),
+                version: e.version,
+                row_count: e.row_count,
+            });
+        }
+        Ok(Snapshot {
+            root: self.root.uri().to_string(),
+            manifest_version: state.version,
+            genesis_id: state.genesis_id.clone(),
+            schema_hash: self.schema_hash.clone(),
+            tables,
+            state,
+            manifest_ds: Some(ds),
+        })
+    }
+
+    /// Opens a type's dataset at the version `snap` publishes.
+    pub async fn open_table(&self, snap: &Snapshot, t: &TypeDef) -> Result<Dataset> {
+        let ts = snap.table(&t.table_key()).ok_or_else(|| Error::UnknownType { name: t.name.clone() })?;
+        table::open(&self.root.child_uri(&ts.location), Some(ts.version)).await
+    }
+
+    /// Looks a type up by name (node types first).
+    pub fn type_named(&self, name: &str) -> Result<&TypeDef> {
+        self.schema
+            .node(name)
+            .or_else(|| self.schema.edge(name))
+            .ok_or_else(|| Error::UnknownType { name: name.to_string() })
+    }
+
+    pub(crate) fn require_writable(&self) -> Result<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument("graph was opened read-only; open it for write".into()))
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Repairs a write that stopped between its first table commit and the end
+//! of its publish, from its sidecar.
+//!
+//! For each table the sidecar names, with `before` its version before the
+//! write and `p` the version `__manifest` publishes now:
+//! - `p > before`: published (the write's publish landed, or a roll back did);
+//! - head `== before`, or `before + 1` made by another writer: untouched;
+//! - head `== before + 1` tagged with the op id as `write`: committed;
+//! - head `== before + 2` tagged as this op's `rollback`: rolled back;
+//! - anything else: foreign, and recovery stops for an operator.
+//!
+//! If every table is committed, the write is rolled forward (one publish of
+//! all of them). Otherwise committed tables are restored to `before` and the
+//! restored versions are published, so head and manifest agree again. Either
+//! way the sidecar is removed last. Each step is idempotent.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::sidecar::{Sidecar, SidecarTable};
+use super::layout;
+use crate::error::{Error, Result};
+use crate::storage::Root;
+use crate::storage::manifest::{self, TableUpdate};
+use crate::storage::table;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Every table had landed: the publish was completed.
+    RolledForward,
+    /// Some tables had not landed: committed ones were restored.
+    RolledBack,
+    /// Already published or never started: only the sidecar was removed.
+    AlreadyConsistent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    pub op_id: String,
+    pub kind: String,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TableState {
+    Untouched,
+    Committed,
+    RolledBack(u64),
+    Published,
+}
+
+async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str) -> Result<TableState> {
+    if published > t.before {
+        return Ok(TableState::Published);
+    }
+    let uri = root.child_uri(&t.location);
+    let head_ds = table::open(&uri, None).await?;
+    let head = head_ds.version().version;
+    let tag = |v| {
+        let ds = &head_ds;
+        async move { table::op_tag(ds, v).await }
+    };
+    if head == t.before {
+        return Ok(TableState::Untouched);
+    }
+    let ours_write = tag(t.before + 1).await? == Some((op_id.to_string(), "write".to_string()));
+    if !ours_write {
+        // Another writer won `before + 1`: this write never landed here.
+        return Ok(TableState::Untouched);
+    }
+    if head == t.before + 1 {
+        return Ok(TableState::Committed);
+    }
+    if head == t.before + 2 && tag(head).await? == Some((op_id.to_string(), "rollback".to_string())) {
+        return Ok(TableState::RolledBack(head));
+    }
+    Err(Error::storage(
+        root.child_uri(&layout::sidecar_path(op_id)),
+        format!(
+            "table {} is at version {head}, which write {op_id} (before {}) did not make; an operator must look at it",
+            t.key, t.before
+        ),
+    ))
+}
+
+/// Recovers one sidecar. `force_rollback` is used by a writer undoing its
+/// own failed write: it never rolls forward.
+pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
+    let manifest_uri = root.child_uri(layout::MANIFEST);
+    let (mds, mstate) = manifest::read(&manifest_uri, None).await?;
+    let mut states = Vec::new();
+    for t in &sidecar.tables {
+        let published = mstate.tables.get(&t.key).map(|e| e.version).unwrap_or(0);
+        states.push(table_state(root, t, published, &sidecar.op_id).await?);
+    }
+    let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::RolledBack(_)));
+    let decision = if !pending {
+        Decision::AlreadyConsistent
+    } else if !force_rollback && states.iter().all(|s| *s == TableState::Committed) {
+        let mut updates = Vec::new();
+        for t in &sidecar.tables {
+            let ds = table::open(&root.child_uri(&t.location), Some(t.before + 1)).await?;
+            updates.push(TableUpdate {
+                key: t.key.clone(),
+                expected: t.before,
+                new_version: t.before + 1,
+                location: t.location.clone(),
+                row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
+            });
+        }
+        manifest::publish(&manifest_uri, mds, mstate, &updates, &[], &sidecar.op_id).await?;
+        Decision::RolledForward
+    } else {
+        let mut updates = Vec::new();
+        for (t, s) in sidecar.tables.iter().zip(&states) {
+            let uri = root.child_uri(&t.location);
+            let restored = match s {
+                TableState::Committed => {
+                    let head = Arc::new(table::open(&uri, None).await?);
+                    table::commit_restore(head, t.before, &t.key, &sidecar.op_id).await?.version().version
+                }
+                TableState::RolledBack(v) => *v,
+                _ => continue,
+            };
+            let ds = table::open(&uri, Some(restored)).await?;
+            updates.push(TableUpdate {
+                key: t.key.clone(),
+                expected: t.before,
+                new_version: restored,
+                location: t.location.clone(),
+                row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
+            });
+        }
+        manifest::publish(&manifest_uri, mds, mstate, &updates, &[], &sidecar.op_id).await?;
+        Decision::RolledBack
+    };
+    sidecar.remove(root).await?;
+    Ok(Recovered { op_id: sidecar.op_id.clone(), kind: sidecar.kind.clone(), decision })
+}
+
+/// One thing `omnigraph recover --store` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairItem {
+    /// `write` (a sidecar) or `init_claim`.
+    pub kind: &'static str,
+    pub id: String,
+    /// What will be / was done.
+    pub action: String,
+    /// False while the owner is alive and its lease runs: left alone.
+    pub actionable: bool,
+    pub applied: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// Finds abandoned writes and init claims under `uri`; repairs them when
+/// `apply`. Live operations are reported and left alone.
+pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
+    let root = Root::new(uri, false)?;
+    let mut items = Vec::new();
+    if let Some(claim) = super::init::read_claim(&root).await? {
+        let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
+        let landed = manifest_present
+            && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.attempt.as_str());
+        let alive = claim.owner.alive_here() == Some(true);
+        let (action, actionable) = if alive {
+            (format!("wait: init {} is running ({})", claim.attempt, claim.owner), false)
+        } else if landed {
+            ("remove the claim left by an init that completed".to_string(), true)
+        } else {
+            (format!("roll back abandoned init {}: remove the artifacts it created under its claim", claim.attempt), true)
+        };
+        let mut applied = false;
+        if apply && actionable {
+            if !landed {
+                for name in layout::ARTIFACTS.iter().filter(|n| **n != layout::INIT_CLAIM) {
+                    root.delete_prefix(name).await?;
+                    root.delete(name).await?;
+                }
+            }
+            root.delete(layout::INIT_CLAIM).await?;
+            applied = true;
+        }
+        items.push(RepairItem { kind: "init_claim", id: claim.attempt, action, actionable, applied, decision: None });
+    }
+    if root.list(layout::MANIFEST).await?.is_empty() {
+        return Ok(items);
+    }
+    for s in super::sidecar::list(&root).await? {
+        let actionable = s.abandoned();
+        let action = if actionable {
+            format!("finish or undo abandoned {} ({} table(s))", s.kind, s.tables.len())
+        } else {
+            format!("wait: {} is in its commit window ({})", s.kind, s.owner)
+        };
+        let mut item = RepairItem { kind: "write", id: s.op_id.clone(), action, actionable, applied: false, decision: None };
+        if apply && actionable {
+            let r = recover(&root, &s, false).await?;
+            item.decision = Some(r.decision);
+            item.applied = true;
+        }
+        items.push(item);
+    }
+    Ok(items)
+}

@@ -1,0 +1,87 @@
+//! Write sidecars: `__recovery/<op-id>.json`, written (put-if-absent) before a
+//! write commits its first table, removed after its publish. It names every
+//! table the write touches and the version each had before; the pinned
+//! commit makes the version after deterministic (`before + 1`), and every
+//! version the write commits is tagged with its op id. That is enough for
+//! [`super::recovery`] to tell what landed and to roll forward or back.
+
+use serde::{Deserialize, Serialize};
+
+use super::layout;
+use super::owner::Owner;
+use crate::error::{Error, Result};
+use crate::storage::{Created, Root};
+
+/// Lease of a write's commit window. The window only covers table commits
+/// and one manifest publish (staging happens before it), so it is short.
+pub const WRITE_LEASE_MS: i64 = 120_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SidecarTable {
+    pub key: String,
+    pub location: String,
+    pub before: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub op_id: String,
+    pub kind: String,
+    pub manifest_version: u64,
+    pub tables: Vec<SidecarTable>,
+    pub owner: Owner,
+    pub started_at: String,
+    pub lease_until_ms: i64,
+}
+
+impl Sidecar {
+    pub fn new(op_id: &str, kind: &str, manifest_version: u64, tables: Vec<SidecarTable>) -> Sidecar {
+        let now = chrono::Utc::now();
+        Sidecar {
+            op_id: op_id.to_string(),
+            kind: kind.to_string(),
+            manifest_version,
+            tables,
+            owner: Owner::current(),
+            started_at: now.to_rfc3339(),
+            lease_until_ms: now.timestamp_millis() + WRITE_LEASE_MS,
+        }
+    }
+
+    /// True when nobody is working on it any more: its owner died (same
+    /// host) or its lease ran out.
+    pub fn abandoned(&self) -> bool {
+        if self.owner.alive_here() == Some(false) {
+            return true;
+        }
+        chrono::Utc::now().timestamp_millis() > self.lease_until_ms
+    }
+
+    pub async fn write(&self, root: &Root) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).expect("sidecar serializes");
+        match root.put_if_absent(&layout::sidecar_path(&self.op_id), bytes).await? {
+            Created::Yes => Ok(()),
+            Created::AlreadyExists => Err(Error::storage(layout::sidecar_path(&self.op_id), "sidecar already exists")),
+        }
+    }
+
+    pub async fn remove(&self, root: &Root) -> Result<()> {
+        root.delete(&layout::sidecar_path(&self.op_id)).await
+    }
+}
+
+/// Every sidecar under the root.
+pub async fn list(root: &Root) -> Result<Vec<Sidecar>> {
+    let mut out = Vec::new();
+    for path in root.list(layout::RECOVERY_DIR).await? {
+        if !path.ends_with(".json") {
+            continue;
+        }
+        if let Some(bytes) = root.get(&path).await? {
+            let s: Sidecar = serde_json::from_slice(&bytes).map_err(|e| Error::storage(&path, format!("unreadable sidecar: {e}")))?;
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| a.op_id.cmp(&b.op_id));
+    Ok(out)
+}

@@ -1,0 +1,110 @@
+//! The write protocol every change to a graph follows (loads now, mutations
+//! later):
+//!
+//! 1. stage: each touched table gets an uncommitted Lance transaction built
+//!    against the version the manifest publishes (nothing visible, nothing
+//!    committed);
+//! 2. sidecar: `__recovery/<op-id>.json` names the tables and their versions;
+//! 3. commit: each table commits pinned at `before + 1`, tagged with the op id;
+//! 4. publish: one `__manifest` commit carrying every table's expected version;
+//! 5. retire: the sidecar is removed.
+//!
+//! A lost race at step 3 rolls back what this write committed and returns
+//! `ExpectedVersionMismatch`. A crash anywhere in 3-5 is repaired from the
+//! sidecar by the next open for write.
+
+use std::sync::Arc;
+
+use lance::Dataset;
+use lance::dataset::transaction::Transaction;
+
+use super::recovery;
+use super::sidecar::{Sidecar, SidecarTable};
+use crate::error::{Error, Result};
+use crate::failpoint;
+use crate::storage::Root;
+use crate::storage::manifest::{self, ManifestState, TableUpdate};
+use crate::storage::table;
+
+/// One table's staged change.
+pub struct StagedWrite {
+    pub key: String,
+    pub location: String,
+    /// The table opened at the version the manifest publishes.
+    pub base: Arc<Dataset>,
+    pub txn: Transaction,
+}
+
+/// Commits and publishes `staged` as one atomic change of the graph.
+pub async fn commit_and_publish(
+    root: &Root,
+    manifest_ds: Arc<Dataset>,
+    mstate: ManifestState,
+    kind: &str,
+    staged: Vec<StagedWrite>,
+    reads: &[(String, u64)],
+) -> Result<ManifestState> {
+    let op_id = ulid::Ulid::new().to_string();
+    for s in &staged {
+        let published = mstate.tables.get(&s.key).map(|e| e.version).unwrap_or(0);
+        if s.base.version().version != published {
+            return Err(Error::ExpectedVersionMismatch {
+                table: s.key.clone(),
+                expected: s.base.version().version,
+                actual: published,
+            });
+        }
+    }
+    let sidecar = Sidecar::new(
+        &op_id,
+        kind,
+        mstate.version,
+        staged
+            .iter()
+            .map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version })
+            .collect(),
+    );
+    sidecar.write(root).await?;
+    failpoint::hit("write.after_sidecar");
+
+    let mut updates = Vec::new();
+    for (i, s) in staged.into_iter().enumerate() {
+        let before = s.base.version().version;
+        let committed = match table::commit_pinned(s.base, s.txn, &s.key, &op_id, "write").await {
+            Ok(ds) => ds,
+            Err(e) => {
+                // Undo whatever this write committed, then report the race.
+                recovery::recover(root, &sidecar, true).await?;
+                return Err(e);
+            }
+        };
+        if i == 0 {
+            failpoint::hit("write.after_first_table_commit");
+        }
+        let row_count = committed.count_rows(None).await.map_err(|e| Error::lance(&s.key, e))? as u64;
+        updates.push(TableUpdate {
+            key: s.key,
+            expected: before,
+            new_version: committed.version().version,
+            location: s.location,
+            row_count,
+        });
+    }
+    failpoint::hit("write.before_publish");
+    let manifest_uri = root.child_uri(super::layout::MANIFEST);
+    let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
+    let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
+    let published = match manifest::publish(&manifest_uri, manifest_ds, mstate, &updates, &reads, &op_id).await {
+        Ok(p) => p,
+        Err(e @ Error::ExpectedVersionMismatch { .. }) => {
+            // A table this write read or wrote moved: it will never publish.
+            recovery::recover(root, &sidecar, true).await?;
+            return Err(e);
+        }
+        // Outcome unknown: the sidecar stays for recovery to decide.
+        Err(e) => return Err(e),
+    };
+    failpoint::hit("write.after_publish");
+    sidecar.remove(root).await?;
+    Ok(published)
+}

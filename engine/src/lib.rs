@@ -1,0 +1,23 @@
+//! Omnigraph's per-graph engine.
+//!
+//! Module map:
+//! - [`schema`]: the `.pg` language, compiled to a canonical IR with a content hash.
+//! - [`storage`]: the graph root (object_store), table datasets, the pinned
+//!   commit seam and the `__manifest` publisher.
+//! - [`graph`]: init (claim + preflight), open, snapshots, write sidecars and
+//!   their recovery.
+//! - [`load`]: the streaming JSONL loader (parse, validate, stage, publish).
+//! - [`export`]: JSONL export that `load` reads back to an identical graph.
+//! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
+//! - [`error`]: every user-visible error with its stable code.
+
+pub mod error;
+pub mod export;
+pub mod failpoint;
+pub mod graph;
+pub mod load;
+pub mod schema;
+pub mod storage;
+
+pub use error::{Error, Result};
+pub use graph::{Graph, Snapshot};

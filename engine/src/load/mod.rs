@@ -1,0 +1,385 @@
+//! The JSONL loader.
+//!
+//! One streaming pass over the input: each line is parsed ([`line`]),
+//! checked value by value ([`value`]: types, enum, `@range`, `@check`),
+//! tracked across rows ([`rows`]: keys, `@unique`, endpoints, `@card`) and
+//! appended to its type's column builder ([`builder`]); full chunks are
+//! staged as data files in the background ([`stage`]). Checks that need the
+//! whole input (edge endpoints that appear later, `@card`) run at the end.
+//! Only a load with no error at all reaches the write protocol
+//! ([`crate::graph::write`]); a rejected load deletes what it staged and the
+//! graph is unchanged. Memory holds the key sets and one chunk per type, not
+//! the input.
+
+pub mod builder;
+pub mod line;
+pub mod rows;
+pub mod stage;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{BooleanArray, RecordBatch};
+use futures::{StreamExt, TryStreamExt};
+use lance::dataset::transaction::{Operation, Transaction};
+use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched};
+use lance::deps::datafusion::physical_plan::SendableRecordBatchStream;
+use lance::deps::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use serde::Serialize;
+
+use crate::error::{Error, LineError, Result};
+use crate::graph::layout;
+use crate::graph::write::{StagedWrite, commit_and_publish};
+use crate::graph::{Graph, Snapshot};
+use crate::schema::TypeKind;
+use builder::TypeBatch;
+use rows::{RowTracker, TypeRows};
+use stage::Stager;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    /// The graph becomes exactly the input: every table is replaced.
+    Overwrite,
+    /// Rows are added; an id that already exists is an error.
+    Append,
+    /// Rows are upserted by id; within the input the last line wins.
+    Merge,
+}
+
+impl std::str::FromStr for LoadMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "overwrite" => Ok(LoadMode::Overwrite),
+            "append" => Ok(LoadMode::Append),
+            "merge" => Ok(LoadMode::Merge),
+            other => Err(Error::InvalidArgument(format!("unknown load mode `{other}` (overwrite, append or merge)"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub mode: LoadMode,
+    /// Name of the input in error messages (a file name, `stdin`).
+    pub source_name: String,
+    /// How many line errors to list (all are counted).
+    pub max_errors: usize,
+    /// Rows buffered per type before a chunk is staged.
+    pub chunk_rows: usize,
+}
+
+impl LoadOptions {
+    pub fn new(mode: LoadMode, source_name: impl Into<String>) -> Self {
+        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 64 * 1024 }
+    }
+}
+
+/// Reported to the caller every few thousand lines.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub lines: u64,
+    pub bytes: u64,
+    /// True once the whole input has been read (commit follows).
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub mode: LoadMode,
+    pub lines: u64,
+    /// Rows read per type name.
+    pub rows: BTreeMap<String, u64>,
+    pub manifest_version: u64,
+    /// Row counts per table after the load.
+    pub tables: BTreeMap<String, u64>,
+}
+
+struct TypeSlot {
+    batch: TypeBatch,
+    stager: Stager,
+    rows: TypeRows,
+    read: u64,
+}
+
+/// Loads JSONL from `input` into `graph` (opened for write).
+pub async fn load(
+    graph: &Graph,
+    input: impl BufRead,
+    opts: &LoadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<LoadReport> {
+    graph.require_writable()?;
+    let snap = graph.snapshot().await?;
+    let load_id = ulid::Ulid::new().to_string();
+    let schema = graph.schema().clone();
+    let mut tracker = RowTracker::new(opts.mode);
+
+    // Open every table at the published version and set up its stager.
+    let mut slots: Vec<TypeSlot> = Vec::new();
+    let mut index: BTreeMap<(TypeKind, String), usize> = BTreeMap::new();
+    for t in schema.types() {
+        let ds = Arc::new(graph.open_table(&snap, t).await?);
+        let location = snap.table(&t.table_key()).expect("snapshot has every type").location.clone();
+        let stager = match opts.mode {
+            LoadMode::Merge => Stager::Scratch {
+                key: t.table_key(),
+                location: location.clone(),
+                uri: graph.root().child_uri(&format!("{}/{load_id}/{}", layout::STAGING_DIR, location)),
+                written: false,
+            },
+            _ => Stager::Direct { key: t.table_key(), location: location.clone(), ds: ds.clone(), pending: vec![], fragments: vec![] },
+        };
+        let rows = TypeRows::new(t, ds, opts.mode).await?;
+        index.insert((t.kind, t.name.clone()), slots.len());
+        slots.push(TypeSlot { batch: TypeBatch::new(t), stager, rows, read: 0 });
+    }
+
+    let result = read_input(graph, input, opts, progress, &mut slots, &index, &mut tracker).await;
+    let outcome = match result {
+        Ok(lines) => finish(graph, &snap, opts, &load_id, &mut slots, &index, &mut tracker, lines).await,
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        for s in slots.iter_mut() {
+            s.stager.discard(graph.root()).await;
+        }
+    }
+    if opts.mode == LoadMode::Merge {
+        let _ = graph.root().delete_prefix(&format!("{}/{load_id}", layout::STAGING_DIR)).await;
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_input(
+    graph: &Graph,
+    mut input: impl BufRead,
+    opts: &LoadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    slots: &mut [TypeSlot],
+    index: &BTreeMap<(TypeKind, String), usize>,
+    tracker: &mut RowTracker,
+) -> Result<u64> {
+    let schema = graph.schema();
+    let mut buf = String::new();
+    let (mut line_no, mut bytes) = (0u64, 0u64);
+    let mut cells = Vec::new();
+    loop {
+        buf.clear();
+        let n = input.read_line(&mut buf).map_err(|e| Error::storage(&opts.source_name, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        bytes += n as u64;
+        if line_no % 16_384 == 0 {
+            progress(Progress { lines: line_no, bytes, done: false });
+        }
+        let text = buf.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let rec = match line::parse(text) {
+            Ok(r) => r,
+            Err((code, msg)) => {
+                tracker.error(line_no, code, msg);
+                continue;
+            }
+        };
+        let (kind, ty) = match &rec {
+            line::Record::Node { ty, .. } => (TypeKind::Node, ty),
+            line::Record::Edge { ty, .. } => (TypeKind::Edge, ty),
+        };
+        let Some(&slot_idx) = index.get(&(kind, ty.clone())) else {
+            let what = if kind == TypeKind::Node { "node type" } else { "edge type" };
+            tracker.error(line_no, "OG-LOAD-003", format!("unknown {what} `{ty}`"));
+            continue;
+        };
+        let def = schema.types().nth(slot_idx).expect("slot per type");
+        let (id, data, endpoints) = match rec {
+            line::Record::Node { id, data, .. } => (id, data, None),
+            line::Record::Edge { id, from, to, data, .. } => (id, data, Some((from, to))),
+        };
+        cells.clear();
+        let mut ok = true;
+        for key in data.keys() {
+            if def.property(key).is_none() {
+                tracker.error(line_no, "OG-LOAD-005", format!("`{}` has no property `{key}`", def.name));
+                ok = false;
+            }
+        }
+        for p in &def.properties {
+            match value::convert_property(p, data.get(&p.name)) {
+                Ok(c) => cells.push(c),
+                Err(e) => {
+                    tracker.error(line_no, e.code, e.message);
+                    ok = false;
+                    cells.push(value::Cell::Null);
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let known = match &endpoints {
+            None => (true, true),
+            Some((from, to)) => {
+                let knows = |node_type: &Option<String>, v: &serde_json::Value| {
+                    let node_slot = index[&(TypeKind::Node, node_type.clone().expect("edge endpoints"))];
+                    value::endpoint_id(v).is_none_or(|id| slots[node_slot].rows.knows(&id))
+                };
+                (knows(&def.from, from), knows(&def.to, to))
+            }
+        };
+        let slot = &mut slots[slot_idx];
+        let accepted = match endpoints {
+            None => slot.rows.accept_node(line_no, def, id, &cells, tracker).await?,
+            Some((from, to)) => slot.rows.accept_edge(line_no, def, id, &from, &to, known, &cells, tracker).await?,
+        };
+        let Some((row_id, ends)) = accepted else { continue };
+        slot.read += 1;
+        if tracker.has_errors() {
+            continue; // keep checking, stop writing
+        }
+        slot.batch.push(&row_id, ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &cells);
+        if slot.batch.len() >= opts.chunk_rows {
+            let batch = slot.batch.finish();
+            slot.stager.push(batch).await?;
+        }
+    }
+    progress(Progress { lines: line_no, bytes, done: true });
+    Ok(line_no)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    graph: &Graph,
+    snap: &Snapshot,
+    opts: &LoadOptions,
+    load_id: &str,
+    slots: &mut [TypeSlot],
+    index: &BTreeMap<(TypeKind, String), usize>,
+    tracker: &mut RowTracker,
+    lines: u64,
+) -> Result<LoadReport> {
+    let schema = graph.schema().clone();
+    // Whole-input checks: endpoints and cardinality.
+    rows::check_endpoints(&schema, slots.iter().map(|s| &s.rows).collect::<Vec<_>>().as_slice(), index, tracker);
+    for (i, t) in schema.types().enumerate() {
+        if t.kind == TypeKind::Edge && t.card.is_some() {
+            let from_idx = index[&(TypeKind::Node, t.from.clone().expect("edge has from"))];
+            let (edges, nodes) = if from_idx < i {
+                let (a, b) = slots.split_at_mut(i);
+                (&mut b[0].rows, &a[from_idx].rows)
+            } else {
+                unreachable!("node types come before edge types")
+            };
+            edges.check_card(t, nodes, tracker).await?;
+        }
+    }
+    if tracker.has_errors() {
+        let (total, errors) = tracker.take_errors(opts.max_errors);
+        return Err(Error::InvalidData { source_name: opts.source_name.clone(), total, errors });
+    }
+
+    let mut staged = Vec::new();
+    for (slot, t) in slots.iter_mut().zip(schema.types()) {
+        if !slot.batch.is_empty() {
+            let batch = slot.batch.finish();
+            slot.stager.push(batch).await?;
+        }
+        let base = slot.rows.base();
+        let location = snap.table(&t.table_key()).expect("every type").location.clone();
+        let txn = match opts.mode {
+            LoadMode::Overwrite => {
+                let fragments = slot.stager.finish().await?;
+                Some(Transaction::new(
+                    base.version().version,
+                    Operation::Overwrite { fragments, schema: base.schema().clone(), config_upsert_values: None, initial_bases: None },
+                    None,
+                ))
+            }
+            LoadMode::Append => {
+                let fragments = slot.stager.finish().await?;
+                (!fragments.is_empty()).then(|| Transaction::new(base.version().version, Operation::Append { fragments }, None))
+            }
+            LoadMode::Merge => merge_transaction(graph, load_id, &location, &slot.rows, base.clone()).await?,
+        };
+        if let Some(txn) = txn {
+            staged.push(StagedWrite { key: t.table_key(), location, base, txn });
+        }
+    }
+    let rows: BTreeMap<String, u64> = schema.types().zip(slots.iter()).filter(|(_, s)| s.read > 0).map(|(t, s)| (t.name.clone(), s.read)).collect();
+    let manifest_ds = snap.manifest_ds.clone().expect("snapshot carries its manifest");
+    let kind = format!("load:{}", serde_json::to_value(opts.mode).expect("mode").as_str().unwrap_or("load"));
+    let state = if staged.is_empty() {
+        snap.state.clone()
+    } else {
+        let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
+        commit_and_publish(graph.root(), manifest_ds, snap.state.clone(), &kind, staged, &reads).await?
+    };
+    Ok(LoadReport {
+        mode: opts.mode,
+        lines,
+        rows,
+        manifest_version: state.version,
+        tables: state.tables.iter().map(|(k, e)| (k.clone(), e.row_count)).collect(),
+    })
+}
+
+/// Merge: read the scratch dataset back in order, keep the last row per id,
+/// and build Lance's merge-insert (update matched ids, insert new ones).
+async fn merge_transaction(
+    graph: &Graph,
+    load_id: &str,
+    location: &str,
+    rows: &TypeRows,
+    base: Arc<lance::Dataset>,
+) -> Result<Option<Transaction>> {
+    let uri = graph.root().child_uri(&format!("{}/{load_id}/{location}", layout::STAGING_DIR));
+    let Some(scratch) = stage::open_scratch(&uri).await? else { return Ok(None) };
+    let key = rows.key().to_string();
+    let keep = rows.last_ordinals();
+    let schema: arrow_schema::SchemaRef = Arc::new(arrow_schema::Schema::from(scratch.schema()));
+    let mut ordinal = 0u64;
+    let stream = scratch
+        .scan()
+        .scan_in_order(true)
+        .try_into_stream()
+        .await
+        .map_err(|e| Error::lance(&key, e))?
+        .map_err(|e| lance::deps::datafusion::error::DataFusionError::External(Box::new(e)))
+        .map(move |batch| {
+            let batch = batch?;
+            let Some(keep) = keep.as_ref() else { return Ok(batch) };
+            let ids = batch.column(0).as_string::<i32>();
+            let mask: BooleanArray = (0..batch.num_rows())
+                .map(|i| {
+                    let o = ordinal + i as u64;
+                    Some(keep.get(ids.value(i)).is_none_or(|k| *k == o))
+                })
+                .collect();
+            ordinal += batch.num_rows() as u64;
+            Ok::<RecordBatch, lance::deps::datafusion::error::DataFusionError>(
+                arrow_select::filter::filter_record_batch(&batch, &mask)?,
+            )
+        });
+    let source: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+    let job = MergeInsertBuilder::try_new(base, vec!["id".to_string()])
+        .map_err(|e| Error::lance(&key, e))?
+        .when_matched(WhenMatched::UpdateAll)
+        .when_not_matched(WhenNotMatched::InsertAll)
+        .try_build()
+        .map_err(|e| Error::lance(&key, e))?;
+    let out = job.execute_uncommitted(source).await.map_err(|e| Error::lance(&key, e))?;
+    Ok(Some(out.transaction))
+}
+
+pub(crate) fn line_error(line: u64, code: &'static str, message: String) -> LineError {
+    LineError { line, code, message }
+}

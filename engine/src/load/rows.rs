@@ -1,0 +1,494 @@
+//! Checks across rows: ids and `@key`, `@unique`, `@range`, `@check`, edge
+//! endpoints and `@card`, against the rows of this load and the stored rows
+//! of the snapshot the load started from.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use futures::TryStreamExt;
+use lance::Dataset;
+use serde_json::Value;
+
+use super::LoadMode;
+use super::value::{Cell, endpoint_id, node_id, render_key};
+use crate::error::{Error, LineError, Result};
+use crate::schema::{SchemaIr, TypeDef, TypeKind};
+use crate::storage::columns::{ID, SRC};
+
+/// Errors of one load, in the order found; listed up to a cap, all counted.
+pub struct RowTracker {
+    mode: LoadMode,
+    errors: Vec<LineError>,
+    total: u64,
+}
+
+const KEEP_ERRORS: usize = 10_000;
+
+impl RowTracker {
+    pub fn new(mode: LoadMode) -> Self {
+        RowTracker { mode, errors: Vec::new(), total: 0 }
+    }
+
+    pub fn error(&mut self, line: u64, code: &'static str, message: impl Into<String>) {
+        self.total += 1;
+        if self.errors.len() < KEEP_ERRORS {
+            self.errors.push(super::line_error(line, code, message.into()));
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.total > 0
+    }
+
+    /// `(total, first `cap` errors by line)`.
+    pub fn take_errors(&mut self, cap: usize) -> (u64, Vec<LineError>) {
+        let mut errs = std::mem::take(&mut self.errors);
+        errs.sort_by_key(|e| e.line);
+        errs.truncate(cap);
+        (self.total, errs)
+    }
+
+    pub fn mode(&self) -> LoadMode {
+        self.mode
+    }
+}
+
+struct UniqueSet {
+    props: Vec<usize>,
+    label: String,
+    /// Value tuple -> (row id, line) in this load.
+    batch: HashMap<String, (String, u64)>,
+    /// Value tuple -> row id, stored rows.
+    stored: HashMap<String, String>,
+    /// Merge: tuples that matched a stored row of another id, decided at the
+    /// end (that row may be replaced later in the input).
+    deferred: Vec<(u64, String, String)>,
+}
+
+/// Per-type state of one load.
+pub struct TypeRows {
+    base: Arc<Dataset>,
+    key: String,
+    mode: LoadMode,
+    /// Ids seen in this load -> (last line, ordinal of that row). Edges keep
+    /// only ids given in the input (generated ids cannot collide).
+    batch_ids: HashMap<String, (u64, u64)>,
+    ordinal: u64,
+    has_dups: bool,
+    /// Stored ids (nodes: loaded up front; edges: loaded on first given id).
+    stored_ids: Option<HashSet<String>>,
+    key_idx: Vec<usize>,
+    uniques: Vec<UniqueSet>,
+    /// Merge: current unique tuples of each id, to retire them on re-occurrence.
+    id_tuples: HashMap<String, Vec<String>>,
+    ranges: Vec<(usize, String, Option<f64>, Option<f64>)>,
+    checks: Vec<(usize, String, String, regex::Regex)>,
+    /// Edges: endpoints not yet known when their line was read.
+    pending: Vec<(u64, bool, String)>,
+    /// Edges: per source id, (edges in this load, last line).
+    src_counts: HashMap<String, (u64, u64)>,
+    /// Edges, merge: given id -> source id, for last-wins counting.
+    given_src: HashMap<String, String>,
+}
+
+async fn scan_strings(ds: &Dataset, cols: &[&str], key: &str) -> Result<Vec<arrow_array::RecordBatch>> {
+    ds.scan()
+        .project(cols)
+        .map_err(|e| Error::lance(key, e))?
+        .try_into_stream()
+        .await
+        .map_err(|e| Error::lance(key, e))?
+        .try_collect()
+        .await
+        .map_err(|e| Error::lance(key, e))
+}
+
+fn cell_of(col: &dyn Array, i: usize) -> Cell {
+    use arrow_array::types::*;
+    use arrow_schema::DataType;
+    if col.is_null(i) {
+        return Cell::Null;
+    }
+    match col.data_type() {
+        DataType::Utf8 => Cell::Str(col.as_string::<i32>().value(i).to_string()),
+        DataType::Boolean => Cell::Bool(col.as_boolean().value(i)),
+        DataType::Int32 => Cell::I64(col.as_primitive::<Int32Type>().value(i) as i64),
+        DataType::Int64 => Cell::I64(col.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt32 => Cell::U64(col.as_primitive::<UInt32Type>().value(i) as u64),
+        DataType::UInt64 => Cell::U64(col.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float32 => Cell::F64(col.as_primitive::<Float32Type>().value(i) as f64),
+        DataType::Float64 => Cell::F64(col.as_primitive::<Float64Type>().value(i)),
+        DataType::Date32 => Cell::Date(col.as_primitive::<Date32Type>().value(i)),
+        DataType::Timestamp(_, _) => Cell::Ts(col.as_primitive::<TimestampMicrosecondType>().value(i)),
+        _ => Cell::Null,
+    }
+}
+
+fn tuple_of(cells: &[&Cell]) -> Option<String> {
+    if cells.iter().any(|c| matches!(c, Cell::Null)) {
+        return None;
+    }
+    Some(node_id(cells))
+}
+
+impl TypeRows {
+    pub async fn new(t: &TypeDef, base: Arc<Dataset>, mode: LoadMode) -> Result<TypeRows> {
+        let key = t.table_key();
+        let idx = |name: &str| t.properties.iter().position(|p| p.name == name).expect("compiled constraint names a property");
+        let mut uniques: Vec<UniqueSet> = t
+            .unique
+            .iter()
+            .map(|u| UniqueSet {
+                props: u.iter().map(|n| idx(n)).collect(),
+                label: u.join(", "),
+                batch: HashMap::new(),
+                stored: HashMap::new(),
+                deferred: Vec::new(),
+            })
+            .collect();
+        let mut stored_ids = None;
+        if mode != LoadMode::Overwrite && t.kind == TypeKind::Node {
+            let mut cols = vec![ID.to_string()];
+            for u in &t.unique {
+                cols.extend(u.iter().cloned());
+            }
+            cols.sort();
+            cols.dedup();
+            let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
+            let mut ids = HashSet::new();
+            for b in scan_strings(&base, &col_refs, &key).await? {
+                let id_col = b.column_by_name(ID).expect("id column").as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    let id = id_col.value(i).to_string();
+                    for (u, names) in uniques.iter_mut().zip(&t.unique) {
+                        let cells: Vec<Cell> = names.iter().map(|n| cell_of(b.column_by_name(n).expect("unique column").as_ref(), i)).collect();
+                        if let Some(tup) = tuple_of(&cells.iter().collect::<Vec<_>>()) {
+                            u.stored.insert(tup, id.clone());
+                        }
+                    }
+                    ids.insert(id);
+                }
+            }
+            stored_ids = Some(ids);
+        }
+        Ok(TypeRows {
+            base,
+            key,
+            mode,
+            batch_ids: HashMap::new(),
+            ordinal: 0,
+            has_dups: false,
+            stored_ids,
+            key_idx: t.key.iter().map(|k| idx(k)).collect(),
+            uniques,
+            id_tuples: HashMap::new(),
+            ranges: t.ranges.iter().map(|r| (idx(&r.property), r.property.clone(), r.min, r.max)).collect(),
+            checks: t
+                .checks
+                .iter()
+                .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), regex::Regex::new(&c.pattern).expect("compiled schema checked the regex")))
+                .collect(),
+            pending: Vec::new(),
+            src_counts: HashMap::new(),
+            given_src: HashMap::new(),
+        })
+    }
+
+    pub fn base(&self) -> Arc<Dataset> {
+        self.base.clone()
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Merge: id -> ordinal of the row that wins, when some id repeated.
+    pub fn last_ordinals(&self) -> Option<HashMap<String, u64>> {
+        self.has_dups.then(|| self.batch_ids.iter().map(|(k, (_, o))| (k.clone(), *o)).collect())
+    }
+
+    /// Is `id` a node of this type, in this load or stored?
+    pub fn knows(&self, id: &str) -> bool {
+        self.batch_ids.contains_key(id) || self.stored_ids.as_ref().is_some_and(|s| s.contains(id))
+    }
+
+    fn value_checks(&self, line: u64, t: &TypeDef, cells: &[Cell], tracker: &mut RowTracker) -> bool {
+        let mut ok = true;
+        for (i, name, min, max) in &self.ranges {
+            let v = match &cells[*i] {
+                Cell::I64(v) => *v as f64,
+                Cell::U64(v) => *v as f64,
+                Cell::F64(v) => *v,
+                _ => continue,
+            };
+            if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
+                let lo = min.map(|m| m.to_string()).unwrap_or_default();
+                let hi = max.map(|m| m.to_string()).unwrap_or_default();
+                tracker.error(line, "OG-LOAD-008", format!("`{}.{name}` = {v} is outside @range({lo}..{hi})", t.name));
+                ok = false;
+            }
+        }
+        for (i, name, pattern, re) in &self.checks {
+            if let Cell::Str(s) = &cells[*i]
+                && !re.is_match(s)
+            {
+                tracker.error(line, "OG-LOAD-009", format!("`{}.{name}` = {s:?} does not match @check {pattern:?}", t.name));
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Unique tuples of a row; errors for clashes. Returns false on a clash.
+    fn unique_checks(&mut self, line: u64, t: &TypeDef, id: &str, cells: &[Cell], tracker: &mut RowTracker) -> bool {
+        if self.uniques.is_empty() {
+            return true;
+        }
+        if self.mode == LoadMode::Merge
+            && let Some(old) = self.id_tuples.remove(id)
+        {
+            for (u, tup) in self.uniques.iter_mut().zip(old) {
+                if u.batch.get(&tup).is_some_and(|(owner, _)| owner == id) {
+                    u.batch.remove(&tup);
+                }
+            }
+        }
+        let mut ok = true;
+        let mut mine = Vec::new();
+        for u in self.uniques.iter_mut() {
+            let cells_u: Vec<&Cell> = u.props.iter().map(|i| &cells[*i]).collect();
+            let Some(tup) = tuple_of(&cells_u) else {
+                mine.push(String::new());
+                continue;
+            };
+            if let Some((owner, first)) = u.batch.get(&tup)
+                && owner != id
+            {
+                tracker.error(line, "OG-LOAD-012", format!("`{}` @unique({}) value {tup} repeats line {first}", t.name, u.label));
+                ok = false;
+            }
+            if let Some(owner) = u.stored.get(&tup)
+                && owner != id
+            {
+                if self.mode == LoadMode::Append {
+                    tracker.error(line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
+                    ok = false;
+                } else {
+                    u.deferred.push((line, tup.clone(), owner.clone()));
+                }
+            }
+            u.batch.insert(tup.clone(), (id.to_string(), line));
+            mine.push(tup);
+        }
+        if self.mode == LoadMode::Merge {
+            self.id_tuples.insert(id.to_string(), mine);
+        }
+        ok
+    }
+
+    /// Records an id; errors for duplicates where the mode forbids them.
+    fn record_id(&mut self, line: u64, t: &TypeDef, id: &str, tracker: &mut RowTracker) -> bool {
+        if let Some((first, _)) = self.batch_ids.get(id) {
+            if self.mode != LoadMode::Merge {
+                let what = if t.key.is_empty() { "id" } else { "key" };
+                tracker.error(line, "OG-LOAD-010", format!("`{}` {what} `{id}` repeats line {first}", t.name));
+                return false;
+            }
+            self.has_dups = true;
+        }
+        if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(id)) {
+            tracker.error(line, "OG-LOAD-011", format!("`{}` `{id}` already exists in the graph (use --mode merge to update it)", t.name));
+            return false;
+        }
+        self.batch_ids.insert(id.to_string(), (line, self.ordinal));
+        self.ordinal += 1;
+        true
+    }
+
+    /// Checks a node row; returns its id when accepted.
+    pub async fn accept_node(
+        &mut self,
+        line: u64,
+        t: &TypeDef,
+        given_id: Option<String>,
+        cells: &[Cell],
+        tracker: &mut RowTracker,
+    ) -> Result<Option<(String, Option<(String, String)>)>> {
+        let id = if self.key_idx.is_empty() {
+            given_id.unwrap_or_else(|| ulid::Ulid::new().to_string())
+        } else {
+            let key_cells: Vec<&Cell> = self.key_idx.iter().map(|i| &cells[*i]).collect();
+            let id = node_id(&key_cells);
+            if let Some(g) = given_id
+                && g != id
+            {
+                tracker.error(line, "OG-LOAD-002", format!("`id` {g:?} disagrees with the @key value {id:?}; leave `id` out for keyed types"));
+                return Ok(None);
+            }
+            id
+        };
+        let values_ok = self.value_checks(line, t, cells, tracker);
+        let unique_ok = self.unique_checks(line, t, &id, cells, tracker);
+        if !(values_ok && unique_ok) {
+            return Ok(None);
+        }
+        if !self.record_id(line, t, &id, tracker) {
+            return Ok(None);
+        }
+        Ok(Some((id, None)))
+    }
+
+    /// Checks an edge row; `from_known`/`to_known` say whether its endpoints
+    /// are already known nodes. Returns its id and endpoints when accepted.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn accept_edge(
+        &mut self,
+        line: u64,
+        t: &TypeDef,
+        given_id: Option<String>,
+        from: &Value,
+        to: &Value,
+        known: (bool, bool),
+        cells: &[Cell],
+        tracker: &mut RowTracker,
+    ) -> Result<Option<(String, Option<(String, String)>)>> {
+        let (Some(src), Some(dst)) = (endpoint_id(from), endpoint_id(to)) else {
+            tracker.error(line, "OG-LOAD-002", format!("edge `{}`: `from` and `to` must be node keys (strings, numbers or key arrays)", t.name));
+            return Ok(None);
+        };
+        if !self.value_checks(line, t, cells, tracker) {
+            return Ok(None);
+        }
+        let id = match given_id {
+            Some(id) => {
+                if self.stored_ids.is_none() && self.mode != LoadMode::Overwrite {
+                    let mut ids = HashSet::new();
+                    for b in scan_strings(&self.base, &[ID], &self.key).await? {
+                        let col = b.column(0).as_string::<i32>();
+                        ids.extend((0..b.num_rows()).map(|i| col.value(i).to_string()));
+                    }
+                    self.stored_ids = Some(ids);
+                }
+                if !self.record_id(line, t, &id, tracker) {
+                    return Ok(None);
+                }
+                if self.mode == LoadMode::Merge
+                    && let Some(prev_src) = self.given_src.insert(id.clone(), src.clone())
+                    && let Some(c) = self.src_counts.get_mut(&prev_src)
+                {
+                    c.0 -= 1;
+                }
+                id
+            }
+            None => {
+                self.ordinal += 1;
+                ulid::Ulid::new().to_string()
+            }
+        };
+        if !known.0 {
+            self.pending.push((line, true, src.clone()));
+        }
+        if !known.1 {
+            self.pending.push((line, false, dst.clone()));
+        }
+        if t.card.is_some() {
+            let c = self.src_counts.entry(src.clone()).or_insert((0, line));
+            c.0 += 1;
+            c.1 = line;
+        }
+        Ok(Some((id, Some((src, dst)))))
+    }
+
+    /// Merge-mode unique clashes with stored rows that this load did not replace.
+    pub fn check_deferred_unique(&self, t: &TypeDef, tracker: &mut RowTracker) {
+        for u in &self.uniques {
+            for (line, tup, owner) in &u.deferred {
+                if !self.batch_ids.contains_key(owner) {
+                    tracker.error(*line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
+                }
+            }
+        }
+    }
+
+    /// `@card(min..max)`: edges per source node over the graph after the load.
+    pub async fn check_card(&mut self, t: &TypeDef, from_nodes: &TypeRows, tracker: &mut RowTracker) -> Result<()> {
+        let Some(card) = t.card.clone() else { return Ok(()) };
+        let mut counts: HashMap<String, (u64, u64)> = std::mem::take(&mut self.src_counts);
+        if self.mode != LoadMode::Overwrite {
+            for b in scan_strings(&self.base, &[ID, SRC], &self.key).await? {
+                let ids = b.column_by_name(ID).expect("id").as_string::<i32>();
+                let srcs = b.column_by_name(SRC).expect("src").as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    if self.mode == LoadMode::Merge && self.batch_ids.contains_key(ids.value(i)) {
+                        continue; // replaced by this load
+                    }
+                    counts.entry(srcs.value(i).to_string()).or_insert((0, 0)).0 += 1;
+                }
+            }
+        }
+        let range = match card.max {
+            Some(m) => format!("{}..{m}", card.min),
+            None => format!("{}..", card.min),
+        };
+        if let Some(max) = card.max {
+            for (src, (n, line)) in &counts {
+                if *n > max {
+                    tracker.error(*line, "OG-LOAD-014", format!("`{src}` would have {n} `{}` edges; @card({range}) allows at most {max}", t.name));
+                }
+            }
+        }
+        if card.min > 0 {
+            let from = t.from.as_deref().unwrap_or_default();
+            let mut check = |id: &str, line: u64| {
+                let n = counts.get(id).map(|c| c.0).unwrap_or(0);
+                if n < card.min {
+                    let which = if line == 0 { "stored node" } else { "node" };
+                    tracker.error(line, "OG-LOAD-014", format!("{which} `{from}` `{id}` has {n} `{}` edges; @card({range}) needs at least {}", t.name, card.min));
+                }
+            };
+            for (id, (line, _)) in &from_nodes.batch_ids {
+                check(id, *line);
+            }
+            if let Some(stored) = &from_nodes.stored_ids {
+                for id in stored.iter().filter(|id| !from_nodes.batch_ids.contains_key(*id)) {
+                    check(id, 0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders an endpoint the way a node of this type renders its id.
+    pub fn render(cell: &Cell) -> String {
+        render_key(cell)
+    }
+}
+
+/// Edge endpoints that were unknown when read: they must exist now.
+pub fn check_endpoints(
+    schema: &SchemaIr,
+    rows: &[&TypeRows],
+    index: &std::collections::BTreeMap<(TypeKind, String), usize>,
+    tracker: &mut RowTracker,
+) {
+    for (t, r) in schema.types().zip(rows) {
+        if t.kind != TypeKind::Edge {
+            continue;
+        }
+        for (line, is_from, id) in &r.pending {
+            let node_type = if *is_from { t.from.as_ref() } else { t.to.as_ref() }.expect("edge endpoints");
+            let node_rows = rows[index[&(TypeKind::Node, node_type.clone())]];
+            if !node_rows.knows(id) {
+                let side = if *is_from { "from" } else { "to" };
+                tracker.error(*line, "OG-LOAD-013", format!("edge `{}` `{side}` node `{node_type}` `{id}` does not exist", t.name));
+            }
+        }
+    }
+    for (t, r) in schema.types().zip(rows) {
+        if t.kind == TypeKind::Node {
+            r.check_deferred_unique(t, tracker);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Tokens of the `.pg` schema language, each with its `line:col`.
+//! `//` line comments and `/* */` block comments are skipped.
+
+use super::SchemaError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tok {
+    Ident(String),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    LBrace,
+    RBrace,
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    Colon,
+    Comma,
+    Arrow,
+    DotDot,
+    Question,
+    At,
+    Eof,
+}
+
+impl Tok {
+    pub fn describe(&self) -> String {
+        match self {
+            Tok::Ident(s) => format!("`{s}`"),
+            Tok::Int(i) => format!("number {i}"),
+            Tok::Float(f) => format!("number {f}"),
+            Tok::Str(s) => format!("string {s:?}"),
+            Tok::LBrace => "`{`".into(),
+            Tok::RBrace => "`}`".into(),
+            Tok::LParen => "`(`".into(),
+            Tok::RParen => "`)`".into(),
+            Tok::LBracket => "`[`".into(),
+            Tok::RBracket => "`]`".into(),
+            Tok::Colon => "`:`".into(),
+            Tok::Comma => "`,`".into(),
+            Tok::Arrow => "`->`".into(),
+            Tok::DotDot => "`..`".into(),
+            Tok::Question => "`?`".into(),
+            Tok::At => "`@`".into(),
+            Tok::Eof => "end of input".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub tok: Tok,
+    pub pos: Pos,
+}
+
+pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = Vec::new();
+    let (mut i, mut line, mut col) = (0usize, 1u32, 1u32);
+    let advance = |i: &mut usize, line: &mut u32, col: &mut u32, c: char| {
+        *i += 1;
+        if c == '\n' {
+            *line += 1;
+            *col = 1;
+        } else {
+            *col += 1;
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let pos = Pos { line, col };
+        if c.is_whitespace() {
+            advance(&mut i, &mut line, &mut col, c);
+            continue;
+        }
+        if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+            }
+            continue;
+        }
+        if c == '/' && chars.get(i + 1) == Some(&'*') {
+            advance(&mut i, &mut line, &mut col, '/');
+            advance(&mut i, &mut line, &mut col, '*');
+            loop {
+                if i >= chars.len() {
+                    return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated block comment"));
+                }
+                if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    advance(&mut i, &mut line, &mut col, '*');
+                    advance(&mut i, &mut line, &mut col, '/');
+                    break;
+                }
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+            }
+            continue;
+        }
+        let single = match c {
+            '{' => Some(Tok::LBrace),
+            '}' => Some(Tok::RBrace),
+            '(' => Some(Tok::LParen),
+            ')' => Some(Tok::RParen),
+            '[' => Some(Tok::LBracket),
+            ']' => Some(Tok::RBracket),
+            ':' => Some(Tok::Colon),
+            ',' => Some(Tok::Comma),
+            '?' => Some(Tok::Question),
+            '@' => Some(Tok::At),
+            _ => None,
+        };
+        if let Some(tok) = single {
+            advance(&mut i, &mut line, &mut col, c);
+            out.push(Token { tok, pos });
+            continue;
+        }
+        if c == '-' && chars.get(i + 1) == Some(&'>') {
+            advance(&mut i, &mut line, &mut col, c);
+            advance(&mut i, &mut line, &mut col, '>');
+            out.push(Token { tok: Tok::Arrow, pos });
+            continue;
+        }
+        if c == '.' && chars.get(i + 1) == Some(&'.') {
+            advance(&mut i, &mut line, &mut col, c);
+            advance(&mut i, &mut line, &mut col, '.');
+            out.push(Token { tok: Tok::DotDot, pos });
+            continue;
+        }
+        if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            let start = i;
+            advance(&mut i, &mut line, &mut col, c);
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+            }
+            let mut is_float = false;
+            if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
+                is_float = true;
+                advance(&mut i, &mut line, &mut col, '.');
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                }
+            }
+            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
+                let save = (i, line, col);
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                if i < chars.len() && (chars[i] == '-' || chars[i] == '+') {
+                    { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                }
+                if i < chars.len() && chars[i].is_ascii_digit() {
+                    is_float = true;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                    }
+                } else {
+                    (i, line, col) = save;
+                }
+            }
+            let text: String = chars[start..i].iter().collect();
+            let tok = if is_float {
+                Tok::Float(text.parse().map_err(|_| SchemaError::new("OG-SCHEMA-001", pos, format!("bad number {text}")))?)
+            } else {
+                Tok::Int(text.parse().map_err(|_| SchemaError::new("OG-SCHEMA-001", pos, format!("number {text} is out of range")))?)
+            };
+            out.push(Token { tok, pos });
+            continue;
+        }
+        if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+            }
+            out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), pos });
+            continue;
+        }
+        if c == '"' {
+            advance(&mut i, &mut line, &mut col, c);
+            let mut s = String::new();
+            loop {
+                let Some(&ch) = chars.get(i) else {
+                    return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated string"));
+                };
+                advance(&mut i, &mut line, &mut col, ch);
+                match ch {
+                    '"' => break,
+                    '\\' => {
+                        let Some(&esc) = chars.get(i) else {
+                            return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated string"));
+                        };
+                        advance(&mut i, &mut line, &mut col, esc);
+                        s.push(match esc {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            '"' => '"',
+                            '\\' => '\\',
+                            other => {
+                                return Err(SchemaError::new(
+                                    "OG-SCHEMA-001",
+                                    Pos { line, col: col - 2 },
+                                    format!("unknown escape \\{other} in string"),
+                                ));
+                            }
+                        });
+                    }
+                    '\n' => return Err(SchemaError::new("OG-SCHEMA-001", pos, "newline inside string")),
+                    other => s.push(other),
+                }
+            }
+            out.push(Token { tok: Tok::Str(s), pos });
+            continue;
+        }
+        return Err(SchemaError::new("OG-SCHEMA-001", pos, format!("unexpected character {c:?}")));
+    }
+    out.push(Token { tok: Tok::Eof, pos: Pos { line, col } });
+    Ok(out)
+}

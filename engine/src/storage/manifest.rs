@@ -1,0 +1,225 @@
+//! `__manifest`: the one publish point of a graph.
+//!
+//! A Lance dataset with one row per published table version. The latest row
+//! per table key (highest table version) is the graph's snapshot. A write
+//! publishes by appending its rows in one commit pinned to the manifest
+//! version it read (see [`super::pinned_commit`]); before each attempt it
+//! checks that every table it touched is still at the version it expected.
+//! If another publish moved the manifest but none of our tables, the same
+//! staged rows are retried on the new head; if one of our tables moved, the
+//! publish fails with `ExpectedVersionMismatch` and nothing becomes visible.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, RecordBatchIterator, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use futures::TryStreamExt;
+use lance::Dataset;
+use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
+use serde::Serialize;
+
+use super::table::{self, PROP_OP_ID, PROP_ROLE};
+use crate::error::{Error, Result};
+use crate::failpoint;
+
+pub const MANIFEST_TABLE: &str = "__manifest";
+pub const MAIN_BRANCH: &str = "main";
+
+fn manifest_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_key", DataType::Utf8, false),
+        Field::new("table_version", DataType::UInt64, false),
+        Field::new("branch", DataType::Utf8, false),
+        Field::new("location", DataType::Utf8, false),
+        Field::new("row_count", DataType::UInt64, false),
+        Field::new("op_id", DataType::Utf8, false),
+        Field::new("genesis_id", DataType::Utf8, true),
+        Field::new("published_at_us", DataType::Int64, false),
+    ]))
+}
+
+/// A table as the manifest publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableEntry {
+    pub key: String,
+    pub version: u64,
+    pub location: String,
+    pub row_count: u64,
+    pub op_id: String,
+}
+
+/// What the manifest says at one of its versions.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestState {
+    pub version: u64,
+    pub genesis_id: Option<String>,
+    pub tables: BTreeMap<String, TableEntry>,
+}
+
+/// One table change carried by a publish.
+#[derive(Debug, Clone)]
+pub struct TableUpdate {
+    pub key: String,
+    pub expected: u64,
+    pub new_version: u64,
+    pub location: String,
+    pub row_count: u64,
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>) -> RecordBatch {
+    let n = entries.len();
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.key.as_str()))),
+        Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.version))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(MAIN_BRANCH, n))),
+        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.location.as_str()))),
+        Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.row_count))),
+        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.op_id.as_str()))),
+        Arc::new(StringArray::from(vec![genesis_id; n])),
+        Arc::new(Int64Array::from_iter_values(std::iter::repeat_n(now_us(), n))),
+    ];
+    RecordBatch::try_new(manifest_schema(), cols).expect("manifest batch matches its schema")
+}
+
+/// Creates `__manifest` with its genesis rows, stamped with `genesis_id`.
+/// Fails if a manifest already exists.
+pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str) -> Result<ManifestState> {
+    let batch = rows_batch(entries, Some(genesis_id));
+    let reader = RecordBatchIterator::new(vec![Ok(batch)], manifest_schema());
+    let params = WriteParams {
+        mode: WriteMode::Create,
+        skip_auto_cleanup: true,
+        transaction_properties: Some(Arc::new(std::collections::HashMap::from([
+            (PROP_OP_ID.to_string(), genesis_id.to_string()),
+            (PROP_ROLE.to_string(), "genesis".to_string()),
+        ]))),
+        ..Default::default()
+    };
+    let ds = Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
+    Ok(ManifestState {
+        version: ds.version().version,
+        genesis_id: Some(genesis_id.to_string()),
+        tables: entries.iter().map(|e| (e.key.clone(), e.clone())).collect(),
+    })
+}
+
+/// Reads the manifest at `version` (the head when `None`).
+pub async fn read(uri: &str, version: Option<u64>) -> Result<(Arc<Dataset>, ManifestState)> {
+    let ds = Arc::new(table::open(uri, version).await?);
+    let state = read_state(&ds).await?;
+    Ok((ds, state))
+}
+
+async fn read_state(ds: &Dataset) -> Result<ManifestState> {
+    let batches: Vec<RecordBatch> = ds
+        .scan()
+        .try_into_stream()
+        .await
+        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?
+        .try_collect()
+        .await
+        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
+    let mut tables: BTreeMap<String, TableEntry> = BTreeMap::new();
+    let mut genesis_id = None;
+    for b in &batches {
+        let col = |name: &str| b.column_by_name(name).expect("manifest column");
+        let keys = col("table_key").as_string::<i32>();
+        let versions = col("table_version").as_primitive::<UInt64Type>();
+        let locations = col("location").as_string::<i32>();
+        let counts = col("row_count").as_primitive::<UInt64Type>();
+        let ops = col("op_id").as_string::<i32>();
+        let genesis = col("genesis_id").as_string::<i32>();
+        let _ = col("published_at_us").as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            if genesis.is_valid(i) {
+                genesis_id = Some(genesis.value(i).to_string());
+            }
+            let entry = TableEntry {
+                key: keys.value(i).to_string(),
+                version: versions.value(i),
+                location: locations.value(i).to_string(),
+                row_count: counts.value(i),
+                op_id: ops.value(i).to_string(),
+            };
+            match tables.get(&entry.key) {
+                Some(old) if old.version >= entry.version => {}
+                _ => {
+                    tables.insert(entry.key.clone(), entry);
+                }
+            }
+        }
+    }
+    Ok(ManifestState { version: ds.version().version, genesis_id, tables })
+}
+
+fn check_expected(state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)]) -> Result<()> {
+    let expected = updates.iter().map(|u| (&u.key, u.expected)).chain(reads.iter().map(|(k, v)| (k, *v)));
+    for (key, want) in expected {
+        let actual = state.tables.get(key).map(|e| e.version).unwrap_or(0);
+        if actual != want {
+            return Err(Error::ExpectedVersionMismatch { table: key.clone(), expected: want, actual });
+        }
+    }
+    Ok(())
+}
+
+/// Publishes `updates` in one manifest commit. `ds`/`state` are the manifest
+/// as the writer read it; `reads` are tables the write read but did not
+/// change (say, node tables an edge load checked endpoints against): they
+/// must not have moved either. Returns the new manifest state.
+pub async fn publish(
+    uri: &str,
+    ds: Arc<Dataset>,
+    state: ManifestState,
+    updates: &[TableUpdate],
+    reads: &[(String, u64)],
+    op_id: &str,
+) -> Result<ManifestState> {
+    let entries: Vec<TableEntry> = updates
+        .iter()
+        .map(|u| TableEntry {
+            key: u.key.clone(),
+            version: u.new_version,
+            location: u.location.clone(),
+            row_count: u.row_count,
+            op_id: op_id.to_string(),
+        })
+        .collect();
+    let (mut ds, mut state) = (ds, state);
+    check_expected(&state, updates, reads)?;
+    let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
+    let txn = InsertBuilder::new(ds.clone())
+        .with_params(&params)
+        .execute_uncommitted(vec![rows_batch(&entries, None)])
+        .await
+        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
+    failpoint::hit("publish.before_manifest_commit");
+    const MAX_ATTEMPTS: usize = 64;
+    for _ in 0..MAX_ATTEMPTS {
+        match table::commit_pinned(ds.clone(), txn.clone(), MANIFEST_TABLE, op_id, "publish").await {
+            Ok(new) => {
+                let mut next = state.clone();
+                next.version = new.version().version;
+                for e in entries {
+                    next.tables.insert(e.key.clone(), e);
+                }
+                return Ok(next);
+            }
+            Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {
+                // Another publish landed first. Re-read and re-check our tables.
+                (ds, state) = read(uri, None).await?;
+                check_expected(&state, updates, reads)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::storage(uri, format!("manifest publish lost {MAX_ATTEMPTS} races in a row; try again")))
+}

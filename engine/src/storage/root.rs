@@ -1,0 +1,160 @@
+//! A graph root: one URI under which every artifact of one graph lives.
+//!
+//! Small files (schema, sidecars, init claim) go through `object_store`
+//! directly; Lance datasets get their URIs from [`Root::child_uri`]. Local
+//! roots use `LocalFileSystem` with fsync on, so a file reported written
+//! survives a power cut. Put-if-absent is the only primitive that decides a
+//! race.
+
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+
+#[derive(Clone)]
+pub struct Root {
+    uri: String,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Root").field("uri", &self.uri).finish()
+    }
+}
+
+/// Outcome of a put-if-absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Yes,
+    AlreadyExists,
+}
+
+impl Root {
+    /// Opens a root. A local path is made absolute; `create` makes the local
+    /// directory when missing (an empty directory is not a graph artifact).
+    pub fn new(uri: &str, create: bool) -> Result<Root> {
+        if let Some(scheme_end) = uri.find("://") {
+            let scheme = &uri[..scheme_end];
+            if scheme != "file" {
+                return Err(Error::InvalidArgument(format!(
+                    "storage scheme `{scheme}://` is not supported yet; use a local path"
+                )));
+            }
+        }
+        let path = uri.strip_prefix("file://").unwrap_or(uri);
+        let path = std::path::absolute(path).map_err(|e| Error::storage(uri, e))?;
+        if create {
+            std::fs::create_dir_all(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
+        } else if !path.is_dir() {
+            return Err(Error::NotAGraph {
+                root: path.display().to_string(),
+                missing: "the directory itself".into(),
+            });
+        }
+        let store = LocalFileSystem::new_with_prefix(&path)
+            .map_err(|e| Error::storage(path.display().to_string(), e))?
+            .with_fsync(true);
+        Ok(Root {
+            uri: path.display().to_string(),
+            store: Arc::new(store),
+        })
+    }
+
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// URI of a child (for Lance), e.g. `nodes/Person`.
+    pub fn child_uri(&self, rel: &str) -> String {
+        format!("{}/{}", self.uri.trim_end_matches('/'), rel)
+    }
+
+    pub async fn get(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match self.store.get(&Path::from(rel)).await {
+            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| Error::storage(self.child_uri(rel), e))?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::storage(self.child_uri(rel), e)),
+        }
+    }
+
+    pub async fn exists(&self, rel: &str) -> Result<bool> {
+        match self.store.head(&Path::from(rel)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Error::storage(self.child_uri(rel), e)),
+        }
+    }
+
+    pub async fn put_if_absent(&self, rel: &str, bytes: Vec<u8>) -> Result<Created> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self.store.put_opts(&Path::from(rel), PutPayload::from(bytes), opts).await {
+            Ok(_) => Ok(Created::Yes),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(Created::AlreadyExists),
+            Err(e) => Err(Error::storage(self.child_uri(rel), e)),
+        }
+    }
+
+    pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        self.store
+            .put(&Path::from(rel), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::storage(self.child_uri(rel), e))
+    }
+
+    pub async fn delete(&self, rel: &str) -> Result<()> {
+        match self.store.delete(&Path::from(rel)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::storage(self.child_uri(rel), e)),
+        }
+    }
+
+    /// Every object under `prefix` (recursive), as paths relative to the root.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let p = Path::from(prefix);
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&p))
+            .try_collect()
+            .await
+            .map_err(|e| Error::storage(self.child_uri(prefix), e))?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+
+    /// Deletes every object under `prefix`, then (locally) the empty directories.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        for obj in self.list(prefix).await? {
+            self.delete(&obj).await?;
+        }
+        let local = std::path::Path::new(&self.uri).join(prefix);
+        if local.is_dir() {
+            let _ = std::fs::remove_dir_all(&local);
+        }
+        Ok(())
+    }
+
+    /// Names directly under the root (files and directories).
+    pub async fn top_level(&self) -> Result<Vec<String>> {
+        let listing = self
+            .store
+            .list_with_delimiter(None)
+            .await
+            .map_err(|e| Error::storage(&self.uri, e))?;
+        let mut names: Vec<String> = listing
+            .common_prefixes
+            .into_iter()
+            .map(|p| p.to_string())
+            .chain(listing.objects.into_iter().map(|o| o.location.to_string()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}

@@ -1,0 +1,94 @@
+//! Shared helpers: temp graphs, loading strings, reading rows back.
+
+use omnigraph::Graph;
+use omnigraph::load::{LoadMode, LoadOptions, LoadReport};
+
+pub const SOCIAL: &str = r#"
+node Person {
+    name: String @key
+    age: I32?
+    email: String? @unique
+    @range(age, 0..150)
+}
+node Company { name: String @key }
+edge Knows: Person -> Person { since: Date? }
+edge WorksAt: Person -> Company @card(0..1)
+"#;
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+pub struct TempGraph {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempGraph {
+    pub fn uri(&self) -> String {
+        self.dir.path().join("g").display().to_string()
+    }
+}
+
+pub async fn new_graph(schema: &str) -> TempGraph {
+    let dir = tempfile::tempdir().unwrap();
+    let g = TempGraph { dir };
+    omnigraph::graph::init(&g.uri(), schema).await.unwrap();
+    g
+}
+
+pub async fn load(uri: &str, mode: LoadMode, data: &str) -> omnigraph::Result<LoadReport> {
+    let g = Graph::open_for_write(uri).await?;
+    load_into(&g, mode, data).await
+}
+
+pub async fn load_into(g: &Graph, mode: LoadMode, data: &str) -> omnigraph::Result<LoadReport> {
+    let mut opts = LoadOptions::new(mode, "test.jsonl");
+    opts.chunk_rows = 7; // several staged chunks even for small inputs
+    omnigraph::load::load(g, data.as_bytes(), &opts, &mut |_| {}).await
+}
+
+/// Export as sorted lines, with generated edge ids removed.
+pub async fn export_lines(uri: &str, strip_edge_ids: bool) -> Vec<String> {
+    let g = Graph::open(uri).await.unwrap();
+    let mut out = Vec::new();
+    omnigraph::export::export(&g, None, &mut out).await.unwrap();
+    let mut lines: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if strip_edge_ids && v.get("edge").is_some() {
+                v.as_object_mut().unwrap().remove("id");
+            }
+            v.to_string()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+pub async fn row_counts(uri: &str) -> std::collections::BTreeMap<String, u64> {
+    let g = Graph::open(uri).await.unwrap();
+    g.snapshot().await.unwrap().tables.into_iter().map(|t| (t.name, t.row_count)).collect()
+}
+
+/// Every file under `dir` with its content hash, for "nothing changed" checks.
+pub fn tree_hash(dir: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
+    use std::hash::{Hash, Hasher};
+    let mut out = std::collections::BTreeMap::new();
+    fn walk(base: &std::path::Path, p: &std::path::Path, out: &mut std::collections::BTreeMap<String, u64>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&path).unwrap_or_default().hash(&mut h);
+                out.insert(path.strip_prefix(base).unwrap().display().to_string(), h.finish());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}

@@ -1,0 +1,133 @@
+//! The `__manifest` publish: a writer that lost the race gets
+//! `ExpectedVersionMismatch` and readers never see part of a write; writers
+//! of different tables both land.
+
+use std::sync::Arc;
+
+use omnigraph::error::Error;
+use omnigraph::graph::Graph;
+use omnigraph::graph::write::{StagedWrite, commit_and_publish};
+use omnigraph::load::LoadMode;
+
+use crate::common::*;
+
+/// Stages an append of one Person against the snapshot `snap` without committing.
+async fn stage_person(g: &Graph, snap: &omnigraph::Snapshot, name: &str) -> StagedWrite {
+    let t = g.schema().node("Person").unwrap().clone();
+    let base = Arc::new(g.open_table(snap, &t).await.unwrap());
+    let schema = omnigraph::storage::columns::table_schema(&t);
+    let batch = arrow_array::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(arrow_array::StringArray::from(vec![name])),
+            Arc::new(arrow_array::StringArray::from(vec![name])),
+            Arc::new(arrow_array::Int32Array::from(vec![Some(1)])),
+            Arc::new(arrow_array::StringArray::from(vec![None::<&str>])),
+        ],
+    )
+    .unwrap();
+    let txn = lance::dataset::InsertBuilder::new(base.clone())
+        .with_params(&lance::dataset::WriteParams { mode: lance::dataset::WriteMode::Append, ..Default::default() })
+        .execute_uncommitted(vec![batch])
+        .await
+        .unwrap();
+    StagedWrite { key: t.table_key(), location: t.location(), base, txn }
+}
+
+#[test]
+fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let old = graph.snapshot().await.unwrap();
+        let staged = stage_person(&graph, &old, "late").await;
+        // Another writer publishes a change to Person first.
+        load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"first"}}"#).await.unwrap();
+        let after_winner = graph.snapshot().await.unwrap();
+
+        let err = commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &[])
+            .await
+            .unwrap_err();
+        match &err {
+            Error::ExpectedVersionMismatch { table, expected, actual } => {
+                assert_eq!(table, "node:Person");
+                assert!(actual > expected, "{err}");
+            }
+            other => panic!("expected a version mismatch, got {other}"),
+        }
+        assert_eq!(err.code(), "OG-PUBLISH-001");
+        // Nothing of the loser is visible, and the table head is the published version.
+        let now = graph.snapshot().await.unwrap();
+        assert_eq!(now.manifest_version, after_winner.manifest_version);
+        let lines = export_lines(&g.uri(), true).await;
+        assert!(lines.iter().any(|l| l.contains("first")) && !lines.iter().any(|l| l.contains("late")), "{lines:?}");
+        let person = now.table("node:Person").unwrap();
+        let head = omnigraph::storage::table::head_version(&graph.root().child_uri(&person.location)).await.unwrap();
+        assert_eq!(head, person.version, "the loser left an unpublished table version");
+        // And the graph takes new writes.
+        load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"next"}}"#).await.unwrap();
+    });
+}
+
+#[test]
+fn writers_of_different_tables_both_publish() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let old = graph.snapshot().await.unwrap();
+        let staged = stage_person(&graph, &old, "p1").await;
+        // A Company write lands first and moves the manifest.
+        load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
+        commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &[]).await.unwrap();
+        let counts = row_counts(&g.uri()).await;
+        assert_eq!((counts["Person"], counts["Company"]), (1, 1));
+    });
+}
+
+#[test]
+fn a_write_whose_read_tables_moved_is_refused() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let old = graph.snapshot().await.unwrap();
+        let staged = stage_person(&graph, &old, "p1").await;
+        load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
+        let company = old.table("node:Company").unwrap();
+        let reads = vec![(company.key.clone(), company.version)];
+        let err = commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &reads)
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::ExpectedVersionMismatch { table, .. } if table == "node:Company"), "{err}");
+        assert_eq!(row_counts(&g.uri()).await["Person"], 0);
+        // The rolled-back Person table still takes writes.
+        load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"p2"}}"#).await.unwrap();
+        assert_eq!(row_counts(&g.uri()).await["Person"], 1);
+        assert!(std::fs::read_dir(std::path::Path::new(&g.uri()).join("__recovery")).map(|d| d.count()).unwrap_or(0) == 0);
+    });
+}
+
+#[test]
+fn concurrent_loads_of_one_table_never_interleave() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let uri = g.uri();
+            tasks.push(tokio::spawn(async move {
+                let data: String = (0..20).map(|i| format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"w{w}-{i}\"}}}}\n")).collect();
+                load(&uri, LoadMode::Append, &data).await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(Error::ExpectedVersionMismatch { .. }) => {}
+                Err(e) => panic!("unexpected error {e}"),
+            }
+        }
+        assert!(ok >= 1);
+        // Every published row belongs to a whole, successful load.
+        assert_eq!(row_counts(&g.uri()).await["Person"], 20 * ok);
+    });
+}
