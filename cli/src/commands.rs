@@ -117,9 +117,9 @@ async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
     let started = std::time::Instant::now();
     let report = if args.data.as_os_str() == "-" {
         opts.source_name = "stdin".into();
-        let stdin = std::io::stdin();
         let mut bar = crate::progress::LoadBar::new(None, std::io::stderr().is_terminal() && !json);
-        let r = load::load(&g, stdin.lock(), &opts, &mut |p| bar.update(p)).await;
+        let stdin = BufReader::with_capacity(1 << 20, std::io::stdin());
+        let r = load::load(&g, stdin, &opts, &mut |p| bar.update(p)).await;
         bar.finish();
         r?
     } else {

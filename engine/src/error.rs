@@ -65,13 +65,6 @@ pub enum Error {
     #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
     RecoveryRequired { root: String, ops: Vec<String> },
 
-    #[error("{root}: write {op} is in progress by a live process ({owner}); try again later")]
-    WriteInProgress {
-        root: String,
-        op: String,
-        owner: String,
-    },
-
     #[error("{source_name}: {} invalid line(s){}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]
     InvalidData {
         source_name: String,
@@ -108,7 +101,6 @@ impl Error {
             Error::SchemaStateMismatch { .. } => "OG-OPEN-003",
             Error::RecoveryRequired { .. } => "OG-OPEN-004",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
-            Error::WriteInProgress { .. } => "OG-PUBLISH-002",
             Error::InvalidData { .. } => "OG-LOAD-001",
             Error::UnknownType { .. } => "OG-ARG-002",
             Error::InvalidArgument(_) => "OG-ARG-001",
@@ -130,7 +122,6 @@ impl Error {
             Error::SchemaStateMismatch { .. } => "schema_state_mismatch",
             Error::RecoveryRequired { .. } => "recovery_required",
             Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
-            Error::WriteInProgress { .. } => "write_in_progress",
             Error::InvalidData { .. } => "invalid_data",
             Error::UnknownType { .. } => "unknown_type",
             Error::InvalidArgument(_) => "invalid_argument",

@@ -109,7 +109,7 @@ struct TypeSlot {
 /// Loads JSONL from `input` into `graph` (opened for write).
 pub async fn load(
     graph: &Graph,
-    input: impl BufRead,
+    input: impl BufRead + Send + 'static,
     opts: &LoadOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<LoadReport> {
@@ -139,7 +139,7 @@ pub async fn load(
         slots.push(TypeSlot { batch: TypeBatch::new(t), stager, rows, read: 0 });
     }
 
-    let result = read_input(graph, input, opts, progress, &mut slots, &index, &mut tracker).await;
+    let result = read_input(graph, input, opts, progress, &mut slots, &mut tracker).await;
     let outcome = match result {
         Ok(lines) => finish(graph, &snap, opts, &load_id, &mut slots, &index, &mut tracker, lines).await,
         Err(e) => Err(e),
@@ -155,105 +155,117 @@ pub async fn load(
     outcome
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Lines parsed and value-checked off the async path, in input order.
+struct ParsedChunk {
+    lines: Vec<(u64, std::result::Result<line::Parsed, line::LineErrors>)>,
+    last_line: u64,
+    bytes: u64,
+}
+
+const PARSE_CHUNK: usize = 8 * 1024;
+
+/// Reads the input on its own thread and parses each chunk of lines in
+/// parallel (rayon); chunks go to the loader in order.
+fn read_and_parse(
+    mut input: impl BufRead,
+    schema: Arc<crate::schema::SchemaIr>,
+    tx: tokio::sync::mpsc::Sender<ParsedChunk>,
+    source: String,
+) -> Result<u64> {
+    use rayon::prelude::*;
+    let index = line::TypeIndex::new(&schema);
+    let (mut line_no, mut bytes) = (0u64, 0u64);
+    loop {
+        let mut texts = Vec::with_capacity(PARSE_CHUNK);
+        for _ in 0..PARSE_CHUNK {
+            let mut s = String::new();
+            let n = input.read_line(&mut s).map_err(|e| Error::storage(&source, e))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            bytes += n as u64;
+            texts.push((line_no, s));
+        }
+        if texts.is_empty() {
+            return Ok(line_no);
+        }
+        let lines = texts
+            .par_iter()
+            .filter_map(|(no, s)| {
+                let t = s.trim();
+                (!t.is_empty()).then(|| (*no, line::parse(&index, t)))
+            })
+            .collect();
+        if tx.blocking_send(ParsedChunk { lines, last_line: line_no, bytes }).is_err() {
+            return Ok(line_no); // the loader stopped early; it reports why
+        }
+    }
+}
+
 async fn read_input(
     graph: &Graph,
-    mut input: impl BufRead,
+    input: impl BufRead + Send + 'static,
     opts: &LoadOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
     slots: &mut [TypeSlot],
-    index: &BTreeMap<(TypeKind, String), usize>,
     tracker: &mut RowTracker,
 ) -> Result<u64> {
-    let schema = graph.schema();
-    let mut buf = String::new();
-    let (mut line_no, mut bytes) = (0u64, 0u64);
-    let mut cells = Vec::new();
-    loop {
-        buf.clear();
-        let n = input.read_line(&mut buf).map_err(|e| Error::storage(&opts.source_name, e))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        bytes += n as u64;
-        if line_no % 16_384 == 0 {
-            progress(Progress { lines: line_no, bytes, done: false });
-        }
-        let text = buf.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let rec = match line::parse(text) {
-            Ok(r) => r,
-            Err((code, msg)) => {
-                tracker.error(line_no, code, msg);
-                continue;
-            }
-        };
-        let (kind, ty) = match &rec {
-            line::Record::Node { ty, .. } => (TypeKind::Node, ty),
-            line::Record::Edge { ty, .. } => (TypeKind::Edge, ty),
-        };
-        let Some(&slot_idx) = index.get(&(kind, ty.clone())) else {
-            let what = if kind == TypeKind::Node { "node type" } else { "edge type" };
-            tracker.error(line_no, "OG-LOAD-003", format!("unknown {what} `{ty}`"));
-            continue;
-        };
-        let def = schema.types().nth(slot_idx).expect("slot per type");
-        let (id, data, endpoints) = match rec {
-            line::Record::Node { id, data, .. } => (id, data, None),
-            line::Record::Edge { id, from, to, data, .. } => (id, data, Some((from, to))),
-        };
-        cells.clear();
-        let mut ok = true;
-        for key in data.keys() {
-            if def.property(key).is_none() {
-                tracker.error(line_no, "OG-LOAD-005", format!("`{}` has no property `{key}`", def.name));
-                ok = false;
-            }
-        }
-        for p in &def.properties {
-            match value::convert_property(p, data.get(&p.name)) {
-                Ok(c) => cells.push(c),
-                Err(e) => {
-                    tracker.error(line_no, e.code, e.message);
-                    ok = false;
-                    cells.push(value::Cell::Null);
+    let schema = Arc::new(graph.schema().clone());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedChunk>(4);
+    let reader = {
+        let (schema, source) = (schema.clone(), opts.source_name.clone());
+        std::thread::spawn(move || read_and_parse(input, schema, tx, source))
+    };
+    let types: Vec<&crate::schema::TypeDef> = schema.types().collect();
+    let node_slot = |name: &Option<String>| {
+        let name = name.as_deref().expect("edge endpoints");
+        types.iter().position(|t| t.kind == TypeKind::Node && t.name == name).expect("compiled endpoints exist")
+    };
+    let endpoint_slots: Vec<Option<(usize, usize)>> =
+        types.iter().map(|t| (t.kind == TypeKind::Edge).then(|| (node_slot(&t.from), node_slot(&t.to)))).collect();
+    let mut last = Progress::default();
+    while let Some(chunk) = rx.recv().await {
+        for (line_no, parsed) in chunk.lines {
+            let p = match parsed {
+                Ok(p) => p,
+                Err(errs) => {
+                    for (code, msg) in errs {
+                        tracker.error(line_no, code, msg);
+                    }
+                    continue;
                 }
+            };
+            let def = types[p.slot];
+            let known = match (&p.endpoints, endpoint_slots[p.slot]) {
+                (Some((from, to)), Some((fs, ts))) => {
+                    let knows = |slot: usize, v: &serde_json::Value| value::endpoint_id(v).is_none_or(|id| slots[slot].rows.knows(&id));
+                    (knows(fs, from), knows(ts, to))
+                }
+                _ => (true, true),
+            };
+            let slot = &mut slots[p.slot];
+            let accepted = match p.endpoints {
+                None => slot.rows.accept_node(line_no, def, p.id, &p.cells, tracker).await?,
+                Some((from, to)) => slot.rows.accept_edge(line_no, def, p.id, &from, &to, known, &p.cells, tracker).await?,
+            };
+            let Some((row_id, ends)) = accepted else { continue };
+            slot.read += 1;
+            if tracker.has_errors() {
+                continue; // keep checking, stop writing
+            }
+            slot.batch.push(&row_id, ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &p.cells);
+            if slot.batch.len() >= opts.chunk_rows {
+                let batch = slot.batch.finish();
+                slot.stager.push(batch).await?;
             }
         }
-        if !ok {
-            continue;
-        }
-        let known = match &endpoints {
-            None => (true, true),
-            Some((from, to)) => {
-                let knows = |node_type: &Option<String>, v: &serde_json::Value| {
-                    let node_slot = index[&(TypeKind::Node, node_type.clone().expect("edge endpoints"))];
-                    value::endpoint_id(v).is_none_or(|id| slots[node_slot].rows.knows(&id))
-                };
-                (knows(&def.from, from), knows(&def.to, to))
-            }
-        };
-        let slot = &mut slots[slot_idx];
-        let accepted = match endpoints {
-            None => slot.rows.accept_node(line_no, def, id, &cells, tracker).await?,
-            Some((from, to)) => slot.rows.accept_edge(line_no, def, id, &from, &to, known, &cells, tracker).await?,
-        };
-        let Some((row_id, ends)) = accepted else { continue };
-        slot.read += 1;
-        if tracker.has_errors() {
-            continue; // keep checking, stop writing
-        }
-        slot.batch.push(&row_id, ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &cells);
-        if slot.batch.len() >= opts.chunk_rows {
-            let batch = slot.batch.finish();
-            slot.stager.push(batch).await?;
-        }
+        last = Progress { lines: chunk.last_line, bytes: chunk.bytes, done: false };
+        progress(last);
     }
-    progress(Progress { lines: line_no, bytes, done: true });
-    Ok(line_no)
+    let lines = reader.join().map_err(|_| Error::storage(&opts.source_name, "the input reader thread panicked"))??;
+    progress(Progress { lines, bytes: last.bytes, done: true });
+    Ok(lines)
 }
 
 #[allow(clippy::too_many_arguments)]

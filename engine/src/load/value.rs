@@ -70,44 +70,46 @@ pub fn format_datetime(us: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Converts `v` for `ty` (no nullability or constraints).
-pub fn convert(prop: &str, ty: &PropType, v: &Value) -> Result<Cell, ValueError> {
-    let err = || wrong(prop, ty, v);
+/// Converts `v` for `ty` (no nullability or constraints). Takes the value
+/// by value so strings move into their cell without a copy.
+pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> {
+    let err = |v: &Value| wrong(prop, ty, v);
     Ok(match ty {
-        PropType::String => Cell::Str(v.as_str().ok_or_else(err)?.to_string()),
-        PropType::Enum(values) => {
-            let s = v.as_str().ok_or_else(err)?;
-            if !values.iter().any(|x| x == s) {
+        PropType::String => match v {
+            Value::String(s) => Cell::Str(s),
+            other => return Err(err(&other)),
+        },
+        PropType::Enum(values) => match v {
+            Value::String(s) if values.iter().any(|x| *x == s) => Cell::Str(s),
+            Value::String(s) => {
                 return Err(ValueError {
                     code: "OG-LOAD-007",
                     message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")),
                 });
             }
-            Cell::Str(s.to_string())
-        }
-        PropType::Bool => Cell::Bool(v.as_bool().ok_or_else(err)?),
+            other => return Err(err(&other)),
+        },
+        PropType::Bool => Cell::Bool(v.as_bool().ok_or_else(|| err(&v))?),
         PropType::I32 => {
-            let i = v.as_i64().ok_or_else(err)?;
-            i32::try_from(i).map_err(|_| err())?;
+            let i = v.as_i64().filter(|i| i32::try_from(*i).is_ok()).ok_or_else(|| err(&v))?;
             Cell::I64(i)
         }
-        PropType::I64 => Cell::I64(v.as_i64().ok_or_else(err)?),
+        PropType::I64 => Cell::I64(v.as_i64().ok_or_else(|| err(&v))?),
         PropType::U32 => {
-            let u = v.as_u64().ok_or_else(err)?;
-            u32::try_from(u).map_err(|_| err())?;
+            let u = v.as_u64().filter(|u| u32::try_from(*u).is_ok()).ok_or_else(|| err(&v))?;
             Cell::U64(u)
         }
-        PropType::U64 => Cell::U64(v.as_u64().ok_or_else(err)?),
-        PropType::F32 | PropType::F64 => Cell::F64(v.as_f64().ok_or_else(err)?),
-        PropType::Date => Cell::Date(v.as_str().and_then(parse_date).ok_or_else(err)?),
-        PropType::DateTime => Cell::Ts(v.as_str().and_then(parse_datetime).ok_or_else(err)?),
+        PropType::U64 => Cell::U64(v.as_u64().ok_or_else(|| err(&v))?),
+        PropType::F32 | PropType::F64 => Cell::F64(v.as_f64().ok_or_else(|| err(&v))?),
+        PropType::Date => Cell::Date(v.as_str().and_then(parse_date).ok_or_else(|| err(&v))?),
+        PropType::DateTime => Cell::Ts(v.as_str().and_then(parse_datetime).ok_or_else(|| err(&v))?),
         PropType::Blob => Cell::Bytes(
             v.as_str()
                 .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
                 .ok_or_else(|| ValueError { code: "OG-LOAD-006", message: format!("property `{prop}` expects Blob as a base64 string") })?,
         ),
         PropType::Vector(n) => {
-            let arr = v.as_array().ok_or_else(err)?;
+            let Value::Array(arr) = v else { return Err(err(&v)) };
             if arr.len() != *n as usize {
                 return Err(ValueError {
                     code: "OG-LOAD-006",
@@ -115,13 +117,13 @@ pub fn convert(prop: &str, ty: &PropType, v: &Value) -> Result<Cell, ValueError>
                 });
             }
             let mut out = Vec::with_capacity(arr.len());
-            for x in arr {
-                out.push(x.as_f64().ok_or_else(err)? as f32);
+            for x in &arr {
+                out.push(x.as_f64().ok_or_else(|| err(x))? as f32);
             }
             Cell::Vector(out)
         }
         PropType::List(inner) => {
-            let arr = v.as_array().ok_or_else(err)?;
+            let Value::Array(arr) = v else { return Err(err(&v)) };
             let mut out = Vec::with_capacity(arr.len());
             for x in arr {
                 out.push(if x.is_null() { Cell::Null } else { convert(prop, inner, x)? });
@@ -132,7 +134,7 @@ pub fn convert(prop: &str, ty: &PropType, v: &Value) -> Result<Cell, ValueError>
 }
 
 /// Converts a property value, checking nullability.
-pub fn convert_property(p: &Property, v: Option<&Value>) -> Result<Cell, ValueError> {
+pub fn convert_property(p: &Property, v: Option<Value>) -> Result<Cell, ValueError> {
     match v {
         None | Some(Value::Null) => {
             if p.nullable {

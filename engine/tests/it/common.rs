@@ -44,7 +44,7 @@ pub async fn load(uri: &str, mode: LoadMode, data: &str) -> omnigraph::Result<Lo
 pub async fn load_into(g: &Graph, mode: LoadMode, data: &str) -> omnigraph::Result<LoadReport> {
     let mut opts = LoadOptions::new(mode, "test.jsonl");
     opts.chunk_rows = 7; // several staged chunks even for small inputs
-    omnigraph::load::load(g, data.as_bytes(), &opts, &mut |_| {}).await
+    omnigraph::load::load(g, std::io::Cursor::new(data.as_bytes().to_vec()), &opts, &mut |_| {}).await
 }
 
 /// Export as sorted lines, with generated edge ids removed.

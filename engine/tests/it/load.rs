@@ -223,3 +223,16 @@ fn a_read_only_graph_cannot_be_loaded() {
         assert_eq!(load_into(&ro, LoadMode::Append, PEOPLE).await.unwrap_err().code(), "OG-ARG-001");
     });
 }
+
+#[test]
+fn field_order_does_not_matter_and_unknown_fields_are_errors() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let data = "{\"data\":{\"name\":\"late-type\",\"age\":3},\"type\":\"Person\"}\n{\"to\":\"late-type\",\"data\":{},\"from\":\"late-type\",\"edge\":\"Knows\"}";
+        load(&g.uri(), LoadMode::Append, data).await.unwrap();
+        let counts = row_counts(&g.uri()).await;
+        assert_eq!((counts["Person"], counts["Knows"]), (1, 1));
+        let errs = rejected(&g.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"z\"},\"extra\":1}\n{\"type\":\"Person\",\"type\":\"Person\",\"data\":{\"name\":\"y\"}}\n{\"data\":{\"nme\":\"q\"},\"type\":\"Person\"}").await;
+        assert_eq!(errs, vec![(1, "OG-LOAD-002"), (2, "OG-LOAD-002"), (3, "OG-LOAD-005"), (3, "OG-LOAD-004")]);
+    });
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job until the server lands: build the CLI, create a graph, load a
+# sample, and print its snapshot. Set OMNIGRAPH_DEMO_DIR to keep the graph
+# somewhere other than a fresh temp directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cargo build -p omnigraph-cli --locked
+bin="${CARGO_TARGET_DIR:-target}/debug/omnigraph"
+dir="${OMNIGRAPH_DEMO_DIR:-$(mktemp -d)}"
+graph="$dir/social"
+echo "== omnigraph init --schema examples/social/schema.pg $graph"
+"$bin" init --schema examples/social/schema.pg "$graph"
+echo "== omnigraph load --data examples/social/data.jsonl --mode overwrite --store $graph"
+"$bin" load --data examples/social/data.jsonl --mode overwrite --store "$graph"
+echo "== omnigraph snapshot --store $graph"
+"$bin" snapshot --store "$graph"
+echo "== omnigraph export --store $graph --type Person"
+"$bin" export --store "$graph" --type Person
+echo
+echo "The graph is at $graph; try: $bin snapshot --store $graph --json"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building omnigraph needs on a fresh Debian/Ubuntu machine:
+#   protoc  - lance's build compiles protobuf definitions (protobuf-compiler)
+#   mold    - the linker .cargo/config.toml asks for (see docs/dev/build.md)
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+need=()
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v mold >/dev/null 2>&1 || need+=(mold)
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+if ((${#need[@]})); then
+  echo "setup: installing ${need[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 2; }
