@@ -117,7 +117,7 @@ pub async fn load(
     let snap = graph.snapshot().await?;
     let load_id = ulid::Ulid::new().to_string();
     let schema = graph.schema().clone();
-    let mut tracker = RowTracker::new(opts.mode);
+    let mut tracker = RowTracker::new();
 
     // Open every table at the published version and set up its stager.
     let mut slots: Vec<TypeSlot> = Vec::new();
@@ -325,6 +325,9 @@ async fn finish(
         if let Some(txn) = txn {
             staged.push(StagedWrite { key: t.table_key(), location, base, txn });
         }
+    }
+    for slot in slots.iter_mut() {
+        slot.stager.hand_off();
     }
     let rows: BTreeMap<String, u64> = schema.types().zip(slots.iter()).filter(|(_, s)| s.read > 0).map(|(t, s)| (t.name.clone(), s.read)).collect();
     let manifest_ds = snap.manifest_ds.clone().expect("snapshot carries its manifest");

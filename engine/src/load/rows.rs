@@ -12,23 +12,28 @@ use lance::Dataset;
 use serde_json::Value;
 
 use super::LoadMode;
-use super::value::{Cell, endpoint_id, node_id, render_key};
+use super::value::{Cell, endpoint_id, node_id};
 use crate::error::{Error, LineError, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
 use crate::storage::columns::{ID, SRC};
 
 /// Errors of one load, in the order found; listed up to a cap, all counted.
 pub struct RowTracker {
-    mode: LoadMode,
     errors: Vec<LineError>,
     total: u64,
 }
 
 const KEEP_ERRORS: usize = 10_000;
 
+impl Default for RowTracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RowTracker {
-    pub fn new(mode: LoadMode) -> Self {
-        RowTracker { mode, errors: Vec::new(), total: 0 }
+    pub fn new() -> Self {
+        RowTracker { errors: Vec::new(), total: 0 }
     }
 
     pub fn error(&mut self, line: u64, code: &'static str, message: impl Into<String>) {
@@ -50,9 +55,6 @@ impl RowTracker {
         (self.total, errs)
     }
 
-    pub fn mode(&self) -> LoadMode {
-        self.mode
-    }
 }
 
 struct UniqueSet {
@@ -460,10 +462,6 @@ impl TypeRows {
         Ok(())
     }
 
-    /// Renders an endpoint the way a node of this type renders its id.
-    pub fn render(cell: &Cell) -> String {
-        render_key(cell)
-    }
 }
 
 /// Edge endpoints that were unknown when read: they must exist now.

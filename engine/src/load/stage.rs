@@ -111,11 +111,15 @@ impl Stager {
         }
     }
 
-    pub fn key(&self) -> &str {
-        match self {
-            Stager::Direct { key, .. } | Stager::Scratch { key, .. } => key,
+    /// The staged files now belong to a transaction handed to the write
+    /// protocol: from here on only recovery decides their fate, so a later
+    /// `discard` must not delete them.
+    pub fn hand_off(&mut self) {
+        if let Stager::Direct { fragments, .. } = self {
+            fragments.clear();
         }
     }
+
 }
 
 /// Opens the scratch dataset a merge staged into, if it wrote anything.

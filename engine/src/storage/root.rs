@@ -82,14 +82,6 @@ impl Root {
         }
     }
 
-    pub async fn exists(&self, rel: &str) -> Result<bool> {
-        match self.store.head(&Path::from(rel)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(Error::storage(self.child_uri(rel), e)),
-        }
-    }
-
     pub async fn put_if_absent(&self, rel: &str, bytes: Vec<u8>) -> Result<Created> {
         let opts = PutOptions {
             mode: PutMode::Create,
@@ -100,14 +92,6 @@ impl Root {
             Err(object_store::Error::AlreadyExists { .. }) => Ok(Created::AlreadyExists),
             Err(e) => Err(Error::storage(self.child_uri(rel), e)),
         }
-    }
-
-    pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
-        self.store
-            .put(&Path::from(rel), PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::storage(self.child_uri(rel), e))
     }
 
     pub async fn delete(&self, rel: &str) -> Result<()> {

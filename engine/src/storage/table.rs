@@ -89,17 +89,6 @@ pub async fn commit_pinned(ds: Arc<Dataset>, mut txn: Transaction, table: &str, 
     }
 }
 
-/// Commits an overwrite with no rows (an emptied table), pinned like any write.
-pub async fn commit_empty_overwrite(ds: Arc<Dataset>, table: &str, op_id: &str) -> Result<Dataset> {
-    let schema = ds.schema().clone();
-    let txn = Transaction::new(
-        ds.version().version,
-        Operation::Overwrite { fragments: vec![], schema, config_upsert_values: None, initial_bases: None },
-        None,
-    );
-    commit_pinned(ds, txn, table, op_id, "write").await
-}
-
 /// Commits a restore of `version` on top of `ds` (a roll back).
 pub async fn commit_restore(ds: Arc<Dataset>, version: u64, table: &str, op_id: &str) -> Result<Dataset> {
     let txn = Transaction::new(ds.version().version, Operation::Restore { version }, None);
@@ -116,16 +105,3 @@ fn is_conflict(e: &lance::Error) -> bool {
     )
 }
 
-/// Deletes the data files an uncommitted transaction wrote (a discarded stage).
-pub async fn discard_staged(root: &super::Root, location: &str, txn: &Transaction) {
-    let frags = match &txn.operation {
-        Operation::Append { fragments } => fragments,
-        Operation::Overwrite { fragments, .. } => fragments,
-        _ => return,
-    };
-    for f in frags {
-        for file in &f.files {
-            let _ = root.delete(&format!("{location}/data/{}", file.path)).await;
-        }
-    }
-}
