@@ -8,6 +8,9 @@
 //! If another publish moved the manifest but none of our tables, the same
 //! staged rows are retried on the new head; if one of our tables moved, the
 //! publish fails with `ExpectedVersionMismatch` and nothing becomes visible.
+//! Every [`CHECKPOINT_FRAGMENTS`] publishes, the publish is a checkpoint
+//! instead: a pinned overwrite holding one row per table (the genesis id on
+//! each), so the cost of reading a snapshot does not grow with history.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, RecordBatchIterator, String
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lance::Dataset;
+use lance::dataset::transaction::Transaction;
 use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use serde::Serialize;
 
@@ -171,6 +175,33 @@ fn check_expected(state: &ManifestState, updates: &[TableUpdate], reads: &[(Stri
     Ok(())
 }
 
+/// Past this many fragments a publish rewrites the manifest as a checkpoint
+/// (one row per table), so reading the snapshot stays cheap however many
+/// writes the graph has seen. Older rows stay readable in older manifest
+/// versions.
+pub const CHECKPOINT_FRAGMENTS: usize = 64;
+
+/// The uncommitted manifest transaction of one publish attempt: an append of
+/// `entries`, or, when the manifest has grown long, an overwrite holding the
+/// whole of `next` (a checkpoint). Both are committed pinned.
+async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
+    if ds.get_fragments().len() < CHECKPOINT_FRAGMENTS {
+        let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
+        return InsertBuilder::new(ds.clone())
+            .with_params(&params)
+            .execute_uncommitted(vec![rows_batch(entries, None)])
+            .await
+            .map_err(|e| Error::lance(MANIFEST_TABLE, e));
+    }
+    let all: Vec<TableEntry> = next.tables.values().cloned().collect();
+    let params = WriteParams { mode: WriteMode::Overwrite, skip_auto_cleanup: true, ..Default::default() };
+    InsertBuilder::new(ds.clone())
+        .with_params(&params)
+        .execute_uncommitted(vec![rows_batch(&all, next.genesis_id.as_deref())])
+        .await
+        .map_err(|e| Error::lance(MANIFEST_TABLE, e))
+}
+
 /// Publishes `updates` in one manifest commit. `ds`/`state` are the manifest
 /// as the writer read it; `reads` are tables the write read but did not
 /// change (say, node tables an edge load checked endpoints against): they
@@ -195,22 +226,17 @@ pub async fn publish(
         .collect();
     let (mut ds, mut state) = (ds, state);
     check_expected(&state, updates, reads)?;
-    let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
-    let txn = InsertBuilder::new(ds.clone())
-        .with_params(&params)
-        .execute_uncommitted(vec![rows_batch(&entries, None)])
-        .await
-        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
     failpoint::hit("publish.before_manifest_commit");
     const MAX_ATTEMPTS: usize = 64;
     for _ in 0..MAX_ATTEMPTS {
-        match table::commit_pinned(ds.clone(), txn.clone(), MANIFEST_TABLE, op_id, "publish").await {
+        let mut next = state.clone();
+        for e in &entries {
+            next.tables.insert(e.key.clone(), e.clone());
+        }
+        let txn = stage_publish(&ds, &next, &entries).await?;
+        match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, "publish").await {
             Ok(new) => {
-                let mut next = state.clone();
                 next.version = new.version().version;
-                for e in entries {
-                    next.tables.insert(e.key.clone(), e);
-                }
                 return Ok(next);
             }
             Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {

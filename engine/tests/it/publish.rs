@@ -131,3 +131,22 @@ fn concurrent_loads_of_one_table_never_interleave() {
         assert_eq!(row_counts(&g.uri()).await["Person"], 20 * ok);
     });
 }
+
+#[test]
+fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let genesis = Graph::open(&g.uri()).await.unwrap().snapshot().await.unwrap().genesis_id;
+        let n = omnigraph::storage::manifest::CHECKPOINT_FRAGMENTS + 6;
+        for i in 0..n {
+            load(&g.uri(), LoadMode::Append, &format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}")).await.unwrap();
+        }
+        let graph = Graph::open(&g.uri()).await.unwrap();
+        let snap = graph.snapshot().await.unwrap();
+        assert_eq!(snap.table("node:Person").unwrap().row_count, n as u64);
+        assert_eq!(snap.table("node:Company").unwrap().row_count, 0);
+        assert_eq!(snap.genesis_id, genesis, "a checkpoint must keep the genesis id");
+        let fragments = snap.manifest_ds().get_fragments().len();
+        assert!(fragments < omnigraph::storage::manifest::CHECKPOINT_FRAGMENTS, "{fragments} manifest fragments");
+    });
+}
