@@ -29,6 +29,23 @@ pub struct InitClaim {
     pub attempt: String,
     pub owner: Owner,
     pub started_at: String,
+    /// After this (ms since the epoch) an owner on another host counts as gone.
+    #[serde(default)]
+    pub lease_until_ms: i64,
+}
+
+/// How long an init may run before a claim from another host counts as abandoned.
+pub const INIT_LEASE_MS: i64 = 600_000;
+
+impl InitClaim {
+    /// True when the init that holds this claim is gone: its process died
+    /// (same host) or its lease ran out.
+    pub fn abandoned(&self) -> bool {
+        match self.owner.alive_here() {
+            Some(alive) => !alive,
+            None => chrono::Utc::now().timestamp_millis() > self.lease_until_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -84,7 +101,13 @@ pub async fn init(uri: &str, schema_src: &str) -> Result<InitReport> {
     preflight(&root, None).await?;
 
     let attempt = ulid::Ulid::new().to_string();
-    let claim = InitClaim { attempt: attempt.clone(), owner: Owner::current(), started_at: chrono::Utc::now().to_rfc3339() };
+    let now = chrono::Utc::now();
+    let claim = InitClaim {
+        attempt: attempt.clone(),
+        owner: Owner::current(),
+        started_at: now.to_rfc3339(),
+        lease_until_ms: now.timestamp_millis() + INIT_LEASE_MS,
+    };
     match root.put_if_absent(layout::INIT_CLAIM, serde_json::to_vec_pretty(&claim).expect("claim serializes")).await? {
         Created::Yes => {}
         Created::AlreadyExists => {

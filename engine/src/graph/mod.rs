@@ -98,7 +98,7 @@ impl Graph {
             if !landed {
                 return Err(Error::InitIncomplete { root: root.uri().to_string(), attempt: claim.attempt });
             }
-            if writable && claim.owner.alive_here() != Some(true) {
+            if writable && claim.abandoned() {
                 // The init landed; only its claim was left behind.
                 root.delete(layout::INIT_CLAIM).await?;
             }

@@ -164,8 +164,7 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         let landed = manifest_present
             && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.attempt.as_str());
-        let alive = claim.owner.alive_here() == Some(true);
-        let (action, actionable) = if alive {
+        let (action, actionable) = if !claim.abandoned() {
             (format!("wait: init {} is running ({})", claim.attempt, claim.owner), false)
         } else if landed {
             ("remove the claim left by an init that completed".to_string(), true)

@@ -49,12 +49,13 @@ impl Sidecar {
     }
 
     /// True when nobody is working on it any more: its owner died (same
-    /// host) or its lease ran out.
+    /// host, where liveness is known exactly) or, for an owner on another
+    /// host, its lease ran out.
     pub fn abandoned(&self) -> bool {
-        if self.owner.alive_here() == Some(false) {
-            return true;
+        match self.owner.alive_here() {
+            Some(alive) => !alive,
+            None => chrono::Utc::now().timestamp_millis() > self.lease_until_ms,
         }
-        chrono::Utc::now().timestamp_millis() > self.lease_until_ms
     }
 
     pub async fn write(&self, root: &Root) -> Result<()> {
