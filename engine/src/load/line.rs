@@ -14,15 +14,20 @@ use serde::Deserializer as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::value::{Cell, convert_property};
+use super::value::{Cell, convert_property, endpoint_id, node_id};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
 
-/// A line that passed the per-value checks.
+/// A line that passed the per-value checks, with its row id worked out.
 pub struct Parsed {
     /// Index of the type in `SchemaIr::types()`.
     pub slot: usize,
-    pub id: Option<String>,
-    pub endpoints: Option<(Value, Value)>,
+    /// Row id: from the `@key`, given as `id`, or a fresh ULID.
+    pub id: String,
+    /// True when the id came from the input (a key or `id`), so it may
+    /// collide with other rows; generated ids cannot.
+    pub id_from_input: bool,
+    /// Edges: (src, dst) node ids.
+    pub endpoints: Option<(String, String)>,
     /// One cell per property, in schema order.
     pub cells: Vec<Cell>,
 }
@@ -179,7 +184,10 @@ pub fn parse(index: &TypeIndex<'_>, text: &str) -> Result<Parsed, LineErrors> {
     let endpoints = match kind {
         TypeKind::Node => None,
         TypeKind::Edge => match (h.from.take(), h.to.take()) {
-            (Some(f), Some(t)) => Some((f, t)),
+            (Some(f), Some(t)) => match (endpoint_id(&f), endpoint_id(&t)) {
+                (Some(f), Some(t)) => Some((f, t)),
+                _ => return Err(shape(format!("edge `{name}`: `from` and `to` must be node keys (strings, numbers or key arrays)"))),
+            },
             _ => return Err(shape(format!("edge `{name}` needs both `from` and `to`"))),
         },
     };
@@ -209,5 +217,20 @@ pub fn parse(index: &TypeIndex<'_>, text: &str) -> Result<Parsed, LineErrors> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Parsed { slot, id, endpoints, cells })
+    let (id, id_from_input) = if def.key.is_empty() {
+        match id {
+            Some(id) => (id, true),
+            None => (ulid::Ulid::new().to_string(), false),
+        }
+    } else {
+        let key_cells: Vec<&Cell> = def.key.iter().map(|k| &cells[def.properties.iter().position(|p| &p.name == k).expect("key property")]).collect();
+        let key_id = node_id(&key_cells);
+        if let Some(given) = id
+            && given != key_id
+        {
+            return Err(shape(format!("`id` {given:?} disagrees with the @key value {key_id:?}; leave `id` out for keyed types")));
+        }
+        (key_id, true)
+    };
+    Ok(Parsed { slot, id, id_from_input, endpoints, cells })
 }

@@ -238,23 +238,27 @@ async fn read_input(
             };
             let def = types[p.slot];
             let known = match (&p.endpoints, endpoint_slots[p.slot]) {
-                (Some((from, to)), Some((fs, ts))) => {
-                    let knows = |slot: usize, v: &serde_json::Value| value::endpoint_id(v).is_none_or(|id| slots[slot].rows.knows(&id));
-                    (knows(fs, from), knows(ts, to))
-                }
+                (Some((from, to)), Some((fs, ts))) => (slots[fs].rows.knows(from), slots[ts].rows.knows(to)),
                 _ => (true, true),
             };
             let slot = &mut slots[p.slot];
-            let accepted = match p.endpoints {
-                None => slot.rows.accept_node(line_no, def, p.id, &p.cells, tracker).await?,
-                Some((from, to)) => slot.rows.accept_edge(line_no, def, p.id, &from, &to, known, &p.cells, tracker).await?,
+            let accepted = match &p.endpoints {
+                None => slot.rows.accept_node(line_no, def, &p.id, p.id_from_input, &p.cells, tracker),
+                Some((from, to)) => {
+                    if p.id_from_input {
+                        slot.rows.ensure_stored_ids().await?;
+                    }
+                    slot.rows.accept_edge(line_no, def, &p.id, p.id_from_input, (from, to), known, &p.cells, tracker)
+                }
             };
-            let Some((row_id, ends)) = accepted else { continue };
+            if !accepted {
+                continue;
+            }
             slot.read += 1;
             if tracker.has_errors() {
                 continue; // keep checking, stop writing
             }
-            slot.batch.push(&row_id, ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &p.cells);
+            slot.batch.push(&p.id, p.endpoints.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &p.cells);
             if slot.batch.len() >= opts.chunk_rows {
                 let batch = slot.batch.finish();
                 slot.stager.push(batch).await?;

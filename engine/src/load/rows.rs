@@ -2,17 +2,18 @@
 //! endpoints and `@card`, against the rows of this load and the stored rows
 //! of the snapshot the load started from.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use futures::TryStreamExt;
 use lance::Dataset;
-use serde_json::Value;
 
 use super::LoadMode;
-use super::value::{Cell, endpoint_id, node_id};
+use super::value::{Cell, node_id};
 use crate::error::{Error, LineError, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
 use crate::storage::columns::{ID, SRC};
@@ -76,12 +77,11 @@ pub struct TypeRows {
     mode: LoadMode,
     /// Ids seen in this load -> (last line, ordinal of that row). Edges keep
     /// only ids given in the input (generated ids cannot collide).
-    batch_ids: HashMap<String, (u64, u64)>,
+    batch_ids: FxHashMap<String, (u64, u64)>,
     ordinal: u64,
     has_dups: bool,
     /// Stored ids (nodes: loaded up front; edges: loaded on first given id).
-    stored_ids: Option<HashSet<String>>,
-    key_idx: Vec<usize>,
+    stored_ids: Option<FxHashSet<String>>,
     uniques: Vec<UniqueSet>,
     /// Merge: current unique tuples of each id, to retire them on re-occurrence.
     id_tuples: HashMap<String, Vec<String>>,
@@ -90,9 +90,9 @@ pub struct TypeRows {
     /// Edges: endpoints not yet known when their line was read.
     pending: Vec<(u64, bool, String)>,
     /// Edges: per source id, (edges in this load, last line).
-    src_counts: HashMap<String, (u64, u64)>,
+    src_counts: FxHashMap<String, (u64, u64)>,
     /// Edges, merge: given id -> source id, for last-wins counting.
-    given_src: HashMap<String, String>,
+    given_src: FxHashMap<String, String>,
 }
 
 async fn scan_strings(ds: &Dataset, cols: &[&str], key: &str) -> Result<Vec<arrow_array::RecordBatch>> {
@@ -159,7 +159,7 @@ impl TypeRows {
             cols.sort();
             cols.dedup();
             let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
-            let mut ids = HashSet::new();
+            let mut ids = FxHashSet::default();
             for b in scan_strings(&base, &col_refs, &key).await? {
                 let id_col = b.column_by_name(ID).expect("id column").as_string::<i32>();
                 for i in 0..b.num_rows() {
@@ -179,11 +179,10 @@ impl TypeRows {
             base,
             key,
             mode,
-            batch_ids: HashMap::new(),
+            batch_ids: FxHashMap::default(),
             ordinal: 0,
             has_dups: false,
             stored_ids,
-            key_idx: t.key.iter().map(|k| idx(k)).collect(),
             uniques,
             id_tuples: HashMap::new(),
             ranges: t.ranges.iter().map(|r| (idx(&r.property), r.property.clone(), r.min, r.max)).collect(),
@@ -193,8 +192,8 @@ impl TypeRows {
                 .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), regex::Regex::new(&c.pattern).expect("compiled schema checked the regex")))
                 .collect(),
             pending: Vec::new(),
-            src_counts: HashMap::new(),
-            given_src: HashMap::new(),
+            src_counts: FxHashMap::default(),
+            given_src: FxHashMap::default(),
         })
     }
 
@@ -309,98 +308,77 @@ impl TypeRows {
         true
     }
 
-    /// Checks a node row; returns its id when accepted.
-    pub async fn accept_node(
-        &mut self,
-        line: u64,
-        t: &TypeDef,
-        given_id: Option<String>,
-        cells: &[Cell],
-        tracker: &mut RowTracker,
-    ) -> Result<Option<(String, Option<(String, String)>)>> {
-        let id = if self.key_idx.is_empty() {
-            given_id.unwrap_or_else(|| ulid::Ulid::new().to_string())
-        } else {
-            let key_cells: Vec<&Cell> = self.key_idx.iter().map(|i| &cells[*i]).collect();
-            let id = node_id(&key_cells);
-            if let Some(g) = given_id
-                && g != id
-            {
-                tracker.error(line, "OG-LOAD-002", format!("`id` {g:?} disagrees with the @key value {id:?}; leave `id` out for keyed types"));
-                return Ok(None);
-            }
-            id
-        };
+    /// Checks a node row (`id` from [`super::line::Parsed`]); true when accepted.
+    pub fn accept_node(&mut self, line: u64, t: &TypeDef, id: &str, id_from_input: bool, cells: &[Cell], tracker: &mut RowTracker) -> bool {
         let values_ok = self.value_checks(line, t, cells, tracker);
-        let unique_ok = self.unique_checks(line, t, &id, cells, tracker);
+        let unique_ok = self.unique_checks(line, t, id, cells, tracker);
         if !(values_ok && unique_ok) {
-            return Ok(None);
+            return false;
         }
-        if !self.record_id(line, t, &id, tracker) {
-            return Ok(None);
+        if id_from_input {
+            return self.record_id(line, t, id, tracker);
         }
-        Ok(Some((id, None)))
+        self.ordinal += 1; // a generated id cannot collide
+        true
     }
 
-    /// Checks an edge row; `from_known`/`to_known` say whether its endpoints
-    /// are already known nodes. Returns its id and endpoints when accepted.
+    /// Edges with an id from the input need the stored ids (append: no
+    /// duplicates; merge: replacements). Loaded once, on first need.
+    pub async fn ensure_stored_ids(&mut self) -> Result<()> {
+        if self.stored_ids.is_some() || self.mode == LoadMode::Overwrite {
+            return Ok(());
+        }
+        let mut ids = FxHashSet::default();
+        for b in scan_strings(&self.base, &[ID], &self.key).await? {
+            let col = b.column(0).as_string::<i32>();
+            ids.extend((0..b.num_rows()).map(|i| col.value(i).to_string()));
+        }
+        self.stored_ids = Some(ids);
+        Ok(())
+    }
+
+    /// Checks an edge row; `known` says whether its endpoints are already
+    /// known nodes (unknown ones are checked once the whole input is read).
     #[allow(clippy::too_many_arguments)]
-    pub async fn accept_edge(
+    pub fn accept_edge(
         &mut self,
         line: u64,
         t: &TypeDef,
-        given_id: Option<String>,
-        from: &Value,
-        to: &Value,
+        id: &str,
+        id_from_input: bool,
+        (src, dst): (&str, &str),
         known: (bool, bool),
         cells: &[Cell],
         tracker: &mut RowTracker,
-    ) -> Result<Option<(String, Option<(String, String)>)>> {
-        let (Some(src), Some(dst)) = (endpoint_id(from), endpoint_id(to)) else {
-            tracker.error(line, "OG-LOAD-002", format!("edge `{}`: `from` and `to` must be node keys (strings, numbers or key arrays)", t.name));
-            return Ok(None);
-        };
+    ) -> bool {
         if !self.value_checks(line, t, cells, tracker) {
-            return Ok(None);
+            return false;
         }
-        let id = match given_id {
-            Some(id) => {
-                if self.stored_ids.is_none() && self.mode != LoadMode::Overwrite {
-                    let mut ids = HashSet::new();
-                    for b in scan_strings(&self.base, &[ID], &self.key).await? {
-                        let col = b.column(0).as_string::<i32>();
-                        ids.extend((0..b.num_rows()).map(|i| col.value(i).to_string()));
-                    }
-                    self.stored_ids = Some(ids);
-                }
-                if !self.record_id(line, t, &id, tracker) {
-                    return Ok(None);
-                }
-                if self.mode == LoadMode::Merge
-                    && let Some(prev_src) = self.given_src.insert(id.clone(), src.clone())
-                    && let Some(c) = self.src_counts.get_mut(&prev_src)
-                {
-                    c.0 -= 1;
-                }
-                id
+        if id_from_input {
+            if !self.record_id(line, t, id, tracker) {
+                return false;
             }
-            None => {
-                self.ordinal += 1;
-                ulid::Ulid::new().to_string()
+            if self.mode == LoadMode::Merge
+                && let Some(prev_src) = self.given_src.insert(id.to_string(), src.to_string())
+                && let Some(c) = self.src_counts.get_mut(&prev_src)
+            {
+                c.0 -= 1;
             }
-        };
+        } else {
+            self.ordinal += 1;
+        }
         if !known.0 {
-            self.pending.push((line, true, src.clone()));
+            self.pending.push((line, true, src.to_string()));
         }
         if !known.1 {
-            self.pending.push((line, false, dst.clone()));
+            self.pending.push((line, false, dst.to_string()));
         }
         if t.card.is_some() {
-            let c = self.src_counts.entry(src.clone()).or_insert((0, line));
+            let c = self.src_counts.entry(src.to_string()).or_insert((0, line));
             c.0 += 1;
             c.1 = line;
         }
-        Ok(Some((id, Some((src, dst)))))
+        true
     }
 
     /// Merge-mode unique clashes with stored rows that this load did not replace.
@@ -417,7 +395,7 @@ impl TypeRows {
     /// `@card(min..max)`: edges per source node over the graph after the load.
     pub async fn check_card(&mut self, t: &TypeDef, from_nodes: &TypeRows, tracker: &mut RowTracker) -> Result<()> {
         let Some(card) = t.card.clone() else { return Ok(()) };
-        let mut counts: HashMap<String, (u64, u64)> = std::mem::take(&mut self.src_counts);
+        let mut counts: FxHashMap<String, (u64, u64)> = std::mem::take(&mut self.src_counts);
         if self.mode != LoadMode::Overwrite {
             for b in scan_strings(&self.base, &[ID, SRC], &self.key).await? {
                 let ids = b.column_by_name(ID).expect("id").as_string::<i32>();
