@@ -11,6 +11,11 @@ mod progress;
 
 use clap::Parser;
 
+// The loader parses on worker threads and frees on another: mimalloc keeps
+// those cross-thread frees cheap (see docs/dev/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = cli::Cli::parse();
     let json = args.json;

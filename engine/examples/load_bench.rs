@@ -22,6 +22,9 @@ use std::time::Instant;
 use arrow_array::{Int32Array, RecordBatch, RecordBatchIterator, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SCHEMA: &str = "node Person { name: String @key  age: I32? }\nedge Knows: Person -> Person\n";
 const BATCH: usize = 64 * 1024;
 
