@@ -10,12 +10,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::Deserializer as _;
+use serde::{Deserialize, Deserializer as _};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::value::{Cell, convert_property, endpoint_id, node_id};
-use crate::schema::{SchemaIr, TypeDef, TypeKind};
+use super::value::{Cell, ValueError, convert_property, endpoint_id, node_id};
+use crate::schema::{PropType, Property, SchemaIr, TypeDef, TypeKind};
 
 /// A line that passed the per-value checks, with its row id worked out.
 pub struct Parsed {
@@ -59,8 +59,8 @@ struct Head<'a> {
     id: Option<Value>,
     from: Option<Value>,
     to: Option<Value>,
-    /// `data` decoded into slots (type known first) ...
-    slots: Option<Vec<Option<Value>>>,
+    /// `data` decoded into checked cells (type known first) ...
+    slots: Option<Vec<Slot>>,
     /// ... or as a plain map (type came later).
     map: Option<serde_json::Map<String, Value>>,
     unknown: Vec<String>,
@@ -76,24 +76,26 @@ struct SlotsSeed<'t> {
     def: &'t TypeDef,
 }
 
+type Slot = Option<Result<Cell, ValueError>>;
+
 impl<'de> DeserializeSeed<'de> for SlotsSeed<'_> {
-    type Value = (Vec<Option<Value>>, Vec<String>);
+    type Value = (Vec<Slot>, Vec<String>);
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for SlotsSeed<'_> {
-    type Value = (Vec<Option<Value>>, Vec<String>);
+    type Value = (Vec<Slot>, Vec<String>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "an object of properties")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut slots = vec![None; self.def.properties.len()];
+        let mut slots: Vec<Slot> = (0..self.def.properties.len()).map(|_| None).collect();
         let mut unknown = Vec::new();
         while let Some(k) = map.next_key::<Cow<'de, str>>()? {
             match self.def.properties.iter().position(|p| p.name == k) {
-                Some(i) => slots[i] = Some(map.next_value::<Value>()?),
+                Some(i) => slots[i] = Some(map.next_value_seed(CellSeed { p: &self.def.properties[i] })?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                     unknown.push(k.into_owned());
@@ -101,6 +103,95 @@ impl<'de> Visitor<'de> for SlotsSeed<'_> {
             }
         }
         Ok((slots, unknown))
+    }
+}
+
+/// Decodes one property value straight into its cell: the common scalar
+/// cases without building a `serde_json::Value`, the rest through
+/// [`convert_property`]. A value of the wrong type is a [`ValueError`], not a
+/// JSON syntax error.
+struct CellSeed<'p> {
+    p: &'p Property,
+}
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
+    type Value = Result<Cell, ValueError>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl CellSeed<'_> {
+    fn general(&self, v: Value) -> Result<Cell, ValueError> {
+        convert_property(self.p, Some(v))
+    }
+
+    fn string(&self, s: Cow<'_, str>) -> Result<Cell, ValueError> {
+        match &self.p.ty {
+            PropType::String => Ok(Cell::Str(s.into_owned())),
+            PropType::Enum(values) if values.iter().any(|x| *x == s) => Ok(Cell::Str(s.into_owned())),
+            _ => self.general(Value::String(s.into_owned())),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_> {
+    type Value = Result<Cell, ValueError>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a value for property `{}`", self.p.name)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(convert_property(self.p, None))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(convert_property(self.p, None))
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(match self.p.ty {
+            PropType::Bool => Ok(Cell::Bool(b)),
+            _ => self.general(Value::Bool(b)),
+        })
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(match self.p.ty {
+            PropType::I64 => Ok(Cell::I64(i)),
+            PropType::I32 if i32::try_from(i).is_ok() => Ok(Cell::I64(i)),
+            PropType::F64 | PropType::F32 => Ok(Cell::F64(i as f64)),
+            _ => self.general(Value::from(i)),
+        })
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Self::Value, E> {
+        Ok(match self.p.ty {
+            PropType::U64 => Ok(Cell::U64(u)),
+            PropType::U32 if u32::try_from(u).is_ok() => Ok(Cell::U64(u)),
+            PropType::I64 if i64::try_from(u).is_ok() => Ok(Cell::I64(u as i64)),
+            PropType::I32 if i32::try_from(u).is_ok() => Ok(Cell::I64(u as i64)),
+            PropType::F64 | PropType::F32 => Ok(Cell::F64(u as f64)),
+            _ => self.general(Value::from(u)),
+        })
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Self::Value, E> {
+        Ok(match self.p.ty {
+            PropType::F64 | PropType::F32 => Ok(Cell::F64(f)),
+            _ => self.general(serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        })
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(self.string(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(self.string(Cow::Borrowed(s)))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(self.string(Cow::Owned(s)))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(self.general(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(self.general(v))
     }
 }
 
@@ -184,7 +275,7 @@ pub fn parse(index: &TypeIndex<'_>, text: &str) -> Result<Parsed, LineErrors> {
     let endpoints = match kind {
         TypeKind::Node => None,
         TypeKind::Edge => match (h.from.take(), h.to.take()) {
-            (Some(f), Some(t)) => match (endpoint_id(&f), endpoint_id(&t)) {
+            (Some(f), Some(t)) => match (endpoint_id(f), endpoint_id(t)) {
                 (Some(f), Some(t)) => Some((f, t)),
                 _ => return Err(shape(format!("edge `{name}`: `from` and `to` must be node keys (strings, numbers or key arrays)"))),
             },
@@ -195,18 +286,18 @@ pub fn parse(index: &TypeIndex<'_>, text: &str) -> Result<Parsed, LineErrors> {
         let what = if kind == TypeKind::Node { "node type" } else { "edge type" };
         return Err(vec![("OG-LOAD-003", format!("unknown {what} `{name}`"))]);
     };
-    let (slots, unknown) = match (h.slots.take(), h.map.take()) {
+    let (slots, unknown): (Vec<Slot>, Vec<String>) = match (h.slots.take(), h.map.take()) {
         (Some(s), _) => (s, std::mem::take(&mut h.unknown)),
         (None, Some(mut m)) => {
-            let slots: Vec<Option<Value>> = def.properties.iter().map(|p| m.remove(&p.name)).collect();
+            let slots = def.properties.iter().map(|p| m.remove(&p.name).map(|v| convert_property(p, Some(v)))).collect();
             (slots, m.keys().cloned().collect())
         }
-        (None, None) => (vec![None; def.properties.len()], vec![]),
+        (None, None) => ((0..def.properties.len()).map(|_| None).collect(), vec![]),
     };
     let mut errors: LineErrors = unknown.iter().map(|k| ("OG-LOAD-005", format!("`{}` has no property `{k}`", def.name))).collect();
     let mut cells = Vec::with_capacity(slots.len());
-    for (p, v) in def.properties.iter().zip(slots) {
-        match convert_property(p, v) {
+    for (p, slot) in def.properties.iter().zip(slots) {
+        match slot.unwrap_or_else(|| convert_property(p, None)) {
             Ok(c) => cells.push(c),
             Err(e) => {
                 errors.push((e.code, e.message));

@@ -172,23 +172,18 @@ pub fn node_id(cells: &[&Cell]) -> String {
 }
 
 /// Edge endpoint reference (`from`/`to`) to a node id.
-pub fn endpoint_id(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
+pub fn endpoint_id(v: Value) -> Option<String> {
+    let scalar = |v: Value| match v {
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match v {
         Value::Array(items) => {
-            let parts: Option<Vec<String>> = items
-                .iter()
-                .map(|i| match i {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    Value::Bool(b) => Some(b.to_string()),
-                    _ => None,
-                })
-                .collect();
+            let parts: Option<Vec<String>> = items.into_iter().map(scalar).collect();
             Some(serde_json::to_string(&parts?).expect("strings serialize"))
         }
-        _ => None,
+        other => scalar(other),
     }
 }
