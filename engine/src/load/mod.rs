@@ -134,7 +134,7 @@ pub async fn load(
             },
             _ => Stager::Direct { key: t.table_key(), location: location.clone(), ds: ds.clone(), pending: vec![], fragments: vec![] },
         };
-        let rows = TypeRows::new(t, ds, opts.mode).await?;
+        let rows = TypeRows::new(t, ds, opts.mode);
         index.insert((t.kind, t.name.clone()), slots.len());
         slots.push(TypeSlot { batch: TypeBatch::new(t), stager, rows, read: 0 });
     }
@@ -238,18 +238,20 @@ async fn read_input(
             };
             let def = types[p.slot];
             let known = match (&p.endpoints, endpoint_slots[p.slot]) {
-                (Some((from, to)), Some((fs, ts))) => (slots[fs].rows.knows(from), slots[ts].rows.knows(to)),
+                (Some((from, to)), Some((fs, ts))) => {
+                    slots[fs].rows.ensure_stored_ids().await?;
+                    slots[ts].rows.ensure_stored_ids().await?;
+                    (slots[fs].rows.knows(from), slots[ts].rows.knows(to))
+                }
                 _ => (true, true),
             };
             let slot = &mut slots[p.slot];
+            if p.endpoints.is_none() || p.id_from_input || def.unique.iter().any(|u| !u.is_empty()) {
+                slot.rows.ensure_stored_ids().await?;
+            }
             let accepted = match &p.endpoints {
                 None => slot.rows.accept_node(line_no, def, &p.id, p.id_from_input, &p.cells, tracker),
-                Some((from, to)) => {
-                    if p.id_from_input {
-                        slot.rows.ensure_stored_ids().await?;
-                    }
-                    slot.rows.accept_edge(line_no, def, &p.id, p.id_from_input, (from, to), known, &p.cells, tracker)
-                }
+                Some((from, to)) => slot.rows.accept_edge(line_no, def, &p.id, p.id_from_input, (from, to), known, &p.cells, tracker),
             };
             if !accepted {
                 continue;
@@ -289,6 +291,7 @@ async fn finish(
     for (i, t) in schema.types().enumerate() {
         if t.kind == TypeKind::Edge && t.card.is_some() {
             let from_idx = index[&(TypeKind::Node, t.from.clone().expect("edge has from"))];
+            slots[from_idx].rows.ensure_stored_ids().await?;
             let (edges, nodes) = if from_idx < i {
                 let (a, b) = slots.split_at_mut(i);
                 (&mut b[0].rows, &a[from_idx].rows)

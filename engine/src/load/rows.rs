@@ -80,8 +80,9 @@ pub struct TypeRows {
     batch_ids: FxHashMap<String, (u64, u64)>,
     ordinal: u64,
     has_dups: bool,
-    /// Stored ids (nodes: loaded up front; edges: loaded on first given id).
+    /// Stored ids, loaded on first need (see [`TypeRows::ensure_stored_ids`]).
     stored_ids: Option<FxHashSet<String>>,
+    unique_names: Vec<Vec<String>>,
     uniques: Vec<UniqueSet>,
     /// Merge: current unique tuples of each id, to retire them on re-occurrence.
     id_tuples: HashMap<String, Vec<String>>,
@@ -136,10 +137,10 @@ fn tuple_of(cells: &[&Cell]) -> Option<String> {
 }
 
 impl TypeRows {
-    pub async fn new(t: &TypeDef, base: Arc<Dataset>, mode: LoadMode) -> Result<TypeRows> {
+    pub fn new(t: &TypeDef, base: Arc<Dataset>, mode: LoadMode) -> TypeRows {
         let key = t.table_key();
         let idx = |name: &str| t.properties.iter().position(|p| p.name == name).expect("compiled constraint names a property");
-        let mut uniques: Vec<UniqueSet> = t
+        let uniques: Vec<UniqueSet> = t
             .unique
             .iter()
             .map(|u| UniqueSet {
@@ -150,39 +151,15 @@ impl TypeRows {
                 deferred: Vec::new(),
             })
             .collect();
-        let mut stored_ids = None;
-        if mode != LoadMode::Overwrite && t.kind == TypeKind::Node {
-            let mut cols = vec![ID.to_string()];
-            for u in &t.unique {
-                cols.extend(u.iter().cloned());
-            }
-            cols.sort();
-            cols.dedup();
-            let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
-            let mut ids = FxHashSet::default();
-            for b in scan_strings(&base, &col_refs, &key).await? {
-                let id_col = b.column_by_name(ID).expect("id column").as_string::<i32>();
-                for i in 0..b.num_rows() {
-                    let id = id_col.value(i).to_string();
-                    for (u, names) in uniques.iter_mut().zip(&t.unique) {
-                        let cells: Vec<Cell> = names.iter().map(|n| cell_of(b.column_by_name(n).expect("unique column").as_ref(), i)).collect();
-                        if let Some(tup) = tuple_of(&cells.iter().collect::<Vec<_>>()) {
-                            u.stored.insert(tup, id.clone());
-                        }
-                    }
-                    ids.insert(id);
-                }
-            }
-            stored_ids = Some(ids);
-        }
-        Ok(TypeRows {
+        TypeRows {
             base,
             key,
             mode,
             batch_ids: FxHashMap::default(),
             ordinal: 0,
             has_dups: false,
-            stored_ids,
+            stored_ids: None,
+            unique_names: t.unique.clone(),
             uniques,
             id_tuples: HashMap::new(),
             ranges: t.ranges.iter().map(|r| (idx(&r.property), r.property.clone(), r.min, r.max)).collect(),
@@ -194,7 +171,7 @@ impl TypeRows {
             pending: Vec::new(),
             src_counts: FxHashMap::default(),
             given_src: FxHashMap::default(),
-        })
+        }
     }
 
     pub fn base(&self) -> Arc<Dataset> {
@@ -322,16 +299,34 @@ impl TypeRows {
         true
     }
 
-    /// Edges with an id from the input need the stored ids (append: no
-    /// duplicates; merge: replacements). Loaded once, on first need.
+    /// Loads the stored ids (and stored `@unique` values) of this table,
+    /// once, when the load first needs them: a row of this type, an edge
+    /// pointing at this node type, or an edge with an id from the input.
+    /// Types the input never touches are never scanned. No-op for overwrite.
     pub async fn ensure_stored_ids(&mut self) -> Result<()> {
         if self.stored_ids.is_some() || self.mode == LoadMode::Overwrite {
             return Ok(());
         }
+        let mut cols = vec![ID.to_string()];
+        for u in &self.unique_names {
+            cols.extend(u.iter().cloned());
+        }
+        cols.sort();
+        cols.dedup();
+        let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
         let mut ids = FxHashSet::default();
-        for b in scan_strings(&self.base, &[ID], &self.key).await? {
-            let col = b.column(0).as_string::<i32>();
-            ids.extend((0..b.num_rows()).map(|i| col.value(i).to_string()));
+        for b in scan_strings(&self.base, &col_refs, &self.key).await? {
+            let id_col = b.column_by_name(ID).expect("id column").as_string::<i32>();
+            for i in 0..b.num_rows() {
+                let id = id_col.value(i).to_string();
+                for (u, names) in self.uniques.iter_mut().zip(&self.unique_names) {
+                    let cells: Vec<Cell> = names.iter().map(|n| cell_of(b.column_by_name(n).expect("unique column").as_ref(), i)).collect();
+                    if let Some(tup) = tuple_of(&cells.iter().collect::<Vec<_>>()) {
+                        u.stored.insert(tup, id.clone());
+                    }
+                }
+                ids.insert(id);
+            }
         }
         self.stored_ids = Some(ids);
         Ok(())
@@ -351,7 +346,9 @@ impl TypeRows {
         cells: &[Cell],
         tracker: &mut RowTracker,
     ) -> bool {
-        if !self.value_checks(line, t, cells, tracker) {
+        let values_ok = self.value_checks(line, t, cells, tracker);
+        let unique_ok = self.unique_checks(line, t, id, cells, tracker);
+        if !(values_ok && unique_ok) {
             return false;
         }
         if id_from_input {

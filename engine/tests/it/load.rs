@@ -236,3 +236,14 @@ fn field_order_does_not_matter_and_unknown_fields_are_errors() {
         assert_eq!(errs, vec![(1, "OG-LOAD-002"), (2, "OG-LOAD-002"), (3, "OG-LOAD-005"), (3, "OG-LOAD-004")]);
     });
 }
+
+#[test]
+fn edge_unique_values_are_enforced_in_the_input_and_against_stored_edges() {
+    rt().block_on(async {
+        let g = new_graph("node P { n: String @key }\nedge Ticket: P -> P { code: String @unique }").await;
+        let base = "{\"type\":\"P\",\"data\":{\"n\":\"a\"}}\n{\"type\":\"P\",\"data\":{\"n\":\"b\"}}\n{\"edge\":\"Ticket\",\"from\":\"a\",\"to\":\"b\",\"data\":{\"code\":\"T1\"}}";
+        load(&g.uri(), LoadMode::Append, base).await.unwrap();
+        let errs = rejected(&g.uri(), LoadMode::Append, "{\"edge\":\"Ticket\",\"from\":\"b\",\"to\":\"a\",\"data\":{\"code\":\"T2\"}}\n{\"edge\":\"Ticket\",\"from\":\"a\",\"to\":\"a\",\"data\":{\"code\":\"T2\"}}\n{\"edge\":\"Ticket\",\"from\":\"b\",\"to\":\"b\",\"data\":{\"code\":\"T1\"}}").await;
+        assert_eq!(errs, vec![(2, "OG-LOAD-012"), (3, "OG-LOAD-011")]);
+    });
+}
