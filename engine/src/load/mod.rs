@@ -75,7 +75,7 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     pub fn new(mode: LoadMode, source_name: impl Into<String>) -> Self {
-        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 64 * 1024 }
+        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 256 * 1024 }
     }
 }
 
