@@ -134,7 +134,9 @@ pub async fn load(
             },
             _ => Stager::Direct { key: t.table_key(), location: location.clone(), ds: ds.clone(), pending: vec![], fragments: vec![] },
         };
-        let rows = TypeRows::new(t, ds, opts.mode);
+        // A `@card` minimum names the offending nodes, so their ids are kept as text.
+        let card_min_source = schema.edges.iter().any(|e| e.from.as_deref() == Some(&t.name) && e.card.as_ref().is_some_and(|c| c.min > 0));
+        let rows = TypeRows::new(t, ds, opts.mode, t.kind == TypeKind::Node && card_min_source);
         index.insert((t.kind, t.name.clone()), slots.len());
         slots.push(TypeSlot { batch: TypeBatch::new(t), stager, rows, read: 0 });
     }
@@ -383,7 +385,7 @@ async fn merge_transaction(
             let mask: BooleanArray = (0..batch.num_rows())
                 .map(|i| {
                     let o = ordinal + i as u64;
-                    Some(keep.get(ids.value(i)).is_none_or(|k| *k == o))
+                    Some(keep.get(&rows::id_key(ids.value(i))).is_none_or(|k| *k == o))
                 })
                 .collect();
             ordinal += batch.num_rows() as u64;

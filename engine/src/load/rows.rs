@@ -18,6 +18,23 @@ use crate::error::{Error, LineError, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
 use crate::storage::columns::{ID, SRC};
 
+/// Key of a row id in the load's id sets: 128 bits from two independent
+/// SipHash runs. Sets of these keys cost one cache miss per lookup and 16
+/// bytes per id instead of a heap string; two distinct ids share a key with
+/// probability about 2^-128 per pair.
+pub type IdKey = u128;
+
+pub fn id_key(id: &str) -> IdKey {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::hash::DefaultHasher::new();
+    0u8.hash(&mut a);
+    id.hash(&mut a);
+    let mut b = std::hash::DefaultHasher::new();
+    1u8.hash(&mut b);
+    id.hash(&mut b);
+    ((a.finish() as u128) << 64) | b.finish() as u128
+}
+
 /// Errors of one load, in the order found; listed up to a cap, all counted.
 pub struct RowTracker {
     errors: Vec<LineError>,
@@ -77,11 +94,14 @@ pub struct TypeRows {
     mode: LoadMode,
     /// Ids seen in this load -> (last line, ordinal of that row). Edges keep
     /// only ids given in the input (generated ids cannot collide).
-    batch_ids: FxHashMap<String, (u64, u64)>,
+    batch_ids: FxHashMap<IdKey, (u64, u64)>,
+    /// Ids as text, kept only for node types whose rows a `@card` minimum
+    /// must name in its errors.
+    id_strings: Option<Vec<(String, u64)>>,
     ordinal: u64,
     has_dups: bool,
     /// Stored ids, loaded on first need (see [`TypeRows::ensure_stored_ids`]).
-    stored_ids: Option<FxHashSet<String>>,
+    stored_ids: Option<FxHashSet<IdKey>>,
     unique_names: Vec<Vec<String>>,
     uniques: Vec<UniqueSet>,
     /// Merge: current unique tuples of each id, to retire them on re-occurrence.
@@ -137,7 +157,7 @@ fn tuple_of(cells: &[&Cell]) -> Option<String> {
 }
 
 impl TypeRows {
-    pub fn new(t: &TypeDef, base: Arc<Dataset>, mode: LoadMode) -> TypeRows {
+    pub fn new(t: &TypeDef, base: Arc<Dataset>, mode: LoadMode, keep_id_strings: bool) -> TypeRows {
         let key = t.table_key();
         let idx = |name: &str| t.properties.iter().position(|p| p.name == name).expect("compiled constraint names a property");
         let uniques: Vec<UniqueSet> = t
@@ -156,6 +176,7 @@ impl TypeRows {
             key,
             mode,
             batch_ids: FxHashMap::default(),
+            id_strings: keep_id_strings.then(Vec::new),
             ordinal: 0,
             has_dups: false,
             stored_ids: None,
@@ -183,13 +204,14 @@ impl TypeRows {
     }
 
     /// Merge: id -> ordinal of the row that wins, when some id repeated.
-    pub fn last_ordinals(&self) -> Option<HashMap<String, u64>> {
-        self.has_dups.then(|| self.batch_ids.iter().map(|(k, (_, o))| (k.clone(), *o)).collect())
+    pub fn last_ordinals(&self) -> Option<FxHashMap<IdKey, u64>> {
+        self.has_dups.then(|| self.batch_ids.iter().map(|(k, (_, o))| (*k, *o)).collect())
     }
 
     /// Is `id` a node of this type, in this load or stored?
     pub fn knows(&self, id: &str) -> bool {
-        self.batch_ids.contains_key(id) || self.stored_ids.as_ref().is_some_and(|s| s.contains(id))
+        let k = id_key(id);
+        self.batch_ids.contains_key(&k) || self.stored_ids.as_ref().is_some_and(|s| s.contains(&k))
     }
 
     fn value_checks(&self, line: u64, t: &TypeDef, cells: &[Cell], tracker: &mut RowTracker) -> bool {
@@ -268,7 +290,8 @@ impl TypeRows {
 
     /// Records an id; errors for duplicates where the mode forbids them.
     fn record_id(&mut self, line: u64, t: &TypeDef, id: &str, tracker: &mut RowTracker) -> bool {
-        if let Some((first, _)) = self.batch_ids.get(id) {
+        let k = id_key(id);
+        if let Some((first, _)) = self.batch_ids.get(&k) {
             if self.mode != LoadMode::Merge {
                 let what = if t.key.is_empty() { "id" } else { "key" };
                 tracker.error(line, "OG-LOAD-010", format!("`{}` {what} `{id}` repeats line {first}", t.name));
@@ -276,11 +299,14 @@ impl TypeRows {
             }
             self.has_dups = true;
         }
-        if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(id)) {
+        if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(&k)) {
             tracker.error(line, "OG-LOAD-011", format!("`{}` `{id}` already exists in the graph (use --mode merge to update it)", t.name));
             return false;
         }
-        self.batch_ids.insert(id.to_string(), (line, self.ordinal));
+        self.batch_ids.insert(k, (line, self.ordinal));
+        if let Some(v) = self.id_strings.as_mut() {
+            v.push((id.to_string(), line));
+        }
         self.ordinal += 1;
         true
     }
@@ -325,7 +351,7 @@ impl TypeRows {
                         u.stored.insert(tup, id.clone());
                     }
                 }
-                ids.insert(id);
+                ids.insert(id_key(&id));
             }
         }
         self.stored_ids = Some(ids);
@@ -382,7 +408,7 @@ impl TypeRows {
     pub fn check_deferred_unique(&self, t: &TypeDef, tracker: &mut RowTracker) {
         for u in &self.uniques {
             for (line, tup, owner) in &u.deferred {
-                if !self.batch_ids.contains_key(owner) {
+                if !self.batch_ids.contains_key(&id_key(owner)) {
                     tracker.error(*line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
                 }
             }
@@ -398,7 +424,7 @@ impl TypeRows {
                 let ids = b.column_by_name(ID).expect("id").as_string::<i32>();
                 let srcs = b.column_by_name(SRC).expect("src").as_string::<i32>();
                 for i in 0..b.num_rows() {
-                    if self.mode == LoadMode::Merge && self.batch_ids.contains_key(ids.value(i)) {
+                    if self.mode == LoadMode::Merge && self.batch_ids.contains_key(&id_key(ids.value(i))) {
                         continue; // replaced by this load
                     }
                     counts.entry(srcs.value(i).to_string()).or_insert((0, 0)).0 += 1;
@@ -425,12 +451,20 @@ impl TypeRows {
                     tracker.error(line, "OG-LOAD-014", format!("{which} `{from}` `{id}` has {n} `{}` edges; @card({range}) needs at least {}", t.name, card.min));
                 }
             };
-            for (id, (line, _)) in &from_nodes.batch_ids {
-                check(id, *line);
+            let mut seen = FxHashSet::default();
+            for (id, line) in from_nodes.id_strings.iter().flatten().rev() {
+                if seen.insert(id_key(id)) {
+                    check(id, *line);
+                }
             }
-            if let Some(stored) = &from_nodes.stored_ids {
-                for id in stored.iter().filter(|id| !from_nodes.batch_ids.contains_key(*id)) {
-                    check(id, 0);
+            if self.mode != LoadMode::Overwrite {
+                for b in scan_strings(&from_nodes.base, &[ID], &from_nodes.key).await? {
+                    let ids = b.column(0).as_string::<i32>();
+                    for i in 0..b.num_rows() {
+                        if !from_nodes.batch_ids.contains_key(&id_key(ids.value(i))) {
+                            check(ids.value(i), 0);
+                        }
+                    }
                 }
             }
         }
