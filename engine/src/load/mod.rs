@@ -30,7 +30,7 @@ use lance::deps::datafusion::physical_plan::SendableRecordBatchStream;
 use lance::deps::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use serde::Serialize;
 
-use crate::error::{Error, LineError, Result};
+use crate::error::{Error, Result};
 use crate::graph::layout;
 use crate::graph::write::{StagedWrite, commit_and_publish};
 use crate::graph::{Graph, Snapshot};
@@ -143,7 +143,7 @@ pub async fn load(
 
     let result = read_input(graph, input, opts, progress, &mut slots, &mut tracker).await;
     let outcome = match result {
-        Ok(lines) => finish(graph, &snap, opts, &load_id, &mut slots, &index, &mut tracker, lines).await,
+        Ok(lines) => finish(graph, &snap, opts, &mut slots, &index, &mut tracker, lines).await,
         Err(e) => Err(e),
     };
     if outcome.is_err() {
@@ -281,7 +281,6 @@ async fn finish(
     graph: &Graph,
     snap: &Snapshot,
     opts: &LoadOptions,
-    load_id: &str,
     slots: &mut [TypeSlot],
     index: &BTreeMap<(TypeKind, String), usize>,
     tracker: &mut RowTracker,
@@ -329,7 +328,7 @@ async fn finish(
                 let fragments = slot.stager.finish().await?;
                 (!fragments.is_empty()).then(|| Transaction::new(base.version().version, Operation::Append { fragments }, None))
             }
-            LoadMode::Merge => merge_transaction(graph, load_id, &location, &slot.rows, base.clone()).await?,
+            LoadMode::Merge => merge_transaction(&slot.stager, &slot.rows, base.clone()).await?,
         };
         if let Some(txn) = txn {
             staged.push(StagedWrite { key: t.table_key(), location, base, txn });
@@ -358,15 +357,8 @@ async fn finish(
 
 /// Merge: read the scratch dataset back in order, keep the last row per id,
 /// and build Lance's merge-insert (update matched ids, insert new ones).
-async fn merge_transaction(
-    graph: &Graph,
-    load_id: &str,
-    location: &str,
-    rows: &TypeRows,
-    base: Arc<lance::Dataset>,
-) -> Result<Option<Transaction>> {
-    let uri = graph.root().child_uri(&format!("{}/{load_id}/{location}", layout::STAGING_DIR));
-    let Some(scratch) = stage::open_scratch(&uri).await? else { return Ok(None) };
+async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Dataset>) -> Result<Option<Transaction>> {
+    let Some(scratch) = stager.scratch().await? else { return Ok(None) };
     let key = rows.key().to_string();
     let keep = rows.last_ordinals();
     let schema: arrow_schema::SchemaRef = Arc::new(arrow_schema::Schema::from(scratch.schema()));
@@ -402,8 +394,4 @@ async fn merge_transaction(
         .map_err(|e| Error::lance(&key, e))?;
     let out = job.execute_uncommitted(source).await.map_err(|e| Error::lance(&key, e))?;
     Ok(Some(out.transaction))
-}
-
-pub(crate) fn line_error(line: u64, code: &'static str, message: String) -> LineError {
-    LineError { line, code, message }
 }

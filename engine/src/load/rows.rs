@@ -57,7 +57,7 @@ impl RowTracker {
     pub fn error(&mut self, line: u64, code: &'static str, message: impl Into<String>) {
         self.total += 1;
         if self.errors.len() < KEEP_ERRORS {
-            self.errors.push(super::line_error(line, code, message.into()));
+            self.errors.push(LineError { line, code, message: message.into() });
         }
     }
 

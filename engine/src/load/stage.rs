@@ -120,12 +120,11 @@ impl Stager {
         }
     }
 
-}
-
-/// Opens the scratch dataset a merge staged into, if it wrote anything.
-pub async fn open_scratch(uri: &str) -> Result<Option<Dataset>> {
-    match table::open(uri, None).await {
-        Ok(ds) => Ok(Some(ds)),
-        Err(_) => Ok(None),
+    /// Merge: the scratch dataset this stager wrote, if it wrote any rows.
+    pub async fn scratch(&self) -> Result<Option<Dataset>> {
+        match self {
+            Stager::Scratch { uri, written: true, .. } => Ok(Some(table::open(uri, None).await?)),
+            _ => Ok(None),
+        }
     }
 }

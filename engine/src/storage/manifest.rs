@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::types::UInt64Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, RecordBatchIterator, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
@@ -141,7 +141,6 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
         let counts = col("row_count").as_primitive::<UInt64Type>();
         let ops = col("op_id").as_string::<i32>();
         let genesis = col("genesis_id").as_string::<i32>();
-        let _ = col("published_at_us").as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
             if genesis.is_valid(i) {
                 genesis_id = Some(genesis.value(i).to_string());
