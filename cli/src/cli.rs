@@ -47,6 +47,19 @@ pub enum Command {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+    /// Run a read query (.gq) against a graph.
+    Query(QueryArgs),
+    /// Run a mutation query (.gq): all its statements publish as one commit.
+    Mutate(QueryArgs),
+    /// Typecheck queries against a schema, without a graph.
+    Lint {
+        /// The .pg schema file.
+        #[arg(long)]
+        schema: PathBuf,
+        /// The .gq query file.
+        #[arg(long)]
+        query: PathBuf,
+    },
     /// Finish or undo writes that stopped mid-commit (a crash), and clear a
     /// leftover init claim. Dry run unless --apply.
     Recover {
@@ -69,6 +82,35 @@ pub struct LoadArgs {
     /// How many line errors to list when the input is rejected.
     #[arg(long, default_value_t = 100)]
     pub max_errors: usize,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["exec", "query"]))]
+pub struct QueryArgs {
+    #[arg(long)]
+    pub store: String,
+    /// Query source given inline.
+    #[arg(short = 'e', long = "exec", value_name = "SOURCE")]
+    pub exec: Option<String>,
+    /// A .gq file.
+    #[arg(long, value_name = "FILE")]
+    pub query: Option<PathBuf>,
+    /// Which query of the file to run (needed when it declares several).
+    pub name: Option<String>,
+    /// Parameter values as a JSON object, e.g. '{"name": "Alice"}'.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Output format; `table` on a terminal, `jsonl` otherwise (`json` with --json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

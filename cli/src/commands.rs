@@ -1,14 +1,14 @@
 //! One function per command; each calls the engine and prints the result.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, IsTerminal};
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
 
 use omnigraph::error::{Error, Result};
 use omnigraph::graph::{self, Graph};
 use omnigraph::load::{self, LoadMode, LoadOptions};
 use omnigraph::schema::compile_schema;
 
-use crate::cli::{Cli, Command, LoadArgs, Mode, SchemaCommand};
+use crate::cli::{Cli, Command, Format, LoadArgs, Mode, QueryArgs, SchemaCommand};
 use crate::output;
 
 fn read_file(path: &std::path::Path) -> Result<String> {
@@ -79,6 +79,24 @@ pub async fn run(cli: Cli) -> Result<()> {
                 println!("ok: {} node type(s), {} edge type(s), hash {}", ir.nodes.len(), ir.edges.len(), ir.content_hash());
             }
         }
+        Command::Query(args) => query_cmd(args, json, false).await?,
+        Command::Mutate(args) => query_cmd(args, json, true).await?,
+        Command::Lint { schema, query } => {
+            let ir = compile_schema(&read_file(&schema)?).map_err(Error::Schema)?;
+            let plans = omnigraph::query::compile(&ir, &read_file(&query)?)?;
+            if json {
+                let items: Vec<_> = plans
+                    .iter()
+                    .map(|p| serde_json::json!({"name": p.name, "kind": if p.is_mutation() { "mutation" } else { "read" }, "params": p.params.iter().map(|s| &s.name).collect::<Vec<_>>()}))
+                    .collect();
+                output::print_json(&serde_json::json!({"ok": true, "queries": items}));
+            } else {
+                println!("ok: {} quer{} typecheck against {}", plans.len(), if plans.len() == 1 { "y" } else { "ies" }, schema.display());
+                for p in &plans {
+                    println!("  {:<9} {}", if p.is_mutation() { "mutation" } else { "read" }, p.name);
+                }
+            }
+        }
         Command::Recover { store, apply } => {
             let items = graph::recovery::repair(&store, apply).await?;
             if json {
@@ -100,6 +118,48 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
+    let src = match (&args.exec, &args.query) {
+        (Some(s), _) => s.clone(),
+        (None, Some(path)) => read_file(path)?,
+        (None, None) => return Err(Error::InvalidArgument("give the query with -e '<source>' or --query FILE".into())),
+    };
+    let params: serde_json::Value = match &args.params {
+        Some(p) => serde_json::from_str(p).map_err(|e| Error::InvalidArgument(format!("--params is not valid JSON: {e}")))?,
+        None => serde_json::Value::Null,
+    };
+    let g = if mutation { Graph::open_for_write(&args.store).await? } else { Graph::open(&args.store).await? };
+    for r in g.recovered() {
+        eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+    }
+    let plans = omnigraph::query::compile(g.schema(), &src)?;
+    let plan = omnigraph::query::select(&plans, args.name.as_deref())?;
+    if mutation {
+        let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
+        if json || matches!(args.format, Some(Format::Json | Format::Jsonl)) {
+            println!("{}", serde_json::to_string(&report).expect("serializable"));
+        } else {
+            println!(
+                "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); manifest version {}",
+                report.inserted, report.updated, report.deleted, report.cascaded, report.manifest_version
+            );
+        }
+        return Ok(());
+    }
+    let result = omnigraph::query::run_read(&g, plan, &params).await?;
+    let format = args.format.unwrap_or(if json {
+        Format::Json
+    } else if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    crate::results::print(&plan.name, &result, format, &mut out).map_err(Error::Io)?;
+    out.flush().map_err(Error::Io)
 }
 
 async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {

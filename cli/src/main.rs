@@ -2,12 +2,13 @@
 //!
 //! Module map: [`cli`] (argument definitions), [`commands`] (one function per
 //! command, each calling one engine function), [`output`] (tables, JSON and
-//! error printing), [`progress`] (the load progress bar).
+//! error printing), [`progress`] (the load progress bar), [`results`] (query output formats).
 
 mod cli;
 mod commands;
 mod output;
 mod progress;
+mod results;
 
 use clap::Parser;
 

@@ -17,7 +17,7 @@ pub fn print_error(e: &Error, json: bool) {
     }
     eprintln!("error[{}]: {e}", e.code());
     match e {
-        Error::Schema(errs) => {
+        Error::Schema(errs) | Error::Query(errs) => {
             for s in errs {
                 eprintln!("  {s}");
             }

@@ -72,6 +72,21 @@ pub enum Error {
         errors: Vec<LineError>,
     },
 
+    #[error("query has {} error(s); first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    Query(Vec<SchemaError>),
+
+    #[error("{0}")]
+    QueryKind(String),
+
+    #[error("{0}")]
+    QueryNotFound(String),
+
+    #[error("parameter `${name}`: {message}")]
+    Param { name: String, message: String },
+
+    #[error("mutation rejected: {message}; nothing was published")]
+    MutationRejected { code: &'static str, message: String },
+
     #[error("unknown type {name}")]
     UnknownType { name: String },
 
@@ -102,6 +117,11 @@ impl Error {
             Error::RecoveryRequired { .. } => "OG-OPEN-004",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
             Error::InvalidData { .. } => "OG-LOAD-001",
+            Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-000"),
+            Error::QueryKind(_) => "OG-QUERY-011",
+            Error::QueryNotFound(_) => "OG-QUERY-012",
+            Error::Param { .. } => "OG-QUERY-013",
+            Error::MutationRejected { code, .. } => code,
             Error::UnknownType { .. } => "OG-ARG-002",
             Error::InvalidArgument(_) => "OG-ARG-001",
             Error::Storage { .. } => "OG-STORAGE-001",
@@ -123,6 +143,11 @@ impl Error {
             Error::RecoveryRequired { .. } => "recovery_required",
             Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
             Error::InvalidData { .. } => "invalid_data",
+            Error::Query(_) => "query_invalid",
+            Error::QueryKind(_) => "query_kind",
+            Error::QueryNotFound(_) => "query_not_found",
+            Error::Param { .. } => "parameter_invalid",
+            Error::MutationRejected { .. } => "mutation_rejected",
             Error::UnknownType { .. } => "unknown_type",
             Error::InvalidArgument(_) => "invalid_argument",
             Error::Storage { .. } => "storage",
@@ -139,7 +164,7 @@ impl Error {
             "kind": self.kind(),
         });
         match self {
-            Error::Schema(errs) => {
+            Error::Schema(errs) | Error::Query(errs) => {
                 v["details"] = serde_json::to_value(errs).unwrap_or_default();
             }
             Error::InvalidData { errors, total, .. } => {

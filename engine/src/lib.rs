@@ -1,11 +1,13 @@
 //! Omnigraph's per-graph engine.
 //!
 //! Module map:
+//! - [`lang`]: the lexer and diagnostics both languages share.
 //! - [`schema`]: the `.pg` language, compiled to a canonical IR with a content hash.
 //! - [`storage`]: the graph root (object_store), table datasets, the pinned
 //!   commit seam and the `__manifest` publisher.
 //! - [`graph`]: init (claim + preflight), open, snapshots, write sidecars and
 //!   their recovery.
+//! - [`query`]: the `.gq` language: parse, typecheck, run reads and mutations.
 //! - [`load`]: the streaming JSONL loader (parse, validate, stage, publish).
 //! - [`export`]: JSONL export that `load` reads back to an identical graph.
 //! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
@@ -15,6 +17,8 @@ pub mod error;
 pub mod export;
 pub mod failpoint;
 pub mod graph;
+pub mod lang;
+pub mod query;
 pub mod load;
 pub mod schema;
 pub mod storage;

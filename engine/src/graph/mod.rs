@@ -31,6 +31,8 @@ pub struct Graph {
     writable: bool,
     /// Writes this open repaired from sidecars.
     recovered: Vec<Recovered>,
+    /// What queries read, per table version (see `query::view`).
+    view_cache: Arc<crate::query::view::ViewCache>,
 }
 
 /// One table as a snapshot publishes it.
@@ -137,7 +139,7 @@ impl Graph {
                 recovered.push(recovery::recover(&root, s, false).await?);
             }
         }
-        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered })
+        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default() })
     }
 
     pub fn root(&self) -> &Root {
@@ -158,6 +160,10 @@ impl Graph {
 
     pub fn is_writable(&self) -> bool {
         self.writable
+    }
+
+    pub(crate) fn view_cache(&self) -> &crate::query::view::ViewCache {
+        &self.view_cache
     }
 
     /// Writes that opening this graph repaired.

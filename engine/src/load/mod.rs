@@ -14,6 +14,7 @@
 pub mod builder;
 pub mod line;
 pub mod rows;
+pub mod rules;
 pub mod stage;
 pub mod value;
 

@@ -13,6 +13,7 @@ use futures::TryStreamExt;
 use lance::Dataset;
 
 use super::LoadMode;
+use super::rules::ValueRules;
 use super::value::{Cell, node_id};
 use crate::error::{Error, LineError, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
@@ -106,8 +107,7 @@ pub struct TypeRows {
     uniques: Vec<UniqueSet>,
     /// Merge: current unique tuples of each id, to retire them on re-occurrence.
     id_tuples: HashMap<String, Vec<String>>,
-    ranges: Vec<(usize, String, Option<f64>, Option<f64>)>,
-    checks: Vec<(usize, String, String, regex::Regex)>,
+    rules: ValueRules,
     /// Edges: endpoints not yet known when their line was read.
     pending: Vec<(u64, bool, String)>,
     /// Edges: per source id, (edges in this load, last line).
@@ -183,12 +183,7 @@ impl TypeRows {
             unique_names: t.unique.clone(),
             uniques,
             id_tuples: HashMap::new(),
-            ranges: t.ranges.iter().map(|r| (idx(&r.property), r.property.clone(), r.min, r.max)).collect(),
-            checks: t
-                .checks
-                .iter()
-                .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), regex::Regex::new(&c.pattern).expect("compiled schema checked the regex")))
-                .collect(),
+            rules: ValueRules::new(t),
             pending: Vec::new(),
             src_counts: FxHashMap::default(),
             given_src: FxHashMap::default(),
@@ -215,30 +210,7 @@ impl TypeRows {
     }
 
     fn value_checks(&self, line: u64, t: &TypeDef, cells: &[Cell], tracker: &mut RowTracker) -> bool {
-        let mut ok = true;
-        for (i, name, min, max) in &self.ranges {
-            let v = match &cells[*i] {
-                Cell::I64(v) => *v as f64,
-                Cell::U64(v) => *v as f64,
-                Cell::F64(v) => *v,
-                _ => continue,
-            };
-            if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
-                let lo = min.map(|m| m.to_string()).unwrap_or_default();
-                let hi = max.map(|m| m.to_string()).unwrap_or_default();
-                tracker.error(line, "OG-LOAD-008", format!("`{}.{name}` = {v} is outside @range({lo}..{hi})", t.name));
-                ok = false;
-            }
-        }
-        for (i, name, pattern, re) in &self.checks {
-            if let Cell::Str(s) = &cells[*i]
-                && !re.is_match(s)
-            {
-                tracker.error(line, "OG-LOAD-009", format!("`{}.{name}` = {s:?} does not match @check {pattern:?}", t.name));
-                ok = false;
-            }
-        }
-        ok
+        self.rules.check(t, cells, &mut |code, msg| tracker.error(line, code, msg))
     }
 
     /// Unique tuples of a row; errors for clashes. Returns false on a clash.

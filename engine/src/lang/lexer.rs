@@ -1,7 +1,8 @@
-//! Tokens of the `.pg` schema language, each with its `line:col`.
-//! `//` line comments and `/* */` block comments are skipped.
+//! Tokens shared by the `.pg` schema language and the `.gq` query language,
+//! each with its `line:col`. `//` line comments and `/* */` block comments
+//! are skipped. A lexing problem is reported with the caller's syntax code.
 
-use super::SchemaError;
+use super::Diagnostic;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -21,6 +22,16 @@ pub enum Tok {
     DotDot,
     Question,
     At,
+    /// `$name` (a query variable or parameter; `$_` is anonymous).
+    Var(String),
+    Dot,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Star,
     Eof,
 }
 
@@ -43,6 +54,15 @@ impl Tok {
             Tok::DotDot => "`..`".into(),
             Tok::Question => "`?`".into(),
             Tok::At => "`@`".into(),
+            Tok::Var(v) => format!("`${v}`"),
+            Tok::Dot => "`.`".into(),
+            Tok::Eq => "`=`".into(),
+            Tok::Ne => "`!=`".into(),
+            Tok::Lt => "`<`".into(),
+            Tok::Le => "`<=`".into(),
+            Tok::Gt => "`>`".into(),
+            Tok::Ge => "`>=`".into(),
+            Tok::Star => "`*`".into(),
             Tok::Eof => "end of input".into(),
         }
     }
@@ -60,7 +80,7 @@ pub struct Token {
     pub pos: Pos,
 }
 
-pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
+pub fn lex(src: &str, code: &'static str) -> Result<Vec<Token>, Diagnostic> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let (mut i, mut line, mut col) = (0usize, 1u32, 1u32);
@@ -91,7 +111,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
             advance(&mut i, &mut line, &mut col, '*');
             loop {
                 if i >= chars.len() {
-                    return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated block comment"));
+                    return Err(Diagnostic::new(code, pos, "unterminated block comment"));
                 }
                 if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
                     advance(&mut i, &mut line, &mut col, '*');
@@ -113,6 +133,8 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
             ',' => Some(Tok::Comma),
             '?' => Some(Tok::Question),
             '@' => Some(Tok::At),
+            '=' => Some(Tok::Eq),
+            '*' => Some(Tok::Star),
             _ => None,
         };
         if let Some(tok) = single {
@@ -130,6 +152,40 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
             advance(&mut i, &mut line, &mut col, c);
             advance(&mut i, &mut line, &mut col, '.');
             out.push(Token { tok: Tok::DotDot, pos });
+            continue;
+        }
+        if c == '.' {
+            advance(&mut i, &mut line, &mut col, c);
+            out.push(Token { tok: Tok::Dot, pos });
+            continue;
+        }
+        if matches!(c, '!' | '<' | '>') {
+            let eq = chars.get(i + 1) == Some(&'=');
+            let tok = match (c, eq) {
+                ('!', true) => Tok::Ne,
+                ('<', true) => Tok::Le,
+                ('>', true) => Tok::Ge,
+                ('<', false) => Tok::Lt,
+                ('>', false) => Tok::Gt,
+                _ => return Err(Diagnostic::new(code, pos, "unexpected `!` (use `!=` or `not { ... }`)")),
+            };
+            advance(&mut i, &mut line, &mut col, c);
+            if eq {
+                advance(&mut i, &mut line, &mut col, '=');
+            }
+            out.push(Token { tok, pos });
+            continue;
+        }
+        if c == '$' {
+            advance(&mut i, &mut line, &mut col, c);
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+            }
+            if start == i {
+                return Err(Diagnostic::new(code, pos, "`$` must be followed by a name"));
+            }
+            out.push(Token { tok: Tok::Var(chars[start..i].iter().collect()), pos });
             continue;
         }
         if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
@@ -163,9 +219,9 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
             }
             let text: String = chars[start..i].iter().collect();
             let tok = if is_float {
-                Tok::Float(text.parse().map_err(|_| SchemaError::new("OG-SCHEMA-001", pos, format!("bad number {text}")))?)
+                Tok::Float(text.parse().map_err(|_| Diagnostic::new(code, pos, format!("bad number {text}")))?)
             } else {
-                Tok::Int(text.parse().map_err(|_| SchemaError::new("OG-SCHEMA-001", pos, format!("number {text} is out of range")))?)
+                Tok::Int(text.parse().map_err(|_| Diagnostic::new(code, pos, format!("number {text} is out of range")))?)
             };
             out.push(Token { tok, pos });
             continue;
@@ -183,14 +239,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
             let mut s = String::new();
             loop {
                 let Some(&ch) = chars.get(i) else {
-                    return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated string"));
+                    return Err(Diagnostic::new(code, pos, "unterminated string"));
                 };
                 advance(&mut i, &mut line, &mut col, ch);
                 match ch {
                     '"' => break,
                     '\\' => {
                         let Some(&esc) = chars.get(i) else {
-                            return Err(SchemaError::new("OG-SCHEMA-001", pos, "unterminated string"));
+                            return Err(Diagnostic::new(code, pos, "unterminated string"));
                         };
                         advance(&mut i, &mut line, &mut col, esc);
                         s.push(match esc {
@@ -200,22 +256,22 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SchemaError> {
                             '"' => '"',
                             '\\' => '\\',
                             other => {
-                                return Err(SchemaError::new(
-                                    "OG-SCHEMA-001",
+                                return Err(Diagnostic::new(
+                                    code,
                                     Pos { line, col: col - 2 },
                                     format!("unknown escape \\{other} in string"),
                                 ));
                             }
                         });
                     }
-                    '\n' => return Err(SchemaError::new("OG-SCHEMA-001", pos, "newline inside string")),
+                    '\n' => return Err(Diagnostic::new(code, pos, "newline inside string")),
                     other => s.push(other),
                 }
             }
             out.push(Token { tok: Tok::Str(s), pos });
             continue;
         }
-        return Err(SchemaError::new("OG-SCHEMA-001", pos, format!("unexpected character {c:?}")));
+        return Err(Diagnostic::new(code, pos, format!("unexpected character {c:?}")));
     }
     out.push(Token { tok: Tok::Eof, pos: Pos { line, col } });
     Ok(out)

@@ -1,0 +1,139 @@
+//! The syntax tree of a `.gq` file, as written (names unresolved).
+
+use crate::lang::Pos;
+
+/// One `query name(...) { ... }` declaration.
+#[derive(Debug, Clone)]
+pub struct QueryDecl {
+    pub name: String,
+    pub pos: Pos,
+    pub params: Vec<ParamDecl>,
+    pub description: Option<String>,
+    pub instruction: Option<String>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamDecl {
+    pub name: String,
+    pub pos: Pos,
+    pub ty: TypeRef,
+    pub nullable: bool,
+}
+
+/// A parameter type as written: `String`, `[I64]`, `Vector(3)`.
+#[derive(Debug, Clone)]
+pub enum TypeRef {
+    Named(String, Pos),
+    List(Box<TypeRef>),
+    Vector(u32),
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Read(ReadBody),
+    Mutations(Vec<Mutation>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadBody {
+    pub clauses: Vec<Clause>,
+    pub items: Vec<ReturnItem>,
+    pub order: Vec<OrderKey>,
+    pub limit: Option<(u64, Pos)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Clause {
+    /// `$p: Person { name: $n, age: 30 }`
+    Bind { var: String, pos: Pos, type_name: String, type_pos: Pos, props: Vec<(String, Pos, Expr)> },
+    /// `$a knows $b`, `$a knows{1,3} $b`
+    Traverse { from: String, from_pos: Pos, edge: String, edge_pos: Pos, hops: Option<(u32, Option<u32>)>, to: String, to_pos: Pos },
+    /// `not { ... }`
+    Not { pos: Pos, clauses: Vec<Clause> },
+    /// A boolean expression.
+    Filter(Expr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Contains => "contains",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Literal {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Lit(Literal, Pos),
+    /// `$x`: a parameter, or a bound variable (its id) in a return item.
+    Var(String, Pos),
+    /// `$p.name`
+    Prop { var: String, prop: String, pos: Pos },
+    /// A bare property name in `update ... where` and `delete ... where`.
+    Field(String, Pos),
+    List(Vec<Expr>, Pos),
+    /// `date("...")`, `datetime("...")`, `now()`, and the aggregates.
+    Call { name: String, args: Vec<Expr>, pos: Pos, star: bool },
+    Cmp { op: CmpOp, left: Box<Expr>, right: Box<Expr>, pos: Pos },
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Expr::Lit(_, p) | Expr::Var(_, p) | Expr::Field(_, p) | Expr::List(_, p) => *p,
+            Expr::Prop { pos, .. } | Expr::Call { pos, .. } | Expr::Cmp { pos, .. } => *pos,
+            Expr::And(l, _) | Expr::Or(l, _) => l.pos(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReturnItem {
+    pub expr: Expr,
+    /// The text as written, without `$` (`p.name`, `count(f)`).
+    pub text: String,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderKey {
+    pub expr: Expr,
+    pub text: String,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    Insert { type_name: String, pos: Pos, props: Vec<(String, Pos, Expr)> },
+    Update { type_name: String, pos: Pos, set: Vec<(String, Pos, Expr)>, filter: Expr },
+    Delete { type_name: String, pos: Pos, filter: Expr },
+}

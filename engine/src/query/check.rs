@@ -1,0 +1,734 @@
+//! The typechecker: resolves a parsed query against a schema before anything
+//! runs. Every problem is reported with `line:col` and a stable code:
+//!
+//! | code | problem |
+//! |---|---|
+//! | OG-QUERY-001 | syntax |
+//! | OG-QUERY-002 | unknown type (or an edge type where a node type belongs) |
+//! | OG-QUERY-003 | unknown property, or a required property missing from an insert |
+//! | OG-QUERY-004 | unknown edge |
+//! | OG-QUERY-005 | unknown parameter, or a bad parameter type |
+//! | OG-QUERY-006 | incompatible types (comparison, assignment, aggregate argument) |
+//! | OG-QUERY-007 | one variable used as two node types |
+//! | OG-QUERY-008 | bad traversal (hop bounds, endpoints of a variable-length edge) |
+//! | OG-QUERY-009 | variable used but never bound in `match` |
+//! | OG-QUERY-010 | bad return, order or function use |
+//! | OG-QUERY-014 | duplicate query, parameter or alias name |
+//! | OG-QUERY-015 | a mutation that cannot be applied (key update, bad id) |
+
+use std::collections::HashMap;
+
+use super::ast::*;
+use super::plan::*;
+use super::value::Value;
+use crate::lang::{Diagnostic, Pos};
+use crate::load::value::{parse_date, parse_datetime};
+use crate::schema::{PropType, SchemaIr, TypeDef};
+
+/// The longest variable-length traversal: `{m,}` means `{m,MAX_HOPS}`.
+pub const MAX_HOPS: u32 = 16;
+
+/// Static type of an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Date,
+    DateTime,
+    Bytes,
+    List(Box<Ty>),
+    /// A node variable of this type (compared by identity).
+    Node(String),
+    /// An empty list literal's element.
+    Any,
+}
+
+impl Ty {
+    pub fn of(t: &PropType) -> Ty {
+        match t {
+            PropType::String | PropType::Enum(_) => Ty::Str,
+            PropType::Bool => Ty::Bool,
+            PropType::I32 | PropType::I64 | PropType::U32 | PropType::U64 => Ty::Int,
+            PropType::F32 | PropType::F64 => Ty::Float,
+            PropType::Date => Ty::Date,
+            PropType::DateTime => Ty::DateTime,
+            PropType::Blob => Ty::Bytes,
+            PropType::Vector(_) => Ty::List(Box::new(Ty::Float)),
+            PropType::List(inner) => Ty::List(Box::new(Ty::of(inner))),
+        }
+    }
+
+    fn numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Float)
+    }
+
+    pub fn compatible(&self, other: &Ty) -> bool {
+        match (self, other) {
+            (Ty::Null, _) | (_, Ty::Null) | (Ty::Any, _) | (_, Ty::Any) => true,
+            (a, b) if a.numeric() && b.numeric() => true,
+            (Ty::Date | Ty::DateTime, Ty::Date | Ty::DateTime) => true,
+            (Ty::List(a), Ty::List(b)) => a.compatible(b),
+            (a, b) => a == b,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Ty::Null => "null".into(),
+            Ty::Bool => "Bool".into(),
+            Ty::Int => "an integer".into(),
+            Ty::Float => "a float".into(),
+            Ty::Str => "String".into(),
+            Ty::Date => "Date".into(),
+            Ty::DateTime => "DateTime".into(),
+            Ty::Bytes => "Blob".into(),
+            Ty::List(t) => format!("[{}]", t.name()),
+            Ty::Node(n) => format!("a {n} node"),
+            Ty::Any => "anything".into(),
+        }
+    }
+}
+
+/// `Knows` is traversed as `knows`, `WorksAt` as `worksAt`.
+pub fn edge_word(edge_name: &str) -> String {
+    let mut c = edge_name.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Typechecks every query of a file; names must be distinct.
+pub fn check_all(schema: &SchemaIr, decls: &[QueryDecl]) -> Result<Vec<Plan>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut plans = Vec::new();
+    let mut seen = HashMap::new();
+    for d in decls {
+        if seen.insert(d.name.clone(), d.pos).is_some() {
+            errors.push(Diagnostic::new("OG-QUERY-014", d.pos, format!("query `{}` is declared twice", d.name)));
+        }
+        match check(schema, d) {
+            Ok(p) => plans.push(p),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() { Ok(plans) } else { Err(errors) }
+}
+
+/// Typechecks one query.
+pub fn check(schema: &SchemaIr, d: &QueryDecl) -> Result<Plan, Vec<Diagnostic>> {
+    let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new() };
+    for p in &d.params {
+        if c.params.iter().any(|(n, _)| *n == p.name) {
+            c.err("OG-QUERY-014", p.pos, format!("parameter `${}` is declared twice", p.name));
+            continue;
+        }
+        match param_type(&p.ty) {
+            Ok(ty) => c.params.push((p.name.clone(), ParamSpec { name: p.name.clone(), ty, nullable: p.nullable })),
+            Err((pos, msg)) => c.err("OG-QUERY-005", pos, msg),
+        }
+    }
+    let body = match &d.body {
+        Body::Read(r) => c.read(r).map(PlanBody::Read),
+        Body::Mutations(ms) => Some(PlanBody::Mutate(ms.iter().filter_map(|m| c.mutation(m)).collect())),
+    };
+    match body {
+        Some(body) if c.errors.is_empty() => Ok(Plan {
+            name: d.name.clone(),
+            description: d.description.clone(),
+            instruction: d.instruction.clone(),
+            params: c.params.into_iter().map(|(_, s)| s).collect(),
+            body,
+        }),
+        _ => Err(c.errors),
+    }
+}
+
+fn param_type(t: &TypeRef) -> Result<PropType, (Pos, String)> {
+    Ok(match t {
+        TypeRef::Vector(n) => PropType::Vector(*n),
+        TypeRef::List(inner) => PropType::List(Box::new(param_type(inner)?)),
+        TypeRef::Named(n, pos) => match n.as_str() {
+            "String" => PropType::String,
+            "Bool" => PropType::Bool,
+            "I32" => PropType::I32,
+            "I64" => PropType::I64,
+            "U32" => PropType::U32,
+            "U64" => PropType::U64,
+            "F32" => PropType::F32,
+            "F64" => PropType::F64,
+            "Date" => PropType::Date,
+            "DateTime" => PropType::DateTime,
+            "Blob" => PropType::Blob,
+            other => {
+                return Err((
+                    *pos,
+                    format!("unknown parameter type `{other}` (use String, Bool, I32, I64, U32, U64, F32, F64, Date, DateTime, Blob, [T] or Vector(N))"),
+                ));
+            }
+        },
+    })
+}
+
+/// Where an expression appears, which decides what names may mean.
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx<'a> {
+    /// `match` filters and inline equalities.
+    Filter,
+    /// `return` and `order` items.
+    Return,
+    /// A value assigned by a mutation.
+    Value,
+    /// A mutation's `where`, over rows of this type.
+    Where(&'a TypeDef),
+}
+
+struct Checker<'s> {
+    schema: &'s SchemaIr,
+    errors: Vec<Diagnostic>,
+    params: Vec<(String, ParamSpec)>,
+    vars: Vec<VarInfo>,
+    /// Name -> variable, innermost `not { }` last.
+    scope: Vec<HashMap<String, usize>>,
+}
+
+impl<'s> Checker<'s> {
+    fn err(&mut self, code: &'static str, pos: Pos, msg: impl Into<String>) {
+        self.errors.push(Diagnostic::new(code, pos, msg));
+    }
+
+    fn node_type(&mut self, name: &str, pos: Pos) -> Option<&'s TypeDef> {
+        if let Some(t) = self.schema.node(name) {
+            return Some(t);
+        }
+        if self.schema.edge(name).is_some() {
+            self.err(
+                "OG-QUERY-002",
+                pos,
+                format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)),
+            );
+        } else {
+            let known: Vec<&str> = self.schema.nodes.iter().map(|t| t.name.as_str()).collect();
+            self.err("OG-QUERY-002", pos, format!("unknown node type `{name}` (node types: {})", known.join(", ")));
+        }
+        None
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.scope.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    /// Binds `name` (fresh for `$_`) to `type_name` in the innermost scope.
+    fn bind_var(&mut self, name: &str, type_name: &str, pos: Pos) -> usize {
+        let local = self.scope.len() > 1;
+        if name != "_" {
+            if self.params.iter().any(|(n, _)| n == name) {
+                self.err("OG-QUERY-014", pos, format!("`${name}` is a parameter; pick another variable name"));
+            }
+            if let Some(i) = self.lookup(name) {
+                if self.vars[i].type_name.is_empty() {
+                    self.vars[i].type_name = type_name.to_string();
+                } else if !type_name.is_empty() && self.vars[i].type_name != type_name {
+                    let have = self.vars[i].type_name.clone();
+                    self.err("OG-QUERY-007", pos, format!("`${name}` is a {have} here but a {type_name} elsewhere"));
+                }
+                return i;
+            }
+        }
+        let i = self.vars.len();
+        self.vars.push(VarInfo { name: name.to_string(), type_name: type_name.to_string(), anonymous: name == "_", local });
+        if name != "_" {
+            self.scope.last_mut().expect("a scope").insert(name.to_string(), i);
+        }
+        i
+    }
+
+    fn read(&mut self, r: &ReadBody) -> Option<ReadPlan> {
+        self.scope.push(HashMap::new());
+        let clauses = self.clauses(&r.clauses);
+        let mut items = Vec::new();
+        let mut names: HashMap<String, Pos> = HashMap::new();
+        for it in &r.items {
+            let name = it.alias.clone().unwrap_or_else(|| it.text.clone());
+            if names.insert(name.clone(), it.expr.pos()).is_some() {
+                self.err("OG-QUERY-014", it.expr.pos(), format!("two return items are named `{name}`; add `as <alias>`"));
+            }
+            if let Some((expr, _)) = self.expr(&it.expr, Ctx::Return) {
+                items.push(PItem { name, expr });
+            }
+        }
+        let aggregate = items.iter().any(|i| i.expr.is_aggregate());
+        let mut order = Vec::new();
+        for k in &r.order {
+            let by_name = match &k.expr {
+                Expr::Field(f, _) => items.iter().position(|i| i.name == *f),
+                _ => None,
+            };
+            let by_text = r.items.iter().position(|i| i.text == k.text && i.alias.is_none()).or_else(|| {
+                r.items.iter().position(|i| i.text == k.text)
+            });
+            let key = match by_name.or(by_text) {
+                Some(i) => OrderRef::Item(i),
+                None if aggregate => {
+                    self.err("OG-QUERY-010", k.expr.pos(), format!("order key `{}` must be a return item of this aggregate query", k.text));
+                    continue;
+                }
+                None => match &k.expr {
+                    Expr::Field(f, pos) => {
+                        self.err("OG-QUERY-010", *pos, format!("order key `{f}` is not a return alias"));
+                        continue;
+                    }
+                    e => match self.expr(e, Ctx::Filter) {
+                        Some((pe, _)) => OrderRef::Expr(pe),
+                        None => continue,
+                    },
+                },
+            };
+            order.push(POrder { key, descending: k.descending });
+        }
+        self.scope.pop();
+        Some(ReadPlan { vars: self.vars.clone(), clauses: clauses?, items, order, limit: r.limit.map(|l| l.0), aggregate })
+    }
+
+    fn clauses(&mut self, cs: &[Clause]) -> Option<Vec<PClause>> {
+        // Bindings and traversals type the variables first, so a filter may
+        // come before the clause that binds its variable.
+        let mut out = Vec::new();
+        for c in cs {
+            match c {
+                Clause::Bind { var, pos, type_name, type_pos, .. } => {
+                    // An unknown type is reported once; the variable still
+                    // binds (typeless) so its uses add no further errors.
+                    let name = self.node_type(type_name, *type_pos).map(|t| t.name.clone()).unwrap_or_default();
+                    let v = self.bind_var(var, &name, *pos);
+                    out.push(PClause::Bind { var: v });
+                }
+                Clause::Traverse { from, from_pos, edge, edge_pos, hops, to, to_pos } => {
+                    let Some(e) = self.schema.edges.iter().find(|e| edge_word(&e.name) == *edge) else {
+                        let known: Vec<String> = self.schema.edges.iter().map(|e| edge_word(&e.name)).collect();
+                        self.err("OG-QUERY-004", *edge_pos, format!("unknown edge `{edge}` (edges: {})", known.join(", ")));
+                        continue;
+                    };
+                    let (src, dst) = (e.from.clone().unwrap_or_default(), e.to.clone().unwrap_or_default());
+                    let hops = match hops {
+                        None => None,
+                        Some((min, max)) => {
+                            if src != dst {
+                                self.err(
+                                    "OG-QUERY-008",
+                                    *edge_pos,
+                                    format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
+                                );
+                                continue;
+                            }
+                            let max = max.unwrap_or(MAX_HOPS.max(*min));
+                            if max > MAX_HOPS {
+                                self.err("OG-QUERY-008", *edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
+                                continue;
+                            }
+                            Some((*min, max))
+                        }
+                    };
+                    let f = self.bind_var(from, &src, *from_pos);
+                    let t = self.bind_var(to, &dst, *to_pos);
+                    out.push(PClause::Traverse { from: f, edge: e.name.clone(), hops, to: t });
+                }
+                _ => {}
+            }
+        }
+        for c in cs {
+            match c {
+                Clause::Bind { var, props, .. } => {
+                    if var == "_" {
+                        if let Some((_, pos, _)) = props.first() {
+                            self.err("OG-QUERY-009", *pos, "`$_` cannot carry properties; name the variable");
+                        }
+                        continue;
+                    }
+                    for (prop, pos, value) in props {
+                        let left = Expr::Prop { var: var.clone(), prop: prop.clone(), pos: *pos };
+                        let cmp = Expr::Cmp { op: CmpOp::Eq, left: Box::new(left), right: Box::new(value.clone()), pos: *pos };
+                        if let Some((e, _)) = self.expr(&cmp, Ctx::Filter) {
+                            out.push(PClause::Filter(e));
+                        }
+                    }
+                }
+                Clause::Not { clauses, .. } => {
+                    self.scope.push(HashMap::new());
+                    if let Some(inner) = self.clauses(clauses) {
+                        out.push(PClause::Not(inner));
+                    }
+                    self.scope.pop();
+                }
+                Clause::Filter(e) => {
+                    if let Some((pe, ty)) = self.expr(e, Ctx::Filter) {
+                        if ty != Ty::Bool && ty != Ty::Null {
+                            self.err("OG-QUERY-006", e.pos(), format!("a match filter must be true or false, this is {}", ty.name()));
+                        } else {
+                            out.push(PClause::Filter(pe));
+                        }
+                    }
+                }
+                Clause::Traverse { .. } => {}
+            }
+        }
+        Some(out)
+    }
+
+    fn var_ref(&mut self, name: &str, pos: Pos) -> Option<usize> {
+        if name == "_" {
+            self.err("OG-QUERY-009", pos, "`$_` cannot be read; name the variable");
+            return None;
+        }
+        match self.lookup(name) {
+            Some(v) => Some(v),
+            None => {
+                self.err("OG-QUERY-009", pos, format!("`${name}` is neither a parameter nor a variable bound in `match`"));
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, ctx: Ctx<'_>) -> Option<(PExpr, Ty)> {
+        match e {
+            Expr::Lit(l, _) => Some(match l {
+                Literal::Null => (PExpr::Const(Value::Null), Ty::Null),
+                Literal::Bool(b) => (PExpr::Const(Value::Bool(*b)), Ty::Bool),
+                Literal::Int(i) => {
+                    let v = if let Ok(i) = i64::try_from(*i) {
+                        Value::Int(i)
+                    } else if let Ok(u) = u64::try_from(*i) {
+                        Value::UInt(u)
+                    } else {
+                        self.err("OG-QUERY-006", e.pos(), format!("integer {i} does not fit in 64 bits"));
+                        return None;
+                    };
+                    (PExpr::Const(v), Ty::Int)
+                }
+                Literal::Float(f) => (PExpr::Const(Value::Float(*f)), Ty::Float),
+                Literal::Str(s) => (PExpr::Const(Value::Str(s.clone())), Ty::Str),
+            }),
+            Expr::Var(name, pos) => {
+                if let Some(i) = self.params.iter().position(|(n, _)| n == name) {
+                    let spec = &self.params[i].1;
+                    return Some((PExpr::Param(i), Ty::of(&spec.ty)));
+                }
+                if matches!(ctx, Ctx::Value | Ctx::Where(_)) {
+                    self.err("OG-QUERY-005", *pos, format!("unknown parameter `${name}`; declare it in the query's parameter list"));
+                    return None;
+                }
+                let v = self.var_ref(name, *pos)?;
+                let ty = Ty::Node(self.vars[v].type_name.clone());
+                Some((if ctx == Ctx::Return { PExpr::Node(v) } else { PExpr::Id(v) }, ty))
+            }
+            Expr::Prop { var, prop, pos } => {
+                if matches!(ctx, Ctx::Value | Ctx::Where(_)) {
+                    self.err("OG-QUERY-010", *pos, "a mutation refers to properties by bare name, without `$var.`");
+                    return None;
+                }
+                let v = self.var_ref(var, *pos)?;
+                let t = self.schema.node(&self.vars[v].type_name)?;
+                if prop == "id" {
+                    return Some((PExpr::Prop { var: v, prop: "id".into() }, Ty::Str));
+                }
+                match t.property(prop) {
+                    Some(p) => Some((PExpr::Prop { var: v, prop: prop.clone() }, Ty::of(&p.ty))),
+                    None => {
+                        let known: Vec<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
+                        self.err("OG-QUERY-003", *pos, format!("{} has no property `{prop}` (properties: id, {})", t.name, known.join(", ")));
+                        None
+                    }
+                }
+            }
+            Expr::Field(name, pos) => match ctx {
+                Ctx::Where(t) => {
+                    if name == "id" || (t.from.is_some() && (name == "from" || name == "to")) {
+                        return Some((PExpr::Field(name.clone()), Ty::Str));
+                    }
+                    match t.property(name) {
+                        Some(p) => Some((PExpr::Field(name.clone()), Ty::of(&p.ty))),
+                        None => {
+                            self.err("OG-QUERY-003", *pos, format!("{} has no property `{name}`", t.name));
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    self.err("OG-QUERY-001", *pos, format!("unexpected name `{name}`; write `$var.{name}`, a `$parameter` or a quoted string"));
+                    None
+                }
+            },
+            Expr::List(items, _) => {
+                let mut out = Vec::new();
+                let mut elem = Ty::Any;
+                for it in items {
+                    let (pe, ty) = self.expr(it, ctx)?;
+                    if !elem.compatible(&ty) {
+                        self.err("OG-QUERY-006", it.pos(), format!("list mixes {} and {}", elem.name(), ty.name()));
+                        return None;
+                    }
+                    if elem == Ty::Any || elem == Ty::Null {
+                        elem = ty;
+                    }
+                    out.push(pe);
+                }
+                Some((PExpr::List(out), Ty::List(Box::new(elem))))
+            }
+            Expr::Call { name, args, pos, star } => self.call(name, args, *star, *pos, ctx),
+            Expr::Cmp { op, left, right, pos } => {
+                let (l, lt) = self.expr(left, ctx)?;
+                let (r, rt) = self.expr(right, ctx)?;
+                let ok = match op {
+                    CmpOp::Contains => match (&lt, &rt) {
+                        (Ty::Str, Ty::Str) | (Ty::Null, _) => true,
+                        (Ty::List(inner), t) => inner.compatible(t),
+                        _ => false,
+                    },
+                    CmpOp::Eq | CmpOp::Ne => lt.compatible(&rt),
+                    _ => lt.compatible(&rt) && !matches!(lt, Ty::Node(_) | Ty::Bool) && !matches!(rt, Ty::Node(_)),
+                };
+                if !ok {
+                    self.err("OG-QUERY-006", *pos, format!("cannot compare {} {} {}", lt.name(), op.symbol(), rt.name()));
+                    return None;
+                }
+                Some((PExpr::Cmp { op: *op, left: Box::new(l), right: Box::new(r) }, Ty::Bool))
+            }
+            Expr::And(l, r) | Expr::Or(l, r) => {
+                let (le, lt) = self.expr(l, ctx)?;
+                let (re, rt) = self.expr(r, ctx)?;
+                for (t, x) in [(&lt, l), (&rt, r)] {
+                    if *t != Ty::Bool && *t != Ty::Null {
+                        self.err("OG-QUERY-006", x.pos(), format!("`and`/`or` need true or false, this is {}", t.name()));
+                        return None;
+                    }
+                }
+                let pe = if matches!(e, Expr::And(..)) {
+                    PExpr::And(Box::new(le), Box::new(re))
+                } else {
+                    PExpr::Or(Box::new(le), Box::new(re))
+                };
+                Some((pe, Ty::Bool))
+            }
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr], star: bool, pos: Pos, ctx: Ctx<'_>) -> Option<(PExpr, Ty)> {
+        let str_arg = |c: &mut Self| -> Option<String> {
+            match args {
+                [Expr::Lit(Literal::Str(s), _)] => Some(s.clone()),
+                _ => {
+                    c.err("OG-QUERY-010", pos, format!("{name}() takes one quoted string"));
+                    None
+                }
+            }
+        };
+        match name {
+            "date" => {
+                let s = str_arg(self)?;
+                match parse_date(&s) {
+                    Some(d) => Some((PExpr::Const(Value::Date(d)), Ty::Date)),
+                    None => {
+                        self.err("OG-QUERY-006", pos, format!("{s:?} is not a date (YYYY-MM-DD)"));
+                        None
+                    }
+                }
+            }
+            "datetime" => {
+                let s = str_arg(self)?;
+                match parse_datetime(&s) {
+                    Some(t) => Some((PExpr::Const(Value::DateTime(t)), Ty::DateTime)),
+                    None => {
+                        self.err("OG-QUERY-006", pos, format!("{s:?} is not a date-time (RFC 3339)"));
+                        None
+                    }
+                }
+            }
+            "now" => {
+                if !args.is_empty() {
+                    self.err("OG-QUERY-010", pos, "now() takes no arguments");
+                    return None;
+                }
+                Some((PExpr::Now, Ty::DateTime))
+            }
+            "count" | "sum" | "avg" | "min" | "max" => {
+                if ctx != Ctx::Return {
+                    self.err("OG-QUERY-010", pos, format!("{name}() is an aggregate; use it in `return`"));
+                    return None;
+                }
+                let func = match name {
+                    "count" => AggFn::Count,
+                    "sum" => AggFn::Sum,
+                    "avg" => AggFn::Avg,
+                    "min" => AggFn::Min,
+                    _ => AggFn::Max,
+                };
+                if star {
+                    if func != AggFn::Count || !args.is_empty() {
+                        self.err("OG-QUERY-010", pos, "only count(*) takes `*`");
+                        return None;
+                    }
+                    return Some((PExpr::Agg { func, arg: None }, Ty::Int));
+                }
+                let [arg] = args else {
+                    self.err("OG-QUERY-010", pos, format!("{name}() takes one argument"));
+                    return None;
+                };
+                let (a, at) = self.expr(arg, Ctx::Filter)?;
+                let ty = match func {
+                    AggFn::Count => Ty::Int,
+                    AggFn::Sum | AggFn::Avg => {
+                        if !at.numeric() && at != Ty::Null {
+                            self.err("OG-QUERY-006", arg.pos(), format!("{name}() needs numbers, got {}", at.name()));
+                            return None;
+                        }
+                        if func == AggFn::Avg { Ty::Float } else { at }
+                    }
+                    AggFn::Min | AggFn::Max => {
+                        if matches!(at, Ty::Node(_) | Ty::List(_) | Ty::Bytes) {
+                            self.err("OG-QUERY-006", arg.pos(), format!("{name}() needs comparable values, got {}", at.name()));
+                            return None;
+                        }
+                        at
+                    }
+                };
+                // count($p) counts bindings of $p: its id is never null.
+                Some((PExpr::Agg { func, arg: Some(Box::new(a)) }, ty))
+            }
+            other => {
+                self.err(
+                    "OG-QUERY-010",
+                    pos,
+                    format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn any_type(&mut self, name: &str, pos: Pos) -> Option<&'s TypeDef> {
+        let schema = self.schema;
+        match schema.node(name).or_else(|| schema.edge(name)) {
+            Some(t) => Some(t),
+            None => {
+                let known: Vec<&str> = schema.types().map(|t| t.name.as_str()).collect();
+                self.err("OG-QUERY-002", pos, format!("unknown type `{name}` (types: {})", known.join(", ")));
+                None
+            }
+        }
+    }
+
+    fn assignments(&mut self, t: &TypeDef, props: &[(String, Pos, Expr)], inserting: bool) -> Option<Vec<(String, PExpr)>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, pos, value) in props {
+            if out.iter().any(|(n, _): &(String, PExpr)| n == name) {
+                self.err("OG-QUERY-014", *pos, format!("`{name}` is assigned twice"));
+                ok = false;
+                continue;
+            }
+            let target = if t.from.is_some() && (name == "from" || name == "to") {
+                if !inserting {
+                    self.err("OG-QUERY-015", *pos, format!("an edge's `{name}` cannot be updated; delete the edge and insert another"));
+                    ok = false;
+                    continue;
+                }
+                // An endpoint is a node id: the key value, or the key values
+                // as a list for a composite key.
+                None
+            } else if name == "id" {
+                if !inserting || !t.key.is_empty() {
+                    let why = if t.key.is_empty() { "ids cannot be updated" } else { "its id comes from its @key" };
+                    self.err("OG-QUERY-015", *pos, format!("{}: {why}", t.name));
+                    ok = false;
+                    continue;
+                }
+                Some(Ty::Str)
+            } else {
+                match t.property(name) {
+                    Some(p) => {
+                        if !inserting && t.key.contains(name) {
+                            self.err(
+                                "OG-QUERY-015",
+                                *pos,
+                                format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        Some(Ty::of(&p.ty))
+                    }
+                    None => {
+                        let known: Vec<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
+                        self.err("OG-QUERY-003", *pos, format!("{} has no property `{name}` (properties: {})", t.name, known.join(", ")));
+                        ok = false;
+                        continue;
+                    }
+                }
+            };
+            let Some((pe, ty)) = self.expr(value, Ctx::Value) else {
+                ok = false;
+                continue;
+            };
+            if let Some(want) = target
+                && !want.compatible(&ty)
+            {
+                self.err("OG-QUERY-006", value.pos(), format!("`{name}` is {}, got {}", want.name(), ty.name()));
+                ok = false;
+                continue;
+            }
+            out.push((name.clone(), pe));
+        }
+        if inserting {
+            let given = |n: &str| props.iter().any(|(p, _, _)| p == n);
+            let pos = props.first().map(|p| p.1).unwrap_or_default();
+            if t.from.is_some() {
+                for end in ["from", "to"] {
+                    if !given(end) {
+                        self.err("OG-QUERY-003", pos, format!("inserting a {} edge needs `{end}`", t.name));
+                        ok = false;
+                    }
+                }
+            }
+            for p in &t.properties {
+                if !p.nullable && !given(&p.name) {
+                    self.err("OG-QUERY-003", pos, format!("inserting {} needs `{}` (it is not nullable)", t.name, p.name));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn mutation(&mut self, m: &Mutation) -> Option<MutationPlan> {
+        match m {
+            Mutation::Insert { type_name, pos, props } => {
+                let t = self.any_type(type_name, *pos)?;
+                let props = self.assignments(t, props, true)?;
+                Some(MutationPlan::Insert { type_name: t.name.clone(), props })
+            }
+            Mutation::Update { type_name, pos, set, filter } => {
+                let t = self.any_type(type_name, *pos)?;
+                let set = self.assignments(t, set, false);
+                let filter = self.where_filter(t, filter);
+                Some(MutationPlan::Update { type_name: t.name.clone(), set: set?, filter: filter? })
+            }
+            Mutation::Delete { type_name, pos, filter } => {
+                let t = self.any_type(type_name, *pos)?;
+                let filter = self.where_filter(t, filter)?;
+                Some(MutationPlan::Delete { type_name: t.name.clone(), filter })
+            }
+        }
+    }
+
+    fn where_filter(&mut self, t: &TypeDef, e: &Expr) -> Option<PExpr> {
+        let (pe, ty) = self.expr(e, Ctx::Where(t))?;
+        if ty != Ty::Bool {
+            self.err("OG-QUERY-006", e.pos(), format!("`where` needs a condition, this is {}", ty.name()));
+            return None;
+        }
+        Some(pe)
+    }
+}

@@ -1,0 +1,335 @@
+//! Evaluates `match { }` into a table of bindings: one column of dense node
+//! indexes per bound variable, each row one distinct assignment.
+//!
+//! Order of work: variables with pushed-down filters get their candidate
+//! sets from Lance first; evaluation starts from the smallest candidate set,
+//! follows traversals from bound variables through the adjacency (checking
+//! the target's candidates), applies each filter as soon as its variables are
+//! bound, and runs `not { }` blocks last as anti-joins.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
+use rustc_hash::FxHashSet;
+
+use super::adjacency::Direction;
+use super::eval::{Env, truthy};
+use super::plan::{PClause, PExpr, ReadPlan};
+use super::pushdown;
+use super::view::View;
+use crate::error::Result;
+
+/// Rows of bindings. `cols[v]` is `Some` once variable `v` is bound;
+/// `origin[r]` is the input row that row `r` came from (for anti-joins).
+#[derive(Clone, Debug)]
+pub struct Bindings {
+    pub cols: Vec<Option<Vec<u32>>>,
+    pub origin: Vec<u32>,
+}
+
+impl Bindings {
+    pub fn unit(vars: usize) -> Bindings {
+        Bindings { cols: vec![None; vars], origin: vec![0] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.origin.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.origin.is_empty()
+    }
+
+    pub fn bound(&self, v: usize) -> bool {
+        self.cols[v].is_some()
+    }
+
+    pub fn get(&self, v: usize, row: usize) -> u32 {
+        self.cols[v].as_ref().expect("bound variable")[row]
+    }
+
+    fn keep(&self, mask: &[bool]) -> Bindings {
+        let pick = |c: &Vec<u32>| c.iter().zip(mask).filter(|(_, k)| **k).map(|(x, _)| *x).collect::<Vec<_>>();
+        Bindings { cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(), origin: pick(&self.origin) }
+    }
+
+    /// Rows extended by `v`: row `r` repeated once per value in `vals[r]`.
+    fn extend(&self, v: usize, per_row: impl Fn(usize, &mut Vec<u32>)) -> Bindings {
+        let mut rows = Vec::new();
+        let mut vals = Vec::new();
+        let mut buf = Vec::new();
+        for r in 0..self.len() {
+            buf.clear();
+            per_row(r, &mut buf);
+            for &x in &buf {
+                rows.push(r);
+                vals.push(x);
+            }
+        }
+        let mut cols: Vec<Option<Vec<u32>>> =
+            self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
+        cols[v] = Some(vals);
+        Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect() }
+    }
+
+    /// Keeps one row per distinct assignment of `vars`.
+    pub fn distinct(&self, vars: &[usize]) -> Bindings {
+        let mut seen = FxHashSet::default();
+        let mask: Vec<bool> = (0..self.len())
+            .map(|r| seen.insert(vars.iter().map(|&v| self.get(v, r)).collect::<Vec<_>>()))
+            .collect();
+        self.keep(&mask)
+    }
+}
+
+struct Bitset(Vec<u64>);
+
+impl Bitset {
+    fn of(n: usize, members: &[u32]) -> Bitset {
+        let mut b = vec![0u64; n.div_ceil(64)];
+        for &m in members {
+            b[m as usize / 64] |= 1 << (m % 64);
+        }
+        Bitset(b)
+    }
+
+    fn has(&self, m: u32) -> bool {
+        self.0.get(m as usize / 64).is_some_and(|w| w & (1 << (m % 64)) != 0)
+    }
+}
+
+struct Candidates {
+    list: Vec<u32>,
+    set: Bitset,
+}
+
+pub struct Matcher<'a, 'g> {
+    pub view: &'a View<'g>,
+    pub plan: &'a ReadPlan,
+    pub env: &'a mut Env,
+    /// Top-level filters Lance already applied, by address.
+    pushed: FxHashSet<usize>,
+    candidates: HashMap<usize, Arc<Candidates>>,
+}
+
+impl<'a, 'g> Matcher<'a, 'g> {
+    pub fn new(view: &'a View<'g>, plan: &'a ReadPlan, env: &'a mut Env) -> Self {
+        Matcher { view, plan, env, pushed: FxHashSet::default(), candidates: HashMap::new() }
+    }
+
+    /// Runs the whole `match`; anonymous variables are projected away.
+    pub async fn run(&mut self) -> Result<Bindings> {
+        self.push_down().await?;
+        let start = Bindings::unit(self.plan.vars.len());
+        let out = self.clauses(&self.plan.clauses, start).await?;
+        let named: Vec<usize> = (0..self.plan.vars.len()).filter(|&v| out.bound(v) && !self.plan.vars[v].anonymous).collect();
+        let any_anonymous = (0..self.plan.vars.len()).any(|v| out.bound(v) && self.plan.vars[v].anonymous);
+        Ok(if any_anonymous { out.distinct(&named) } else { out })
+    }
+
+    /// Candidate sets from top-level filters Lance can evaluate.
+    async fn push_down(&mut self) -> Result<()> {
+        let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
+        for c in &self.plan.clauses {
+            let PClause::Filter(e) = c else { continue };
+            let mut conj = Vec::new();
+            conjuncts(e, &mut conj);
+            for part in conj {
+                let mut vs = Vec::new();
+                part.vars(&mut vs);
+                let [v] = vs[..] else { continue };
+                let t = self.view.type_def(&self.plan.vars[v].type_name)?;
+                let column_of = |x: &PExpr| match x {
+                    PExpr::Prop { var, prop } if *var == v => Some(prop.clone()),
+                    _ => None,
+                };
+                if let Some(x) = pushdown::to_lance(part, t, &self.env.params, &column_of) {
+                    by_var.entry(v).or_default().push((part, x));
+                }
+            }
+        }
+        for (v, parts) in by_var {
+            let filter = parts.iter().map(|(_, x)| x.clone()).reduce(|a, b| a.and(b)).expect("non-empty");
+            let type_name = &self.plan.vars[v].type_name;
+            let list = self.view.filtered(type_name, filter).await?;
+            let n = self.view.node_ids(type_name).await?.len();
+            self.candidates.insert(v, Arc::new(Candidates { set: Bitset::of(n, &list), list }));
+            for (p, _) in parts {
+                self.pushed.insert(p as *const PExpr as usize);
+            }
+        }
+        Ok(())
+    }
+
+    async fn size_of(&self, v: usize) -> Result<usize> {
+        Ok(match self.candidates.get(&v) {
+            Some(c) => c.list.len(),
+            None => self.view.node_ids(&self.plan.vars[v].type_name).await?.len(),
+        })
+    }
+
+    fn clauses<'s>(
+        &'s mut self,
+        clauses: &'a [PClause],
+        mut b: Bindings,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bindings>> + Send + 's>>
+    where
+        'a: 's,
+    {
+        Box::pin(async move {
+            let mut to_bind: Vec<usize> = Vec::new();
+            for c in clauses {
+                match c {
+                    PClause::Bind { var } => to_bind.push(*var),
+                    PClause::Traverse { from, to, .. } => to_bind.extend([*from, *to]),
+                    _ => {}
+                }
+            }
+            to_bind.retain(|v| !b.bound(*v));
+            to_bind.sort_unstable();
+            to_bind.dedup();
+            let mut pending: Vec<&'a PClause> =
+                clauses.iter().filter(|c| !matches!(c, PClause::Bind { .. })).collect();
+            // A filter fully answered by a candidate set needs no second look.
+            pending.retain(|c| !matches!(c, PClause::Filter(e) if self.pushed.contains(&(e as *const PExpr as usize))));
+            loop {
+                if b.is_empty() {
+                    return Ok(b);
+                }
+                // Filters whose variables are bound.
+                let mut progressed = false;
+                let mut i = 0;
+                while i < pending.len() {
+                    if let PClause::Filter(e) = pending[i] {
+                        let mut vs = Vec::new();
+                        e.vars(&mut vs);
+                        if vs.iter().all(|v| b.bound(*v)) {
+                            b = self.filter(e, b).await?;
+                            pending.remove(i);
+                            progressed = true;
+                            continue;
+                        }
+                    }
+                    i += 1;
+                }
+                if progressed {
+                    continue;
+                }
+                // Traversals: both ends bound first (a check), then one end.
+                let ready = pending.iter().position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) && b.bound(*to)))
+                    .or_else(|| pending.iter().position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) || b.bound(*to))));
+                if let Some(i) = ready {
+                    let PClause::Traverse { from, edge, hops, to } = pending.remove(i) else { unreachable!() };
+                    b = self.traverse(b, *from, edge, *hops, *to).await?;
+                    continue;
+                }
+                // Nothing connects: bind the smallest unbound variable.
+                let mut best: Option<(usize, usize)> = None;
+                for &v in &to_bind {
+                    if !b.bound(v) {
+                        let n = self.size_of(v).await?;
+                        if best.is_none_or(|(_, m)| n < m) {
+                            best = Some((v, n));
+                        }
+                    }
+                }
+                if let Some((v, _)) = best {
+                    b = self.seed(b, v).await?;
+                    continue;
+                }
+                // Only `not { }` blocks (and filters of unbound inner
+                // variables, which cannot occur after typechecking) remain.
+                for c in std::mem::take(&mut pending) {
+                    if let PClause::Not(inner) = c {
+                        b = self.anti_join(b, inner).await?;
+                    }
+                }
+                return Ok(b);
+            }
+        })
+    }
+
+    async fn seed(&self, b: Bindings, v: usize) -> Result<Bindings> {
+        let all: Vec<u32>;
+        let list: &[u32] = match self.candidates.get(&v) {
+            Some(c) => &c.list,
+            None => {
+                all = (0..self.view.node_ids(&self.plan.vars[v].type_name).await?.len() as u32).collect();
+                &all
+            }
+        };
+        Ok(b.extend(v, |_, out| out.extend_from_slice(list)))
+    }
+
+    async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
+        let adj = self.view.adjacency(edge).await?;
+        let (src, dst, dir) = if b.bound(from) { (from, to, Direction::Forward) } else { (to, from, Direction::Backward) };
+        let n_dst = self.view.node_ids(&self.plan.vars[dst].type_name).await?.len();
+        let cand = self.candidates.get(&dst).cloned();
+        let admit = |m: u32| cand.as_ref().is_none_or(|c| c.set.has(m));
+        if b.bound(dst) {
+            // Both ends bound: keep rows whose pair is joined.
+            let mut seen = vec![0u32; n_dst];
+            let mut reach = Vec::new();
+            let mask: Vec<bool> = (0..b.len())
+                .map(|r| {
+                    let (s, d) = (b.get(src, r), b.get(dst, r));
+                    match hops {
+                        None => adj.neighbours(s, dir).binary_search(&d).is_ok(),
+                        Some((min, max)) => {
+                            reach.clear();
+                            adj.reach(s, min, max, dir, &mut seen, &mut reach);
+                            reach.contains(&d)
+                        }
+                    }
+                })
+                .collect();
+            return Ok(b.keep(&mask));
+        }
+        let seen = std::cell::RefCell::new(vec![0u32; if hops.is_some() { n_dst } else { 0 }]);
+        Ok(b.extend(dst, |r, out| {
+            let s = b.get(src, r);
+            match hops {
+                None => out.extend(adj.neighbours(s, dir).iter().copied().filter(|m| admit(*m))),
+                Some((min, max)) => {
+                    let mut reach = Vec::new();
+                    adj.reach(s, min, max, dir, &mut seen.borrow_mut(), &mut reach);
+                    out.extend(reach.into_iter().filter(|m| admit(*m)));
+                }
+            }
+        }))
+    }
+
+    async fn filter(&mut self, e: &PExpr, b: Bindings) -> Result<Bindings> {
+        let cols = self.env.prefetch(self.view, &self.plan.vars, e).await?;
+        let mask: Vec<bool> = (0..b.len()).map(|r| truthy(&self.env.eval(e, &b, r, &cols))).collect();
+        Ok(b.keep(&mask))
+    }
+
+    /// Keeps the rows for which `inner` finds no match.
+    async fn anti_join(&mut self, b: Bindings, inner: &'a [PClause]) -> Result<Bindings> {
+        let mut probe = b.clone();
+        probe.origin = (0..b.len() as u32).collect();
+        let matched = self.clauses(inner, probe).await?;
+        let mut hit = vec![false; b.len()];
+        for &o in &matched.origin {
+            hit[o as usize] = true;
+        }
+        let mask: Vec<bool> = hit.iter().map(|h| !h).collect();
+        Ok(b.keep(&mask))
+    }
+}
+
+fn conjuncts<'e>(e: &'e PExpr, out: &mut Vec<&'e PExpr>) {
+    match e {
+        PExpr::And(l, r) => {
+            conjuncts(l, out);
+            conjuncts(r, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Columns an expression reads, keyed by (variable, property).
+pub type Columns = HashMap<(usize, String), ArrayRef>;

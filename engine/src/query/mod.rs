@@ -1,0 +1,112 @@
+//! The `.gq` query language.
+//!
+//! Module map:
+//! - [`ast`], [`parser`]: source to syntax tree (`OG-QUERY-001`).
+//! - [`check`]: the typechecker, source of every other `OG-QUERY-*` code
+//!   found before execution; produces a [`plan::Plan`].
+//! - [`value`]: runtime values, comparison, JSON.
+//! - [`view`]: a snapshot's node ids, columns and adjacency, cached per
+//!   table version; [`adjacency`]: the CSR and variable-length reach.
+//! - [`pushdown`]: filters handed to Lance scans (and its scalar indexes).
+//! - [`matcher`]: `match` to bindings; [`eval`]: expressions;
+//!   [`project`]: `return`, aggregates, `order`, `limit`.
+//! - [`mutate`]: `insert`/`update`/`delete`, validated and published as one
+//!   atomic `__manifest` commit.
+
+pub mod adjacency;
+pub mod ast;
+pub mod check;
+pub mod eval;
+pub mod matcher;
+pub mod mutate;
+pub mod parser;
+pub mod plan;
+pub mod project;
+pub mod pushdown;
+pub mod value;
+pub mod view;
+
+use serde_json::Value as Json;
+
+pub use check::MAX_HOPS;
+pub use mutate::MutationReport;
+pub use plan::Plan;
+pub use project::QueryResult;
+pub use value::Value;
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::load::value::convert;
+use crate::schema::SchemaIr;
+
+/// Parses and typechecks every query in `src` against `schema`.
+pub fn compile(schema: &SchemaIr, src: &str) -> Result<Vec<Plan>> {
+    let decls = parser::parse(src).map_err(|d| Error::Query(vec![d]))?;
+    check::check_all(schema, &decls).map_err(Error::Query)
+}
+
+/// Picks the query to run: the one named, or the only one in the file.
+pub fn select<'p>(plans: &'p [Plan], name: Option<&str>) -> Result<&'p Plan> {
+    let names = || plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+    match name {
+        Some(n) => plans
+            .iter()
+            .find(|p| p.name == n)
+            .ok_or_else(|| Error::QueryNotFound(format!("no query named `{n}` (queries: {})", names()))),
+        None if plans.len() == 1 => Ok(&plans[0]),
+        None => Err(Error::QueryNotFound(format!("the file declares several queries; name one of: {}", names()))),
+    }
+}
+
+/// Checks `params` (a JSON object) against the query's declared parameters.
+pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
+    let empty = serde_json::Map::new();
+    let obj = match params {
+        Json::Object(o) => o,
+        Json::Null => &empty,
+        _ => return Err(Error::Param { name: "*".into(), message: "parameters must be a JSON object".into() }),
+    };
+    for k in obj.keys() {
+        if !plan.params.iter().any(|p| p.name == *k) {
+            let declared: Vec<String> = plan.params.iter().map(|p| format!("${}", p.name)).collect();
+            return Err(Error::Param {
+                name: k.clone(),
+                message: format!("query `{}` declares no such parameter (declared: {})", plan.name, declared.join(", ")),
+            });
+        }
+    }
+    plan.params
+        .iter()
+        .map(|spec| match obj.get(&spec.name) {
+            None | Some(Json::Null) if spec.nullable => Ok(Value::Null),
+            None | Some(Json::Null) => {
+                Err(Error::Param { name: spec.name.clone(), message: format!("missing value of type {}", spec.ty) })
+            }
+            Some(v) => convert(&spec.name, &spec.ty, v.clone())
+                .map(Value::from)
+                .map_err(|e| Error::Param { name: spec.name.clone(), message: e.message }),
+        })
+        .collect()
+}
+
+/// Runs a read query against the graph's latest snapshot.
+pub async fn run_read(graph: &Graph, plan: &Plan, params: &Json) -> Result<QueryResult> {
+    let plan::PlanBody::Read(read) = &plan.body else {
+        return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
+    };
+    let env = eval::Env::new(bind_params(plan, params)?);
+    let view = view::View::new(graph, graph.snapshot().await?);
+    let mut env = env;
+    let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
+    project::project(&view, read, &env, &bindings).await
+}
+
+/// Runs a mutation query: every statement sees the ones before it, and the
+/// whole query publishes as one commit (or nothing on any error).
+pub async fn run_mutation(graph: &Graph, plan: &Plan, params: &Json) -> Result<MutationReport> {
+    let plan::PlanBody::Mutate(stmts) = &plan.body else {
+        return Err(Error::QueryKind(format!("`{}` is a read query; run it with `query`", plan.name)));
+    };
+    let env = eval::Env::new(bind_params(plan, params)?);
+    mutate::run(graph, stmts, &env).await
+}

@@ -1,0 +1,634 @@
+//! `insert`, `update` and `delete`: all statements of one query see each
+//! other's effects, are validated together, and publish as one write.
+//!
+//! Changes are kept in memory per table: the stored rows removed (deleted or
+//! rewritten by an update) and the current version of every row written.
+//! Reads go to the snapshot the query started from (through Lance, with
+//! filters pushed down) merged with those changes. Before anything is
+//! written, the final state is checked: values (`@range`, `@check`, types),
+//! `@key`/`@unique`, edge endpoints, and `@card`. Then each touched table
+//! gets one staged Lance transaction (an Append, or an Update carrying
+//! deletion vectors and new fragments) and the write protocol commits and
+//! publishes them with one `__manifest` commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, UInt64Array};
+use datafusion_expr::Expr;
+use futures::TryStreamExt;
+use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
+use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use super::eval::{Env, truthy};
+use super::plan::{MutationPlan, PExpr};
+use super::pushdown;
+use super::value::Value;
+use super::view::View;
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::graph::write::{StagedWrite, commit_and_publish};
+use crate::load::builder::TypeBatch;
+use crate::load::rules::ValueRules;
+use crate::load::value::{Cell, convert_property, endpoint_id, node_id};
+use crate::schema::{PropType, TypeDef, TypeKind};
+use crate::storage::columns::{DST, ID, SRC};
+
+/// What a mutation changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutationReport {
+    /// The manifest version that publishes the change (unchanged when the
+    /// mutation matched nothing).
+    pub manifest_version: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Edges removed because a node they touched was deleted.
+    pub cascaded: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    id: String,
+    ends: Option<(String, String)>,
+    cells: Vec<Cell>,
+}
+
+struct Change<'g> {
+    t: &'g TypeDef,
+    rules: ValueRules,
+    /// Stored rows this mutation deletes or rewrites.
+    removed: FxHashSet<String>,
+    /// Sources of stored edges removed (their `@card` must be rechecked).
+    removed_srcs: Vec<String>,
+    /// Current version of each row written here; `None` once deleted.
+    rows: Vec<Option<Row>>,
+    pos: FxHashMap<String, usize>,
+    /// Nodes created here (not rewrites), for `@card` minimums.
+    created: Vec<String>,
+}
+
+impl<'g> Change<'g> {
+    fn new(t: &'g TypeDef) -> Self {
+        Change {
+            t,
+            rules: ValueRules::new(t),
+            removed: FxHashSet::default(),
+            removed_srcs: Vec::new(),
+            rows: Vec::new(),
+            pos: FxHashMap::default(),
+            created: Vec::new(),
+        }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().flatten()
+    }
+
+    fn put(&mut self, row: Row) {
+        match self.pos.get(&row.id) {
+            Some(&i) => self.rows[i] = Some(row),
+            None => {
+                self.pos.insert(row.id.clone(), self.rows.len());
+                self.rows.push(Some(row));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.removed.is_empty()
+    }
+}
+
+fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+    Error::MutationRejected { code, message: message.into() }
+}
+
+/// Runs `stmts` as one atomic write.
+pub async fn run(graph: &Graph, stmts: &[MutationPlan], env: &Env) -> Result<MutationReport> {
+    graph.require_writable()?;
+    let view = View::new(graph, graph.snapshot().await?);
+    let mut m = Mutator { view: &view, env, changes: BTreeMap::new(), consulted: BTreeSet::new(), report: MutationReport::default() };
+    for (n, s) in stmts.iter().enumerate() {
+        m.statement(s).await.map_err(|e| match e {
+            Error::MutationRejected { code, message } => rejected(code, format!("statement {}: {message}", n + 1)),
+            other => other,
+        })?;
+    }
+    m.validate().await?;
+    m.commit(graph).await
+}
+
+impl Default for MutationReport {
+    fn default() -> Self {
+        MutationReport { manifest_version: 0, inserted: 0, updated: 0, deleted: 0, cascaded: 0 }
+    }
+}
+
+struct Mutator<'a, 'g> {
+    view: &'a View<'g>,
+    env: &'a Env,
+    changes: BTreeMap<String, Change<'g>>,
+    /// Tables whose stored rows decided something (their versions must
+    /// still hold at publish).
+    consulted: BTreeSet<String>,
+    report: MutationReport,
+}
+
+/// The cell a value becomes in property `p`: the loader's conversion, so
+/// types, widths and enums are checked by one authority.
+fn cell_for(p: &crate::schema::Property, v: &Value) -> Result<Cell> {
+    let json = if v.is_null() { None } else { Some(v.to_json()) };
+    convert_property(p, json).map_err(|e| rejected("OG-MUTATE-004", e.message))
+}
+
+fn value_of(cell: &Cell) -> Value {
+    Value::from(cell.clone())
+}
+
+impl<'a, 'g> Mutator<'a, 'g> {
+    fn change(&mut self, t: &'g TypeDef) -> &mut Change<'g> {
+        self.changes.entry(t.name.clone()).or_insert_with(|| Change::new(t))
+    }
+
+    fn eval(&self, e: &PExpr) -> Value {
+        self.env.eval_with(e, &|_| Value::Null)
+    }
+
+    async fn statement(&mut self, s: &MutationPlan) -> Result<()> {
+        match s {
+            MutationPlan::Insert { type_name, props } => self.insert(self.view.type_def(type_name)?, props).await,
+            MutationPlan::Update { type_name, set, filter } => {
+                let t = self.view.type_def(type_name)?;
+                for mut row in self.find(t, filter).await? {
+                    for (name, e) in set {
+                        let i = t.properties.iter().position(|p| p.name == *name).expect("typechecked property");
+                        row.cells[i] = cell_for(&t.properties[i], &self.eval(e))?;
+                    }
+                    self.check_values(t, &row)?;
+                    let c = self.change(t);
+                    if !c.pos.contains_key(&row.id) {
+                        c.removed.insert(row.id.clone());
+                    }
+                    c.put(row);
+                    self.report.updated += 1;
+                }
+                Ok(())
+            }
+            MutationPlan::Delete { type_name, filter } => {
+                let t = self.view.type_def(type_name)?;
+                let rows = self.find(t, filter).await?;
+                self.report.deleted += rows.len() as u64;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                self.remove(t, rows);
+                if t.kind == TypeKind::Node && !ids.is_empty() {
+                    self.cascade(t, &ids).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_values(&mut self, t: &'g TypeDef, row: &Row) -> Result<()> {
+        let mut first = None;
+        self.change(t).rules.check(t, &row.cells, &mut |_, msg| {
+            first.get_or_insert(msg);
+        });
+        match first {
+            Some(msg) => Err(rejected("OG-MUTATE-004", format!("{} `{}`: {msg}", t.name, row.id))),
+            None => Ok(()),
+        }
+    }
+
+    async fn insert(&mut self, t: &'g TypeDef, props: &[(String, PExpr)]) -> Result<()> {
+        let given = |name: &str| props.iter().find(|(n, _)| n == name).map(|(_, e)| self.eval(e));
+        let mut cells = Vec::with_capacity(t.properties.len());
+        for p in &t.properties {
+            cells.push(cell_for(p, &given(&p.name).unwrap_or(Value::Null))?);
+        }
+        let ends = if t.kind == TypeKind::Edge {
+            let end = |name: &str| -> Result<String> {
+                let v = given(name).unwrap_or(Value::Null);
+                endpoint_id(v.to_json()).ok_or_else(|| {
+                    rejected("OG-MUTATE-004", format!("{} `{name}` must be a node key (string, number or list of key values)", t.name))
+                })
+            };
+            Some((end("from")?, end("to")?))
+        } else {
+            None
+        };
+        let id = if !t.key.is_empty() {
+            let key: Vec<&Cell> = t.key.iter().map(|k| &cells[t.properties.iter().position(|p| p.name == *k).expect("key property")]).collect();
+            node_id(&key)
+        } else {
+            match given("id") {
+                Some(Value::Str(s)) if !s.is_empty() => s,
+                Some(Value::Null) | None => ulid::Ulid::new().to_string(),
+                Some(other) => return Err(rejected("OG-MUTATE-004", format!("{} `id` must be a non-empty string, got {}", t.name, other.to_json()))),
+            }
+        };
+        let row = Row { id: id.clone(), ends, cells };
+        self.check_values(t, &row)?;
+        if self.exists(t, &id).await? {
+            return Err(rejected("OG-MUTATE-001", format!("{} `{id}` already exists", t.name)));
+        }
+        let c = self.change(t);
+        c.put(row);
+        if t.kind == TypeKind::Node {
+            c.created.push(id);
+        }
+        self.report.inserted += 1;
+        Ok(())
+    }
+
+    /// Does `id` exist in the state this mutation has built so far?
+    async fn exists(&mut self, t: &'g TypeDef, id: &str) -> Result<bool> {
+        if let Some(c) = self.changes.get(&t.name) {
+            if let Some(&i) = c.pos.get(id) {
+                return Ok(c.rows[i].is_some());
+            }
+            if c.removed.contains(id) {
+                return Ok(false);
+            }
+        }
+        Ok(!self.stored(t, Some(pushdown::in_strings(ID, [id.to_string()]))).await?.is_empty())
+    }
+
+    /// Stored rows of `t` passing `filter`, minus those this mutation removed.
+    async fn stored(&mut self, t: &'g TypeDef, filter: Option<Expr>) -> Result<Vec<Row>> {
+        self.consulted.insert(t.table_key());
+        let mut cols = vec![ID];
+        if t.kind == TypeKind::Edge {
+            cols.extend([SRC, DST]);
+        }
+        cols.extend(t.properties.iter().map(|p| p.name.as_str()));
+        let removed = self.changes.get(&t.name).map(|c| &c.removed);
+        let mut out = Vec::new();
+        for b in self.view.scan(t, &cols, filter).await? {
+            let ids = b.column(0).as_string::<i32>();
+            let first_prop = if t.kind == TypeKind::Edge { 3 } else { 1 };
+            for r in 0..b.num_rows() {
+                let id = ids.value(r);
+                if removed.is_some_and(|s| s.contains(id)) {
+                    continue;
+                }
+                let ends = (t.kind == TypeKind::Edge).then(|| {
+                    (b.column(1).as_string::<i32>().value(r).to_string(), b.column(2).as_string::<i32>().value(r).to_string())
+                });
+                let cells = t
+                    .properties
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| to_cell(&Value::from_array(b.column(first_prop + i).as_ref(), r), &p.ty))
+                    .collect();
+                out.push(Row { id: id.to_string(), ends, cells });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current rows of `t` for which `filter` holds.
+    async fn find(&mut self, t: &'g TypeDef, filter: &PExpr) -> Result<Vec<Row>> {
+        let column_of = |x: &PExpr| match x {
+            PExpr::Field(f) => Some(match f.as_str() {
+                "from" if t.kind == TypeKind::Edge => SRC.to_string(),
+                "to" if t.kind == TypeKind::Edge => DST.to_string(),
+                other => other.to_string(),
+            }),
+            _ => None,
+        };
+        let mut parts = Vec::new();
+        conjuncts(filter, &mut parts);
+        let pushed = parts.iter().filter_map(|p| pushdown::to_lance(p, t, &self.env.params, &column_of)).reduce(|a, b| a.and(b));
+        let mut candidates = self.stored(t, pushed).await?;
+        let written: Vec<Row> = self.changes.get(&t.name).map(|c| c.live().cloned().collect()).unwrap_or_default();
+        // A stored row rewritten here is in `removed`; its current version is
+        // among the written rows.
+        candidates.extend(written);
+        Ok(candidates.into_iter().filter(|row| truthy(&self.env.eval_with(filter, &|leaf| field(t, row, leaf)))).collect())
+    }
+
+    fn remove(&mut self, t: &'g TypeDef, rows: Vec<Row>) {
+        let c = self.change(t);
+        for row in rows {
+            match c.pos.get(&row.id) {
+                Some(&i) => c.rows[i] = None,
+                None => {
+                    if let Some((s, _)) = &row.ends {
+                        c.removed_srcs.push(s.clone());
+                    }
+                    c.removed.insert(row.id);
+                }
+            }
+        }
+    }
+
+    /// Deletes the edges that touch the deleted nodes `ids` of type `t`.
+    async fn cascade(&mut self, t: &TypeDef, ids: &[String]) -> Result<()> {
+        let schema = self.view.graph.schema();
+        let id_set: FxHashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
+        for e in &schema.edges {
+            let (from, to) = (e.from.as_deref() == Some(&t.name), e.to.as_deref() == Some(&t.name));
+            if !from && !to {
+                continue;
+            }
+            let mut filter: Option<Expr> = None;
+            for (yes, col) in [(from, SRC), (to, DST)] {
+                if yes {
+                    let f = pushdown::in_strings(col, ids.iter().cloned());
+                    filter = Some(match filter {
+                        Some(x) => x.or(f),
+                        None => f,
+                    });
+                }
+            }
+            let mut rows = self.stored(e, filter).await?;
+            if let Some(c) = self.changes.get(&e.name) {
+                rows.extend(c.live().cloned());
+            }
+            rows.retain(|r| {
+                let (s, d) = r.ends.as_ref().expect("edge row");
+                (from && id_set.contains(s.as_str())) || (to && id_set.contains(d.as_str()))
+            });
+            self.report.cascaded += rows.len() as u64;
+            self.remove(e, rows);
+        }
+        Ok(())
+    }
+
+    async fn validate(&mut self) -> Result<()> {
+        let names: Vec<String> = self.changes.keys().cloned().collect();
+        for name in &names {
+            self.check_unique(name).await?;
+        }
+        for name in &names {
+            if self.changes[name].t.kind == TypeKind::Edge {
+                self.check_endpoints(name).await?;
+            }
+        }
+        let schema = self.view.graph.schema();
+        for e in &schema.edges {
+            if e.card.is_some() {
+                self.check_card(e).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_unique(&mut self, name: &str) -> Result<()> {
+        let t = self.changes[name].t;
+        for group in &t.unique {
+            let idx: Vec<usize> = group.iter().map(|g| t.properties.iter().position(|p| p.name == *g).expect("unique property")).collect();
+            let mut mine: FxHashMap<Vec<Value>, String> = FxHashMap::default();
+            for row in self.changes[name].live() {
+                let tuple: Vec<Value> = idx.iter().map(|&i| value_of(&row.cells[i])).collect();
+                if tuple.iter().any(Value::is_null) {
+                    continue;
+                }
+                if let Some(other) = mine.insert(tuple.clone(), row.id.clone()) {
+                    return Err(unique_clash(t, group, &tuple, &other, &row.id));
+                }
+            }
+            if mine.is_empty() {
+                continue;
+            }
+            let first = &group[0];
+            let ty = &t.properties[idx[0]].ty;
+            let filter = pushdown::in_values(first, ty, mine.keys().map(|k| &k[0]));
+            let written: FxHashSet<String> = self.changes[name].pos.keys().cloned().collect();
+            for row in self.stored(t, filter).await? {
+                if written.contains(&row.id) {
+                    continue;
+                }
+                let tuple: Vec<Value> = idx.iter().map(|&i| value_of(&row.cells[i])).collect();
+                if let Some(other) = mine.get(&tuple) {
+                    return Err(unique_clash(t, group, &tuple, &row.id, other));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_endpoints(&mut self, name: &str) -> Result<()> {
+        let t = self.changes[name].t;
+        for (end, type_name) in [(0, t.from.as_deref().unwrap_or_default()), (1, t.to.as_deref().unwrap_or_default())] {
+            let nt = self.view.type_def(type_name)?;
+            let mut unknown: BTreeSet<String> = BTreeSet::new();
+            for row in self.changes[name].live() {
+                let (s, d) = row.ends.as_ref().expect("edge row");
+                let id = if end == 0 { s } else { d };
+                let here = self.changes.get(type_name).and_then(|c| c.pos.get(id).map(|&i| c.rows[i].is_some()));
+                match here {
+                    Some(true) => {}
+                    Some(false) => {
+                        return Err(rejected("OG-MUTATE-002", format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id)));
+                    }
+                    None => {
+                        if self.changes.get(type_name).is_some_and(|c| c.removed.contains(id)) {
+                            return Err(rejected(
+                                "OG-MUTATE-002",
+                                format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
+                            ));
+                        }
+                        unknown.insert(id.clone());
+                    }
+                }
+            }
+            if unknown.is_empty() {
+                continue;
+            }
+            let found: FxHashSet<String> =
+                self.stored(nt, Some(pushdown::in_strings(ID, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
+            if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
+                let side = if end == 0 { "from" } else { "to" };
+                return Err(rejected("OG-MUTATE-002", format!("{name} `{side}` names {type_name} `{missing}`, which does not exist")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_card(&mut self, e: &'g TypeDef) -> Result<()> {
+        let card = e.card.clone().expect("card");
+        let from = e.from.as_deref().unwrap_or_default();
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        if let Some(c) = self.changes.get(&e.name) {
+            affected.extend(c.live().map(|r| r.ends.as_ref().expect("edge row").0.clone()));
+            affected.extend(c.removed_srcs.iter().cloned());
+        }
+        if let Some(c) = self.changes.get(from) {
+            affected.extend(c.created.iter().filter(|id| c.pos.get(*id).is_some_and(|&i| c.rows[i].is_some())).cloned());
+            // Sources deleted here no longer need edges.
+            affected.retain(|id| !c.removed.contains(id) || c.pos.get(id).is_some_and(|&i| c.rows[i].is_some()));
+            affected.retain(|id| c.pos.get(id).is_none_or(|&i| c.rows[i].is_some()));
+        }
+        if affected.is_empty() {
+            return Ok(());
+        }
+        let mut counts: FxHashMap<String, u64> = affected.iter().map(|a| (a.clone(), 0)).collect();
+        for row in self.stored(e, Some(pushdown::in_strings(SRC, affected.iter().cloned()))).await? {
+            *counts.get_mut(&row.ends.expect("edge row").0).expect("filtered source") += 1;
+        }
+        if let Some(c) = self.changes.get(&e.name) {
+            for row in c.live() {
+                if let Some(n) = counts.get_mut(&row.ends.as_ref().expect("edge row").0) {
+                    *n += 1;
+                }
+            }
+        }
+        for (src, n) in counts {
+            if n < card.min || card.max.is_some_and(|m| n > m) {
+                let max = card.max.map(|m| m.to_string()).unwrap_or_default();
+                return Err(rejected(
+                    "OG-MUTATE-003",
+                    format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self, graph: &Graph) -> Result<MutationReport> {
+        let snap = &self.view.snap;
+        let mut staged = Vec::new();
+        for c in self.changes.values().filter(|c| !c.is_empty()) {
+            self.consulted.insert(c.t.table_key());
+            staged.push(self.stage(c).await?);
+        }
+        if staged.is_empty() {
+            self.report.manifest_version = snap.manifest_version;
+            return Ok(self.report);
+        }
+        let reads: Vec<(String, u64)> =
+            snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
+        let published = commit_and_publish(graph.root(), snap.manifest_ds(), snap.manifest_state(), "mutation", staged, &reads).await?;
+        self.report.manifest_version = published.version;
+        Ok(self.report)
+    }
+
+    async fn stage(&self, c: &Change<'g>) -> Result<StagedWrite> {
+        let t = c.t;
+        let key = t.table_key();
+        let base = self.view.dataset(t).await?;
+        let mut batch = TypeBatch::new(t);
+        for row in c.live() {
+            batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
+        }
+        let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
+        let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
+        let mut new_fragments = Vec::new();
+        let append = match &new_rows {
+            Some(b) => Some(
+                InsertBuilder::new(base.clone())
+                    .with_params(&params)
+                    .execute_uncommitted(vec![b.clone()])
+                    .await
+                    .map_err(|e| Error::lance(&key, e))?,
+            ),
+            None => None,
+        };
+        if c.removed.is_empty() {
+            let txn = append.expect("a change without removals has rows");
+            return Ok(StagedWrite { key, location: t.location(), base, txn });
+        }
+        if let Some(txn) = append {
+            match txn.operation {
+                Operation::Append { fragments } => new_fragments = fragments,
+                other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
+            }
+        }
+        // Row addresses of the removed rows, per fragment.
+        let mut sc = base.scan();
+        sc.with_row_address();
+        sc.project(&[ID]).map_err(|e| Error::lance(&key, e))?;
+        sc.filter_expr(pushdown::in_strings(ID, c.removed.iter().cloned()));
+        let batches: Vec<RecordBatch> = sc
+            .try_into_stream()
+            .await
+            .map_err(|e| Error::lance(&key, e))?
+            .try_collect()
+            .await
+            .map_err(|e| Error::lance(&key, e))?;
+        let mut by_fragment: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for b in &batches {
+            let addrs = b.column_by_name(lance_core::ROW_ADDR).expect("row addresses").as_any().downcast_ref::<UInt64Array>().expect("u64");
+            for a in addrs.values() {
+                by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
+            }
+        }
+        let mut updated_fragments = Vec::new();
+        let mut removed_fragment_ids = Vec::new();
+        for f in base.get_fragments() {
+            let id = f.id() as u64;
+            let Some(offsets) = by_fragment.remove(&id) else { continue };
+            match f.extend_deletions(offsets).await.map_err(|e| Error::lance(&key, e))? {
+                Some(updated) => updated_fragments.push(updated.metadata().clone()),
+                None => removed_fragment_ids.push(id),
+            }
+        }
+        let op = Operation::Update {
+            removed_fragment_ids,
+            updated_fragments,
+            new_fragments,
+            fields_modified: vec![],
+            compacted_sstables: vec![],
+            fields_for_preserving_frag_bitmap: vec![],
+            update_mode: Some(UpdateMode::RewriteRows),
+            inserted_rows_filter: None,
+            updated_fragment_offsets: None,
+        };
+        let txn = Transaction::new(base.version().version, op, None);
+        Ok(StagedWrite { key, location: t.location(), base, txn })
+    }
+}
+
+fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str) -> Error {
+    let shown: Vec<String> = tuple.iter().map(|v| v.to_json().to_string()).collect();
+    rejected(
+        "OG-MUTATE-001",
+        format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")),
+    )
+}
+
+fn conjuncts<'e>(e: &'e PExpr, out: &mut Vec<&'e PExpr>) {
+    match e {
+        PExpr::And(l, r) => {
+            conjuncts(l, out);
+            conjuncts(r, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// A `where` leaf on one row.
+fn field(t: &TypeDef, row: &Row, leaf: &PExpr) -> Value {
+    let PExpr::Field(name) = leaf else { return Value::Null };
+    match (name.as_str(), &row.ends) {
+        ("id", _) => Value::Str(row.id.clone()),
+        ("from", Some((s, _))) => Value::Str(s.clone()),
+        ("to", Some((_, d))) => Value::Str(d.clone()),
+        _ => t.properties.iter().position(|p| p.name == *name).map(|i| value_of(&row.cells[i])).unwrap_or(Value::Null),
+    }
+}
+
+/// A stored value back to a cell of its property type.
+fn to_cell(v: &Value, ty: &PropType) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Int(i) => Cell::I64(*i),
+        Value::UInt(u) => Cell::U64(*u),
+        Value::Float(f) => Cell::F64(*f),
+        Value::Str(s) => Cell::Str(s.clone()),
+        Value::Date(d) => Cell::Date(*d),
+        Value::DateTime(t) => Cell::Ts(*t),
+        Value::Bytes(b) => Cell::Bytes(b.clone()),
+        Value::List(items) => match ty {
+            PropType::Vector(_) => Cell::Vector(items.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect()),
+            PropType::List(inner) => Cell::List(items.iter().map(|x| to_cell(x, inner)).collect()),
+            _ => Cell::Null,
+        },
+        Value::Map(_) => Cell::Null,
+    }
+}

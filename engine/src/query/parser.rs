@@ -1,0 +1,478 @@
+//! `.gq` tokens to the syntax tree. Stops at the first syntax error
+//! (`OG-QUERY-001`), naming what was expected and what was found.
+
+use super::ast::*;
+use crate::lang::Diagnostic;
+use crate::lang::lexer::{Pos, Tok, Token};
+
+pub const SYNTAX: &str = "OG-QUERY-001";
+
+pub fn parse(src: &str) -> Result<Vec<QueryDecl>, Diagnostic> {
+    let tokens = crate::lang::lexer::lex(src, SYNTAX)?;
+    let mut p = Parser { tokens, i: 0 };
+    let mut out = Vec::new();
+    while *p.peek() != Tok::Eof {
+        out.push(p.query()?);
+    }
+    if out.is_empty() {
+        return Err(Diagnostic::new(SYNTAX, p.pos(), "no `query` declaration found"));
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    i: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.i].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        &self.tokens[(self.i + n).min(self.tokens.len() - 1)].tok
+    }
+
+    fn pos(&self) -> Pos {
+        self.tokens[self.i].pos
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.tokens[self.i].clone();
+        if self.i + 1 < self.tokens.len() {
+            self.i += 1;
+        }
+        t
+    }
+
+    fn err(&self, expected: &str) -> Diagnostic {
+        Diagnostic::new(SYNTAX, self.pos(), format!("expected {expected}, found {}", self.peek().describe()))
+    }
+
+    fn expect(&mut self, tok: Tok, what: &str) -> Result<Pos, Diagnostic> {
+        if *self.peek() == tok {
+            Ok(self.bump().pos)
+        } else {
+            Err(self.err(what))
+        }
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s == w)
+    }
+
+    fn word(&mut self, w: &str) -> Result<Pos, Diagnostic> {
+        if self.is_word(w) { Ok(self.bump().pos) } else { Err(self.err(&format!("`{w}`"))) }
+    }
+
+    fn ident(&mut self, what: &str) -> Result<(String, Pos), Diagnostic> {
+        match self.peek().clone() {
+            Tok::Ident(s) => Ok((s, self.bump().pos)),
+            _ => Err(self.err(what)),
+        }
+    }
+
+    fn skip_commas(&mut self) {
+        while *self.peek() == Tok::Comma {
+            self.bump();
+        }
+    }
+
+    fn annotation(&mut self, desc: &mut Option<String>, instr: &mut Option<String>) -> Result<(), Diagnostic> {
+        self.expect(Tok::At, "`@`")?;
+        let (name, pos) = self.ident("an annotation name")?;
+        self.expect(Tok::LParen, "`(`")?;
+        let text = match self.bump().tok {
+            Tok::Str(s) => s,
+            _ => return Err(Diagnostic::new(SYNTAX, pos, format!("@{name} takes one string"))),
+        };
+        self.expect(Tok::RParen, "`)`")?;
+        match name.as_str() {
+            "description" => *desc = Some(text),
+            "instruction" => *instr = Some(text),
+            other => {
+                return Err(Diagnostic::new(
+                    SYNTAX,
+                    pos,
+                    format!("unknown query annotation @{other} (expected @description or @instruction)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn query(&mut self) -> Result<QueryDecl, Diagnostic> {
+        let (mut description, mut instruction) = (None, None);
+        while *self.peek() == Tok::At {
+            self.annotation(&mut description, &mut instruction)?;
+        }
+        let pos = self.word("query")?;
+        let (name, _) = self.ident("a query name")?;
+        self.expect(Tok::LParen, "`(`")?;
+        let mut params = Vec::new();
+        while *self.peek() != Tok::RParen {
+            let ppos = self.pos();
+            let Tok::Var(pname) = self.peek().clone() else { return Err(self.err("a parameter like `$name: String`")) };
+            self.bump();
+            self.expect(Tok::Colon, "`:` and a type")?;
+            let ty = self.type_ref()?;
+            let nullable = if *self.peek() == Tok::Question {
+                self.bump();
+                true
+            } else {
+                false
+            };
+            params.push(ParamDecl { name: pname, pos: ppos, ty, nullable });
+            if *self.peek() == Tok::Comma {
+                self.bump();
+            } else if *self.peek() != Tok::RParen {
+                return Err(self.err("`,` or `)`"));
+            }
+        }
+        self.bump();
+        while *self.peek() == Tok::At {
+            self.annotation(&mut description, &mut instruction)?;
+        }
+        self.expect(Tok::LBrace, "`{`")?;
+        let body = if self.is_word("match") { Body::Read(self.read_body()?) } else { Body::Mutations(self.mutations()?) };
+        self.expect(Tok::RBrace, "`}` closing the query")?;
+        Ok(QueryDecl { name, pos, params, description, instruction, body })
+    }
+
+    fn type_ref(&mut self) -> Result<TypeRef, Diagnostic> {
+        if *self.peek() == Tok::LBracket {
+            self.bump();
+            let inner = self.type_ref()?;
+            self.expect(Tok::RBracket, "`]`")?;
+            return Ok(TypeRef::List(Box::new(inner)));
+        }
+        let (name, pos) = self.ident("a type")?;
+        if name == "Vector" {
+            self.expect(Tok::LParen, "`(` and a dimension")?;
+            let n = match self.bump().tok {
+                Tok::Int(n) if n > 0 && n <= u32::MAX as i128 => n as u32,
+                _ => return Err(Diagnostic::new(SYNTAX, pos, "Vector takes a positive dimension")),
+            };
+            self.expect(Tok::RParen, "`)`")?;
+            return Ok(TypeRef::Vector(n));
+        }
+        Ok(TypeRef::Named(name, pos))
+    }
+
+    fn read_body(&mut self) -> Result<ReadBody, Diagnostic> {
+        self.word("match")?;
+        self.expect(Tok::LBrace, "`{` after match")?;
+        let clauses = self.clauses()?;
+        self.expect(Tok::RBrace, "`}` closing match")?;
+        self.word("return")?;
+        self.expect(Tok::LBrace, "`{` after return")?;
+        let mut items = Vec::new();
+        while *self.peek() != Tok::RBrace {
+            let expr = self.expr()?;
+            let alias = if self.is_word("as") {
+                self.bump();
+                Some(self.ident("an alias name")?.0)
+            } else {
+                None
+            };
+            items.push(ReturnItem { text: render(&expr), expr, alias });
+            self.skip_commas();
+        }
+        self.bump();
+        if items.is_empty() {
+            return Err(self.err("at least one return item"));
+        }
+        let mut order = Vec::new();
+        if self.is_word("order") {
+            self.bump();
+            self.expect(Tok::LBrace, "`{` after order")?;
+            while *self.peek() != Tok::RBrace {
+                let expr = self.expr()?;
+                let descending = if self.is_word("desc") {
+                    self.bump();
+                    true
+                } else {
+                    if self.is_word("asc") {
+                        self.bump();
+                    }
+                    false
+                };
+                order.push(OrderKey { text: render(&expr), expr, descending });
+                self.skip_commas();
+            }
+            self.bump();
+        }
+        let mut limit = None;
+        if self.is_word("limit") {
+            let pos = self.bump().pos;
+            match self.bump().tok {
+                Tok::Int(n) if n >= 0 && n <= u64::MAX as i128 => limit = Some((n as u64, pos)),
+                _ => return Err(Diagnostic::new(SYNTAX, pos, "limit takes a non-negative integer")),
+            }
+        }
+        Ok(ReadBody { clauses, items, order, limit })
+    }
+
+    fn clauses(&mut self) -> Result<Vec<Clause>, Diagnostic> {
+        let mut out = Vec::new();
+        while *self.peek() != Tok::RBrace {
+            out.push(self.clause()?);
+            self.skip_commas();
+        }
+        Ok(out)
+    }
+
+    fn clause(&mut self) -> Result<Clause, Diagnostic> {
+        if self.is_word("not") && *self.peek_at(1) == Tok::LBrace {
+            let pos = self.bump().pos;
+            self.bump();
+            let clauses = self.clauses()?;
+            self.expect(Tok::RBrace, "`}` closing not")?;
+            if clauses.is_empty() {
+                return Err(Diagnostic::new(SYNTAX, pos, "`not { }` needs at least one clause"));
+            }
+            return Ok(Clause::Not { pos, clauses });
+        }
+        if let Tok::Var(var) = self.peek().clone() {
+            let pos = self.pos();
+            if *self.peek_at(1) == Tok::Colon {
+                self.bump();
+                self.bump();
+                let (type_name, type_pos) = self.ident("a node type name")?;
+                let props = if *self.peek() == Tok::LBrace { self.assignments()? } else { Vec::new() };
+                return Ok(Clause::Bind { var, pos, type_name, type_pos, props });
+            }
+            if let Tok::Ident(edge) = self.peek_at(1).clone()
+                && !matches!(edge.as_str(), "contains" | "and" | "or")
+            {
+                self.bump();
+                let edge_pos = self.bump().pos;
+                let hops = if *self.peek() == Tok::LBrace { Some(self.hops()?) } else { None };
+                let to_pos = self.pos();
+                let Tok::Var(to) = self.peek().clone() else { return Err(self.err("a variable after the edge name")) };
+                self.bump();
+                return Ok(Clause::Traverse { from: var, from_pos: pos, edge, edge_pos, hops, to, to_pos });
+            }
+        }
+        Ok(Clause::Filter(self.expr()?))
+    }
+
+    fn hops(&mut self) -> Result<(u32, Option<u32>), Diagnostic> {
+        let pos = self.expect(Tok::LBrace, "`{`")?;
+        let bad = || Diagnostic::new(SYNTAX, pos, "hop bounds are written `{min,max}` or `{min,}` with 0 <= min <= max");
+        let min = match self.bump().tok {
+            Tok::Int(n) if (0..=u32::MAX as i128).contains(&n) => n as u32,
+            _ => return Err(bad()),
+        };
+        let max = if *self.peek() == Tok::Comma {
+            self.bump();
+            match self.peek().clone() {
+                Tok::Int(n) if (0..=u32::MAX as i128).contains(&n) => {
+                    self.bump();
+                    Some(n as u32)
+                }
+                Tok::RBrace => None,
+                _ => return Err(bad()),
+            }
+        } else {
+            Some(min)
+        };
+        self.expect(Tok::RBrace, "`}` closing the hop bounds")?;
+        if max.is_some_and(|m| m < min) {
+            return Err(bad());
+        }
+        Ok((min, max))
+    }
+
+    fn assignments(&mut self) -> Result<Vec<(String, Pos, Expr)>, Diagnostic> {
+        self.expect(Tok::LBrace, "`{`")?;
+        let mut out = Vec::new();
+        while *self.peek() != Tok::RBrace {
+            let (name, pos) = self.ident("a property name")?;
+            self.expect(Tok::Colon, "`:` and a value")?;
+            out.push((name, pos, self.expr()?));
+            self.skip_commas();
+        }
+        self.bump();
+        Ok(out)
+    }
+
+    fn mutations(&mut self) -> Result<Vec<Mutation>, Diagnostic> {
+        let mut out = Vec::new();
+        while *self.peek() != Tok::RBrace {
+            let (word, pos) = self.ident("`match`, `insert`, `update` or `delete`")?;
+            let m = match word.as_str() {
+                "insert" => {
+                    let (type_name, _) = self.ident("a type name")?;
+                    Mutation::Insert { type_name, pos, props: self.assignments()? }
+                }
+                "update" => {
+                    let (type_name, _) = self.ident("a type name")?;
+                    self.word("set")?;
+                    let set = self.assignments()?;
+                    self.word("where")?;
+                    Mutation::Update { type_name, pos, set, filter: self.expr()? }
+                }
+                "delete" => {
+                    let (type_name, _) = self.ident("a type name")?;
+                    self.word("where")?;
+                    Mutation::Delete { type_name, pos, filter: self.expr()? }
+                }
+                other => {
+                    return Err(Diagnostic::new(
+                        SYNTAX,
+                        pos,
+                        format!("expected `match`, `insert`, `update` or `delete`, found `{other}`"),
+                    ));
+                }
+            };
+            out.push(m);
+            self.skip_commas();
+        }
+        if out.is_empty() {
+            return Err(self.err("`match`, `insert`, `update` or `delete`"));
+        }
+        Ok(out)
+    }
+
+    fn expr(&mut self) -> Result<Expr, Diagnostic> {
+        let mut left = self.and_expr()?;
+        while self.is_word("or") {
+            self.bump();
+            left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
+        }
+        Ok(left)
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, Diagnostic> {
+        let mut left = self.cmp()?;
+        while self.is_word("and") {
+            self.bump();
+            left = Expr::And(Box::new(left), Box::new(self.cmp()?));
+        }
+        Ok(left)
+    }
+
+    fn cmp(&mut self) -> Result<Expr, Diagnostic> {
+        let left = self.primary()?;
+        let op = match self.peek() {
+            Tok::Eq => CmpOp::Eq,
+            Tok::Ne => CmpOp::Ne,
+            Tok::Lt => CmpOp::Lt,
+            Tok::Le => CmpOp::Le,
+            Tok::Gt => CmpOp::Gt,
+            Tok::Ge => CmpOp::Ge,
+            Tok::Ident(s) if s == "contains" => CmpOp::Contains,
+            _ => return Ok(left),
+        };
+        let pos = self.bump().pos;
+        let right = self.primary()?;
+        Ok(Expr::Cmp { op, left: Box::new(left), right: Box::new(right), pos })
+    }
+
+    fn primary(&mut self) -> Result<Expr, Diagnostic> {
+        let pos = self.pos();
+        match self.peek().clone() {
+            Tok::Int(i) => {
+                self.bump();
+                Ok(Expr::Lit(Literal::Int(i), pos))
+            }
+            Tok::Float(f) => {
+                self.bump();
+                Ok(Expr::Lit(Literal::Float(f), pos))
+            }
+            Tok::Str(s) => {
+                self.bump();
+                Ok(Expr::Lit(Literal::Str(s), pos))
+            }
+            Tok::Var(v) => {
+                self.bump();
+                if *self.peek() == Tok::Dot {
+                    self.bump();
+                    let (prop, _) = self.ident("a property name after `.`")?;
+                    return Ok(Expr::Prop { var: v, prop, pos });
+                }
+                Ok(Expr::Var(v, pos))
+            }
+            Tok::LBracket => {
+                self.bump();
+                let mut items = Vec::new();
+                while *self.peek() != Tok::RBracket {
+                    items.push(self.primary()?);
+                    if *self.peek() == Tok::Comma {
+                        self.bump();
+                    } else if *self.peek() != Tok::RBracket {
+                        return Err(self.err("`,` or `]`"));
+                    }
+                }
+                self.bump();
+                Ok(Expr::List(items, pos))
+            }
+            Tok::LParen => {
+                self.bump();
+                let e = self.expr()?;
+                self.expect(Tok::RParen, "`)`")?;
+                Ok(e)
+            }
+            Tok::Ident(name) => {
+                self.bump();
+                match name.as_str() {
+                    "true" => return Ok(Expr::Lit(Literal::Bool(true), pos)),
+                    "false" => return Ok(Expr::Lit(Literal::Bool(false), pos)),
+                    "null" => return Ok(Expr::Lit(Literal::Null, pos)),
+                    _ => {}
+                }
+                if *self.peek() != Tok::LParen {
+                    return Ok(Expr::Field(name, pos));
+                }
+                self.bump();
+                let mut args = Vec::new();
+                let mut star = false;
+                while *self.peek() != Tok::RParen {
+                    if *self.peek() == Tok::Star {
+                        self.bump();
+                        star = true;
+                    } else {
+                        args.push(self.expr()?);
+                    }
+                    if *self.peek() == Tok::Comma {
+                        self.bump();
+                    } else if *self.peek() != Tok::RParen {
+                        return Err(self.err("`,` or `)`"));
+                    }
+                }
+                self.bump();
+                Ok(Expr::Call { name, args, pos, star })
+            }
+            _ => Err(self.err("a value, `$variable` or `$variable.property`")),
+        }
+    }
+}
+
+/// The item as written, without `$`: `p.name`, `count(f)`, `"x"`.
+pub fn render(e: &Expr) -> String {
+    match e {
+        Expr::Lit(l, _) => match l {
+            Literal::Null => "null".into(),
+            Literal::Bool(b) => b.to_string(),
+            Literal::Int(i) => i.to_string(),
+            Literal::Float(f) => f.to_string(),
+            Literal::Str(s) => format!("{s:?}"),
+        },
+        Expr::Var(v, _) => v.clone(),
+        Expr::Prop { var, prop, .. } => format!("{var}.{prop}"),
+        Expr::Field(f, _) => f.clone(),
+        Expr::List(items, _) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(", ")),
+        Expr::Call { name, args, star, .. } => {
+            if *star {
+                format!("{name}(*)")
+            } else {
+                format!("{name}({})", args.iter().map(render).collect::<Vec<_>>().join(", "))
+            }
+        }
+        Expr::Cmp { op, left, right, .. } => format!("{} {} {}", render(left), op.symbol(), render(right)),
+        Expr::And(l, r) => format!("{} and {}", render(l), render(r)),
+        Expr::Or(l, r) => format!("({} or {})", render(l), render(r)),
+    }
+}

@@ -1,0 +1,144 @@
+//! What the typechecker hands to execution: names resolved to types,
+//! variables numbered, inline equalities turned into filters, literals such
+//! as `date("...")` already converted.
+
+use super::ast::CmpOp;
+use super::value::Value;
+use crate::schema::PropType;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub instruction: Option<String>,
+    pub params: Vec<ParamSpec>,
+    pub body: PlanBody,
+}
+
+impl Plan {
+    pub fn is_mutation(&self) -> bool {
+        matches!(self.body, PlanBody::Mutate(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PlanBody {
+    Read(ReadPlan),
+    Mutate(Vec<MutationPlan>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: String,
+    pub ty: PropType,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct VarInfo {
+    pub name: String,
+    /// The node type the variable ranges over.
+    pub type_name: String,
+    /// `$_`, or a variable only a `not { }` block sees.
+    pub anonymous: bool,
+    /// Declared inside a `not { }` block (existential there).
+    pub local: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    pub vars: Vec<VarInfo>,
+    pub clauses: Vec<PClause>,
+    pub items: Vec<PItem>,
+    pub order: Vec<POrder>,
+    pub limit: Option<u64>,
+    pub aggregate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum PClause {
+    /// The variable ranges over its type (its inline equalities are filters).
+    Bind { var: usize },
+    Traverse { from: usize, edge: String, hops: Option<(u32, u32)>, to: usize },
+    Not(Vec<PClause>),
+    Filter(PExpr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFn {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone)]
+pub enum PExpr {
+    Const(Value),
+    Param(usize),
+    Now,
+    Prop { var: usize, prop: String },
+    /// A variable's node id (comparisons of variables compare identity).
+    Id(usize),
+    /// The whole node, for `return { $p }`.
+    Node(usize),
+    /// A property of the row a mutation's `where` looks at.
+    Field(String),
+    List(Vec<PExpr>),
+    Cmp { op: CmpOp, left: Box<PExpr>, right: Box<PExpr> },
+    And(Box<PExpr>, Box<PExpr>),
+    Or(Box<PExpr>, Box<PExpr>),
+    /// `count(*)` has no argument.
+    Agg { func: AggFn, arg: Option<Box<PExpr>> },
+}
+
+impl PExpr {
+    /// Variables the expression reads.
+    pub fn vars(&self, out: &mut Vec<usize>) {
+        match self {
+            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) => {
+                if !out.contains(var) {
+                    out.push(*var)
+                }
+            }
+            PExpr::List(items) => items.iter().for_each(|e| e.vars(out)),
+            PExpr::Cmp { left, right, .. } | PExpr::And(left, right) | PExpr::Or(left, right) => {
+                left.vars(out);
+                right.vars(out);
+            }
+            PExpr::Agg { arg: Some(a), .. } => a.vars(out),
+            _ => {}
+        }
+    }
+
+    pub fn is_aggregate(&self) -> bool {
+        matches!(self, PExpr::Agg { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PItem {
+    /// The output column: the alias, else the item as written without `$`.
+    pub name: String,
+    pub expr: PExpr,
+}
+
+#[derive(Debug, Clone)]
+pub enum OrderRef {
+    Item(usize),
+    Expr(PExpr),
+}
+
+#[derive(Debug, Clone)]
+pub struct POrder {
+    pub key: OrderRef,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum MutationPlan {
+    Insert { type_name: String, props: Vec<(String, PExpr)> },
+    Update { type_name: String, set: Vec<(String, PExpr)>, filter: PExpr },
+    Delete { type_name: String, filter: PExpr },
+}

@@ -1,0 +1,247 @@
+//! `return`, aggregates, `order` and `limit` over a table of bindings.
+//!
+//! Without aggregates there is one output row per binding. With aggregates,
+//! rows are grouped by the values of the non-aggregated items; a query with
+//! only aggregates has one row even over no bindings (`count` is 0 there,
+//! the others null). Sorting puts nulls first ascending and last descending,
+//! and breaks ties by the bound nodes' ids (or, after grouping, by the other
+//! columns), so a result never depends on storage order.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::eval::Env;
+use super::matcher::{Bindings, Columns};
+use super::plan::{AggFn, OrderRef, PExpr, ReadPlan};
+use super::value::{Value, total_order};
+use super::view::View;
+use crate::error::Result;
+use crate::storage::columns::ID;
+
+/// A query's answer: named columns and rows of values.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The manifest version the query read.
+    pub manifest_version: u64,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+pub async fn project(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings) -> Result<QueryResult> {
+    let mut cols = Columns::new();
+    for it in &plan.items {
+        env.prefetch_into(view, &plan.vars, &it.expr, &mut cols).await?;
+    }
+    for k in &plan.order {
+        if let OrderRef::Expr(e) = &k.key {
+            env.prefetch_into(view, &plan.vars, e, &mut cols).await?;
+        }
+    }
+    let columns: Vec<String> = plan.items.iter().map(|i| i.name.clone()).collect();
+    let mut rows = if plan.aggregate { aggregate(plan, env, b, &cols) } else { plain(view, plan, env, b, &mut cols).await? };
+    if let Some(n) = plan.limit {
+        rows.truncate(n as usize);
+    }
+    Ok(QueryResult { manifest_version: view.snap.manifest_version, columns, rows })
+}
+
+fn key_cmp(descending: bool, a: &Value, b: &Value) -> Ordering {
+    let o = total_order(a, b);
+    if descending { o.reverse() } else { o }
+}
+
+async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &mut Columns) -> Result<Vec<Vec<Value>>> {
+    let n = b.len();
+    let limit = plan.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+    if plan.order.is_empty() {
+        return Ok((0..n.min(limit)).map(|r| plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect()).collect());
+    }
+    // Ties are broken by the ids of the named variables, in binding order.
+    let tie_vars: Vec<usize> = (0..plan.vars.len()).filter(|&v| b.bound(v) && !plan.vars[v].anonymous).collect();
+    for &v in &tie_vars {
+        if !cols.contains_key(&(v, ID.to_string())) {
+            cols.insert((v, ID.to_string()), view.column(&plan.vars[v].type_name, ID).await?);
+        }
+    }
+    let keys: Vec<Vec<Value>> = (0..n)
+        .map(|r| {
+            plan.order
+                .iter()
+                .map(|k| match &k.key {
+                    OrderRef::Item(i) => env.eval(&plan.items[*i].expr, b, r, cols),
+                    OrderRef::Expr(e) => env.eval(e, b, r, cols),
+                })
+                .chain(tie_vars.iter().map(|&v| env.eval(&PExpr::Id(v), b, r, cols)))
+                .collect()
+        })
+        .collect();
+    let cmp = |x: &usize, y: &usize| {
+        for (j, (a, c)) in keys[*x].iter().zip(&keys[*y]).enumerate() {
+            let desc = plan.order.get(j).is_some_and(|k| k.descending);
+            match key_cmp(desc, a, c) {
+                Ordering::Equal => continue,
+                o => return o,
+            }
+        }
+        Ordering::Equal
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    if limit < n {
+        order.select_nth_unstable_by(limit, cmp);
+        order.truncate(limit);
+    }
+    order.sort_by(cmp);
+    Ok(order.into_iter().map(|r| plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect()).collect())
+}
+
+enum Acc {
+    Count(u64),
+    Sum { int: i128, float: f64, any_float: bool, seen: bool },
+    Avg { total: f64, n: u64 },
+    Min(Option<Value>),
+    Max(Option<Value>),
+}
+
+impl Acc {
+    fn new(f: AggFn) -> Acc {
+        match f {
+            AggFn::Count => Acc::Count(0),
+            AggFn::Sum => Acc::Sum { int: 0, float: 0.0, any_float: false, seen: false },
+            AggFn::Avg => Acc::Avg { total: 0.0, n: 0 },
+            AggFn::Min => Acc::Min(None),
+            AggFn::Max => Acc::Max(None),
+        }
+    }
+
+    fn add(&mut self, v: Option<Value>) {
+        let Some(v) = v else {
+            // count(*)
+            if let Acc::Count(n) = self {
+                *n += 1;
+            }
+            return;
+        };
+        if v.is_null() {
+            return;
+        }
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Sum { int, float, any_float, seen } => {
+                *seen = true;
+                match v {
+                    Value::Int(i) => *int += i as i128,
+                    Value::UInt(u) => *int += u as i128,
+                    other => {
+                        *any_float = true;
+                        *float += other.as_f64().unwrap_or(0.0);
+                    }
+                }
+            }
+            Acc::Avg { total, n } => {
+                *total += v.as_f64().unwrap_or(0.0);
+                *n += 1;
+            }
+            Acc::Min(m) => {
+                if m.as_ref().is_none_or(|c| total_order(&v, c) == Ordering::Less) {
+                    *m = Some(v);
+                }
+            }
+            Acc::Max(m) => {
+                if m.as_ref().is_none_or(|c| total_order(&v, c) == Ordering::Greater) {
+                    *m = Some(v);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::Int(n as i64),
+            Acc::Sum { seen: false, .. } => Value::Null,
+            Acc::Sum { int, float, any_float: true, .. } => Value::Float(int as f64 + float),
+            Acc::Sum { int, .. } => {
+                if let Ok(i) = i64::try_from(int) {
+                    Value::Int(i)
+                } else if let Ok(u) = u64::try_from(int) {
+                    Value::UInt(u)
+                } else {
+                    Value::Float(int as f64)
+                }
+            }
+            Acc::Avg { n: 0, .. } => Value::Null,
+            Acc::Avg { total, n } => Value::Float(total / n as f64),
+            Acc::Min(m) | Acc::Max(m) => m.unwrap_or(Value::Null),
+        }
+    }
+}
+
+fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Vec<Value>> {
+    let group_items: Vec<usize> = (0..plan.items.len()).filter(|&i| !plan.items[i].expr.is_aggregate()).collect();
+    let aggs: Vec<(usize, AggFn, Option<&PExpr>)> = plan
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| match &it.expr {
+            PExpr::Agg { func, arg } => Some((i, *func, arg.as_deref())),
+            _ => None,
+        })
+        .collect();
+    let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
+    let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
+    for r in 0..b.len() {
+        let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
+        let g = match index.get(&key) {
+            Some(g) => *g,
+            None => {
+                groups.push((key.clone(), aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect()));
+                index.insert(key, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        for (acc, (_, _, arg)) in groups[g].1.iter_mut().zip(&aggs) {
+            acc.add(arg.map(|a| env.eval(a, b, r, cols)));
+        }
+    }
+    if groups.is_empty() && group_items.is_empty() {
+        groups.push((Vec::new(), aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect()));
+    }
+    let mut rows: Vec<Vec<Value>> = groups
+        .into_iter()
+        .map(|(key, accs)| {
+            let mut row = vec![Value::Null; plan.items.len()];
+            for (k, &i) in key.into_iter().zip(&group_items) {
+                row[i] = k;
+            }
+            for (acc, (i, _, _)) in accs.into_iter().zip(&aggs) {
+                row[*i] = acc.finish();
+            }
+            row
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        for k in &plan.order {
+            let OrderRef::Item(i) = k.key else { continue };
+            match key_cmp(k.descending, &x[i], &y[i]) {
+                Ordering::Equal => continue,
+                o => return o,
+            }
+        }
+        for (a, c) in x.iter().zip(y) {
+            match total_order(a, c) {
+                Ordering::Equal => continue,
+                o => return o,
+            }
+        }
+        Ordering::Equal
+    });
+    rows
+}
+
+impl QueryResult {
+    /// One JSON object per row, keyed by column name.
+    pub fn json_rows(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
+        self.rows.iter().map(|r| {
+            serde_json::Value::Object(self.columns.iter().cloned().zip(r.iter().map(Value::to_json)).collect())
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! Filters that Lance can run: a comparison of one variable's scalar
+//! property with a constant or parameter becomes a DataFusion expression in
+//! the scan of that variable's table, so a scalar index (BTree on `@key`,
+//! `@unique`, `@index` properties) answers a point lookup without a scan.
+//! Only comparisons whose constant converts exactly to the column's type are
+//! pushed; everything else is evaluated in memory with the same meaning.
+
+use datafusion_common::{Column, ScalarValue};
+use datafusion_expr::{Expr, lit};
+
+use super::ast::CmpOp;
+use super::plan::PExpr;
+use super::value::Value;
+use crate::schema::{PropType, TypeDef};
+
+/// The Lance filter for `e` if it compares a column of `t` (the one
+/// `column_of` names for a leaf) with a constant; `None` if it cannot be pushed.
+pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PExpr) -> Option<String>) -> Option<Expr> {
+    let PExpr::Cmp { op, left, right } = e else { return None };
+    let (prop, value, op) = match (column_of(left), column_of(right)) {
+        (Some(p), None) => (p, constant(right, params)?, *op),
+        (None, Some(p)) => (p, constant(left, params)?, flip(*op)?),
+        _ => return None,
+    };
+    let ty = if matches!(prop.as_str(), "id" | "src" | "dst") { PropType::String } else { t.property(&prop)?.ty.clone() };
+    let scalar = scalar(&ty, &value)?;
+    let c = Expr::Column(Column::new_unqualified(prop));
+    Some(match op {
+        CmpOp::Eq => c.eq(lit(scalar)),
+        CmpOp::Ne => c.not_eq(lit(scalar)),
+        CmpOp::Lt => c.lt(lit(scalar)),
+        CmpOp::Le => c.lt_eq(lit(scalar)),
+        CmpOp::Gt => c.gt(lit(scalar)),
+        CmpOp::Ge => c.gt_eq(lit(scalar)),
+        CmpOp::Contains => return None,
+    })
+}
+
+fn flip(op: CmpOp) -> Option<CmpOp> {
+    Some(match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        CmpOp::Contains => return None,
+        other => other,
+    })
+}
+
+fn constant(e: &PExpr, params: &[Value]) -> Option<Value> {
+    match e {
+        PExpr::Const(v) => Some(v.clone()),
+        PExpr::Param(i) => params.get(*i).cloned(),
+        _ => None,
+    }
+}
+
+fn scalar(ty: &PropType, v: &Value) -> Option<ScalarValue> {
+    Some(match (ty, v) {
+        (_, Value::Null) => return None,
+        (PropType::String | PropType::Enum(_), Value::Str(s)) => ScalarValue::Utf8(Some(s.clone())),
+        (PropType::Bool, Value::Bool(b)) => ScalarValue::Boolean(Some(*b)),
+        (PropType::I32, _) => ScalarValue::Int32(Some(i32::try_from(int(v)?).ok()?)),
+        (PropType::I64, _) => ScalarValue::Int64(Some(i64::try_from(int(v)?).ok()?)),
+        (PropType::U32, _) => ScalarValue::UInt32(Some(u32::try_from(int(v)?).ok()?)),
+        (PropType::U64, _) => ScalarValue::UInt64(Some(u64::try_from(int(v)?).ok()?)),
+        (PropType::F64, Value::Float(f)) => ScalarValue::Float64(Some(*f)),
+        (PropType::Date, Value::Date(d)) => ScalarValue::Date32(Some(*d)),
+        (PropType::DateTime, Value::DateTime(t)) => ScalarValue::TimestampMicrosecond(Some(*t), Some("UTC".into())),
+        _ => return None,
+    })
+}
+
+fn int(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some(*i as i128),
+        Value::UInt(u) => Some(*u as i128),
+        _ => None,
+    }
+}
+
+/// `column IN (values)` over string values (ids and endpoints).
+pub fn in_strings(column: &str, values: impl IntoIterator<Item = String>) -> Expr {
+    let list = values.into_iter().map(|v| lit(ScalarValue::Utf8(Some(v)))).collect();
+    Expr::Column(Column::new_unqualified(column)).in_list(list, false)
+}
+
+/// `column IN (values)` for a property of type `ty`; `None` (scan all)
+/// when a value has no exact scalar of that type.
+pub fn in_values<'v>(column: &str, ty: &PropType, values: impl Iterator<Item = &'v Value>) -> Option<Expr> {
+    let list: Option<Vec<Expr>> = values.map(|v| scalar(ty, v).map(lit)).collect();
+    Some(Expr::Column(Column::new_unqualified(column)).in_list(list?, false))
+}

@@ -1,0 +1,214 @@
+//! What queries read, per snapshot: each node table's ids in scan order (the
+//! row's position is its dense index), property columns in that same order,
+//! and each edge table's adjacency. All are cached per graph, keyed by the
+//! table's location and version, so a new manifest version (a new table
+//! version) invalidates exactly the tables it changed and nothing is ever
+//! read from two versions at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use datafusion_expr::Expr;
+use futures::TryStreamExt;
+use lance::Dataset;
+use rustc_hash::FxHashMap;
+
+use super::adjacency::Adjacency;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Snapshot};
+use crate::load::rows::{IdKey, id_key};
+use crate::schema::TypeDef;
+use crate::storage::columns::{DST, ID, SRC};
+use crate::storage::table;
+
+/// A node table's ids in scan order and their dense indexes.
+pub struct NodeIds {
+    pub ids: ArrayRef,
+    index: FxHashMap<IdKey, u32>,
+}
+
+impl NodeIds {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn id(&self, dense: u32) -> &str {
+        self.ids.as_string::<i32>().value(dense as usize)
+    }
+
+    pub fn dense(&self, id: &str) -> Option<u32> {
+        self.index.get(&id_key(id)).copied()
+    }
+}
+
+type Versioned<T> = Mutex<HashMap<String, (u64, Arc<T>)>>;
+
+/// Per-graph cache; each entry holds one version of one table.
+#[derive(Default)]
+pub struct ViewCache {
+    datasets: Versioned<Dataset>,
+    ids: Versioned<NodeIds>,
+    columns: Versioned<ArrayRef>,
+    adjacency: Versioned<Adjacency>,
+}
+
+impl std::fmt::Debug for ViewCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ViewCache")
+    }
+}
+
+fn cached<T>(map: &Versioned<T>, key: &str, version: u64) -> Option<Arc<T>> {
+    map.lock().expect("cache lock").get(key).filter(|(v, _)| *v == version).map(|(_, t)| t.clone())
+}
+
+fn remember<T>(map: &Versioned<T>, key: String, version: u64, value: Arc<T>) {
+    map.lock().expect("cache lock").insert(key, (version, value));
+}
+
+/// The tables of one snapshot, read through the graph's cache.
+pub struct View<'g> {
+    pub graph: &'g Graph,
+    pub snap: Snapshot,
+}
+
+impl<'g> View<'g> {
+    pub fn new(graph: &'g Graph, snap: Snapshot) -> Self {
+        View { graph, snap }
+    }
+
+    fn cache(&self) -> &ViewCache {
+        self.graph.view_cache()
+    }
+
+    pub fn type_def(&self, name: &str) -> Result<&'g TypeDef> {
+        self.graph.type_named(name)
+    }
+
+    fn located(&self, t: &TypeDef) -> Result<(String, u64)> {
+        let ts = self.snap.table(&t.table_key()).ok_or_else(|| Error::UnknownType { name: t.name.clone() })?;
+        Ok((ts.location.clone(), ts.version))
+    }
+
+    pub async fn dataset(&self, t: &TypeDef) -> Result<Arc<Dataset>> {
+        let (loc, version) = self.located(t)?;
+        if let Some(ds) = cached(&self.cache().datasets, &loc, version) {
+            return Ok(ds);
+        }
+        let ds = Arc::new(table::open(&self.graph.root().child_uri(&loc), Some(version)).await?);
+        remember(&self.cache().datasets, loc, version, ds.clone());
+        Ok(ds)
+    }
+
+    pub async fn node_ids(&self, type_name: &str) -> Result<Arc<NodeIds>> {
+        let t = self.type_def(type_name)?;
+        let (loc, version) = self.located(t)?;
+        if let Some(ids) = cached(&self.cache().ids, &loc, version) {
+            return Ok(ids);
+        }
+        let col = self.read_column(t, ID).await?;
+        let s = col.as_string::<i32>();
+        let mut index = FxHashMap::with_capacity_and_hasher(s.len(), Default::default());
+        for i in 0..s.len() {
+            index.insert(id_key(s.value(i)), i as u32);
+        }
+        let ids = Arc::new(NodeIds { ids: col, index });
+        remember(&self.cache().ids, loc, version, ids.clone());
+        Ok(ids)
+    }
+
+    /// A property column of a node type, in dense order.
+    pub async fn column(&self, type_name: &str, prop: &str) -> Result<ArrayRef> {
+        if prop == ID {
+            return Ok(self.node_ids(type_name).await?.ids.clone());
+        }
+        let t = self.type_def(type_name)?;
+        let (loc, version) = self.located(t)?;
+        let key = format!("{loc}\u{0}{prop}");
+        if let Some(c) = cached(&self.cache().columns, &key, version) {
+            return Ok((*c).clone());
+        }
+        let col = self.read_column(t, prop).await?;
+        remember(&self.cache().columns, key, version, Arc::new(col.clone()));
+        Ok(col)
+    }
+
+    async fn read_column(&self, t: &TypeDef, col: &str) -> Result<ArrayRef> {
+        let batches = self.scan(t, &[col], None).await?;
+        let arrays: Vec<ArrayRef> = batches.iter().map(|b| b.column(0).clone()).collect();
+        concat(&arrays, t, col)
+    }
+
+    /// Scans `cols` of `t` in table order, filtered by `filter` (pushed into
+    /// Lance, which uses a scalar index on the filtered column when there is one).
+    pub async fn scan(&self, t: &TypeDef, cols: &[&str], filter: Option<Expr>) -> Result<Vec<RecordBatch>> {
+        let ds = self.dataset(t).await?;
+        let key = t.table_key();
+        let mut sc = ds.scan();
+        sc.project(cols).map_err(|e| Error::lance(&key, e))?;
+        if let Some(f) = filter {
+            sc.filter_expr(f);
+        }
+        let stream = sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?;
+        stream.try_collect::<Vec<_>>().await.map_err(|e| Error::lance(&key, e))
+    }
+
+    /// Dense indexes of the nodes of `type_name` that pass `filter`, ascending.
+    pub async fn filtered(&self, type_name: &str, filter: Expr) -> Result<Vec<u32>> {
+        let t = self.type_def(type_name)?;
+        let ids = self.node_ids(type_name).await?;
+        let mut out = Vec::new();
+        for b in self.scan(t, &[ID], Some(filter)).await? {
+            let col = b.column(0).as_string::<i32>();
+            for i in 0..col.len() {
+                if let Some(d) = ids.dense(col.value(i)) {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    pub async fn adjacency(&self, edge: &str) -> Result<Arc<Adjacency>> {
+        let t = self.type_def(edge)?;
+        let (loc, version) = self.located(t)?;
+        if let Some(a) = cached(&self.cache().adjacency, &loc, version) {
+            return Ok(a);
+        }
+        let from = self.node_ids(t.from.as_deref().unwrap_or_default()).await?;
+        let to = self.node_ids(t.to.as_deref().unwrap_or_default()).await?;
+        let mut pairs = Vec::with_capacity(self.snap.table(&t.table_key()).map(|s| s.row_count as usize).unwrap_or(0));
+        for b in self.scan(t, &[SRC, DST], None).await? {
+            let (s, d) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+            for i in 0..b.num_rows() {
+                if let (Some(x), Some(y)) = (from.dense(s.value(i)), to.dense(d.value(i))) {
+                    pairs.push((x, y));
+                }
+            }
+        }
+        let adj = Arc::new(Adjacency::build(from.len(), to.len(), &pairs));
+        remember(&self.cache().adjacency, loc, version, adj.clone());
+        Ok(adj)
+    }
+}
+
+fn concat(arrays: &[ArrayRef], t: &TypeDef, col: &str) -> Result<ArrayRef> {
+    if arrays.len() == 1 {
+        return Ok(arrays[0].clone());
+    }
+    if arrays.is_empty() {
+        let schema = crate::storage::columns::table_schema(t);
+        let field = schema.field_with_name(col).map_err(|e| Error::lance(&t.table_key(), e))?;
+        return Ok(arrow_array::new_empty_array(field.data_type()));
+    }
+    let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    arrow_select::concat::concat(&refs).map_err(|e| Error::lance(&t.table_key(), e))
+}
