@@ -2,6 +2,7 @@
 //! [`Snapshot`], and change it through the [`write`] protocol, with
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
+pub mod indexes;
 pub mod init;
 pub mod layout;
 pub mod owner;

@@ -95,7 +95,10 @@ pub struct LoadReport {
     pub lines: u64,
     /// Rows read per type name.
     pub rows: BTreeMap<String, u64>,
+    /// The manifest version after the load (and its index builds).
     pub manifest_version: u64,
+    /// Scalar indexes built or rebuilt after the data published.
+    pub indexes_built: usize,
     /// Row counts per table after the load.
     pub tables: BTreeMap<String, u64>,
 }
@@ -347,11 +350,22 @@ async fn finish(
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
         commit_and_publish(graph.root(), manifest_ds, snap.state.clone(), &kind, staged, &reads).await?
     };
+    // Indexes follow the data in their own publish (see graph::indexes).
+    let published = state.version;
+    let mut manifest_version = published;
+    let mut indexes_built = 0;
+    if published != snap.state.version {
+        indexes_built = crate::graph::indexes::ensure(graph).await?;
+        if indexes_built > 0 {
+            manifest_version = graph.snapshot().await?.manifest_version;
+        }
+    }
     Ok(LoadReport {
         mode: opts.mode,
         lines,
         rows,
-        manifest_version: state.version,
+        manifest_version,
+        indexes_built,
         tables: state.tables.iter().map(|(k, e)| (k.clone(), e.row_count)).collect(),
     })
 }

@@ -4,5 +4,8 @@ mod common;
 mod export;
 mod init;
 mod load;
+mod mutate;
 mod publish;
+mod query;
+mod query_model;
 mod schema;
