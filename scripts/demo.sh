@@ -15,6 +15,14 @@ echo "== omnigraph load --data examples/social/data.jsonl --mode overwrite --sto
 "$bin" load --data examples/social/data.jsonl --mode overwrite --store "$graph"
 echo "== omnigraph snapshot --store $graph"
 "$bin" snapshot --store "$graph"
+echo "== omnigraph lint --schema examples/social/schema.pg --query examples/social/queries.gq"
+"$bin" lint --schema examples/social/schema.pg --query examples/social/queries.gq
+echo "== omnigraph query --store $graph --query examples/social/queries.gq friends --params '{\"handle\":\"ada\"}' --format table"
+"$bin" query --store "$graph" --query examples/social/queries.gq friends --params '{"handle":"ada"}' --format table
+echo "== omnigraph mutate --store $graph --query examples/social/queries.gq add_person --params '{...}'"
+"$bin" mutate --store "$graph" --query examples/social/queries.gq add_person --params '{"handle":"barbara","name":"Barbara Liskov","friend":"grace"}'
+echo "== omnigraph query --store $graph --query examples/social/queries.gq friend_counts --format table"
+"$bin" query --store "$graph" --query examples/social/queries.gq friend_counts --format table
 echo "== omnigraph export --store $graph --type Person"
 "$bin" export --store "$graph" --type Person
 echo

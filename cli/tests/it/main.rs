@@ -4,3 +4,4 @@ mod commands;
 mod common;
 mod crash;
 mod init_race;
+mod query;

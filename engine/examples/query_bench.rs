@@ -1,0 +1,81 @@
+//! Query benchmark on the shared social graph (see docs/dev/benchmarks.md).
+//!
+//! `cargo run --release -p omnigraph-engine --example query_bench -- DATADIR`
+//! where DATADIR holds `social.pg` and `social.jsonl` from
+//! `../shared/bench/gen_social.py`. Prints warm p50/p99 (ms) per query in the
+//! same shape as `kuzu_bench.py`, then single-row mutation throughput.
+
+use std::time::Instant;
+
+use omnigraph::Graph;
+use omnigraph::load::{LoadMode, LoadOptions};
+use omnigraph::query;
+use serde_json::json;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const QUERIES: &[(&str, &str, usize)] = &[
+    ("point", "query q($n: String) { match { $p: Person { name: $n } } return { $p.name, $p.age } }", 50),
+    ("hop1", "query q($n: String) { match { $p: Person { name: $n } $p knows $f } return { $f.name, $f.age } }", 50),
+    ("hop2", "query q($n: String) { match { $p: Person { name: $n } $p knows $m $m knows $f } return { $f.name } }", 50),
+    ("var1_3", "query q($n: String) { match { $p: Person { name: $n } $p knows{1,3} $f } return { count($f) } }", 50),
+    (
+        "agg_top20",
+        "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as friends } order { friends desc, $p.name } limit 20 }",
+        5,
+    ),
+];
+
+fn pct(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p) as usize]
+}
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("usage: query_bench DATADIR");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let uri = format!("{dir}/omnigraph.db");
+        let _ = std::fs::remove_dir_all(&uri);
+        let schema = std::fs::read_to_string(format!("{dir}/social.pg")).unwrap();
+        omnigraph::graph::init(&uri, &schema).await.unwrap();
+        let g = Graph::open_for_write(&uri).await.unwrap();
+        let t = Instant::now();
+        let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(format!("{dir}/social.jsonl")).unwrap());
+        omnigraph::load::load(&g, file, &LoadOptions::new(LoadMode::Overwrite, "social.jsonl"), &mut |_| {}).await.unwrap();
+        println!("omnigraph_load_s={:.2}", t.elapsed().as_secs_f64());
+
+        for (name, src, n_iter) in QUERIES {
+            let plans = query::compile(g.schema(), src).unwrap();
+            let mut lat = Vec::new();
+            let mut rows = 0;
+            for i in 0..n_iter + 2 {
+                let params = json!({"n": format!("p{}", (i * 7919) % 100_000)});
+                let params = if src.contains("$n") { params } else { json!({}) };
+                let t = Instant::now();
+                let r = query::run_read(&g, &plans[0], &params).await.unwrap();
+                rows = r.rows.len();
+                if i >= 2 {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            let p50 = pct(lat.clone(), 0.5);
+            println!("omnigraph_{name}_ms p50={p50:.2} p99={:.2} rows_last={rows}", pct(lat, 0.99));
+        }
+
+        let plans = query::compile(g.schema(), "query m($n: String, $a: I32) { insert Person { name: $n, age: $a } }").unwrap();
+        let upd = query::compile(g.schema(), "query m($n: String, $a: I32) { update Person set { age: $a } where name = $n }").unwrap();
+        let n = 30;
+        let t = Instant::now();
+        for i in 0..n {
+            query::run_mutation(&g, &plans[0], &json!({"n": format!("new{i}"), "a": 30})).await.unwrap();
+        }
+        println!("omnigraph_insert_per_s={:.1}", n as f64 / t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for i in 0..n {
+            query::run_mutation(&g, &upd[0], &json!({"n": format!("p{}", i * 31), "a": 40})).await.unwrap();
+        }
+        println!("omnigraph_update_per_s={:.1}", n as f64 / t.elapsed().as_secs_f64());
+    });
+}
