@@ -154,6 +154,25 @@ impl Acc {
         }
     }
 
+    /// Folds another group's accumulator of the same function into this one.
+    fn merge(&mut self, other: Acc) {
+        match (self, other) {
+            (Acc::Count(a), Acc::Count(b)) => *a += b,
+            (Acc::Sum { int, float, any_float, seen }, Acc::Sum { int: i2, float: f2, any_float: a2, seen: s2 }) => {
+                *int += i2;
+                *float += f2;
+                *any_float |= a2;
+                *seen |= s2;
+            }
+            (Acc::Avg { total, n }, Acc::Avg { total: t2, n: n2 }) => {
+                *total += t2;
+                *n += n2;
+            }
+            (me @ Acc::Min(_), Acc::Min(Some(v))) | (me @ Acc::Max(_), Acc::Max(Some(v))) => me.add(Some(v)),
+            _ => {}
+        }
+    }
+
     fn finish(self) -> Value {
         match self {
             Acc::Count(n) => Value::Int(n as i64),
@@ -182,24 +201,65 @@ fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Ve
         .iter()
         .enumerate()
         .filter_map(|(i, it)| match &it.expr {
+            // count of a node variable counts its (never null) bindings.
+            PExpr::Agg { func: AggFn::Count, arg: Some(a) } if matches!(**a, PExpr::Id(_) | PExpr::Node(_)) => Some((i, AggFn::Count, None)),
             PExpr::Agg { func, arg } => Some((i, *func, arg.as_deref())),
             _ => None,
         })
         .collect();
+    let new_accs = || aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect::<Vec<_>>();
+    let accumulate = |accs: &mut Vec<Acc>, r: usize| {
+        for (acc, (_, _, arg)) in accs.iter_mut().zip(&aggs) {
+            acc.add(arg.map(|a| env.eval(a, b, r, cols)));
+        }
+    };
+    // When every group item reads bound nodes, rows are first grouped by
+    // those nodes' dense indexes (cheap), then groups with equal values merge.
+    let mut node_vars = Vec::new();
+    let by_nodes = group_items.iter().all(|&i| match &plan.items[i].expr {
+        e @ (PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_)) => {
+            e.vars(&mut node_vars);
+            true
+        }
+        _ => false,
+    });
     let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
-    for r in 0..b.len() {
-        let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
-        let g = match index.get(&key) {
-            Some(g) => *g,
-            None => {
-                groups.push((key.clone(), aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect()));
-                index.insert(key, groups.len() - 1);
-                groups.len() - 1
+    let add_group = |key: Vec<Value>, accs: Vec<Acc>, index: &mut HashMap<Vec<Value>, usize>, groups: &mut Vec<(Vec<Value>, Vec<Acc>)>| match index.get(&key) {
+        Some(&g) => {
+            for (a, o) in groups[g].1.iter_mut().zip(accs) {
+                a.merge(o);
             }
-        };
-        for (acc, (_, _, arg)) in groups[g].1.iter_mut().zip(&aggs) {
-            acc.add(arg.map(|a| env.eval(a, b, r, cols)));
+        }
+        None => {
+            index.insert(key.clone(), groups.len());
+            groups.push((key, accs));
+        }
+    };
+    if by_nodes && !group_items.is_empty() {
+        let mut dense: rustc_hash::FxHashMap<Vec<u32>, (usize, Vec<Acc>)> = Default::default();
+        for r in 0..b.len() {
+            let k: Vec<u32> = node_vars.iter().map(|&v| b.get(v, r)).collect();
+            let entry = dense.entry(k).or_insert_with(|| (r, new_accs()));
+            accumulate(&mut entry.1, r);
+        }
+        let mut firsts: Vec<(usize, Vec<Acc>)> = dense.into_values().collect();
+        firsts.sort_by_key(|(r, _)| *r);
+        for (r, accs) in firsts {
+            let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
+            add_group(key, accs, &mut index, &mut groups);
+        }
+    } else {
+        for r in 0..b.len() {
+            let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
+            match index.get(&key) {
+                Some(&g) => accumulate(&mut groups[g].1, r),
+                None => {
+                    let mut accs = new_accs();
+                    accumulate(&mut accs, r);
+                    add_group(key, accs, &mut index, &mut groups);
+                }
+            }
         }
     }
     if groups.is_empty() && group_items.is_empty() {

@@ -185,7 +185,18 @@ fn return_whole_nodes_aliases_and_aggregates() {
         // A global aggregate over nothing is one row with count 0.
         let r = run(&g, "query q() { match { $p: Person { name: \"nobody\" } $p knows $f } return { count($f) as n, sum($f.age) as s } }", json!({})).await.unwrap();
         assert_eq!(rows(&r), vec![json!({"n": 0, "s": null})]);
-        // Grouping is by value: two groups keyed by whether age is known.
+        // Grouping is by value: alan and edsger share a null email.
+        let r = run(&g, "query q() { match { $p: Person } return { $p.email, count($p) as n, sum($p.age) as s } order { $p.email } }", json!({})).await.unwrap();
+        assert_eq!(
+            rows(&r),
+            vec![
+                json!({"p.email": null, "n": 2, "s": 41}),
+                json!({"p.email": "ada@x.org", "n": 1, "s": 36}),
+                json!({"p.email": "grace@x.org", "n": 1, "s": 85}),
+            ]
+        );
+        let r = run(&g, "query q() { match { $p: Person } return { $p.age > 40 as old, count(*) as n } order { old } }", json!({})).await.unwrap();
+        assert_eq!(rows(&r), vec![json!({"old": null, "n": 1}), json!({"old": false, "n": 1}), json!({"old": true, "n": 2})]);
         let r = run(&g, "query q() { match { $c: Company $p worksAt $c } return { $c.name, count($p) as n } order { $c.name } }", json!({})).await.unwrap();
         assert_eq!(rows(&r), vec![json!({"c.name": "engines", "n": 1}), json!({"c.name": "navy", "n": 1})]);
     });
