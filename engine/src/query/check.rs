@@ -210,6 +210,14 @@ impl<'s> Checker<'s> {
                 pos,
                 format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)),
             );
+        } else if self.schema.interfaces.iter().any(|i| i.name == name) {
+            let users: Vec<&str> =
+                self.schema.nodes.iter().filter(|t| t.implements.iter().any(|i| i == name)).map(|t| t.name.as_str()).collect();
+            self.err(
+                "OG-QUERY-002",
+                pos,
+                format!("`{name}` is an interface; bind one of the node types that implement it ({})", users.join(", ")),
+            );
         } else {
             let known: Vec<&str> = self.schema.nodes.iter().map(|t| t.name.as_str()).collect();
             self.err("OG-QUERY-002", pos, format!("unknown node type `{name}` (node types: {})", known.join(", ")));
