@@ -87,7 +87,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 let items: Vec<_> = plans
                     .iter()
-                    .map(|p| serde_json::json!({"name": p.name, "kind": if p.is_mutation() { "mutation" } else { "read" }, "params": p.params.iter().map(|s| &s.name).collect::<Vec<_>>()}))
+                    .map(|p| {
+                        serde_json::json!({
+                            "name": p.name,
+                            "kind": if p.is_mutation() { "mutation" } else { "read" },
+                            "description": p.description,
+                            "instruction": p.instruction,
+                            "params": p.params.iter().map(|s| serde_json::json!({"name": s.name, "type": s.ty.to_string(), "nullable": s.nullable})).collect::<Vec<_>>(),
+                        })
+                    })
                     .collect();
                 output::print_json(&serde_json::json!({"ok": true, "queries": items}));
             } else {

@@ -312,3 +312,32 @@ fn wrong_command_kind_and_bad_params_are_rejected() {
         assert_eq!(query::select(&plans, Some("r")).unwrap().name, "r");
     });
 }
+
+#[test]
+fn declarations_keep_description_instruction_and_typed_params() {
+    let ir = omnigraph::schema::compile_schema("node Doc { k: String @key  emb: Vector(3)?  tags: [String]? }").unwrap();
+    let src = r#"
+        @description("Docs by embedding")
+        query similar($v: Vector(3), $tags: [String], $n: I64?) @instruction("pass a 3-d vector") {
+            match { $d: Doc { emb: $v } $tags contains $d.k }
+            return { $d.k }
+        }
+        query other() { match { $d: Doc } return { count($d) } }
+    "#;
+    let plans = query::compile(&ir, src).unwrap();
+    assert_eq!(plans.len(), 2);
+    assert_eq!(plans[0].description.as_deref(), Some("Docs by embedding"));
+    assert_eq!(plans[0].instruction.as_deref(), Some("pass a 3-d vector"));
+    assert_eq!(plans[0].params.iter().map(|p| p.ty.to_string()).collect::<Vec<_>>(), ["Vector(3)", "[String]", "I64"]);
+    assert!(plans[0].params[2].nullable && !plans[0].params[0].nullable);
+    let e = query::bind_params(&plans[0], &json!({"v": [1, 2], "tags": []})).unwrap_err();
+    assert_eq!(e.code(), "OG-QUERY-013");
+    assert!(query::bind_params(&plans[0], &json!({"v": [1, 2, 3], "tags": ["a"]})).is_ok());
+    rt().block_on(async {
+        let t = new_graph("node Doc { k: String @key  emb: Vector(3)?  tags: [String]? }").await;
+        load(&t.uri(), LoadMode::Append, "{\"type\":\"Doc\",\"data\":{\"k\":\"a\",\"emb\":[1,2,3]}}\n{\"type\":\"Doc\",\"data\":{\"k\":\"b\",\"emb\":[1,2,4]}}\n").await.unwrap();
+        let g = Graph::open(&t.uri()).await.unwrap();
+        let r = run(&g, src, json!({"v": [1, 2, 3], "tags": ["a", "b"]})).await.unwrap();
+        assert_eq!(column(&r, 0), vec![json!("a")]);
+    });
+}
