@@ -133,9 +133,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
         let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
         for c in &self.plan.clauses {
             let PClause::Filter(e) = c else { continue };
-            let mut conj = Vec::new();
-            conjuncts(e, &mut conj);
-            for part in conj {
+            for part in e.conjuncts() {
                 let mut vs = Vec::new();
                 part.vars(&mut vs);
                 let [v] = vs[..] else { continue };
@@ -321,15 +319,6 @@ impl<'a, 'g> Matcher<'a, 'g> {
     }
 }
 
-fn conjuncts<'e>(e: &'e PExpr, out: &mut Vec<&'e PExpr>) {
-    match e {
-        PExpr::And(l, r) => {
-            conjuncts(l, out);
-            conjuncts(r, out);
-        }
-        other => out.push(other),
-    }
-}
 
 /// Columns an expression reads, keyed by (variable, property).
 pub type Columns = HashMap<(usize, String), ArrayRef>;

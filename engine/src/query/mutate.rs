@@ -299,8 +299,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             }),
             _ => None,
         };
-        let mut parts = Vec::new();
-        conjuncts(filter, &mut parts);
+        let parts = filter.conjuncts();
         let pushed = parts.iter().filter_map(|p| pushdown::to_lance(p, t, &self.env.params, &column_of)).reduce(|a, b| a.and(b));
         let mut candidates = self.stored(t, pushed).await?;
         let written: Vec<Row> = self.changes.get(&t.name).map(|c| c.live().cloned().collect()).unwrap_or_default();
@@ -591,15 +590,6 @@ fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str
     )
 }
 
-fn conjuncts<'e>(e: &'e PExpr, out: &mut Vec<&'e PExpr>) {
-    match e {
-        PExpr::And(l, r) => {
-            conjuncts(l, out);
-            conjuncts(r, out);
-        }
-        other => out.push(other),
-    }
-}
 
 /// A `where` leaf on one row.
 fn field(t: &TypeDef, row: &Row, leaf: &PExpr) -> Value {

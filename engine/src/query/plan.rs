@@ -112,6 +112,18 @@ impl PExpr {
         }
     }
 
+    /// The parts of a chain of `and`s (the expression itself otherwise).
+    pub fn conjuncts(&self) -> Vec<&PExpr> {
+        match self {
+            PExpr::And(l, r) => {
+                let mut out = l.conjuncts();
+                out.extend(r.conjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+
     pub fn is_aggregate(&self) -> bool {
         matches!(self, PExpr::Agg { .. })
     }
