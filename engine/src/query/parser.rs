@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use crate::lang::Diagnostic;
+use crate::lang::cursor::Cursor;
 use crate::lang::lexer::{Pos, Tok, Token};
 
 pub const SYNTAX: &str = "OG-QUERY-001";
@@ -25,39 +26,23 @@ struct Parser {
     i: usize,
 }
 
+impl Cursor for Parser {
+    const SYNTAX: &'static str = SYNTAX;
+
+    fn tokens(&self) -> &[Token] {
+        &self.tokens
+    }
+
+    fn index(&self) -> usize {
+        self.i
+    }
+
+    fn set_index(&mut self, i: usize) {
+        self.i = i;
+    }
+}
+
 impl Parser {
-    fn peek(&self) -> &Tok {
-        &self.tokens[self.i].tok
-    }
-
-    fn peek_at(&self, n: usize) -> &Tok {
-        &self.tokens[(self.i + n).min(self.tokens.len() - 1)].tok
-    }
-
-    fn pos(&self) -> Pos {
-        self.tokens[self.i].pos
-    }
-
-    fn bump(&mut self) -> Token {
-        let t = self.tokens[self.i].clone();
-        if self.i + 1 < self.tokens.len() {
-            self.i += 1;
-        }
-        t
-    }
-
-    fn err(&self, expected: &str) -> Diagnostic {
-        Diagnostic::new(SYNTAX, self.pos(), format!("expected {expected}, found {}", self.peek().describe()))
-    }
-
-    fn expect(&mut self, tok: Tok, what: &str) -> Result<Pos, Diagnostic> {
-        if *self.peek() == tok {
-            Ok(self.bump().pos)
-        } else {
-            Err(self.err(what))
-        }
-    }
-
     fn is_word(&self, w: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if s == w)
     }

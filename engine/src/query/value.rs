@@ -50,7 +50,8 @@ impl Value {
             DataType::Int64 => Value::Int(col.as_primitive::<Int64Type>().value(i)),
             DataType::UInt32 => Value::UInt(col.as_primitive::<UInt32Type>().value(i) as u64),
             DataType::UInt64 => Value::UInt(col.as_primitive::<UInt64Type>().value(i)),
-            DataType::Float32 => Value::Float(col.as_primitive::<Float32Type>().value(i) as f64),
+            // The shortest decimal that reads back to the same f32 (0.1, not 0.10000000149).
+            DataType::Float32 => Value::Float(format!("{}", col.as_primitive::<Float32Type>().value(i)).parse().unwrap_or(f64::NAN)),
             DataType::Float64 => Value::Float(col.as_primitive::<Float64Type>().value(i)),
             DataType::Date32 => Value::Date(col.as_primitive::<Date32Type>().value(i)),
             DataType::Timestamp(TimeUnit::Microsecond, _) => Value::DateTime(col.as_primitive::<TimestampMicrosecondType>().value(i)),

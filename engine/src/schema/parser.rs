@@ -3,7 +3,8 @@
 
 use super::SchemaError;
 use super::ast::*;
-use super::lexer::{Pos, Tok, Token};
+use super::lexer::{Tok, Token};
+use crate::lang::cursor::Cursor;
 
 pub fn parse(tokens: Vec<Token>) -> Result<Vec<Decl>, SchemaError> {
     let mut p = Parser { tokens, i: 0 };
@@ -19,44 +20,23 @@ struct Parser {
     i: usize,
 }
 
-impl Parser {
-    fn peek(&self) -> &Tok {
-        &self.tokens[self.i].tok
-    }
-    fn pos(&self) -> Pos {
-        self.tokens[self.i].pos
-    }
-    fn bump(&mut self) -> Token {
-        let t = self.tokens[self.i].clone();
-        if self.i + 1 < self.tokens.len() {
-            self.i += 1;
-        }
-        t
-    }
-    fn err(&self, expected: &str) -> SchemaError {
-        SchemaError::new(
-            "OG-SCHEMA-001",
-            self.pos(),
-            format!("expected {expected}, found {}", self.peek().describe()),
-        )
-    }
-    fn expect(&mut self, tok: Tok, what: &str) -> Result<Pos, SchemaError> {
-        if *self.peek() == tok {
-            Ok(self.bump().pos)
-        } else {
-            Err(self.err(what))
-        }
-    }
-    fn ident(&mut self, what: &str) -> Result<(String, Pos), SchemaError> {
-        match self.peek().clone() {
-            Tok::Ident(s) => {
-                let pos = self.bump().pos;
-                Ok((s, pos))
-            }
-            _ => Err(self.err(what)),
-        }
+impl Cursor for Parser {
+    const SYNTAX: &'static str = "OG-SCHEMA-001";
+
+    fn tokens(&self) -> &[Token] {
+        &self.tokens
     }
 
+    fn index(&self) -> usize {
+        self.i
+    }
+
+    fn set_index(&mut self, i: usize) {
+        self.i = i;
+    }
+}
+
+impl Parser {
     fn decl(&mut self) -> Result<Decl, SchemaError> {
         let (kw, pos) = self.ident("`node`, `edge` or `interface`")?;
         let kind = match kw.as_str() {

@@ -341,3 +341,14 @@ fn declarations_keep_description_instruction_and_typed_params() {
         assert_eq!(column(&r, 0), vec![json!("a")]);
     });
 }
+
+#[test]
+fn f32_values_read_back_as_written() {
+    rt().block_on(async {
+        let t = new_graph("node N { k: String @key  x: F32 }").await;
+        load(&t.uri(), LoadMode::Append, "{\"type\":\"N\",\"data\":{\"k\":\"a\",\"x\":0.1}}\n").await.unwrap();
+        let g = Graph::open(&t.uri()).await.unwrap();
+        let r = run(&g, "query q() { match { $n: N } return { $n.x } }", json!({})).await.unwrap();
+        assert_eq!(serde_json::to_string(&rows(&r)[0]).unwrap(), r#"{"n.x":0.1}"#);
+    });
+}
