@@ -8,6 +8,8 @@ need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v mold >/dev/null 2>&1 || need+=(mold)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# The S3 test server (scripts/s3_env.sh) runs in a Python venv.
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2
   sudo=""

@@ -60,13 +60,101 @@ pub enum Command {
         #[arg(long)]
         query: PathBuf,
     },
-    /// Finish or undo writes that stopped mid-commit (a crash), and clear a
-    /// leftover init claim. Dry run unless --apply.
+    /// Graph lifecycle through a catalog: list, show, create, delete,
+    /// restore, purge, import.
+    Graphs {
+        #[command(subcommand)]
+        command: GraphsCommand,
+    },
+    /// Explain and repair what a crash left behind. With --catalog: every
+    /// unfinished lifecycle operation, orphan location and broken active
+    /// graph in the catalog. With --store: one graph's unfinished writes and
+    /// init claim. Dry run unless --apply; exit 0 clean, 1 problems found
+    /// (or left), 2 error.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["store", "catalog"]))]
     Recover {
         #[arg(long)]
-        store: String,
+        store: Option<String>,
+        /// The catalog URI (a directory or s3://bucket/prefix).
+        #[arg(long, env = "OMNIGRAPH_CATALOG")]
+        catalog: Option<String>,
+        /// Carry the plan out.
         #[arg(long)]
         apply: bool,
+        /// Resolve this operation now even though its lease is live (with --catalog).
+        #[arg(long, value_name = "OP_ID", requires = "catalog")]
+        force: Option<String>,
+    },
+}
+
+/// The catalog a `graphs` command works on.
+#[derive(Args, Debug)]
+pub struct CatalogArg {
+    /// The catalog URI: a local directory or s3://bucket/prefix (S3 is
+    /// configured from the AWS_* environment variables).
+    #[arg(long, env = "OMNIGRAPH_CATALOG")]
+    pub catalog: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GraphsCommand {
+    /// Every graph in the catalog with its state (--all adds tombstones and failed creates).
+    List {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        #[arg(long)]
+        all: bool,
+    },
+    /// One graph: state, location, incarnation, schema hash, times, operation in flight.
+    Show {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        id: String,
+    },
+    /// Create a graph: reserve the id, init fresh storage, publish it active.
+    Create {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        /// Graph id: [a-z0-9][a-z0-9_-]{0,62}.
+        #[arg(long)]
+        id: String,
+        /// The .pg schema file.
+        #[arg(long)]
+        schema: PathBuf,
+        /// Metadata to keep on the entry, as a JSON object (for example an initial policy).
+        #[arg(long, value_name = "JSON")]
+        metadata: Option<String>,
+    },
+    /// Delete a graph: it stops being served at once; its data is removed,
+    /// or kept for --retain (then `restore` or `purge`).
+    Delete {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        id: String,
+        /// Keep the data this long, e.g. 30m, 12h, 7d.
+        #[arg(long, value_name = "DURATION")]
+        retain: Option<String>,
+    },
+    /// Bring back a deleted graph whose data is still retained.
+    Restore {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        id: String,
+    },
+    /// Remove a retained deleted graph's data now.
+    Purge {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        id: String,
+    },
+    /// Register a graph made by `omnigraph init` (its directory is not moved or rewritten).
+    Import {
+        #[command(flatten)]
+        catalog: CatalogArg,
+        #[arg(long)]
+        id: String,
+        /// The graph's root.
+        path: String,
     },
 }
 

@@ -10,12 +10,14 @@ use omnigraph::schema::compile_schema;
 
 use crate::cli::{Cli, Command, Format, LoadArgs, Mode, QueryArgs, SchemaCommand};
 use crate::output;
+use omnigraph_catalog::CatalogError;
 
 fn read_file(path: &std::path::Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", path.display())))
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs one command; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32, CatalogError> {
     let json = cli.json;
     match cli.command {
         Command::Init { schema, uri } => {
@@ -105,7 +107,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Recover { store, apply } => {
+        Command::Recover { store: Some(store), apply, .. } => {
             let items = graph::recovery::repair(&store, apply).await?;
             if json {
                 output::print_json(&serde_json::json!({"applied": apply, "items": items}));
@@ -121,11 +123,14 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
             if !apply && items.iter().any(|i| i.actionable) {
-                std::process::exit(1);
+                return Ok(1);
             }
         }
+        Command::Recover { catalog: Some(uri), apply, force, .. } => return crate::graphs::recover(&uri, apply, force, json).await,
+        Command::Recover { .. } => unreachable!("clap requires --store or --catalog"),
+        Command::Graphs { command } => return crate::graphs::run(command, json).await,
     }
-    Ok(())
+    Ok(0)
 }
 
 async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod graphs;
 mod output;
 mod progress;
 mod results;
@@ -20,12 +21,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let args = cli::Cli::parse();
     let json = args.json;
+    // `recover` reserves exit code 1 for "problems found"; its errors are 2.
+    let error_code = if matches!(args.command, cli::Command::Recover { .. }) { 2 } else { 1 };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = match rt.block_on(commands::run(args)) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             output::print_error(&e, json);
-            1
+            error_code
         }
     };
     std::process::exit(code);

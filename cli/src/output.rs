@@ -9,7 +9,16 @@ pub fn print_json<T: Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }
 
-pub fn print_error(e: &Error, json: bool) {
+/// Prints a catalog error (engine errors inside it keep their own detail).
+pub fn print_error(e: &omnigraph_catalog::CatalogError, json: bool) {
+    match e {
+        omnigraph_catalog::CatalogError::Engine(inner) => print_engine_error(inner, json),
+        _ if json => println!("{}", serde_json::to_string_pretty(&e.to_json()).expect("serializable")),
+        _ => eprintln!("error[{}]: {e}", e.code()),
+    }
+}
+
+fn print_engine_error(e: &Error, json: bool) {
     if json {
         // Machine-readable errors go to stdout, where scripts read results.
         println!("{}", serde_json::to_string_pretty(&e.to_json()).expect("serializable"));

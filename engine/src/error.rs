@@ -62,6 +62,9 @@ pub enum Error {
         actual: u64,
     },
 
+    #[error("the graph at {root} was deleted (operation {op}); it accepts no reads or writes")]
+    GraphRetired { root: String, op: String },
+
     #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
     RecoveryRequired { root: String, ops: Vec<String> },
 
@@ -115,6 +118,7 @@ impl Error {
             Error::InitIncomplete { .. } => "OG-OPEN-002",
             Error::SchemaStateMismatch { .. } => "OG-OPEN-003",
             Error::RecoveryRequired { .. } => "OG-OPEN-004",
+            Error::GraphRetired { .. } => "OG-OPEN-005",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
             Error::InvalidData { .. } => "OG-LOAD-001",
             Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-000"),
@@ -141,6 +145,7 @@ impl Error {
             Error::InitIncomplete { .. } => "init_incomplete",
             Error::SchemaStateMismatch { .. } => "schema_state_mismatch",
             Error::RecoveryRequired { .. } => "recovery_required",
+            Error::GraphRetired { .. } => "graph_retired",
             Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
             Error::InvalidData { .. } => "invalid_data",
             Error::Query(_) => "query_invalid",

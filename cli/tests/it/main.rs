@@ -1,5 +1,9 @@
 //! CLI tests: the `omnigraph` binary run as real processes.
 
+mod catalog;
+mod catalog_common;
+mod catalog_crash;
+mod catalog_race;
 mod commands;
 mod common;
 mod crash;

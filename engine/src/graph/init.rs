@@ -96,11 +96,19 @@ async fn preflight(root: &Root, ignore: Option<&str>) -> Result<()> {
 
 /// Creates a new graph at `uri` from `.pg` source.
 pub async fn init(uri: &str, schema_src: &str) -> Result<InitReport> {
+    init_with_attempt(uri, schema_src, &ulid::Ulid::new().to_string()).await
+}
+
+/// [`init`] with the attempt id chosen by the caller: a catalog create
+/// passes its operation id, so the init claim, every table's first commit
+/// and the genesis manifest row are stamped with it, and recovery can tell
+/// "this operation's init landed" from anyone else's graph.
+pub async fn init_with_attempt(uri: &str, schema_src: &str, attempt: &str) -> Result<InitReport> {
     let ir = compile_schema(schema_src).map_err(Error::Schema)?;
     let root = Root::new(uri, true)?;
     preflight(&root, None).await?;
 
-    let attempt = ulid::Ulid::new().to_string();
+    let attempt = attempt.to_string();
     let now = chrono::Utc::now();
     let claim = InitClaim {
         attempt: attempt.clone(),

@@ -2,6 +2,7 @@
 //! [`Snapshot`], and change it through the [`write`] protocol, with
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
+pub mod fence;
 pub mod indexes;
 pub mod init;
 pub mod layout;
@@ -19,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
-pub use init::{InitReport, SchemaState, init};
+pub use init::{InitReport, SchemaState, init, init_with_attempt};
 pub use recovery::Recovered;
 
 /// An open graph. Reads go through a [`Snapshot`]; writes through [`write`].
@@ -126,6 +127,11 @@ impl Graph {
             return Err(mismatch(format!("{} does not compile to {}", layout::SCHEMA_PG, layout::SCHEMA_IR)));
         }
 
+        if writable
+            && let fence::FenceState::Retired { op } = fence::state(root.uri()).await?
+        {
+            return Err(Error::GraphRetired { root: root.uri().to_string(), op });
+        }
         let mut recovered = Vec::new();
         let pending = sidecar::list(&root).await?;
         let abandoned: Vec<_> = pending.into_iter().filter(|s| s.abandoned()).collect();
@@ -175,6 +181,9 @@ impl Graph {
     /// The latest published snapshot.
     pub async fn snapshot(&self) -> Result<Snapshot> {
         let (ds, state) = manifest::read(&self.root.child_uri(layout::MANIFEST), None).await?;
+        if let Some(f) = state.retired() {
+            return Err(Error::GraphRetired { root: self.root.uri().to_string(), op: f.op_id.clone() });
+        }
         let mut tables = Vec::new();
         for t in self.schema.types() {
             let key = t.table_key();

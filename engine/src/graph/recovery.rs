@@ -133,7 +133,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish(&manifest_uri, mds, mstate, &updates, &[], &sidecar.op_id).await?;
+        manifest::publish_rollback(&manifest_uri, mds, mstate, &updates, &sidecar.op_id).await?;
         Decision::RolledBack
     };
     sidecar.remove(root).await?;

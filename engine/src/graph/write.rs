@@ -93,6 +93,13 @@ pub async fn commit_and_publish(
             recovery::recover(root, &sidecar, true).await?;
             return Err(e);
         }
+        Err(e @ Error::GraphRetired { .. }) => {
+            // Fenced by a delete: it will never publish. Undo it (the
+            // roll-back passes the fence); the graph's data may already be
+            // going away, so a failure here changes nothing for the caller.
+            let _ = recovery::recover(root, &sidecar, true).await;
+            return Err(e);
+        }
         // Outcome unknown: the sidecar stays for recovery to decide.
         Err(e) => return Err(e),
     };

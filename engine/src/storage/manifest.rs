@@ -62,6 +62,22 @@ pub struct ManifestState {
     pub version: u64,
     pub genesis_id: Option<String>,
     pub tables: BTreeMap<String, TableEntry>,
+    /// The latest fence row, if the graph was ever fenced (see
+    /// `graph::fence`): `location` is [`FENCE_RETIRED`] or [`FENCE_LIVE`],
+    /// `version` the fence generation, `op_id` the catalog operation.
+    pub fence: Option<TableEntry>,
+}
+
+/// The manifest row key of the fence. Not a table: no dataset behind it.
+pub const FENCE_KEY: &str = "__fence";
+pub const FENCE_RETIRED: &str = "retired";
+pub const FENCE_LIVE: &str = "live";
+
+impl ManifestState {
+    /// The fence row when the graph is retired (deleted through a catalog).
+    pub fn retired(&self) -> Option<&TableEntry> {
+        self.fence.as_ref().filter(|f| f.location == FENCE_RETIRED)
+    }
 }
 
 /// One table change carried by a publish.
@@ -112,6 +128,7 @@ pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str)
         version: ds.version().version,
         genesis_id: Some(genesis_id.to_string()),
         tables: entries.iter().map(|e| (e.key.clone(), e.clone())).collect(),
+        fence: None,
     })
 }
 
@@ -133,6 +150,7 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
         .map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
     let mut tables: BTreeMap<String, TableEntry> = BTreeMap::new();
     let mut genesis_id = None;
+    let mut fence: Option<TableEntry> = None;
     for b in &batches {
         let col = |name: &str| b.column_by_name(name).expect("manifest column");
         let keys = col("table_key").as_string::<i32>();
@@ -152,6 +170,12 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
                 row_count: counts.value(i),
                 op_id: ops.value(i).to_string(),
             };
+            if entry.key == FENCE_KEY {
+                if fence.as_ref().is_none_or(|f| f.version < entry.version) {
+                    fence = Some(entry);
+                }
+                continue;
+            }
             match tables.get(&entry.key) {
                 Some(old) if old.version >= entry.version => {}
                 _ => {
@@ -160,13 +184,26 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
             }
         }
     }
-    Ok(ManifestState { version: ds.version().version, genesis_id, tables })
+    Ok(ManifestState { version: ds.version().version, genesis_id, tables, fence })
 }
 
-fn check_expected(state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)]) -> Result<()> {
+fn check_expected(uri: &str, state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)], through_fence: bool) -> Result<()> {
+    // The fence: once a retired row is published, no other publish lands.
+    // Every attempt re-checks it against the head it commits over, so a write
+    // racing a delete either lands before the fence or is refused.
+    if let Some(f) = state.retired()
+        && !through_fence
+        && !updates.iter().any(|u| u.key == FENCE_KEY)
+    {
+        return Err(Error::GraphRetired { root: uri.trim_end_matches(MANIFEST_TABLE).trim_end_matches('/').to_string(), op: f.op_id.clone() });
+    }
     let expected = updates.iter().map(|u| (&u.key, u.expected)).chain(reads.iter().map(|(k, v)| (k, *v)));
     for (key, want) in expected {
-        let actual = state.tables.get(key).map(|e| e.version).unwrap_or(0);
+        let actual = if key == FENCE_KEY {
+            state.fence.as_ref().map(|f| f.version).unwrap_or(0)
+        } else {
+            state.tables.get(key).map(|e| e.version).unwrap_or(0)
+        };
         if actual != want {
             return Err(Error::ExpectedVersionMismatch { table: key.clone(), expected: want, actual });
         }
@@ -192,7 +229,7 @@ async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[Table
             .await
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
-    let all: Vec<TableEntry> = next.tables.values().cloned().collect();
+    let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).cloned().collect();
     let params = WriteParams { mode: WriteMode::Overwrite, skip_auto_cleanup: true, ..Default::default() };
     InsertBuilder::new(ds.clone())
         .with_params(&params)
@@ -213,6 +250,31 @@ pub async fn publish(
     reads: &[(String, u64)],
     op_id: &str,
 ) -> Result<ManifestState> {
+    publish_impl(uri, ds, state, updates, reads, op_id, false).await
+}
+
+/// [`publish`] for a recovery roll-back, which may pass a retired fence: it
+/// only records table versions whose content equals what is already
+/// published, so that later writes can pin their commits again.
+pub async fn publish_rollback(
+    uri: &str,
+    ds: Arc<Dataset>,
+    state: ManifestState,
+    updates: &[TableUpdate],
+    op_id: &str,
+) -> Result<ManifestState> {
+    publish_impl(uri, ds, state, updates, &[], op_id, true).await
+}
+
+async fn publish_impl(
+    uri: &str,
+    ds: Arc<Dataset>,
+    state: ManifestState,
+    updates: &[TableUpdate],
+    reads: &[(String, u64)],
+    op_id: &str,
+    through_fence: bool,
+) -> Result<ManifestState> {
     let entries: Vec<TableEntry> = updates
         .iter()
         .map(|u| TableEntry {
@@ -224,13 +286,17 @@ pub async fn publish(
         })
         .collect();
     let (mut ds, mut state) = (ds, state);
-    check_expected(&state, updates, reads)?;
+    check_expected(uri, &state, updates, reads, through_fence)?;
     failpoint::hit("publish.before_manifest_commit");
     const MAX_ATTEMPTS: usize = 64;
     for _ in 0..MAX_ATTEMPTS {
         let mut next = state.clone();
         for e in &entries {
-            next.tables.insert(e.key.clone(), e.clone());
+            if e.key == FENCE_KEY {
+                next.fence = Some(e.clone());
+            } else {
+                next.tables.insert(e.key.clone(), e.clone());
+            }
         }
         let txn = stage_publish(&ds, &next, &entries).await?;
         match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, "publish").await {
@@ -241,7 +307,7 @@ pub async fn publish(
             Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {
                 // Another publish landed first. Re-read and re-check our tables.
                 (ds, state) = read(uri, None).await?;
-                check_expected(&state, updates, reads)?;
+                check_expected(uri, &state, updates, reads, through_fence)?;
             }
             Err(e) => return Err(e),
         }

@@ -9,11 +9,67 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
+
+/// Canonical URI and object store for a graph or catalog root: an absolute
+/// local path (fsync on, so a reported write survives a power cut), or
+/// `s3://bucket/prefix` configured from the `AWS_*` environment variables
+/// (`AWS_ENDPOINT`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`). The returned store
+/// is rooted at the URI: paths given to it are relative to the root.
+pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn ObjectStore>)> {
+    if let Some(rest) = uri.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(Error::InvalidArgument(format!("`{uri}` names no bucket")));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // object_store reads AWS_ENDPOINT; Lance and the AWS tools also know
+        // AWS_ENDPOINT_URL. Accept either, the same way for both.
+        if std::env::var_os("AWS_ENDPOINT").is_none()
+            && let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let s3 = builder.build().map_err(|e| Error::storage(uri, e))?;
+        let prefix = prefix.trim_end_matches('/');
+        let canonical = format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string();
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        return Ok((canonical, store));
+    }
+    if let Some(scheme_end) = uri.find("://") {
+        let scheme = &uri[..scheme_end];
+        if scheme != "file" {
+            return Err(Error::InvalidArgument(format!(
+                "storage scheme `{scheme}://` is not supported; use a local path or s3://bucket/prefix"
+            )));
+        }
+    }
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    let path = std::path::absolute(path).map_err(|e| Error::storage(uri, e))?;
+    if create_local {
+        std::fs::create_dir_all(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
+    } else if !path.is_dir() {
+        return Err(Error::NotAGraph {
+            root: path.display().to_string(),
+            missing: "the directory itself".into(),
+        });
+    }
+    let store = LocalFileSystem::new_with_prefix(&path)
+        .map_err(|e| Error::storage(path.display().to_string(), e))?
+        .with_fsync(true);
+    Ok((path.display().to_string(), Arc::new(store)))
+}
 
 #[derive(Clone)]
 pub struct Root {
@@ -37,32 +93,16 @@ pub enum Created {
 impl Root {
     /// Opens a root. A local path is made absolute; `create` makes the local
     /// directory when missing (an empty directory is not a graph artifact).
+    /// `s3://bucket/prefix` roots are configured from the standard `AWS_*`
+    /// environment variables, as Lance reads them.
     pub fn new(uri: &str, create: bool) -> Result<Root> {
-        if let Some(scheme_end) = uri.find("://") {
-            let scheme = &uri[..scheme_end];
-            if scheme != "file" {
-                return Err(Error::InvalidArgument(format!(
-                    "storage scheme `{scheme}://` is not supported yet; use a local path"
-                )));
-            }
-        }
-        let path = uri.strip_prefix("file://").unwrap_or(uri);
-        let path = std::path::absolute(path).map_err(|e| Error::storage(uri, e))?;
-        if create {
-            std::fs::create_dir_all(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
-        } else if !path.is_dir() {
-            return Err(Error::NotAGraph {
-                root: path.display().to_string(),
-                missing: "the directory itself".into(),
-            });
-        }
-        let store = LocalFileSystem::new_with_prefix(&path)
-            .map_err(|e| Error::storage(path.display().to_string(), e))?
-            .with_fsync(true);
-        Ok(Root {
-            uri: path.display().to_string(),
-            store: Arc::new(store),
-        })
+        let (uri, store) = open_store(uri, create)?;
+        Ok(Root { uri, store })
+    }
+
+    /// The object store this root reads and writes, rooted at [`Root::uri`].
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
     }
 
     pub fn uri(&self) -> &str {
@@ -119,7 +159,7 @@ impl Root {
             self.delete(&obj).await?;
         }
         let local = std::path::Path::new(&self.uri).join(prefix);
-        if local.is_dir() {
+        if !self.uri.contains("://") && local.is_dir() {
             let _ = std::fs::remove_dir_all(&local);
         }
         Ok(())

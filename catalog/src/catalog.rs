@@ -1,0 +1,149 @@
+//! [`Catalog`]: the handle every caller (CLI, server, recovery) uses.
+//!
+//! Layout under the catalog root (docs/dev/catalog.md has the details):
+//!
+//! ```text
+//! _catalog.json                      marker {format_version}
+//! entries/<id>/<version>.json        one version chain per graph id
+//! operations/<op-id>.json            sidecars of unfinished operations
+//! locations/<sha256>.json            claims on imported graph locations
+//! graphs/<id>/<incarnation>/         graph data, one root per incarnation
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::entry::{self, GraphEntry, Publish, State};
+use crate::error::{CatalogError, Result};
+use crate::operation::Operation;
+use crate::store::{CatalogStore, Put, StoreStats};
+
+pub const MARKER: &str = "_catalog.json";
+pub const GRAPHS_DIR: &str = "graphs";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    format_version: u32,
+    created_at: String,
+}
+
+/// An open catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub(crate) store: CatalogStore,
+    pub(crate) actor: String,
+}
+
+/// A graph as `list` and `show` report it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphInfo {
+    #[serde(flatten)]
+    pub entry: GraphEntry,
+    /// The sidecar of the operation in flight, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+}
+
+impl Catalog {
+    /// Opens the catalog at `uri` (a local path or `s3://bucket/prefix`).
+    /// Nothing is written until the first create or import.
+    pub async fn open(uri: &str) -> Result<Catalog> {
+        let store = CatalogStore::open(uri, true)?;
+        Ok(Catalog { store, actor: "cli".into() })
+    }
+
+    /// Opens a catalog that must already exist (for list, show, recover).
+    pub async fn open_existing(uri: &str) -> Result<Catalog> {
+        let c = Catalog::open(uri).await?;
+        if c.store.get(MARKER).await?.is_none() {
+            return Err(CatalogError::NotACatalog { uri: c.store.uri().to_string(), marker: MARKER.into() });
+        }
+        Ok(c)
+    }
+
+    /// Who is recorded as the actor of operations started through this handle.
+    pub fn with_actor(mut self, actor: &str) -> Catalog {
+        self.actor = actor.to_string();
+        self
+    }
+
+    pub fn uri(&self) -> &str {
+        self.store.uri()
+    }
+
+    pub fn store(&self) -> &CatalogStore {
+        &self.store
+    }
+
+    /// Requests and bytes this handle has sent to storage.
+    pub fn stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+
+    /// Writes the marker if missing (idempotent, put-if-absent).
+    pub(crate) async fn ensure_marker(&self) -> Result<()> {
+        let m = Marker { format_version: FORMAT_VERSION, created_at: entry::now_rfc3339() };
+        match self.store.put_if_absent(MARKER, serde_json::to_vec_pretty(&m).expect("marker serializes")).await? {
+            Put::Created | Put::AlreadyExists => Ok(()),
+        }
+    }
+
+    /// Where a new incarnation of `id` lives.
+    pub(crate) fn incarnation_location(&self, id: &str, incarnation: &str) -> String {
+        self.store.child_uri(&format!("{GRAPHS_DIR}/{id}/{incarnation}"))
+    }
+
+    /// The current entry of `id`, if the id was ever used.
+    pub async fn entry(&self, id: &str) -> Result<Option<GraphEntry>> {
+        entry::head(&self.store, id).await
+    }
+
+    /// One graph with its in-flight operation.
+    pub async fn show(&self, id: &str) -> Result<GraphInfo> {
+        entry::validate_id(id)?;
+        let e = self.entry(id).await?.ok_or_else(|| CatalogError::NotFound { id: id.to_string() })?;
+        let operation = match &e.op {
+            Some(op) => Operation::read(&self.store, &op.id).await?,
+            None => None,
+        };
+        Ok(GraphInfo { entry: e, operation })
+    }
+
+    /// Every graph id's current entry (tombstones and failed creates
+    /// included; filter on `state` to see only what is served).
+    pub async fn list(&self) -> Result<Vec<GraphInfo>> {
+        let mut out = Vec::new();
+        for id in entry::ids(&self.store).await? {
+            if let Some(e) = self.entry(&id).await? {
+                let operation = match &e.op {
+                    Some(op) => Operation::read(&self.store, &op.id).await?,
+                    None => None,
+                };
+                out.push(GraphInfo { entry: e, operation });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The location of an active graph, for callers about to open it.
+    pub async fn active_location(&self, id: &str) -> Result<String> {
+        let e = self.entry(id).await?.ok_or_else(|| CatalogError::NotFound { id: id.to_string() })?;
+        match e.state {
+            State::Active if e.op.is_none() => Ok(e.location),
+            State::Active | State::Reserved | State::Initializing | State::Deleting => {
+                let op = e.op.as_ref().map(|o| (o.id.clone(), o.kind.to_string())).unwrap_or_default();
+                Err(CatalogError::InProgress { id: id.into(), op: op.0, kind: op.1 })
+            }
+            State::Deleted | State::Failed => Err(CatalogError::NotFound { id: id.to_string() }),
+        }
+    }
+
+    /// Publishes `next` after `base`. On a lost race, returns the head that
+    /// won so the caller can re-check against it.
+    pub(crate) async fn advance(&self, base: &GraphEntry, next: GraphEntry) -> Result<Result<GraphEntry, Option<GraphEntry>>> {
+        match entry::publish(&self.store, Some(base), next).await? {
+            Publish::Published(e) => Ok(Ok(e)),
+            Publish::Lost => Ok(Err(self.entry(&base.id).await?)),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Building the plan. Reads only.
+//!
+//! 1. Every entry with an operation in flight: judged on its lease (from the
+//!    sidecar, or from the entry when the sidecar is gone). Live and not
+//!    forced: wait. Otherwise a create whose init landed (the location
+//!    opens and its genesis row carries the operation id) rolls forward,
+//!    any other create or import rolls back; delete, restore and purge
+//!    always roll forward.
+//! 2. Every sidecar no entry has in flight: the operation finished its last
+//!    transition (retire it), or never reserved / was superseded (roll back:
+//!    remove what it may have created, retire it). Live leases wait.
+//! 3. Active graphs whose storage is missing, does not open, holds another
+//!    graph, or has pending writes; tombstones whose retention ended.
+//! 4. Incarnation directories under `graphs/` that nothing owns.
+
+use std::collections::HashSet;
+
+use omnigraph_catalog::catalog::GRAPHS_DIR;
+use omnigraph_catalog::lifecycle::{create::init_landed, data, retention};
+use omnigraph_catalog::operation::now_ms;
+use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, OpKind, Operation, Result, State};
+
+use crate::plan::{Decision, Item, ItemKind, Plan};
+
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn lease_note(op: &Operation) -> String {
+    let gone = match op.owner.alive_here() {
+        Some(false) => format!("; its process ({}) is gone, so `--force {}` resolves it now", op.owner, op.op_id),
+        _ => String::new(),
+    };
+    format!("lease held by {} until {}{gone}", op.owner, when(op.lease_until_ms))
+}
+
+fn op_item(e: Option<&GraphEntry>, op: &Operation, decision: Decision, reason: String) -> Item {
+    let mut i = Item::new(ItemKind::Operation, decision, reason);
+    i.graph_id = Some(op.graph_id.clone());
+    i.op_id = Some(op.op_id.clone());
+    i.op_kind = Some(op.kind);
+    i.state = e.map(|e| e.state);
+    i.location = Some(op.location.clone());
+    i.operation = Some(op.clone());
+    i
+}
+
+pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
+    let graphs = catalog.list().await?;
+    let sidecars = Operation::list(catalog.store()).await?;
+    let mut items = Vec::new();
+    let mut handled: HashSet<String> = HashSet::new();
+    let mut force_found = force.is_none();
+
+    for g in &graphs {
+        let e = &g.entry;
+        let Some(opref) = &e.op else { continue };
+        handled.insert(opref.id.clone());
+        let op = sidecars.iter().find(|s| s.op_id == opref.id).cloned().unwrap_or_else(|| Operation::from_entry(e, opref));
+        let forced = force == Some(opref.id.as_str());
+        force_found |= forced;
+        if !forced && now_ms() <= op.lease_until_ms {
+            items.push(op_item(Some(e), &op, Decision::Wait, lease_note(&op)));
+            continue;
+        }
+        let why = if forced { "forced by the operator".to_string() } else { format!("lease expired at {}", when(op.lease_until_ms)) };
+        let (decision, reason) = match (opref.kind, e.state) {
+            (OpKind::Create, State::Reserved | State::Initializing) => {
+                if init_landed(&e.location, &opref.id).await {
+                    (Decision::RollForward, format!("{why}; the graph's init landed: publish `active`, retire the sidecar"))
+                } else {
+                    (Decision::RollBack, format!("{why}; the init did not complete: mark `failed`, remove {}, retire the sidecar", e.location))
+                }
+            }
+            (OpKind::Import, State::Reserved) => {
+                (Decision::RollBack, format!("{why}; the import did not complete: mark `failed`, release its location claim (the graph's files are not touched)"))
+            }
+            (OpKind::Delete, State::Deleting) => {
+                let rest = match opref.retain_ms {
+                    Some(ms) if ms > 0 => format!("keep the data {ms} ms"),
+                    _ => format!("remove {}", e.location),
+                };
+                (Decision::RollForward, format!("{why}; the graph is no longer served: fence it, {rest}, publish the tombstone"))
+            }
+            (OpKind::Restore, State::Deleted) => {
+                (Decision::RollForward, format!("{why}; lift the fence and publish `active`"))
+            }
+            (OpKind::Purge, State::Deleted) => (Decision::RollForward, format!("{why}; remove {} and publish the tombstone", e.location)),
+            (kind, state) => (Decision::NeedsOperator, format!("{why}; a {kind} operation on a `{state}` entry is not a state this version knows how to finish")),
+        };
+        items.push(op_item(Some(e), &op, decision, reason));
+    }
+
+    for op in sidecars.iter().filter(|s| !handled.contains(&s.op_id)) {
+        let forced = force == Some(op.op_id.as_str());
+        force_found |= forced;
+        let e = graphs.iter().find(|g| g.entry.id == op.graph_id).map(|g| &g.entry);
+        if !forced && !op.lease_expired() {
+            items.push(op_item(e, op, Decision::Wait, lease_note(op)));
+            continue;
+        }
+        let finished = e.is_some_and(|e| e.last_op.as_deref() == Some(op.op_id.as_str()));
+        let item = if finished {
+            op_item(e, op, Decision::Retire, "the operation completed in the catalog; finish its cleanup and retire its sidecar".into())
+        } else {
+            let cleanup = match op.kind {
+                OpKind::Create if e.is_none_or(|e| e.location != op.location) => format!(", remove {} if anything is there", op.location),
+                _ => String::new(),
+            };
+            op_item(e, op, Decision::RollBack, format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"))
+        };
+        items.push(item);
+    }
+
+    if let Some(f) = force
+        && !force_found
+    {
+        return Err(CatalogError::UnknownOperation { op: f.to_string() });
+    }
+
+    for g in &graphs {
+        let e = &g.entry;
+        if e.state == State::Active && e.op.is_none() {
+            if let Some(item) = check_active(e).await {
+                items.push(item);
+            }
+        }
+        if retention::expired(e) {
+            let mut i = Item::new(
+                ItemKind::Retention,
+                Decision::Purge,
+                format!("retention ended at {}: remove {} and keep the tombstone", e.retained_until.as_deref().unwrap_or("?"), e.location),
+            );
+            i.graph_id = Some(e.id.clone());
+            i.state = Some(e.state);
+            i.location = Some(e.location.clone());
+            items.push(i);
+        }
+    }
+
+    items.extend(orphans(catalog, &graphs.iter().map(|g| &g.entry).collect::<Vec<_>>(), &sidecars).await?);
+    Ok(Plan { catalog: catalog.uri().to_string(), applied: false, items })
+}
+
+async fn check_active(e: &GraphEntry) -> Option<Item> {
+    let found = match omnigraph::Graph::open(&e.location).await {
+        Ok(g) => match g.snapshot().await {
+            Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => Some((
+                Decision::NeedsOperator,
+                format!(
+                    "{} holds a different graph (genesis {:?}, the catalog recorded {:?}); nothing is changed automatically",
+                    e.location, s.genesis_id, e.genesis_id
+                ),
+            )),
+            Ok(_) => None,
+            Err(err) => Some((Decision::NeedsOperator, format!("{} does not read: {} {err}", e.location, err.code()))),
+        },
+        Err(omnigraph::Error::RecoveryRequired { ops, .. }) => Some((
+            Decision::RepairGraph,
+            format!("write(s) {ops:?} were left unfinished inside the graph: finish or undo them (engine recovery)"),
+        )),
+        Err(omnigraph::Error::NotAGraph { missing, .. }) => Some((
+            Decision::NeedsOperator,
+            format!("storage is missing at {} ({missing}); restore it from a backup, or delete the graph", e.location),
+        )),
+        Err(err) => Some((Decision::NeedsOperator, format!("{} does not open: {} {err}", e.location, err.code()))),
+    };
+    found.map(|(decision, reason)| {
+        let mut i = Item::new(ItemKind::ActiveGraph, decision, reason);
+        i.graph_id = Some(e.id.clone());
+        i.state = Some(e.state);
+        i.location = Some(e.location.clone());
+        i
+    })
+}
+
+/// Incarnation directories under `graphs/` that neither an entry (whose
+/// data is not removed) nor a sidecar owns.
+async fn orphans(catalog: &Catalog, entries: &[&GraphEntry], sidecars: &[Operation]) -> Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let store = catalog.store();
+    for id in store.list_dirs(GRAPHS_DIR).await? {
+        for inc in store.list_dirs(&format!("{GRAPHS_DIR}/{id}")).await? {
+            let owned_by_entry = entries.iter().any(|e| e.id == id && e.incarnation == inc && !e.data_removed);
+            let owned_by_op = sidecars.iter().any(|s| s.graph_id == id && s.incarnation == inc);
+            if owned_by_entry || owned_by_op {
+                continue;
+            }
+            let location = store.child_uri(&format!("{GRAPHS_DIR}/{id}/{inc}"));
+            if !data::exists(&location).await? {
+                continue;
+            }
+            let mut i = Item::new(
+                ItemKind::OrphanLocation,
+                Decision::Remove,
+                format!("no catalog entry or operation owns incarnation {inc} of `{id}`: remove it"),
+            );
+            i.graph_id = Some(id.clone());
+            i.location = Some(location);
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
