@@ -53,8 +53,16 @@ impl Catalog {
     }
 
     /// Opens a catalog that must already exist (for list, show, recover).
+    /// Writes nothing, not even a missing local directory.
     pub async fn open_existing(uri: &str) -> Result<Catalog> {
-        let c = Catalog::open(uri).await?;
+        let store = match CatalogStore::open(uri, false) {
+            Ok(s) => s,
+            Err(CatalogError::Engine(omnigraph::Error::NotAGraph { root, .. })) => {
+                return Err(CatalogError::NotACatalog { uri: root, marker: MARKER.into() });
+            }
+            Err(e) => return Err(e),
+        };
+        let c = Catalog { store, actor: "cli".into() };
         if c.store.get(MARKER).await?.is_none() {
             return Err(CatalogError::NotACatalog { uri: c.store.uri().to_string(), marker: MARKER.into() });
         }

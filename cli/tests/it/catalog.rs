@@ -10,6 +10,7 @@ fn graphs_commands_create_list_show_delete_restore_purge() {
     let cat = catalog_uri(&w, false).unwrap();
     let out = graphs(&w, &cat, &["list"]);
     assert!(!out.status.success() && stderr(&out).contains("OG-CATALOG-010"), "{}", stderr(&out));
+    assert!(!w.path("catalog").exists(), "a read-only command created nothing");
     let e = graphs_ok(&w, &cat, &["create", "--id", "social", "--schema", "schema.pg", "--metadata", "{\"owner\":\"team-a\"}"]);
     assert_eq!(e["state"], "active");
     let loc = e["location"].as_str().unwrap().to_string();
