@@ -15,11 +15,11 @@
 
 use omnigraph::failpoint;
 
-use super::{check_available, data, op_ref};
+use super::{NewIncarnation, data};
 use crate::catalog::Catalog;
-use crate::entry::{self, GraphEntry, OpKind, Publish, State, now_rfc3339, validate_id};
+use crate::entry::{GraphEntry, OpKind, State, validate_id};
 use crate::error::{CatalogError, Result};
-use crate::operation::{LeaseKeeper, Operation};
+use crate::operation::Operation;
 
 impl Catalog {
     /// Creates graph `id` from `.pg` source. `metadata` (for example an
@@ -27,45 +27,16 @@ impl Catalog {
     pub async fn create(&self, id: &str, schema_src: &str, metadata: serde_json::Value) -> Result<GraphEntry> {
         validate_id(id)?;
         let ir = omnigraph::schema::compile_schema(schema_src).map_err(omnigraph::Error::Schema)?;
-        self.ensure_marker().await?;
-        let (op, reserved) = loop {
-            let head = self.entry(id).await?;
-            check_available(id, head.as_ref())?;
-            let incarnation = ulid::Ulid::new().to_string();
-            let location = self.incarnation_location(id, &incarnation);
-            let op = Operation::new(OpKind::Create, id, &incarnation, &location, &self.actor, head.as_ref().map(|h| h.version).unwrap_or(0));
-            op.write(&self.store).await?;
-            failpoint::hit("create.after_sidecar");
-            let now = now_rfc3339();
-            let next = GraphEntry {
-                id: id.to_string(),
-                version: 0,
-                state: State::Reserved,
-                incarnation,
-                location,
-                schema_hash: Some(ir.content_hash()),
-                genesis_id: None,
-                created_at: now.clone(),
-                updated_at: now,
-                deleted_at: None,
-                retained_until: None,
-                data_removed: false,
-                imported: false,
-                op: Some(op_ref(&op)),
-                last_op: None,
-                failure: None,
-                metadata: metadata.clone(),
-            };
-            match entry::publish(&self.store, head.as_ref(), next).await? {
-                Publish::Published(e) => break (op, e),
-                Publish::Lost => Operation::retire(&self.store, &op.op_id).await?,
-            }
+        let new = NewIncarnation {
+            location: None,
+            schema_hash: Some(ir.content_hash()),
+            genesis_id: None,
+            imported: false,
+            metadata,
         };
+        let (op, reserved) = self.reserve_new(id, OpKind::Create, &new).await?;
         failpoint::hit("create.after_reserve");
-        let keeper = LeaseKeeper::start(&self.store, &op);
-        let result = self.finish_create(&op, reserved, schema_src).await;
-        keeper.stop().await;
-        let active = result?;
+        let active = self.leased(&op, self.finish_create(&op, reserved, schema_src)).await?;
         failpoint::hit("create.after_publish");
         Operation::retire(&self.store, &op.op_id).await?;
         Ok(active)

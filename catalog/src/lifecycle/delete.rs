@@ -18,7 +18,7 @@ use super::data;
 use crate::catalog::Catalog;
 use crate::entry::{GraphEntry, OpKind, State, now_rfc3339, validate_id};
 use crate::error::{CatalogError, Result};
-use crate::operation::{LeaseKeeper, Operation, now_ms};
+use crate::operation::{Operation, now_ms};
 
 fn wrong_state(e: &GraphEntry, action: &str, needs: &str) -> CatalogError {
     CatalogError::WrongState { id: e.id.clone(), state: e.state.to_string(), action: action.into(), needs: needs.into() }
@@ -55,10 +55,7 @@ impl Catalog {
             )
             .await?;
         failpoint::hit("delete.after_mark_deleting");
-        let keeper = LeaseKeeper::start(&self.store, &op);
-        let result = self.finish_delete(&op, &deleting).await;
-        keeper.stop().await;
-        let tombstone = result?;
+        let tombstone = self.leased(&op, self.finish_delete(&op, &deleting)).await?;
         failpoint::hit("delete.after_tombstone");
         Operation::retire(&self.store, &op.op_id).await?;
         Ok(tombstone)
@@ -121,10 +118,7 @@ impl Catalog {
             )
             .await?;
         failpoint::hit("restore.after_mark");
-        let keeper = LeaseKeeper::start(&self.store, &op);
-        let result = self.finish_restore(&op, &marked).await;
-        keeper.stop().await;
-        let active = result?;
+        let active = self.leased(&op, self.finish_restore(&op, &marked)).await?;
         Operation::retire(&self.store, &op.op_id).await?;
         Ok(active)
     }
@@ -154,10 +148,7 @@ impl Catalog {
             )
             .await?;
         failpoint::hit("purge.after_mark");
-        let keeper = LeaseKeeper::start(&self.store, &op);
-        let result = self.finish_purge(&op, &marked).await;
-        keeper.stop().await;
-        let tombstone = result?;
+        let tombstone = self.leased(&op, self.finish_purge(&op, &marked)).await?;
         Operation::retire(&self.store, &op.op_id).await?;
         Ok(tombstone)
     }

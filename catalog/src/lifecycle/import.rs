@@ -11,11 +11,11 @@ use omnigraph::failpoint;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{check_available, op_ref};
+use super::NewIncarnation;
 use crate::catalog::{Catalog, GRAPHS_DIR};
-use crate::entry::{self, GraphEntry, OpKind, Publish, State, now_rfc3339, validate_id};
+use crate::entry::{GraphEntry, OpKind, State, validate_id};
 use crate::error::{CatalogError, Result};
-use crate::operation::{LeaseKeeper, Operation};
+use crate::operation::Operation;
 use crate::store::Put;
 
 pub const LOCATIONS_DIR: &str = "locations";
@@ -45,43 +45,16 @@ impl Catalog {
         if location.starts_with(&format!("{inside}/")) || location == self.uri() {
             return Err(CatalogError::LocationTaken { location, owner: "this catalog's own storage".into() });
         }
-        self.ensure_marker().await?;
-        let (op, reserved) = loop {
-            let head = self.entry(id).await?;
-            check_available(id, head.as_ref())?;
-            let incarnation = ulid::Ulid::new().to_string();
-            let op = Operation::new(OpKind::Import, id, &incarnation, &location, &self.actor, head.as_ref().map(|h| h.version).unwrap_or(0));
-            op.write(&self.store).await?;
-            let now = now_rfc3339();
-            let next = GraphEntry {
-                id: id.to_string(),
-                version: 0,
-                state: State::Reserved,
-                incarnation,
-                location: location.clone(),
-                schema_hash: Some(graph.schema_hash().to_string()),
-                genesis_id: snap.genesis_id.clone(),
-                created_at: now.clone(),
-                updated_at: now,
-                deleted_at: None,
-                retained_until: None,
-                data_removed: false,
-                imported: true,
-                op: Some(op_ref(&op)),
-                last_op: None,
-                failure: None,
-                metadata: serde_json::Value::Null,
-            };
-            match entry::publish(&self.store, head.as_ref(), next).await? {
-                Publish::Published(e) => break (op, e),
-                Publish::Lost => Operation::retire(&self.store, &op.op_id).await?,
-            }
+        let new = NewIncarnation {
+            location: Some(location),
+            schema_hash: Some(graph.schema_hash().to_string()),
+            genesis_id: snap.genesis_id.clone(),
+            imported: true,
+            metadata: serde_json::Value::Null,
         };
+        let (op, reserved) = self.reserve_new(id, OpKind::Import, &new).await?;
         failpoint::hit("import.after_reserve");
-        let keeper = LeaseKeeper::start(&self.store, &op);
-        let result = self.finish_import(&op, &reserved).await;
-        keeper.stop().await;
-        let active = result?;
+        let active = self.leased(&op, self.finish_import(&op, &reserved)).await?;
         Operation::retire(&self.store, &op.op_id).await?;
         Ok(active)
     }

@@ -11,9 +11,20 @@ pub mod import;
 pub mod retention;
 
 use crate::catalog::Catalog;
-use crate::entry::{GraphEntry, OpKind, OpRef, State};
+use crate::entry::{self, GraphEntry, OpKind, OpRef, Publish, State, now_rfc3339};
 use crate::error::{CatalogError, Result};
-use crate::operation::Operation;
+use crate::operation::{LeaseKeeper, Operation};
+
+/// What a new incarnation's `reserved` entry records besides its id, state
+/// and operation.
+pub(crate) struct NewIncarnation {
+    /// `None`: fresh storage under the catalog's `graphs/<id>/<incarnation>/`.
+    pub location: Option<String>,
+    pub schema_hash: Option<String>,
+    pub genesis_id: Option<String>,
+    pub imported: bool,
+    pub metadata: serde_json::Value,
+}
 
 /// Can a new incarnation (create or import) take `id`, given its head?
 /// Called only on the head the following conditional write replaces.
@@ -39,6 +50,54 @@ pub(crate) fn op_ref(op: &Operation) -> OpRef {
 }
 
 impl Catalog {
+    /// Reserves `id` for a new incarnation (create or import): writes the
+    /// sidecar, then publishes `reserved` over the head the availability
+    /// check read. A lost race retires the sidecar, re-reads and re-checks.
+    pub(crate) async fn reserve_new(&self, id: &str, kind: OpKind, new: &NewIncarnation) -> Result<(Operation, GraphEntry)> {
+        self.ensure_marker().await?;
+        loop {
+            let head = self.entry(id).await?;
+            check_available(id, head.as_ref())?;
+            let incarnation = ulid::Ulid::new().to_string();
+            let location = new.location.clone().unwrap_or_else(|| self.incarnation_location(id, &incarnation));
+            let op = Operation::new(kind, id, &incarnation, &location, &self.actor, head.as_ref().map(|h| h.version).unwrap_or(0));
+            op.write(&self.store).await?;
+            omnigraph::failpoint::hit(&format!("{kind}.after_sidecar"));
+            let now = now_rfc3339();
+            let next = GraphEntry {
+                id: id.to_string(),
+                version: 0,
+                state: State::Reserved,
+                incarnation,
+                location,
+                schema_hash: new.schema_hash.clone(),
+                genesis_id: new.genesis_id.clone(),
+                created_at: now.clone(),
+                updated_at: now,
+                deleted_at: None,
+                retained_until: None,
+                data_removed: false,
+                imported: new.imported,
+                op: Some(op_ref(&op)),
+                last_op: None,
+                failure: None,
+                metadata: new.metadata.clone(),
+            };
+            match entry::publish(&self.store, head.as_ref(), next).await? {
+                Publish::Published(e) => return Ok((op, e)),
+                Publish::Lost => Operation::retire(&self.store, &op.op_id).await?,
+            }
+        }
+    }
+
+    /// Runs the rest of operation `op` while its lease is renewed.
+    pub(crate) async fn leased<T>(&self, op: &Operation, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let keeper = LeaseKeeper::start(&self.store, op);
+        let result = work.await;
+        keeper.stop().await;
+        result
+    }
+
     /// Publishes the first transition of an operation on an existing entry:
     /// the sidecar is written, then `base -> next` with the operation
     /// recorded on the entry. `check` runs on every head this attempts to
