@@ -35,13 +35,23 @@ pub struct Catalog {
 }
 
 /// A graph as `list` and `show` report it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GraphInfo {
     #[serde(flatten)]
     pub entry: GraphEntry,
     /// The sidecar of the operation in flight, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub operation: Option<Operation>,
+}
+
+impl GraphInfo {
+    /// Shown by a plain `list`: everything but failed creates and
+    /// tombstones whose data is gone (and that nothing is working on).
+    pub fn listed(&self) -> bool {
+        let e = &self.entry;
+        !(matches!(e.state, State::Failed | State::Deleted) && !e.retained() && e.op.is_none())
+    }
 }
 
 impl Catalog {

@@ -27,14 +27,11 @@ pub enum Command {
     /// Load JSONL records into a graph.
     Load(LoadArgs),
     /// Show the published snapshot: tables, versions, row counts.
-    Snapshot {
-        #[arg(long)]
-        store: String,
-    },
+    Snapshot(GraphTarget),
     /// Write the graph (or one type) as JSONL that `load` reads back.
     Export {
-        #[arg(long)]
-        store: String,
+        #[command(flatten)]
+        target: GraphTarget,
         /// Only this node or edge type.
         #[arg(long = "type")]
         type_name: Option<String>,
@@ -60,11 +57,16 @@ pub enum Command {
         #[arg(long)]
         query: PathBuf,
     },
-    /// Graph lifecycle through a catalog: list, show, create, delete,
-    /// restore, purge, import.
+    /// Graph lifecycle through a catalog (--catalog) or a server
+    /// (--server): list, show, create, delete, restore, purge, import.
     Graphs {
         #[command(subcommand)]
         command: GraphsCommand,
+    },
+    /// Check a policy file, or run test cases against it.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
     },
     /// Explain and repair what a crash left behind. With --catalog: every
     /// unfinished lifecycle operation, orphan location and broken active
@@ -87,13 +89,57 @@ pub enum Command {
     },
 }
 
-/// The catalog a `graphs` command works on.
+/// Where a `graphs` command works: a catalog directly, or a server.
 #[derive(Args, Debug)]
 pub struct CatalogArg {
     /// The catalog URI: a local directory or s3://bucket/prefix (S3 is
     /// configured from the AWS_* environment variables).
     #[arg(long, env = "OMNIGRAPH_CATALOG")]
-    pub catalog: String,
+    pub catalog: Option<String>,
+    /// An omnigraph-server URL (instead of --catalog).
+    #[arg(long, env = "OMNIGRAPH_SERVER")]
+    pub server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, env = "OMNIGRAPH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// The graph a data command works on: a graph root directly (--store), or
+/// a graph on a server (--server URL --graph ID).
+#[derive(Args, Debug)]
+pub struct GraphTarget {
+    /// The graph's root: a directory or s3://bucket/prefix.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// An omnigraph-server URL (with --graph).
+    #[arg(long, env = "OMNIGRAPH_SERVER")]
+    pub server: Option<String>,
+    /// The graph id on --server.
+    #[arg(long)]
+    pub graph: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, env = "OMNIGRAPH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Parse and check a policy file and compile it to Cedar.
+    Validate {
+        /// The policy file (YAML).
+        file: PathBuf,
+        /// Print the compiled Cedar policies.
+        #[arg(long)]
+        cedar: bool,
+    },
+    /// Run test cases (`cases: [{actor, action, graph?, expect}]`) against a policy file.
+    Test {
+        /// The policy file (YAML).
+        file: PathBuf,
+        /// The cases file (YAML).
+        #[arg(long)]
+        cases: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,8 +211,8 @@ pub struct LoadArgs {
     pub data: PathBuf,
     #[arg(long, value_enum, default_value_t = Mode::Append)]
     pub mode: Mode,
-    #[arg(long)]
-    pub store: String,
+    #[command(flatten)]
+    pub target: GraphTarget,
     /// How many line errors to list when the input is rejected.
     #[arg(long, default_value_t = 100)]
     pub max_errors: usize,
@@ -175,8 +221,8 @@ pub struct LoadArgs {
 #[derive(Args, Debug)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["exec", "query"]))]
 pub struct QueryArgs {
-    #[arg(long)]
-    pub store: String,
+    #[command(flatten)]
+    pub target: GraphTarget,
     /// Query source given inline.
     #[arg(short = 'e', long = "exec", value_name = "SOURCE")]
     pub exec: Option<String>,
@@ -211,10 +257,7 @@ pub enum Mode {
 #[derive(Subcommand, Debug)]
 pub enum SchemaCommand {
     /// Print the graph's schema (source; the compiled IR with --json).
-    Show {
-        #[arg(long)]
-        store: String,
-    },
+    Show(GraphTarget),
     /// Compile a .pg file and report errors or its content hash.
     Check {
         /// The .pg schema file.

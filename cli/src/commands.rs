@@ -1,23 +1,52 @@
-//! One function per command; each calls the engine and prints the result.
+//! One function per command; each calls the engine (or, with --server, the
+//! server) and prints the result through the same printers.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
 
-use omnigraph::error::{Error, Result};
+use omnigraph::error::Error;
 use omnigraph::graph::{self, Graph};
 use omnigraph::load::{self, LoadMode, LoadOptions};
 use omnigraph::schema::compile_schema;
+use serde_json::Value as Json;
 
-use crate::cli::{Cli, Command, Format, LoadArgs, Mode, QueryArgs, SchemaCommand};
-use crate::output;
-use omnigraph_catalog::CatalogError;
+use crate::cli::{Cli, Command, Format, GraphTarget, LoadArgs, Mode, QueryArgs, SchemaCommand};
+use crate::output::{self, CliError};
+use crate::remote::{Remote, encode};
+
+type Result<T, E = CliError> = std::result::Result<T, E>;
 
 fn read_file(path: &std::path::Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Where a data command runs.
+pub enum Target {
+    Store(String),
+    Remote(Remote, String),
+}
+
+impl GraphTarget {
+    pub fn resolve(&self) -> Result<Target> {
+        match (&self.store, &self.server, &self.graph) {
+            (Some(_), Some(_), _) => {
+                Err(CliError::invalid_argument("give --store or --server, not both (is OMNIGRAPH_SERVER set?)"))
+            }
+            (Some(store), None, None) => Ok(Target::Store(store.clone())),
+            (Some(_), None, Some(_)) => Err(CliError::invalid_argument("--graph names a graph on --server; with --store, give only the path")),
+            (None, Some(server), Some(graph)) => Ok(Target::Remote(Remote::new(server, self.token.clone())?, graph.clone())),
+            (None, Some(_), None) => Err(CliError::invalid_argument("--server needs --graph ID")),
+            (None, None, _) => Err(CliError::invalid_argument("give --store PATH, or --server URL --graph ID")),
+        }
+    }
+}
+
+fn graph_path(graph: &str, route: &str) -> String {
+    format!("/graphs/{}/{route}", encode(graph))
 }
 
 /// Runs one command; returns the process exit code.
-pub async fn run(cli: Cli) -> Result<i32, CatalogError> {
+pub async fn run(cli: Cli) -> Result<i32> {
     let json = cli.json;
     match cli.command {
         Command::Init { schema, uri } => {
@@ -33,41 +62,32 @@ pub async fn run(cli: Cli) -> Result<i32, CatalogError> {
             }
         }
         Command::Load(args) => load_cmd(args, json).await?,
-        Command::Snapshot { store } => {
-            let g = Graph::open(&store).await?;
-            let snap = g.snapshot().await?;
+        Command::Snapshot(target) => {
+            let snap = match target.resolve()? {
+                Target::Store(store) => serde_json::to_value(Graph::open(&store).await?.snapshot().await?).expect("serializable"),
+                Target::Remote(r, g) => r.get(&graph_path(&g, "snapshot")).await?,
+            };
             if json {
                 output::print_json(&snap);
             } else {
                 output::print_snapshot(&snap);
             }
         }
-        Command::Export { store, type_name, output } => {
-            let g = Graph::open(&store).await?;
-            match output {
-                Some(path) => {
-                    let file = File::create(&path).map_err(|e| Error::InvalidArgument(format!("cannot write {}: {e}", path.display())))?;
-                    let report = omnigraph::export::export(&g, type_name.as_deref(), &mut BufWriter::new(file)).await?;
-                    if json {
-                        output::print_json(&report);
-                    } else {
-                        eprintln!("exported {} rows (manifest version {}) to {}", report.rows, report.manifest_version, path.display());
-                    }
+        Command::Export { target, type_name, output } => export_cmd(target, type_name, output, json).await?,
+        Command::Schema { command: SchemaCommand::Show(target) } => {
+            let doc = match target.resolve()? {
+                Target::Store(store) => {
+                    let g = Graph::open(&store).await?;
+                    serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()})
                 }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut out = BufWriter::new(stdout.lock());
-                    omnigraph::export::export(&g, type_name.as_deref(), &mut out).await?;
-                }
-            }
-        }
-        Command::Schema { command: SchemaCommand::Show { store } } => {
-            let g = Graph::open(&store).await?;
+                Target::Remote(r, g) => r.get(&graph_path(&g, "schema")).await?,
+            };
             if json {
-                output::print_json(&serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()}));
+                output::print_json(&doc);
             } else {
-                print!("{}", g.schema_source());
-                if !g.schema_source().ends_with('\n') {
+                let src = doc["source"].as_str().unwrap_or_default();
+                print!("{src}");
+                if !src.ends_with('\n') {
                     println!();
                 }
             }
@@ -126,9 +146,10 @@ pub async fn run(cli: Cli) -> Result<i32, CatalogError> {
                 return Ok(1);
             }
         }
-        Command::Recover { catalog: Some(uri), apply, force, .. } => return crate::graphs::recover(&uri, apply, force, json).await,
+        Command::Recover { catalog: Some(uri), apply, force, .. } => return Ok(crate::graphs::recover(&uri, apply, force, json).await?),
         Command::Recover { .. } => unreachable!("clap requires --store or --catalog"),
         Command::Graphs { command } => return crate::graphs::run(command, json).await,
+        Command::Policy { command } => return crate::policy::run(command, json),
     }
     Ok(0)
 }
@@ -137,31 +158,46 @@ async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
     let src = match (&args.exec, &args.query) {
         (Some(s), _) => s.clone(),
         (None, Some(path)) => read_file(path)?,
-        (None, None) => return Err(Error::InvalidArgument("give the query with -e '<source>' or --query FILE".into())),
+        (None, None) => return Err(CliError::invalid_argument("give the query with -e '<source>' or --query FILE")),
     };
-    let params: serde_json::Value = match &args.params {
-        Some(p) => serde_json::from_str(p).map_err(|e| Error::InvalidArgument(format!("--params is not valid JSON: {e}")))?,
-        None => serde_json::Value::Null,
+    let params: Json = match &args.params {
+        Some(p) => serde_json::from_str(p).map_err(|e| CliError::invalid_argument(format!("--params is not valid JSON: {e}")))?,
+        None => Json::Null,
     };
-    let g = if mutation { Graph::open_for_write(&args.store).await? } else { Graph::open(&args.store).await? };
-    for r in g.recovered() {
-        eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
-    }
-    let plans = omnigraph::query::compile(g.schema(), &src)?;
-    let plan = omnigraph::query::select(&plans, args.name.as_deref())?;
+    let (name, doc) = match args.target.resolve()? {
+        Target::Store(store) => {
+            let g = if mutation { Graph::open_for_write(&store).await? } else { Graph::open(&store).await? };
+            for r in g.recovered() {
+                eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+            }
+            let plans = omnigraph::query::compile(g.schema(), &src)?;
+            let plan = omnigraph::query::select(&plans, args.name.as_deref())?;
+            if mutation {
+                let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
+                (plan.name.clone(), serde_json::to_value(&report).expect("serializable"))
+            } else {
+                let result = omnigraph::query::run_read(&g, plan, &params).await?;
+                (plan.name.clone(), result.to_json_doc(&plan.name))
+            }
+        }
+        Target::Remote(r, g) => {
+            let body = serde_json::json!({"query": src, "name": args.name, "params": params});
+            let doc = r.post(&graph_path(&g, if mutation { "mutate" } else { "query" }), &body).await?;
+            (String::new(), doc)
+        }
+    };
+    let _ = name;
     if mutation {
-        let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
         if json || matches!(args.format, Some(Format::Json | Format::Jsonl)) {
-            println!("{}", serde_json::to_string(&report).expect("serializable"));
+            println!("{}", serde_json::to_string(&doc).expect("serializable"));
         } else {
             println!(
                 "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); manifest version {}",
-                report.inserted, report.updated, report.deleted, report.cascaded, report.manifest_version
+                doc["inserted"], doc["updated"], doc["deleted"], doc["cascaded"], doc["manifest_version"]
             );
         }
         return Ok(());
     }
-    let result = omnigraph::query::run_read(&g, plan, &params).await?;
     let format = args.format.unwrap_or(if json {
         Format::Json
     } else if std::io::stdout().is_terminal() {
@@ -171,52 +207,108 @@ async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
     });
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    crate::results::print(&plan.name, &result, format, &mut out).map_err(Error::Io)?;
-    out.flush().map_err(Error::Io)
+    crate::results::print(&doc, format, &mut out).map_err(Error::Io)?;
+    out.flush().map_err(Error::Io)?;
+    Ok(())
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Overwrite => "overwrite",
+        Mode::Append => "append",
+        Mode::Merge => "merge",
+    }
 }
 
 async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
-    let mode = match args.mode {
-        Mode::Overwrite => LoadMode::Overwrite,
-        Mode::Append => LoadMode::Append,
-        Mode::Merge => LoadMode::Merge,
-    };
-    let g = Graph::open_for_write(&args.store).await?;
-    for r in g.recovered() {
-        eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
-    }
-    let mut opts = LoadOptions::new(mode, args.data.display().to_string());
-    opts.max_errors = args.max_errors;
     let started = std::time::Instant::now();
-    let report = if args.data.as_os_str() == "-" {
-        opts.source_name = "stdin".into();
-        let mut bar = crate::progress::LoadBar::new(None, std::io::stderr().is_terminal() && !json);
-        let stdin = BufReader::with_capacity(1 << 20, std::io::stdin());
-        let r = load::load(&g, stdin, &opts, &mut |p| bar.update(p)).await;
-        bar.finish();
-        r?
+    let size = if args.data.as_os_str() == "-" {
+        None
     } else {
-        let file = File::open(&args.data).map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", args.data.display())))?;
-        let size = file.metadata().map(|m| m.len()).ok();
-        let mut bar = crate::progress::LoadBar::new(size, std::io::stderr().is_terminal() && !json);
-        let r = load::load(&g, BufReader::with_capacity(1 << 20, file), &opts, &mut |p| bar.update(p)).await;
-        bar.finish();
-        r?
+        Some(std::fs::metadata(&args.data).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", args.data.display())))?.len())
+    };
+    let mut bar = crate::progress::LoadBar::new(size, std::io::stderr().is_terminal() && !json);
+    let report = match args.target.resolve()? {
+        Target::Store(store) => {
+            let mode = match args.mode {
+                Mode::Overwrite => LoadMode::Overwrite,
+                Mode::Append => LoadMode::Append,
+                Mode::Merge => LoadMode::Merge,
+            };
+            let g = Graph::open_for_write(&store).await?;
+            for r in g.recovered() {
+                eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+            }
+            let mut opts = LoadOptions::new(mode, args.data.display().to_string());
+            opts.max_errors = args.max_errors;
+            let r = if args.data.as_os_str() == "-" {
+                opts.source_name = "stdin".into();
+                let stdin = BufReader::with_capacity(1 << 20, std::io::stdin());
+                load::load(&g, stdin, &opts, &mut |p| bar.update(p)).await
+            } else {
+                let file = File::open(&args.data).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", args.data.display())))?;
+                load::load(&g, BufReader::with_capacity(1 << 20, file), &opts, &mut |p| bar.update(p)).await
+            };
+            bar.finish();
+            serde_json::to_value(r?).expect("serializable")
+        }
+        Target::Remote(r, g) => {
+            let body = crate::upload::body(&args.data, bar)?;
+            let source = if args.data.as_os_str() == "-" { "stdin".to_string() } else { args.data.display().to_string() };
+            let path = format!("{}?mode={}&max_errors={}&source={}", graph_path(&g, "load"), mode_name(args.mode), args.max_errors, encode(&source));
+            r.post_stream(&path, body).await?
+        }
     };
     if json {
         output::print_json(&report);
     } else {
-        let total: u64 = report.rows.values().sum();
+        let rows = report["rows"].as_object().cloned().unwrap_or_default();
+        let total: u64 = rows.values().filter_map(|v| v.as_u64()).sum();
         let secs = started.elapsed().as_secs_f64();
         println!(
             "loaded {total} rows from {} lines ({}) in {secs:.2}s ({:.0} rows/s); manifest version {}",
-            report.lines,
-            serde_json::to_value(report.mode).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            report["lines"],
+            report["mode"].as_str().unwrap_or_default(),
             total as f64 / secs.max(1e-9),
-            report.manifest_version
+            report["manifest_version"]
         );
-        for (name, n) in &report.rows {
+        for (name, n) in &rows {
             println!("  {name:<24} {n}");
+        }
+    }
+    Ok(())
+}
+
+async fn export_cmd(target: GraphTarget, type_name: Option<String>, output: Option<std::path::PathBuf>, json: bool) -> Result<()> {
+    let target = target.resolve()?;
+    let mut sink: Box<dyn Write> = match &output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| CliError::invalid_argument(format!("cannot write {}: {e}", path.display())))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let report = match target {
+        Target::Store(store) => {
+            let g = Graph::open(&store).await?;
+            let r = omnigraph::export::export(&g, type_name.as_deref(), &mut sink).await?;
+            sink.flush().map_err(Error::Io)?;
+            serde_json::json!({"manifest_version": r.manifest_version, "rows": r.rows})
+        }
+        Target::Remote(r, g) => {
+            let mut path = graph_path(&g, "export");
+            if let Some(t) = &type_name {
+                path.push_str(&format!("?type={}", encode(t)));
+            }
+            let mut counter = crate::upload::LineCounter::new(&mut sink);
+            r.get_into(&path, &mut counter).await?;
+            serde_json::json!({"rows": counter.lines})
+        }
+    };
+    if let Some(path) = output {
+        if json {
+            output::print_json(&report);
+        } else {
+            eprintln!("exported {} rows to {}", report["rows"], path.display());
         }
     }
     Ok(())

@@ -1,28 +1,15 @@
 //! `omnigraph graphs ...` and `omnigraph recover --catalog`: thin wrappers
-//! over the catalog and recovery crates (the server calls the same code).
+//! over the catalog and recovery crates (the server calls the same code),
+//! or, with --server, the same operations through a server.
 
-use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, GraphInfo, Result, State};
+use omnigraph_catalog::lifecycle::retention::parse_duration_ms;
+use omnigraph_catalog::{Catalog, GraphEntry, GraphInfo, Result};
+use serde_json::Value as Json;
 use omnigraph_recovery::Options;
 
-use crate::cli::GraphsCommand;
-use crate::output;
-
-/// `30s`, `15m`, `12h`, `7d` (or plain seconds) as milliseconds.
-pub fn parse_duration_ms(s: &str) -> Result<i64> {
-    let bad = || CatalogError::Engine(omnigraph::Error::InvalidArgument(format!("--retain `{s}`: expected a duration like 30s, 15m, 12h or 7d")));
-    let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(ms).filter(|v| *v > 0).ok_or_else(bad)
-}
+use crate::cli::{CatalogArg, GraphsCommand};
+use crate::output::{self, CliError};
+use crate::remote::Remote;
 
 fn print_entry(e: &GraphEntry) {
     println!("graph        {}", e.id);
@@ -55,32 +42,95 @@ fn print_info(g: &GraphInfo) {
     }
 }
 
-pub async fn run(cmd: GraphsCommand, json: bool) -> Result<i32> {
-    match cmd {
-        GraphsCommand::List { catalog, all } => {
-            let c = Catalog::open_existing(&catalog.catalog).await?;
-            let graphs: Vec<GraphInfo> = c
-                .list()
-                .await?
-                .into_iter()
-                .filter(|g| all || !(matches!(g.entry.state, State::Failed | State::Deleted) && !g.entry.retained() && g.entry.op.is_none()))
-                .collect();
-            if json {
-                output::print_json(&serde_json::json!({"catalog": c.uri(), "graphs": graphs}));
-            } else if graphs.is_empty() {
-                println!("no graphs in {}", c.uri());
-            } else {
-                println!("{:<24} {:<13} {:<27} {:<14} location", "id", "state", "incarnation", "operation");
-                for g in &graphs {
-                    let e = &g.entry;
-                    let op = e.op.as_ref().map(|o| o.kind.to_string()).unwrap_or_else(|| "-".into());
-                    println!("{:<24} {:<13} {:<27} {:<14} {}", e.id, e.state.as_str(), e.incarnation, op, e.location);
-                }
-            }
+/// Where a `graphs` command runs.
+enum Where {
+    Catalog(String),
+    Server(Remote),
+}
+
+fn resolve(arg: &CatalogArg) -> std::result::Result<Where, CliError> {
+    match (&arg.catalog, &arg.server) {
+        (Some(_), Some(_)) => Err(CliError::invalid_argument(
+            "give --catalog or --server, not both (check OMNIGRAPH_CATALOG and OMNIGRAPH_SERVER)",
+        )),
+        (Some(c), None) => Ok(Where::Catalog(c.clone())),
+        (None, Some(s)) => Ok(Where::Server(Remote::new(s, arg.token.clone())?)),
+        (None, None) => Err(CliError::invalid_argument("give --catalog URI or --server URL (or set OMNIGRAPH_CATALOG / OMNIGRAPH_SERVER)")),
+    }
+}
+
+/// A server's graph view as the catalog's `GraphInfo` (its `serving` field dropped).
+fn info(v: Json) -> std::result::Result<GraphInfo, CliError> {
+    serde_json::from_value(v).map_err(|e| CliError::invalid_argument(format!("the server answered a graph this CLI cannot read: {e}")))
+}
+
+fn print_list(catalog: &str, graphs: &[GraphInfo], json: bool) {
+    if json {
+        output::print_json(&serde_json::json!({"catalog": catalog, "graphs": graphs}));
+    } else if graphs.is_empty() {
+        println!("no graphs in {catalog}");
+    } else {
+        println!("{:<24} {:<13} {:<27} {:<14} location", "id", "state", "incarnation", "operation");
+        for g in graphs {
+            let e = &g.entry;
+            let op = e.op.as_ref().map(|o| o.kind.to_string()).unwrap_or_else(|| "-".into());
+            println!("{:<24} {:<13} {:<27} {:<14} {}", e.id, e.state.as_str(), e.incarnation, op, e.location);
         }
+    }
+}
+
+fn print_done(e: &GraphEntry, json: bool, human: String) {
+    if json {
+        output::print_json(e);
+    } else {
+        println!("{human}");
+    }
+}
+
+fn deleted_message(e: &GraphEntry) -> String {
+    match &e.retained_until {
+        Some(until) => format!("deleted graph `{}`; its data is kept until {until} (`graphs restore` or `graphs purge`)", e.id),
+        None => format!("deleted graph `{}`; its data is removed", e.id),
+    }
+}
+
+fn read_schema(schema: &std::path::Path) -> std::result::Result<String, CliError> {
+    std::fs::read_to_string(schema).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", schema.display())))
+}
+
+fn parse_metadata(metadata: Option<String>) -> std::result::Result<Json, CliError> {
+    match metadata {
+        None => Ok(Json::Null),
+        Some(m) => match serde_json::from_str::<Json>(&m) {
+            Ok(v @ Json::Object(_)) => Ok(v),
+            _ => Err(CliError::invalid_argument("--metadata must be a JSON object")),
+        },
+    }
+}
+
+fn id_path(id: &str) -> String {
+    format!("/graphs/{}", crate::remote::encode(id))
+}
+
+pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, CliError> {
+    match cmd {
+        GraphsCommand::List { catalog, all } => match resolve(&catalog)? {
+            Where::Catalog(uri) => {
+                let c = Catalog::open_existing(&uri).await?;
+                let graphs: Vec<GraphInfo> = c.list().await?.into_iter().filter(|g| all || g.listed()).collect();
+                print_list(c.uri(), &graphs, json);
+            }
+            Where::Server(r) => {
+                let v = r.get(if all { "/graphs?all=true" } else { "/graphs" }).await?;
+                let graphs = v["graphs"].as_array().cloned().unwrap_or_default().into_iter().map(info).collect::<std::result::Result<Vec<_>, _>>()?;
+                print_list(v["catalog"].as_str().unwrap_or_default(), &graphs, json);
+            }
+        },
         GraphsCommand::Show { catalog, id } => {
-            let c = Catalog::open_existing(&catalog.catalog).await?;
-            let g = c.show(&id).await?;
+            let g = match resolve(&catalog)? {
+                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.show(&id).await?,
+                Where::Server(r) => info(r.get(&id_path(&id)).await?)?,
+            };
             if json {
                 output::print_json(&g);
             } else {
@@ -88,67 +138,54 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> Result<i32> {
             }
         }
         GraphsCommand::Create { catalog, id, schema, metadata } => {
-            let src = std::fs::read_to_string(&schema).map_err(|e| {
-                CatalogError::Engine(omnigraph::Error::InvalidArgument(format!("cannot read {}: {e}", schema.display())))
-            })?;
-            let metadata = match metadata {
-                None => serde_json::Value::Null,
-                Some(m) => match serde_json::from_str::<serde_json::Value>(&m) {
-                    Ok(v @ serde_json::Value::Object(_)) => v,
-                    _ => {
-                        return Err(CatalogError::Engine(omnigraph::Error::InvalidArgument(
-                            "--metadata must be a JSON object".into(),
-                        )));
+            let src = read_schema(&schema)?;
+            let metadata = parse_metadata(metadata)?;
+            let e = match resolve(&catalog)? {
+                Where::Catalog(uri) => Catalog::open(&uri).await?.create(&id, &src, metadata).await?,
+                Where::Server(r) => {
+                    let mut body = serde_json::json!({"id": id, "schema": src});
+                    if !metadata.is_null() {
+                        body["metadata"] = metadata;
                     }
-                },
+                    info(r.post("/graphs", &body).await?)?.entry
+                }
             };
-            let c = Catalog::open(&catalog.catalog).await?;
-            let e = c.create(&id, &src, metadata).await?;
-            if json {
-                output::print_json(&e);
-            } else {
-                println!("created graph `{}` at {}", e.id, e.location);
-            }
+            print_done(&e, json, format!("created graph `{}` at {}", e.id, e.location));
         }
         GraphsCommand::Delete { catalog, id, retain } => {
             let retain_ms = retain.as_deref().map(parse_duration_ms).transpose()?;
-            let c = Catalog::open_existing(&catalog.catalog).await?;
-            let e = c.delete(&id, retain_ms).await?;
-            if json {
-                output::print_json(&e);
-            } else if let Some(until) = &e.retained_until {
-                println!("deleted graph `{}`; its data is kept until {until} (`graphs restore` or `graphs purge`)", e.id);
-            } else {
-                println!("deleted graph `{}`; its data is removed", e.id);
-            }
+            let e = match resolve(&catalog)? {
+                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.delete(&id, retain_ms).await?,
+                Where::Server(r) => {
+                    let q = retain.map(|d| format!("?retain={}", crate::remote::encode(&d))).unwrap_or_default();
+                    info(r.delete(&format!("{}{q}", id_path(&id))).await?)?.entry
+                }
+            };
+            print_done(&e, json, deleted_message(&e));
         }
         GraphsCommand::Restore { catalog, id } => {
-            let c = Catalog::open_existing(&catalog.catalog).await?;
-            let e = c.restore(&id).await?;
-            if json {
-                output::print_json(&e);
-            } else {
-                println!("restored graph `{}` at {}", e.id, e.location);
-            }
+            let e = match resolve(&catalog)? {
+                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.restore(&id).await?,
+                Where::Server(r) => info(r.post(&format!("{}/restore", id_path(&id)), &Json::Null).await?)?.entry,
+            };
+            print_done(&e, json, format!("restored graph `{}` at {}", e.id, e.location));
         }
         GraphsCommand::Purge { catalog, id } => {
-            let c = Catalog::open_existing(&catalog.catalog).await?;
-            let e = c.purge(&id).await?;
-            if json {
-                output::print_json(&e);
-            } else {
-                println!("purged graph `{}`: its data is removed", e.id);
-            }
+            let e = match resolve(&catalog)? {
+                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.purge(&id).await?,
+                Where::Server(r) => info(r.post(&format!("{}/purge", id_path(&id)), &Json::Null).await?)?.entry,
+            };
+            print_done(&e, json, format!("purged graph `{}`: its data is removed", e.id));
         }
-        GraphsCommand::Import { catalog, id, path } => {
-            let c = Catalog::open(&catalog.catalog).await?;
-            let e = c.import(&id, &path).await?;
-            if json {
-                output::print_json(&e);
-            } else {
-                println!("imported graph `{}` from {}", e.id, e.location);
+        GraphsCommand::Import { catalog, id, path } => match resolve(&catalog)? {
+            Where::Catalog(uri) => {
+                let e = Catalog::open(&uri).await?.import(&id, &path).await?;
+                print_done(&e, json, format!("imported graph `{}` from {}", e.id, e.location));
             }
-        }
+            Where::Server(_) => {
+                return Err(CliError::invalid_argument("import registers a directory on the catalog's storage: run it with --catalog"));
+            }
+        },
     }
     Ok(0)
 }

@@ -2,14 +2,19 @@
 //!
 //! Module map: [`cli`] (argument definitions), [`commands`] (one function per
 //! command, each calling one engine function), [`output`] (tables, JSON and
-//! error printing), [`progress`] (the load progress bar), [`results`] (query output formats).
+//! error printing), [`progress`] (the load progress bar), [`results`] (query output formats),
+//! [`graphs`] (lifecycle commands), [`policy`] (policy validate/test), [`remote`] (the
+//! server client behind --server), [`upload`] (streamed remote loads).
 
 mod cli;
 mod commands;
 mod graphs;
 mod output;
+mod policy;
 mod progress;
+mod remote;
 mod results;
+mod upload;
 
 use clap::Parser;
 
@@ -21,8 +26,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let args = cli::Cli::parse();
     let json = args.json;
-    // `recover` reserves exit code 1 for "problems found"; its errors are 2.
-    let error_code = if matches!(args.command, cli::Command::Recover { .. }) { 2 } else { 1 };
+    // `recover` and `policy test` reserve exit code 1 for "problems found"; their errors are 2.
+    let error_code = if matches!(args.command, cli::Command::Recover { .. } | cli::Command::Policy { .. }) { 2 } else { 1 };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = match rt.block_on(commands::run(args)) {
         Ok(code) => code,

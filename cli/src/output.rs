@@ -1,60 +1,109 @@
 //! Printing: human tables, JSON, and errors (one line with the code; the
-//! itemized problems below it).
+//! itemized problems below it). Errors from a server arrive as the same
+//! JSON the direct commands print with `--json`, and print the same way.
 
-use omnigraph::error::Error;
-use omnigraph::graph::Snapshot;
 use serde::Serialize;
+use serde_json::Value as Json;
 
 pub fn print_json<T: Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }
 
-/// Prints a catalog error (engine errors inside it keep their own detail).
-pub fn print_error(e: &omnigraph_catalog::CatalogError, json: bool) {
-    match e {
-        omnigraph_catalog::CatalogError::Engine(inner) => print_engine_error(inner, json),
-        _ if json => println!("{}", serde_json::to_string_pretty(&e.to_json()).expect("serializable")),
-        _ => eprintln!("error[{}]: {e}", e.code()),
+/// Any error a command can end with.
+#[derive(Debug)]
+pub enum CliError {
+    Catalog(omnigraph_catalog::CatalogError),
+    Policy(omnigraph_policy::PolicyError),
+    /// An error answer from a server: its status and `{"error", "code", ...}` body.
+    Remote { body: Json },
+    /// The server could not be reached, or answered something that is not omnigraph's.
+    Connect { server: String, message: String },
+}
+
+impl From<omnigraph_catalog::CatalogError> for CliError {
+    fn from(e: omnigraph_catalog::CatalogError) -> Self {
+        CliError::Catalog(e)
     }
 }
 
-fn print_engine_error(e: &Error, json: bool) {
+impl From<omnigraph::Error> for CliError {
+    fn from(e: omnigraph::Error) -> Self {
+        CliError::Catalog(e.into())
+    }
+}
+
+impl From<omnigraph_policy::PolicyError> for CliError {
+    fn from(e: omnigraph_policy::PolicyError) -> Self {
+        CliError::Policy(e)
+    }
+}
+
+impl CliError {
+    pub fn invalid_argument(message: impl Into<String>) -> CliError {
+        omnigraph::Error::InvalidArgument(message.into()).into()
+    }
+
+    /// The error as `{"error", "code", "kind", "details"?}`.
+    pub fn to_json(&self) -> Json {
+        match self {
+            CliError::Catalog(e) => e.to_json(),
+            CliError::Policy(e) => e.to_json(),
+            CliError::Remote { body } => body.clone(),
+            CliError::Connect { server, message } => {
+                serde_json::json!({"error": format!("cannot reach {server}: {message}"), "code": "OG-REMOTE-001", "kind": "server_unreachable"})
+            }
+        }
+    }
+}
+
+/// One detail line of an error (a schema/query position or a JSONL line).
+fn detail_line(d: &Json) -> String {
+    let code = d["code"].as_str().unwrap_or_default();
+    let message = d["message"].as_str().unwrap_or_default();
+    match (d["line"].as_u64(), d["col"].as_u64()) {
+        (Some(l), Some(c)) => format!("{l}:{c}: {code} {message}"),
+        (Some(l), None) => format!("line {l}: {code} {message}"),
+        _ => d.to_string(),
+    }
+}
+
+pub fn print_error(e: &CliError, json: bool) {
+    let v = e.to_json();
     if json {
         // Machine-readable errors go to stdout, where scripts read results.
-        println!("{}", serde_json::to_string_pretty(&e.to_json()).expect("serializable"));
+        println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
         return;
     }
-    eprintln!("error[{}]: {e}", e.code());
-    match e {
-        Error::Schema(errs) | Error::Query(errs) => {
-            for s in errs {
-                eprintln!("  {s}");
-            }
+    eprintln!("error[{}]: {}", v["code"].as_str().unwrap_or("OG-UNKNOWN"), v["error"].as_str().unwrap_or_default());
+    if let Some(details) = v["details"].as_array() {
+        for d in details {
+            eprintln!("  {}", detail_line(d));
         }
-        Error::InvalidData { errors, total, .. } => {
-            for l in errors {
-                eprintln!("  {l}");
-            }
-            if *total > errors.len() as u64 {
-                eprintln!("  ... and {} more", total - errors.len() as u64);
-            }
+        if let Some(total) = v["total"].as_u64()
+            && total > details.len() as u64
+        {
+            eprintln!("  ... and {} more", total - details.len() as u64);
         }
-        _ => {}
     }
 }
 
-pub fn print_snapshot(s: &Snapshot) {
-    println!("graph      {}", s.root);
-    println!("manifest   version {}", s.manifest_version);
-    println!("genesis    {}", s.genesis_id.as_deref().unwrap_or("-"));
-    println!("schema     {}", s.schema_hash);
+/// A snapshot (as its JSON) for people.
+pub fn print_snapshot(s: &Json) {
+    let text = |v: &Json| v.as_str().map(String::from).unwrap_or_else(|| "-".into());
+    println!("graph      {}", text(&s["root"]));
+    println!("manifest   version {}", s["manifest_version"]);
+    println!("genesis    {}", text(&s["genesis_id"]));
+    println!("schema     {}", text(&s["schema_hash"]));
     println!();
     println!("{:<6} {:<28} {:>8} {:>12}  location", "kind", "table", "version", "rows");
-    for t in &s.tables {
-        let kind = match t.kind {
-            omnigraph::schema::TypeKind::Node => "node",
-            omnigraph::schema::TypeKind::Edge => "edge",
-        };
-        println!("{:<6} {:<28} {:>8} {:>12}  {}", kind, t.name, t.version, t.row_count, t.location);
+    for t in s["tables"].as_array().into_iter().flatten() {
+        println!(
+            "{:<6} {:<28} {:>8} {:>12}  {}",
+            text(&t["kind"]),
+            text(&t["name"]),
+            t["version"].to_string(),
+            t["row_count"].to_string(),
+            text(&t["location"])
+        );
     }
 }

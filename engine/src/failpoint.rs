@@ -1,18 +1,24 @@
 //! Crash-test hooks. With the `failpoints` feature, setting
 //! `OMNIGRAPH_FAILPOINT=<name>` makes the process abort (no unwinding, no
 //! cleanup: a real crash) when it reaches [`hit`] with that name; a value of
-//! `<name>=error` makes [`fail`] return true instead, for error-path tests.
+//! `<name>=error` makes [`fail`] return true instead, for error-path tests,
+//! and `<name>=pause` makes the process stop there for a minute, so that a
+//! test can kill it with SIGKILL at a known point.
 //! Without the feature both are no-ops the compiler removes.
 
 /// Aborts the process if the failpoint `name` is armed.
 #[inline]
 pub fn hit(name: &str) {
     #[cfg(feature = "failpoints")]
-    if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT")
-        && armed == name
-    {
-        eprintln!("failpoint {name}: aborting");
-        std::process::abort();
+    if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT") {
+        if armed == name {
+            eprintln!("failpoint {name}: aborting");
+            std::process::abort();
+        }
+        if armed.strip_suffix("=pause") == Some(name) {
+            eprintln!("failpoint {name}: paused");
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
     }
     let _ = name;
 }

@@ -48,6 +48,11 @@ fn op_item(e: Option<&GraphEntry>, op: &Operation, decision: Decision, reason: S
 }
 
 pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
+    // Directories first: a create writes its sidecar (and reserves) before
+    // it makes its incarnation directory, so every directory listed here is
+    // owned by a sidecar or entry that the reads below see. Listing them
+    // last would let a create that starts mid-sweep look like an orphan.
+    let dirs = incarnation_dirs(catalog).await?;
     let graphs = catalog.list().await?;
     let sidecars = Operation::list(catalog.store()).await?;
     let mut items = Vec::new();
@@ -140,7 +145,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         }
     }
 
-    items.extend(orphans(catalog, &graphs.iter().map(|g| &g.entry).collect::<Vec<_>>(), &sidecars).await?);
+    items.extend(orphans(catalog, dirs, &graphs.iter().map(|g| &g.entry).collect::<Vec<_>>(), &sidecars).await?);
     Ok(Plan { catalog: catalog.uri().to_string(), applied: false, items })
 }
 
@@ -178,11 +183,23 @@ async fn check_active(e: &GraphEntry) -> Option<Item> {
 
 /// Incarnation directories under `graphs/` that neither an entry (whose
 /// data is not removed) nor a sidecar owns.
-async fn orphans(catalog: &Catalog, entries: &[&GraphEntry], sidecars: &[Operation]) -> Result<Vec<Item>> {
-    let mut out = Vec::new();
+/// Every `graphs/<id>/<incarnation>` directory, as (id, incarnation).
+async fn incarnation_dirs(catalog: &Catalog) -> Result<Vec<(String, String)>> {
     let store = catalog.store();
+    let mut out = Vec::new();
     for id in store.list_dirs(GRAPHS_DIR).await? {
         for inc in store.list_dirs(&format!("{GRAPHS_DIR}/{id}")).await? {
+            out.push((id.clone(), inc));
+        }
+    }
+    Ok(out)
+}
+
+async fn orphans(catalog: &Catalog, dirs: Vec<(String, String)>, entries: &[&GraphEntry], sidecars: &[Operation]) -> Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let store = catalog.store();
+    for (id, inc) in dirs {
+        {
             let owned_by_entry = entries.iter().any(|e| e.id == id && e.incarnation == inc && !e.data_removed);
             let owned_by_op = sidecars.iter().any(|s| s.graph_id == id && s.incarnation == inc);
             if owned_by_entry || owned_by_op {

@@ -2,6 +2,7 @@
 
 use crate::catalog::Catalog;
 use crate::entry::GraphEntry;
+use crate::error::{CatalogError, Result};
 use crate::operation::now_ms;
 
 /// True when `e` is a retained tombstone whose retention period is over.
@@ -16,7 +17,25 @@ pub fn expired(e: &GraphEntry) -> bool {
 
 impl Catalog {
     /// Tombstones whose retained data is due for purging.
-    pub async fn expired_retentions(&self) -> crate::error::Result<Vec<GraphEntry>> {
+    pub async fn expired_retentions(&self) -> Result<Vec<GraphEntry>> {
         Ok(self.list().await?.into_iter().map(|g| g.entry).filter(expired).collect())
     }
+}
+
+/// A retention period: `30s`, `15m`, `12h`, `7d`, `500ms` (or plain
+/// seconds), as milliseconds.
+pub fn parse_duration_ms(s: &str) -> Result<i64> {
+    let bad = || CatalogError::Engine(omnigraph::Error::InvalidArgument(format!("retain `{s}`: expected a duration like 30s, 15m, 12h or 7d")));
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(ms).filter(|v| *v > 0).ok_or_else(bad)
 }

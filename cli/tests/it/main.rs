@@ -8,4 +8,5 @@ mod commands;
 mod common;
 mod crash;
 mod init_race;
+mod policy;
 mod query;

@@ -304,4 +304,21 @@ impl QueryResult {
             serde_json::Value::Object(self.columns.iter().cloned().zip(r.iter().map(Value::to_json)).collect())
         })
     }
+
+    /// The metadata line of a result of query `name`.
+    pub fn metadata_json(&self, name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "metadata",
+            "query": name,
+            "manifest_version": self.manifest_version,
+            "columns": self.columns,
+            "row_count": self.rows.len(),
+        })
+    }
+
+    /// `{"metadata": ..., "rows": [...]}`: the CLI's `json` format and the
+    /// server's `/query` response.
+    pub fn to_json_doc(&self, name: &str) -> serde_json::Value {
+        serde_json::json!({"metadata": self.metadata_json(name), "rows": self.json_rows().collect::<Vec<_>>()})
+    }
 }

@@ -1,0 +1,66 @@
+//! The actions a request can need. Server-level actions apply to the
+//! server resource; per-graph actions to one graph.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `GET /graphs`.
+    GraphList,
+    /// `POST /graphs`.
+    GraphCreate,
+    /// `DELETE /graphs/{id}`.
+    GraphDelete,
+    /// Queries, snapshot, schema, `GET /graphs/{id}`.
+    Read,
+    /// Mutations and loads.
+    Change,
+    /// `/export`.
+    Export,
+    /// Schema changes.
+    SchemaApply,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] =
+        [Action::GraphList, Action::GraphCreate, Action::GraphDelete, Action::Read, Action::Change, Action::Export, Action::SchemaApply];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::GraphList => "graph_list",
+            Action::GraphCreate => "graph_create",
+            Action::GraphDelete => "graph_delete",
+            Action::Read => "read",
+            Action::Change => "change",
+            Action::Export => "export",
+            Action::SchemaApply => "schema_apply",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// True for actions on the server resource (the others are per graph).
+    pub fn is_server_level(self) -> bool {
+        matches!(self, Action::GraphList | Action::GraphCreate | Action::GraphDelete)
+    }
+
+    /// True for actions that write to a branch (subject to `protected_branches`).
+    pub fn writes_branch(self) -> bool {
+        matches!(self, Action::Change | Action::SchemaApply)
+    }
+
+    pub fn names() -> String {
+        Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

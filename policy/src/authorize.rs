@@ -1,0 +1,174 @@
+//! [`Policy`]: the compiled Cedar policy set and the entities it needs, and
+//! the one question the server asks: may this actor do this action on this
+//! resource? Cedar's rules decide: a matching `forbid` wins, otherwise a
+//! matching `permit` allows, otherwise the answer is no.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{Authorizer, Context, Entities, Entity, EntityUid, PolicyId, PolicySet, Request, RestrictedExpression};
+use serde::Serialize;
+
+use crate::action::Action;
+use crate::compile::{self, actor_uid, group_uid, graph_uid, server_uid};
+use crate::error::PolicyError;
+use crate::file::{GraphRules, MAIN_BRANCH, PolicyFile};
+
+/// What a request acts on.
+#[derive(Debug, Clone, Copy)]
+pub enum Resource<'a> {
+    Server,
+    Graph(&'a str),
+}
+
+/// Where the policy came from (shown at startup and in errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// No tokens and no policy file: a loopback-only development server.
+    AllowAll,
+    /// Tokens but no policy file: everyone may `read`, nothing else.
+    ReadOnly,
+    File,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Ids of the Cedar policies that decided (empty for a default deny).
+    pub policies: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    origin: Origin,
+    file: PolicyFile,
+    set: PolicySet,
+    /// Cedar text of every policy, in order (for `policy validate --cedar`).
+    texts: Vec<(String, String)>,
+    /// actor -> groups.
+    memberships: BTreeMap<String, Vec<String>>,
+}
+
+fn uid(s: &str) -> EntityUid {
+    EntityUid::from_str(s).expect("entity uids built by compile:: parse")
+}
+
+fn build_set(source_name: &str, texts: &[(String, String)]) -> Result<PolicySet, PolicyError> {
+    let mut set = PolicySet::new();
+    for (id, text) in texts {
+        let p = cedar_policy::Policy::parse(Some(PolicyId::new(id)), text)
+            .map_err(|e| PolicyError::Cedar { source_name: source_name.into(), message: format!("{id}: {e}") })?;
+        set.add(p).map_err(|e| PolicyError::Cedar { source_name: source_name.into(), message: format!("{id}: {e}") })?;
+    }
+    Ok(set)
+}
+
+impl Policy {
+    fn from_texts(origin: Origin, file: PolicyFile, texts: Vec<(String, String)>) -> Result<Policy, PolicyError> {
+        let set = build_set(&file.source_name, &texts)?;
+        let mut memberships: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (g, members) in &file.groups {
+            for m in members {
+                memberships.entry(m.clone()).or_default().push(g.clone());
+            }
+        }
+        Ok(Policy { origin, file, set, texts, memberships })
+    }
+
+    /// Compiles a checked policy file.
+    pub fn compile(file: PolicyFile) -> Result<Policy, PolicyError> {
+        let rules = file.check()?;
+        let texts = rules.iter().flat_map(|r| compile::rule_to_cedar(r, &format!("rule-{}", r.index), None)).collect();
+        Policy::from_texts(Origin::File, file, texts)
+    }
+
+    /// Reads and compiles a policy file.
+    pub fn load(path: &std::path::Path) -> Result<Policy, PolicyError> {
+        Policy::compile(PolicyFile::read(path)?)
+    }
+
+    /// Everything allowed (no tokens, no policy file: a loopback dev server).
+    pub fn allow_all() -> Policy {
+        Policy::from_texts(Origin::AllowAll, PolicyFile { source_name: "(allow all)".into(), ..Default::default() }, vec![(
+            "allow-all".into(),
+            "permit(principal, action, resource);".into(),
+        )])
+        .expect("built-in policy compiles")
+    }
+
+    /// Tokens without a policy file: `read` for everyone, nothing else.
+    pub fn read_only() -> Policy {
+        Policy::from_texts(Origin::ReadOnly, PolicyFile { source_name: "(default: read only)".into(), ..Default::default() }, vec![(
+            "default-read".into(),
+            format!("permit(principal, action == {}, resource is Omnigraph::Graph);", compile::action_uid(Action::Read)),
+        )])
+        .expect("built-in policy compiles")
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// This policy plus the rules attached to graph `graph_id` (which apply
+    /// to that graph only). `rules` is the JSON or YAML value given at create.
+    pub fn with_graph_rules(&self, graph_id: &str, rules: &serde_json::Value) -> Result<Policy, PolicyError> {
+        let source_name = format!("policy of graph `{graph_id}`");
+        let parsed: GraphRules = serde_json::from_value(rules.clone())
+            .map_err(|e| PolicyError::Syntax { source_name: source_name.clone(), message: e.to_string() })?;
+        let checked = self.file.check_graph_rules(&parsed, &source_name)?;
+        let mut texts = self.texts.clone();
+        for r in &checked {
+            texts.extend(compile::rule_to_cedar(r, &format!("graph-{graph_id}-rule-{}", r.index), Some(graph_id)));
+        }
+        let set = build_set(&source_name, &texts)?;
+        Ok(Policy { origin: self.origin, file: self.file.clone(), set, texts, memberships: self.memberships.clone() })
+    }
+
+    /// The Cedar text of every policy.
+    pub fn cedar(&self) -> String {
+        self.texts.iter().map(|(id, t)| format!("@id({})\n{t}\n", compile::quote(id))).collect::<Vec<_>>().join("\n")
+    }
+
+    pub fn policy_count(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// May `actor` do `action` on `resource` (on the `main` branch)?
+    pub fn authorize(&self, actor: &str, action: Action, resource: Resource<'_>) -> Decision {
+        self.authorize_on_branch(actor, action, resource, MAIN_BRANCH)
+    }
+
+    pub fn authorize_on_branch(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str) -> Decision {
+        let principal = uid(&actor_uid(actor));
+        let groups: Vec<EntityUid> = self.memberships.get(actor).into_iter().flatten().map(|g| uid(&group_uid(g))).collect();
+        let mut entities = vec![Entity::new_no_attrs(principal.clone(), groups.iter().cloned().collect::<HashSet<_>>())];
+        entities.extend(groups.into_iter().map(|g| Entity::new_no_attrs(g, HashSet::new())));
+        let resource_uid = match resource {
+            Resource::Server => {
+                let u = uid(&server_uid());
+                entities.push(Entity::new_no_attrs(u.clone(), HashSet::new()));
+                u
+            }
+            Resource::Graph(id) => {
+                let u = uid(&graph_uid(id));
+                let attrs = HashMap::from([("id".to_string(), RestrictedExpression::new_string(id.to_string()))]);
+                entities.push(Entity::new(u.clone(), attrs, HashSet::new()).expect("a string attribute evaluates"));
+                u
+            }
+        };
+        let protected = action.writes_branch() && self.file.protected_branches.iter().any(|b| b == branch);
+        let context = Context::from_pairs([
+            ("branch".to_string(), RestrictedExpression::new_string(branch.to_string())),
+            ("protected_branch".to_string(), RestrictedExpression::new_bool(protected)),
+        ])
+        .expect("context of literals");
+        let request = Request::new(principal, uid(&compile::action_uid(action)), resource_uid, context, None).expect("request without a schema");
+        let entities = Entities::from_entities(entities, None).expect("distinct entities");
+        let response = Authorizer::new().is_authorized(&request, &self.set, &entities);
+        Decision {
+            allowed: response.decision() == cedar_policy::Decision::Allow,
+            policies: response.diagnostics().reason().map(|p| p.to_string()).collect(),
+        }
+    }
+}

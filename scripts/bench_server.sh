@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# HTTP server benchmark (docs/dev/benchmarks.md, "Server"): creates/s and
+# query throughput/latency at 1, 8 and 64 clients on a 100k-node graph.
+# Release build. BENCH_NODES and BENCH_SECS change the graph size and the
+# seconds per measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cargo build --release --locked -p omnigraph-server --bin omnigraph-server --example http_bench
+bin="${CARGO_TARGET_DIR:-target}/release"
+"$bin/examples/http_bench" "$bin/omnigraph-server"

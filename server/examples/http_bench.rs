@@ -1,0 +1,151 @@
+//! HTTP benchmark (docs/dev/benchmarks.md, "Server"): `POST /graphs`
+//! creates/s and latency, then point-lookup and 2-hop query throughput and
+//! p50/p99 on a 100k-node graph with 1, 8 and 64 concurrent clients.
+//!
+//! Run with `./scripts/bench_server.sh` (release build). It starts its own
+//! `omnigraph-server` (the path is the first argument) on a temp catalog.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SCHEMA: &str = "node Person {\n  name: String @key\n  age: I32\n}\nedge Knows: Person -> Person\n";
+const POINT: &str = "query q($n: String) { match { $p: Person { name: $n } } return { $p.name, $p.age } }";
+const TWO_HOP: &str = "query q($n: String) { match { $p: Person { name: $n } $p knows $f $f knows $g } return { $g.name } }";
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: String, ct: &str) -> (u16, String) {
+    let r = http.post(url).header("content-type", ct).body(body).send().await.expect("request");
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap_or_default())
+}
+
+/// Runs `clients` loops for `secs`, each posting `query` with a random name.
+async fn load_test(http: &reqwest::Client, base: &str, query: &'static str, nodes: u64, clients: usize, secs: f64) -> (f64, f64, f64) {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let url = Arc::new(format!("{base}/graphs/bench/query"));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let http = http.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1);
+            while Instant::now() < deadline {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let body = serde_json::json!({"query": query, "params": {"n": format!("p{}", x % nodes)}}).to_string();
+                let t = Instant::now();
+                let (s, text) = post(&http, &url, body, "application/json").await;
+                assert_eq!(s, 200, "{text}");
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    (all.len() as f64 / elapsed, pct(&all, 0.5), pct(&all, 0.99))
+}
+
+/// Creates one graph; returns the latency in ms.
+async fn create_graph(http: reqwest::Client, base: String, id: String) -> f64 {
+    let t = Instant::now();
+    let (s, text) = post(&http, &format!("{base}/graphs"), serde_json::json!({"id": id, "schema": SCHEMA}).to_string(), "application/json").await;
+    assert_eq!(s, 201, "{text}");
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let server = std::env::args().nth(1).expect("usage: http_bench <path to omnigraph-server>");
+    let nodes: u64 = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10.0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&server)
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "127.0.0.1:0", "--max-in-flight", "256", "--max-body-bytes", "1073741824"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let first = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let base = first.strip_prefix("omnigraph-server listening on ").expect("server banner").trim().to_string();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    println!("server {base}, catalog {}", dir.path().display());
+
+    // Creates: sequential, then 8 at a time.
+    let create = |id: String| create_graph(http.clone(), base.clone(), id);
+    let n_seq = 50;
+    let t = Instant::now();
+    let mut lat = Vec::new();
+    for i in 0..n_seq {
+        lat.push(create(format!("seq{i}")).await);
+    }
+    let seq_rate = n_seq as f64 / t.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    println!("| POST /graphs, 1 client | {seq_rate:.1} creates/s | p50 {:.1} ms | p99 {:.1} ms |", pct(&lat, 0.5), pct(&lat, 0.99));
+    let n_par = 80;
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let (http, base) = (http.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut l = Vec::new();
+            for i in 0..n_par / 8 {
+                l.push(create_graph(http.clone(), base.clone(), format!("par{c}x{i}")).await);
+            }
+            l
+        }));
+    }
+    let mut lat = Vec::new();
+    for task in tasks {
+        lat.extend(task.await.unwrap());
+    }
+    let par_rate = n_par as f64 / t.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    println!("| POST /graphs, 8 clients | {par_rate:.1} creates/s | p50 {:.1} ms | p99 {:.1} ms |", pct(&lat, 0.5), pct(&lat, 0.99));
+
+    // The query graph: `nodes` people, each knowing two others.
+    create("bench".into()).await;
+    let mut data = String::with_capacity(nodes as usize * 120);
+    for i in 0..nodes {
+        data.push_str(&format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\",\"age\":{}}}}}\n", i % 90));
+    }
+    for i in 0..nodes {
+        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i + 1) % nodes));
+        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i * 7 + 3) % nodes));
+    }
+    let t = Instant::now();
+    let (s, text) = post(&http, &format!("{base}/graphs/bench/load?mode=overwrite"), data, "application/x-ndjson").await;
+    assert_eq!(s, 200, "{text}");
+    println!("loaded {nodes} nodes and {} edges over HTTP in {:.1} s", 2 * nodes, t.elapsed().as_secs_f64());
+
+    // Warm up both queries (first reads build caches).
+    for q in [POINT, TWO_HOP] {
+        let _ = load_test(&http, &base, q, nodes, 1, 1.0).await;
+    }
+    println!("| query | clients | requests/s | p50 ms | p99 ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (name, q) in [("point lookup", POINT), ("2-hop", TWO_HOP)] {
+        for clients in [1, 8, 64] {
+            let (rps, p50, p99) = load_test(&http, &base, q, nodes, clients, secs).await;
+            println!("| {name} | {clients} | {rps:.0} | {p50:.2} | {p99:.2} |");
+        }
+    }
+    let _ = child.kill();
+}

@@ -1,0 +1,174 @@
+//! Settings: command-line flags, then `OMNIGRAPH_*` variables, then a
+//! YAML settings file (`--config`), then defaults. Graphs never come from
+//! settings: they live in the catalog and come and go through the API.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use clap::Parser;
+use omnigraph_policy::Policy;
+use serde::Deserialize;
+
+use crate::auth::Tokens;
+
+pub const DEFAULT_DATA: &str = "./omnigraph-data";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Parser, Debug, Default)]
+#[command(name = "omnigraph-server", version, about = "Serve the graphs of one omnigraph catalog over HTTP")]
+pub struct Args {
+    /// A YAML settings file (keys as the long flags, with `_`).
+    #[arg(long, env = "OMNIGRAPH_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A local catalog directory (default ./omnigraph-data, created on first start).
+    #[arg(long, env = "OMNIGRAPH_DATA", conflicts_with = "catalog")]
+    pub data: Option<PathBuf>,
+    /// The catalog URI: a directory or s3://bucket/prefix (AWS_* variables configure S3).
+    #[arg(long, env = "OMNIGRAPH_CATALOG")]
+    pub catalog: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
+    #[arg(long, env = "OMNIGRAPH_BIND")]
+    pub bind: Option<String>,
+    /// `{actor: token}` as YAML or JSON. `OMNIGRAPH_TOKENS` may hold the same mapping inline.
+    #[arg(long, env = "OMNIGRAPH_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// The policy file (groups, rules, protected branches).
+    #[arg(long, env = "OMNIGRAPH_POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
+    /// Allow a non-loopback bind without tokens (everyone may do everything the policy allows).
+    #[arg(long)]
+    pub unauthenticated: bool,
+    /// Largest request body in bytes (default 64 MiB); larger ones get 413.
+    #[arg(long, env = "OMNIGRAPH_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Requests one actor may have in flight (default 32); more get 429.
+    #[arg(long, env = "OMNIGRAPH_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// How often to re-read the catalog, in ms (default 500).
+    #[arg(long, env = "OMNIGRAPH_REFRESH_MS")]
+    pub refresh_ms: Option<u64>,
+    /// How often to run the recovery sweep, in ms (default 10000).
+    #[arg(long, env = "OMNIGRAPH_SWEEP_MS")]
+    pub sweep_ms: Option<u64>,
+    /// Print the OpenAPI document and exit.
+    #[arg(long)]
+    pub print_openapi: bool,
+}
+
+/// The settings file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    data: Option<PathBuf>,
+    catalog: Option<String>,
+    bind: Option<String>,
+    tokens_file: Option<PathBuf>,
+    policy_file: Option<PathBuf>,
+    #[serde(default)]
+    unauthenticated: bool,
+    max_body_bytes: Option<usize>,
+    max_in_flight: Option<usize>,
+    refresh_ms: Option<u64>,
+    sweep_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Tokens configured.
+    Tokens,
+    /// No tokens, loopback bind.
+    LoopbackOnly,
+    /// No tokens, non-loopback bind, `--unauthenticated`.
+    Unauthenticated,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub catalog: String,
+    pub bind: SocketAddr,
+    pub tokens: Tokens,
+    pub policy: Policy,
+    pub auth: AuthMode,
+    pub max_body_bytes: usize,
+    pub max_in_flight: usize,
+    pub refresh_ms: u64,
+    pub sweep_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn err(code: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { code, message: message.into() }
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => {
+                let src = std::fs::read_to_string(path).map_err(|e| err("OG-SERVER-001", format!("cannot read {}: {e}", path.display())))?;
+                if serde_norway::from_str::<serde_json::Value>(&src).ok().and_then(|v| v.get("graphs").cloned()).is_some() {
+                    return Err(err(
+                        "OG-SERVER-001",
+                        format!("{}: `graphs` cannot be configured in a file; graphs live in the catalog (POST /graphs, omnigraph graphs create)", path.display()),
+                    ));
+                }
+                serde_norway::from_str::<FileSettings>(&src).map_err(|e| err("OG-SERVER-001", format!("{}: {e}", path.display())))?
+            }
+            None => FileSettings::default(),
+        };
+        let catalog = match (args.catalog.or(file.catalog), args.data.or(file.data)) {
+            (Some(c), _) => c,
+            (None, Some(d)) => d.display().to_string(),
+            (None, None) => DEFAULT_DATA.to_string(),
+        };
+        let bind_text = args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind = bind_text
+            .to_socket_addrs()
+            .map_err(|e| err("OG-SERVER-002", format!("--bind {bind_text}: {e}")))?
+            .next()
+            .ok_or_else(|| err("OG-SERVER-002", format!("--bind {bind_text}: no address")))?;
+
+        let tokens = match (args.tokens_file.or(file.tokens_file), std::env::var("OMNIGRAPH_TOKENS").ok().filter(|s| !s.trim().is_empty())) {
+            (Some(path), _) => {
+                let src = std::fs::read_to_string(&path).map_err(|e| err("OG-SERVER-003", format!("cannot read {}: {e}", path.display())))?;
+                Tokens::parse(&src, &path.display().to_string()).map_err(|e| err("OG-SERVER-003", e.to_string()))?
+            }
+            (None, Some(inline)) => Tokens::parse(&inline, "OMNIGRAPH_TOKENS").map_err(|e| err("OG-SERVER-003", e.to_string()))?,
+            (None, None) => Tokens::default(),
+        };
+        let unauthenticated = args.unauthenticated || file.unauthenticated;
+        let auth = if !tokens.is_empty() {
+            AuthMode::Tokens
+        } else if bind.ip().is_loopback() {
+            AuthMode::LoopbackOnly
+        } else if unauthenticated {
+            AuthMode::Unauthenticated
+        } else {
+            return Err(err(
+                "OG-SERVER-004",
+                format!("refusing to listen on {bind} without tokens: give --tokens-file (or OMNIGRAPH_TOKENS), bind a loopback address, or pass --unauthenticated"),
+            ));
+        };
+        let policy = match args.policy_file.or(file.policy_file) {
+            Some(path) => Policy::load(&path).map_err(|e| err(e.code(), e.to_string()))?,
+            None if auth == AuthMode::Tokens => Policy::read_only(),
+            None => Policy::allow_all(),
+        };
+        Ok(Config {
+            catalog,
+            bind,
+            tokens,
+            policy,
+            auth,
+            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
+            max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
+            refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
+            sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
+        })
+    }
+}

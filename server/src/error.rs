@@ -1,0 +1,141 @@
+//! [`ApiError`]: every error the server sends, as
+//! `{"error": "...", "code": "OG-...", "kind": "..."}` (plus `details` for
+//! schema, query and data errors) with the HTTP status its code maps to.
+//! Engine and catalog errors keep their own codes; the server's own are
+//! `OG-HTTP-NNN` and `OG-AUTH-NNN`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use omnigraph::Error as EngineError;
+use omnigraph_catalog::CatalogError;
+use omnigraph_policy::PolicyError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, kind: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: serde_json::json!({"error": message.into(), "code": code, "kind": kind}), retry_after_s: None }
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn bad_body(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-001", "bad_request_body", message)
+    }
+
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "OG-HTTP-002", "payload_too_large", format!("request body is larger than the server's limit of {limit} bytes"))
+    }
+
+    pub fn too_many_in_flight(actor: &str, limit: usize) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "OG-HTTP-003",
+            "too_many_requests",
+            format!("actor `{actor}` already has {limit} requests in flight; retry shortly"),
+        );
+        e.retry_after_s = Some(1);
+        e
+    }
+
+    pub fn quarantined(id: &str, reason: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "OG-HTTP-004",
+            "graph_quarantined",
+            format!("graph `{id}` is not served: {reason}; `omnigraph recover --catalog` explains and repairs it"),
+        )
+    }
+
+    pub fn no_route(method: &str, path: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "OG-HTTP-005", "no_such_route", format!("no route {method} {path} (GET /openapi.json lists them)"))
+    }
+
+    pub fn wrong_query_kind(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-006", "wrong_query_kind", message)
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "OG-HTTP-007", "method_not_allowed", format!("{method} is not allowed on {path}"))
+    }
+
+    pub fn unsupported_media(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "OG-HTTP-008", "unsupported_media_type", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "OG-HTTP-009", "internal", message)
+    }
+
+    pub fn missing_token() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "OG-AUTH-001", "missing_token", "this server needs a bearer token: `Authorization: Bearer <token>`")
+    }
+
+    pub fn bad_token() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "OG-AUTH-002", "invalid_token", "the bearer token is not one this server knows")
+    }
+
+    pub fn forbidden(actor: &str, action: &str, target: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "OG-AUTH-003", "forbidden", format!("actor `{actor}` may not `{action}` {target} (policy)"))
+    }
+}
+
+/// The status for an engine error code.
+fn engine_status(e: &EngineError) -> StatusCode {
+    use EngineError::*;
+    match e {
+        Schema(_) | InvalidData { .. } | Query(_) | QueryKind(_) | QueryNotFound(_) | Param { .. } | MutationRejected { .. } | UnknownType { .. } | InvalidArgument(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } => StatusCode::CONFLICT,
+        GraphRetired { .. } | NotAGraph { .. } => StatusCode::NOT_FOUND,
+        InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        ApiError { status: engine_status(&e), body: e.to_json(), retry_after_s: None }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> ApiError {
+        use CatalogError::*;
+        let status = match &e {
+            Engine(inner) => engine_status(inner),
+            InvalidId { .. } => StatusCode::BAD_REQUEST,
+            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } => StatusCode::CONFLICT,
+            NotFound { .. } | UnknownOperation { .. } => StatusCode::NOT_FOUND,
+            Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError { status, body: e.to_json(), retry_after_s: None }
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> ApiError {
+        ApiError { status: StatusCode::BAD_REQUEST, body: e.to_json(), retry_after_s: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,101 @@
+//! `omnigraph-server`: one HTTP server for every graph in a catalog.
+//!
+//! Module map:
+//! - [`config`]: flags, environment, settings file; the loopback rule.
+//! - [`auth`]: bearer tokens (SHA-256 digests, constant-time compare).
+//! - [`limits`]: the per-actor in-flight limit.
+//! - [`state`]: shared state and the admission middleware (token, limit).
+//! - [`registry`]: the live set of served graphs, following the catalog.
+//! - [`background`]: the catalog refresh and the recovery sweep.
+//! - [`routes`]: the handlers ([`routes::graphs`] lifecycle, [`routes::data`] per graph).
+//! - [`body`]: JSON bodies, the streamed load body, the streamed export.
+//! - [`error`]: [`error::ApiError`], codes to HTTP statuses.
+//! - [`openapi`]: the generated OpenAPI document.
+//!
+//! docs/user/server.md documents every route; docs/dev/server.md the design.
+
+pub mod auth;
+pub mod background;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod limits;
+pub mod openapi;
+pub mod registry;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use omnigraph_catalog::Catalog;
+
+use crate::config::{AuthMode, Config};
+use crate::limits::InFlight;
+use crate::registry::Registry;
+use crate::state::AppState;
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C). The handler only sets a flag,
+/// which this future polls.
+async fn shutdown_signal() {
+    // SAFETY: `on_signal` is async-signal-safe (one atomic store) and lives
+    // for the whole process.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    }
+    while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!("shutting down: no new connections; finishing requests in flight");
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight
+/// (and with them any lifecycle operation they started) and returns.
+pub async fn run(config: Config) -> Result<(), String> {
+    let catalog = Catalog::open(&config.catalog).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
+    let policy = Arc::new(config.policy);
+    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone()));
+    if let Err(e) = registry.refresh(true).await {
+        return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| format!("error[OG-SERVER-002]: cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = Arc::new(AppState {
+        catalog: catalog.clone(),
+        registry: registry.clone(),
+        tokens: config.tokens.clone(),
+        policy: policy.clone(),
+        in_flight: InFlight::new(config.max_in_flight),
+        max_body_bytes: config.max_body_bytes,
+    });
+    let (serving, quarantined) = registry.counts();
+    let auth = match config.auth {
+        AuthMode::Tokens => format!("bearer tokens for {} actor(s)", config.tokens.len()),
+        AuthMode::LoopbackOnly => "none: no tokens configured, so the server listens on loopback only".to_string(),
+        AuthMode::Unauthenticated => "none (--unauthenticated)".to_string(),
+    };
+    println!("omnigraph-server listening on http://{addr}");
+    println!("  catalog  {}", catalog.uri());
+    println!("  graphs   {serving} served, {quarantined} quarantined");
+    println!("  auth     {auth}");
+    println!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);
+    let sweep = background::spawn_sweep(catalog, registry, config.sweep_ms);
+    let app = routes::router(state);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    refresh.abort();
+    sweep.abort();
+    served.map_err(|e| format!("server error: {e}"))?;
+    eprintln!("stopped");
+    Ok(())
+}

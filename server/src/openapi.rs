@@ -1,0 +1,39 @@
+//! The OpenAPI description, generated from the handlers' annotations.
+//! `openapi.json` at the repository's `server/` folder is a checked-in copy;
+//! a test fails when it drifts (regenerate it with
+//! `omnigraph-server --print-openapi > server/openapi.json`).
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{data, graphs, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "omnigraph-server", description = "Many property graphs from one catalog: lifecycle, queries, loads, exports."),
+    paths(
+        health::healthz, health::openapi,
+        graphs::list, graphs::show, graphs::create, graphs::delete, graphs::restore, graphs::purge,
+        data::query, data::mutate, data::load, data::export, data::schema, data::snapshot,
+    ),
+    components(schemas(graphs::GraphView, graphs::GraphList, graphs::CreateGraph, graphs::ErrorBody, data::QueryRequest, data::LoadRequest, health::Health)),
+    modifiers(&Bearer),
+    tags((name = "graphs", description = "Graph lifecycle"), (name = "data", description = "One graph's data"), (name = "server", description = "Health and API description"))
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The document as checked in: pretty JSON with a final newline.
+pub fn document() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().expect("OpenAPI serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,232 @@
+//! The live registry: which graphs this process serves right now.
+//!
+//! The catalog is the authority; the registry is a cache of open graph
+//! handles that follows it:
+//! - at boot and every refresh interval it reads the catalog, opens graphs
+//!   that became active, and drops graphs that are no longer active (or
+//!   whose incarnation changed);
+//! - a request for an id it does not know reads that id's entry at once;
+//! - a graph whose storage is missing or has unfinished writes is
+//!   quarantined: listed with the reason, not served, and retried after
+//!   each recovery sweep.
+//!
+//! Staleness cannot leak a write: every read and write checks the graph's
+//! own `__manifest` fence, so a graph deleted through another process fails
+//! here with `graph_retired` even before the next refresh, and the handle
+//! is dropped on the spot.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use omnigraph::Graph;
+use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, State};
+use omnigraph_policy::Policy;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A graph this process serves.
+#[derive(Debug)]
+pub struct Served {
+    pub entry: GraphEntry,
+    /// Opened for write (reads go through it too).
+    pub graph: Graph,
+    /// The server's policy plus the rules attached to this graph.
+    pub policy: Arc<Policy>,
+    /// Writes from this process go one at a time per graph; the manifest
+    /// publish stays the authority across processes.
+    pub write_lock: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Quarantine {
+    pub code: String,
+    pub reason: String,
+    #[serde(skip)]
+    pub incarnation: String,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Serving(Arc<Served>),
+    Quarantined(Quarantine),
+}
+
+/// How this process treats a graph.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Serving {
+    Serving,
+    Quarantined { code: String, reason: String },
+    NotServed,
+}
+
+#[derive(Debug)]
+pub struct Registry {
+    catalog: Catalog,
+    base_policy: Arc<Policy>,
+    slots: RwLock<HashMap<String, Slot>>,
+}
+
+enum Opened {
+    Served(Served),
+    Quarantined(Quarantine),
+    /// Retired while its entry still said active (a delete is under way).
+    Retiring,
+}
+
+fn quarantine(e: &GraphEntry, code: &str, reason: String) -> Opened {
+    Opened::Quarantined(Quarantine { code: code.to_string(), reason, incarnation: e.incarnation.clone() })
+}
+
+impl Registry {
+    pub fn new(catalog: Catalog, base_policy: Arc<Policy>) -> Registry {
+        Registry { catalog, base_policy, slots: RwLock::new(HashMap::new()) }
+    }
+
+    fn slot(&self, id: &str) -> Option<Slot> {
+        self.slots.read().expect("registry lock").get(id).cloned()
+    }
+
+    fn set(&self, id: &str, slot: Option<Slot>) {
+        let mut slots = self.slots.write().expect("registry lock");
+        match slot {
+            Some(s) => slots.insert(id.to_string(), s),
+            None => slots.remove(id),
+        };
+    }
+
+    /// Opens an active entry's graph, or says why it cannot be served.
+    async fn open(&self, e: &GraphEntry) -> Opened {
+        use omnigraph::Error as E;
+        let checked = match Graph::open(&e.location).await {
+            Ok(g) => g,
+            Err(E::GraphRetired { .. }) => return Opened::Retiring,
+            Err(err @ (E::RecoveryRequired { .. } | E::InitIncomplete { .. })) => {
+                return quarantine(e, err.code(), format!("pending recovery: {err}"));
+            }
+            Err(err @ E::NotAGraph { .. }) => return quarantine(e, err.code(), format!("storage is missing: {err}")),
+            Err(err) => return quarantine(e, err.code(), format!("does not open: {err}")),
+        };
+        match checked.snapshot().await {
+            Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => {
+                return quarantine(e, "OG-HTTP-010", format!("{} holds a different graph (genesis {:?}, catalog says {:?})", e.location, s.genesis_id, e.genesis_id));
+            }
+            Ok(_) => {}
+            Err(E::GraphRetired { .. }) => return Opened::Retiring,
+            Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
+        }
+        let graph = match Graph::open_for_write(&e.location).await {
+            Ok(g) => g,
+            Err(E::GraphRetired { .. }) => return Opened::Retiring,
+            Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),
+        };
+        let policy = match e.metadata.get("policy") {
+            Some(rules) if !rules.is_null() => match self.base_policy.with_graph_rules(&e.id, rules) {
+                Ok(p) => Arc::new(p),
+                Err(err) => return quarantine(e, err.code(), format!("its stored policy does not compile: {err}")),
+            },
+            _ => self.base_policy.clone(),
+        };
+        Opened::Served(Served { entry: e.clone(), graph, policy, write_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    /// Brings the slot of `e` in line with it: serve, quarantine or drop.
+    async fn track(&self, e: &GraphEntry, retry_quarantined: bool) -> Option<Slot> {
+        let wanted = e.state == State::Active && e.op.is_none();
+        if !wanted {
+            self.set(&e.id, None);
+            return None;
+        }
+        match self.slot(&e.id) {
+            Some(Slot::Serving(s)) if s.entry.incarnation == e.incarnation => return Some(Slot::Serving(s)),
+            Some(Slot::Quarantined(q)) if q.incarnation == e.incarnation && !retry_quarantined => return Some(Slot::Quarantined(q)),
+            _ => {}
+        }
+        let slot = match self.open(e).await {
+            Opened::Served(s) => {
+                eprintln!("serving graph `{}` (incarnation {})", e.id, e.incarnation);
+                Some(Slot::Serving(Arc::new(s)))
+            }
+            Opened::Quarantined(q) => {
+                if !matches!(self.slot(&e.id), Some(Slot::Quarantined(ref old)) if old.reason == q.reason) {
+                    eprintln!("quarantined graph `{}`: {} {}", e.id, q.code, q.reason);
+                }
+                Some(Slot::Quarantined(q))
+            }
+            Opened::Retiring => None,
+        };
+        self.set(&e.id, slot.clone());
+        slot
+    }
+
+    /// The graph to serve for `id`: from the cache, or from the catalog
+    /// when this process has not seen the id yet.
+    pub async fn resolve(&self, id: &str) -> ApiResult<Arc<Served>> {
+        omnigraph_catalog::entry::validate_id(id)?;
+        match self.slot(id) {
+            Some(Slot::Serving(s)) => return Ok(s),
+            Some(Slot::Quarantined(q)) => return Err(ApiError::quarantined(id, &q.reason)),
+            None => {}
+        }
+        let e = self.catalog.entry(id).await?.ok_or_else(|| CatalogError::NotFound { id: id.to_string() })?;
+        match e.state {
+            State::Active if e.op.is_none() => match self.track(&e, true).await {
+                Some(Slot::Serving(s)) => Ok(s),
+                Some(Slot::Quarantined(q)) => Err(ApiError::quarantined(id, &q.reason)),
+                None => Err(CatalogError::NotFound { id: id.to_string() }.into()),
+            },
+            State::Active | State::Reserved | State::Initializing | State::Deleting => {
+                let (op, kind) = e.op.as_ref().map(|o| (o.id.clone(), o.kind.to_string())).unwrap_or_default();
+                Err(CatalogError::InProgress { id: id.to_string(), op, kind }.into())
+            }
+            State::Deleted | State::Failed => Err(CatalogError::NotFound { id: id.to_string() }.into()),
+        }
+    }
+
+    /// Drops `id` if this process still serves `incarnation` of it.
+    pub fn evict(&self, id: &str, incarnation: &str) {
+        let mut slots = self.slots.write().expect("registry lock");
+        let matches = match slots.get(id) {
+            Some(Slot::Serving(s)) => s.entry.incarnation == incarnation,
+            Some(Slot::Quarantined(q)) => q.incarnation == incarnation,
+            None => false,
+        };
+        if matches {
+            slots.remove(id);
+        }
+    }
+
+    /// Re-reads the catalog and follows it. With `retry_quarantined`,
+    /// quarantined graphs are opened again (after a recovery sweep).
+    pub async fn refresh(&self, retry_quarantined: bool) -> Result<(), CatalogError> {
+        let graphs = self.catalog.list().await?;
+        let mut seen = std::collections::HashSet::new();
+        for g in &graphs {
+            seen.insert(g.entry.id.clone());
+            self.track(&g.entry, retry_quarantined).await;
+        }
+        self.slots.write().expect("registry lock").retain(|id, _| seen.contains(id));
+        Ok(())
+    }
+
+    pub fn serving(&self, id: &str) -> Serving {
+        match self.slot(id) {
+            Some(Slot::Serving(_)) => Serving::Serving,
+            Some(Slot::Quarantined(q)) => Serving::Quarantined { code: q.code, reason: q.reason },
+            None => Serving::NotServed,
+        }
+    }
+
+    /// (served, quarantined) counts.
+    pub fn counts(&self) -> (usize, usize) {
+        let slots = self.slots.read().expect("registry lock");
+        let served = slots.values().filter(|s| matches!(s, Slot::Serving(_))).count();
+        (served, slots.len() - served)
+    }
+
+    /// Registers a graph this process just created.
+    pub async fn adopt(&self, e: &GraphEntry) {
+        self.track(e, true).await;
+    }
+}

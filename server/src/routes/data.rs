@@ -1,0 +1,313 @@
+//! One graph's data routes: query, mutate, load, export, schema, snapshot.
+//!
+//! Reads that find the graph retired or gone (deleted through another
+//! process since this one opened it) drop the handle, look the id up in the
+//! catalog again, and run once more on what it names now: a `404` for a
+//! deleted graph, or the new incarnation of a re-created one. Writes are
+//! never retried: the fence refused them and nothing was published.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use omnigraph::load::{LoadMode, LoadOptions};
+use omnigraph_policy::Action;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::body::{ChunkWriter, JsonBody, read_limited, stream_body};
+use crate::error::{ApiError, ApiResult};
+use crate::registry::Served;
+use crate::routes::graphs::ErrorBody;
+use crate::state::{Actor, Shared, authorize_graph};
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// `.gq` source with one or more queries.
+    pub query: String,
+    /// Which query of the source to run (needed when it declares several).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Parameter values, e.g. `{"name": "Alice"}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub params: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoadParams {
+    /// `overwrite`, `append` (default) or `merge`; for NDJSON bodies.
+    pub mode: Option<String>,
+    /// How many line errors to list when the input is rejected (default 100).
+    pub max_errors: Option<usize>,
+    /// The input's name in error messages (default `request body`), e.g. the file name.
+    pub source: Option<String>,
+}
+
+/// The JSON form of a load (`Content-Type: application/json`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// Records: an array of JSONL objects, or NDJSON text.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub max_errors: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Only this node or edge type.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+}
+
+/// True for errors that mean "this handle's graph is gone".
+fn gone(e: &ApiError) -> bool {
+    matches!(e.code(), "OG-OPEN-005" | "OG-OPEN-001")
+}
+
+/// Resolves `$id`, runs `$body` with the served graph bound to `$s`, and
+/// on a gone graph tries once more against the catalog's current answer.
+macro_rules! read_fresh {
+    ($state:expr, $id:expr, |$s:ident| $body:expr) => {{
+        let mut retried = false;
+        loop {
+            let $s: Arc<Served> = $state.registry.resolve(&$id).await?;
+            let incarnation = $s.entry.incarnation.clone();
+            let result: ApiResult<_> = $body;
+            match result {
+                Err(e) if gone(&e) && !retried => {
+                    $state.registry.evict(&$id, &incarnation);
+                    retried = true;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// After a write found its graph gone: drop the handle and answer with what
+/// the catalog says now (`404` once the delete finished).
+async fn write_gone(state: &Shared, id: &str, served: &Served, e: ApiError) -> ApiError {
+    if gone(&e) {
+        state.registry.evict(id, &served.entry.incarnation);
+        if let Err(now) = state.registry.resolve(id).await {
+            return now;
+        }
+    }
+    e
+}
+
+async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> ApiResult<serde_json::Value> {
+    authorize_graph(&s.policy, actor, Action::Read, id)?;
+    let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
+    let plan = omnigraph::query::select(&plans, req.name.as_deref())?;
+    if plan.is_mutation() {
+        return Err(ApiError::wrong_query_kind(format!("`{}` is a mutation; send it to POST /graphs/{id}/mutate", plan.name)));
+    }
+    let r = omnigraph::query::run_read(&s.graph, plan, &req.params).await?;
+    Ok(r.to_json_doc(&plan.name))
+}
+
+/// Runs a read query (`read`). A mutation sent here is a `400`.
+#[utoipa::path(post, path = "/graphs/{id}/query", tag = "data", request_body = QueryRequest, params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"metadata\": {query, manifest_version, columns, row_count}, \"rows\": [{column: value}]}`", body = Object),
+        (status = 400, description = "Query errors with positions, a mutation, bad parameters", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn query(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<QueryRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await).map(Json)
+}
+
+/// Runs a mutation (`change`): all its statements publish as one commit.
+#[utoipa::path(post, path = "/graphs/{id}/mutate", tag = "data", request_body = QueryRequest, params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{inserted, updated, deleted, cascaded, manifest_version}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Another process published first (`OG-PUBLISH-001`); nothing was published", body = ErrorBody)))]
+pub async fn mutate(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<QueryRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let s = state.registry.resolve(&id).await?;
+    authorize_graph(&s.policy, &actor, Action::Change, &id)?;
+    let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
+    let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
+    if !plan.is_mutation() {
+        return Err(ApiError::wrong_query_kind(format!("`{}` is a read query; send it to POST /graphs/{id}/query", plan.name)));
+    }
+    let served = s.clone();
+    let result = tokio::spawn(async move {
+        let _w = served.write_lock.lock().await;
+        omnigraph::query::run_mutation(&served.graph, &plan, &req.params).await
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("mutation task failed: {e}")))?;
+    match result {
+        Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
+        Err(e) => Err(write_gone(&state, &id, &s, e.into()).await),
+    }
+}
+
+fn parse_mode(mode: Option<&str>) -> ApiResult<LoadMode> {
+    mode.map(|m| m.parse::<LoadMode>()).transpose().map_err(ApiError::from).map(|m| m.unwrap_or(LoadMode::Append))
+}
+
+/// Loads JSONL records (`change`): an NDJSON body (`?mode=`), or JSON
+/// `{"data": [...] | "<ndjson>", "mode": "merge"}`. The whole input is
+/// checked before anything is written; a bad input changes nothing.
+#[utoipa::path(post, path = "/graphs/{id}/load", tag = "data", params(("id" = String, Path), LoadParams), security(("bearer" = [])),
+    request_body(description = "NDJSON (one record per line), or JSON with `data` and `mode`", content(
+        (LoadRequest = "application/json"),
+        (String = "application/x-ndjson"))),
+    responses(
+        (status = 200, description = "`{mode, lines, rows, manifest_version, indexes_built, tables}`", body = Object),
+        (status = 400, description = "Invalid lines (`details` lists them with line numbers)", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn load(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Query(p): Query<LoadParams>,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let s = state.registry.resolve(&id).await?;
+    authorize_graph(&s.policy, &actor, Action::Change, &id)?;
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (mut opts, input, over): (LoadOptions, Box<dyn std::io::BufRead + Send>, _) = if is_json {
+        let bytes = read_limited(req, &state).await?;
+        let body: LoadRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_body(format!("request body: {e}")))?;
+        let text = match body.data {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Array(items) => {
+                let mut out = String::new();
+                for item in items {
+                    out.push_str(&serde_json::to_string(&item).expect("serializable"));
+                    out.push('\n');
+                }
+                out
+            }
+            _ => return Err(ApiError::bad_body("`data` must be an array of records or NDJSON text")),
+        };
+        let mut opts = LoadOptions::new(parse_mode(body.mode.as_deref().or(p.mode.as_deref()))?, "request body");
+        if let Some(n) = body.max_errors.or(p.max_errors) {
+            opts.max_errors = n;
+        }
+        (opts, Box::new(std::io::Cursor::new(text.into_bytes())), None)
+    } else {
+        let mut opts = LoadOptions::new(parse_mode(p.mode.as_deref())?, "request body");
+        if let Some(n) = p.max_errors {
+            opts.max_errors = n;
+        }
+        let (reader, over) = stream_body(req.into_body(), state.max_body_bytes);
+        (opts, Box::new(reader), Some(over))
+    };
+    opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
+    let served = s.clone();
+    let result = tokio::spawn(async move {
+        let _w = served.write_lock.lock().await;
+        omnigraph::load::load(&served.graph, input, &opts, &mut |_| {}).await
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
+    match result {
+        Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
+        Err(_) if over.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) => Err(ApiError::too_large(state.max_body_bytes)),
+        Err(e) => Err(write_gone(&state, &id, &s, e.into()).await),
+    }
+}
+
+/// Streams the graph (or one type) as NDJSON that `/load` reads back
+/// (`export`).
+#[utoipa::path(get, path = "/graphs/{id}/export", tag = "data", params(("id" = String, Path), ExportParams), security(("bearer" = [])),
+    responses((status = 200, description = "NDJSON, one record per line", content_type = "application/x-ndjson", body = String),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Query(p): Query<ExportParams>,
+) -> ApiResult<Response> {
+    let s = read_fresh!(state, id, |s| {
+        let checked: ApiResult<()> = async {
+            authorize_graph(&s.policy, &actor, Action::Export, &id)?;
+            if let Some(t) = &p.type_name {
+                s.graph.type_named(t)?;
+            }
+            s.graph.snapshot().await?;
+            Ok(())
+        }
+        .await;
+        checked.map(|_| s.clone())
+    })?;
+    let (tx, mut rx) = mpsc::channel::<std::io::Result<bytes::Bytes>>(8);
+    let handle = tokio::runtime::Handle::current();
+    let graph = s.graph.clone();
+    let only = p.type_name.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChunkWriter::new(tx);
+        match handle.block_on(omnigraph::export::export(&graph, only.as_deref(), &mut w)) {
+            Ok(_) => {
+                let _ = w.flush();
+            }
+            Err(e) => w.fail(format!("export stopped: {} {e}", e.code())),
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut r = Body::from_stream(stream).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    Ok(r)
+}
+
+/// The graph's schema: source, compiled IR and content hash (`read`).
+#[utoipa::path(get, path = "/graphs/{id}/schema", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "`{schema_hash, source, ir}`", body = Object), (status = 404, body = ErrorBody)))]
+pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    read_fresh!(state, id, |s| {
+        let r: ApiResult<serde_json::Value> = async {
+            authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+            s.graph.snapshot().await?;
+            Ok(serde_json::json!({"schema_hash": s.graph.schema_hash(), "source": s.graph.schema_source(), "ir": s.graph.schema()}))
+        }
+        .await;
+        r
+    })
+    .map(Json)
+}
+
+/// The published snapshot: manifest version, tables, row counts (`read`).
+#[utoipa::path(get, path = "/graphs/{id}/snapshot", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "`{root, manifest_version, genesis_id, schema_hash, tables}`", body = Object), (status = 404, body = ErrorBody)))]
+pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    read_fresh!(state, id, |s| {
+        let r: ApiResult<serde_json::Value> = async {
+            authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+            Ok(serde_json::to_value(s.graph.snapshot().await?).expect("serializable"))
+        }
+        .await;
+        r
+    })
+    .map(Json)
+}

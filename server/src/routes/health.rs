@@ -1,0 +1,33 @@
+//! Liveness and the API description.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::state::Shared;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// The catalog this server serves.
+    pub catalog: String,
+    /// Graphs served by this process now.
+    pub graphs_serving: usize,
+    /// Active graphs this process does not serve (storage missing, pending recovery).
+    pub graphs_quarantined: usize,
+}
+
+/// Liveness: answers without a token.
+#[utoipa::path(get, path = "/healthz", tag = "server", responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
+    let (serving, quarantined) = state.registry.counts();
+    Json(Health { status: "ok".into(), catalog: state.catalog.uri().to_string(), graphs_serving: serving, graphs_quarantined: quarantined })
+}
+
+/// This API's OpenAPI 3.1 description (the same as `openapi.json` in the repository).
+#[utoipa::path(get, path = "/openapi.json", tag = "server", responses((status = 200, description = "OpenAPI document", content_type = "application/json")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::ApiDoc::openapi())
+}

@@ -1,0 +1,63 @@
+//! [`AppState`], shared by every handler, and the admission middleware
+//! every authenticated route passes: token -> actor, then the actor's
+//! in-flight slot.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use omnigraph_catalog::Catalog;
+use omnigraph_policy::{Action, Policy, Resource};
+
+use crate::auth::Tokens;
+use crate::error::{ApiError, ApiResult};
+use crate::limits::InFlight;
+use crate::registry::Registry;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub catalog: Catalog,
+    pub registry: Arc<Registry>,
+    pub tokens: Tokens,
+    pub policy: Arc<Policy>,
+    pub in_flight: InFlight,
+    pub max_body_bytes: usize,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// The authenticated actor of a request (from its token only).
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+/// Authenticates, takes an in-flight slot, and hands the actor to the handler.
+pub async fn admit(State(state): State<Shared>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let actor = state.tokens.authenticate(req.headers())?;
+    let permit = state.in_flight.try_acquire(&actor).ok_or_else(|| ApiError::too_many_in_flight(&actor, state.in_flight.limit()))?;
+    req.extensions_mut().insert(Actor(actor));
+    let response = next.run(req).await;
+    drop(permit);
+    Ok(response)
+}
+
+impl AppState {
+    /// Server-level actions (`graph_list`, `graph_create`, `graph_delete`).
+    pub fn authorize_server(&self, actor: &Actor, action: Action) -> ApiResult<()> {
+        if self.policy.authorize(&actor.0, action, Resource::Server).allowed {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(&actor.0, action.as_str(), "on this server"))
+        }
+    }
+}
+
+/// Per-graph actions, decided by the graph's own policy (the server's plus
+/// the rules attached to the graph).
+pub fn authorize_graph(policy: &Policy, actor: &Actor, action: Action, id: &str) -> ApiResult<()> {
+    if policy.authorize(&actor.0, action, Resource::Graph(id)).allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(&actor.0, action.as_str(), &format!("on graph `{id}`")))
+    }
+}

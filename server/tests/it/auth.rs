@@ -1,0 +1,189 @@
+//! Tokens, the Cedar policy allow/deny matrix, per-graph policies, the
+//! loopback rule and the per-actor in-flight limit.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::*;
+
+const TOKENS: &str = r#"{"admin": "admin-token-0123456789", "reader": "reader-token-0123456789", "writer": "writer-token-0123456789", "nobody": "nobody-token-0123456789"}"#;
+
+const POLICY: &str = r#"
+groups:
+  admins: [admin]
+  readers: [reader]
+  writers: [writer]
+rules:
+  - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply]
+    groups: [admins]
+  - allow: [graph_list, read]
+    groups: [readers]
+  - allow: [read, change, export]
+    groups: [writers]
+"#;
+
+fn token(actor: &str) -> String {
+    format!("{actor}-token-0123456789")
+}
+
+fn secured(dir: &std::path::Path, policy: Option<&str>, extra: &[&str]) -> (Server, tempfile::TempDir) {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("tokens.json"), TOKENS).unwrap();
+    let mut args = vec!["--tokens-file".to_string(), files.path().join("tokens.json").display().to_string()];
+    if let Some(p) = policy {
+        std::fs::write(files.path().join("policy.yaml"), p).unwrap();
+        args.extend(["--policy-file".to_string(), files.path().join("policy.yaml").display().to_string()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    (Server::start_with(dir, Opts { args, env: vec![] }), files)
+}
+
+#[tokio::test]
+async fn every_action_is_allowed_or_denied_as_the_policy_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let admin = Api::with_token(&s, &token("admin"));
+    assert_eq!(admin.create("g").await.status, 201);
+    assert_eq!(admin.load("g", DATA).await.status, 200);
+
+    let expected: &[(&str, &[&str])] = &[
+        ("admin", &["graph_list", "graph_create", "graph_delete", "read", "change", "export"]),
+        ("reader", &["graph_list", "read"]),
+        ("writer", &["read", "change", "export"]),
+        ("nobody", &[]),
+    ];
+    let add = "query add($n: String) { insert Person { name: $n } }";
+    for (n, (actor, allowed)) in expected.iter().enumerate() {
+        let api = Api::with_token(&s, &token(actor));
+        // A graph for this actor to try deleting.
+        let victim = format!("victim{n}");
+        assert_eq!(admin.create(&victim).await.status, 201);
+        let results = [
+            ("graph_list", api.get("/graphs").await),
+            ("graph_create", api.create(&format!("made-by-{actor}")).await),
+            ("graph_delete", api.delete(&format!("/graphs/{victim}")).await),
+            ("read", api.query("g", FRIENDS, json!({"name": "alice"})).await),
+            ("change", api.mutate("g", add, json!({"n": format!("by-{actor}")})).await),
+            ("export", api.get("/graphs/g/export").await),
+        ];
+        for (action, r) in results {
+            if allowed.contains(&action) {
+                assert!((200..300).contains(&r.status), "{actor} {action}: expected allowed, got {} {}", r.status, r.text);
+            } else {
+                assert_eq!(r.status, 403, "{actor} {action}: expected 403, got {} {}", r.status, r.text);
+                assert_eq!(r.code(), "OG-AUTH-003");
+                assert!(r.text.contains(actor) && r.text.contains(action), "{}", r.text);
+            }
+        }
+    }
+    // Denied writes changed nothing: only admin's and writer's rows were added.
+    let people = admin.query("g", "query q() { match { $p: Person } return { $p.name } order { $p.name } }", json!({})).await;
+    assert_eq!(column(&people.json(), "p.name"), ["alice", "bob", "by-admin", "by-writer", "carol"]);
+}
+
+#[tokio::test]
+async fn the_actor_comes_from_the_token_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let http = client();
+    let url = format!("{}/graphs", s.url);
+
+    let r = send(http.get(&url)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "OG-AUTH-001");
+    let r = send(http.get(&url).header("authorization", "Bearer not-a-token-at-all")).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "OG-AUTH-002");
+    // Naming another actor in a header or the body changes nothing.
+    let r = send(http.get(&url).header("authorization", format!("Bearer {}", token("nobody"))).header("x-actor", "admin").header("x-omnigraph-actor", "admin")).await;
+    assert_eq!(r.status, 403);
+    let r = send(
+        http.post(&url)
+            .header("authorization", format!("Bearer {}", token("nobody")))
+            .header("content-type", "application/json")
+            .body(json!({"id": "x", "schema": SCHEMA, "actor": "admin"}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Health needs no token.
+    assert_eq!(send(http.get(format!("{}/healthz", s.url))).await.status, 200);
+}
+
+#[tokio::test]
+async fn tokens_without_a_policy_allow_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Server::start(dir.path());
+        let api = Api::new(&s);
+        assert_eq!(api.create("g").await.status, 201);
+        assert_eq!(api.load("g", DATA).await.status, 200);
+    }
+    let (s, _files) = secured(dir.path(), None, &[]);
+    let api = Api::with_token(&s, &token("admin"));
+    assert_eq!(api.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
+    assert_eq!(api.get("/graphs/g/snapshot").await.status, 200);
+    assert_eq!(api.get("/graphs").await.status, 403);
+    assert_eq!(api.create("h").await.status, 403);
+    assert_eq!(api.get("/graphs/g/export").await.status, 403);
+    assert_eq!(api.mutate("g", "query add($n: String) { insert Person { name: $n } }", json!({"n": "x"})).await.status, 403);
+    assert_eq!(api.delete("/graphs/g").await.status, 403);
+}
+
+#[tokio::test]
+async fn a_policy_attached_at_create_applies_to_that_graph_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let admin = Api::with_token(&s, &token("admin"));
+    assert_eq!(admin.create("g").await.status, 201);
+    let r = admin.post("/graphs", &json!({"id": "team", "schema": SCHEMA, "policy": "rules:\n  - allow: [read]\n    actors: [nobody]\n"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.json()["metadata"]["policy"]["rules"].is_array());
+    let nobody = Api::with_token(&s, &token("nobody"));
+    assert_eq!(nobody.query("team", FRIENDS, json!({"name": "alice"})).await.status, 200);
+    assert_eq!(nobody.query("g", FRIENDS, json!({"name": "alice"})).await.status, 403);
+    assert_eq!(nobody.get("/graphs/g/export").await.status, 403);
+    // A second server process reads the stored policy from the catalog.
+    let (b, _files_b) = secured(dir.path(), Some(POLICY), &[]);
+    let nobody_b = Api::with_token(&b, &token("nobody"));
+    assert_eq!(nobody_b.query("team", FRIENDS, json!({"name": "alice"})).await.status, 200);
+    assert_eq!(nobody_b.query("g", FRIENDS, json!({"name": "alice"})).await.status, 403);
+}
+
+#[tokio::test]
+async fn an_actor_over_its_in_flight_limit_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &["--max-in-flight", "1"]);
+    let admin = Api::with_token(&s, &token("admin"));
+    assert_eq!(admin.create("g").await.status, 201);
+
+    // Hold one admin request open: a load whose body has not finished.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }));
+    let url = format!("{}/graphs/g/load", s.url);
+    let held = tokio::spawn(async move {
+        send(client().post(url).header("authorization", format!("Bearer {}", token("admin"))).header("content-type", "application/x-ndjson").body(body)).await
+    });
+    tx.send(Ok(DATA.lines().next().unwrap().to_string() + "\n")).await.unwrap();
+    let limited = eventually(Duration::from_secs(10), || async { admin.get("/graphs").await.status == 429 }).await;
+    assert!(limited.is_some(), "the second admin request was not limited");
+    let r = admin.get("/graphs").await;
+    assert_eq!(r.code(), "OG-HTTP-003");
+    assert_eq!(r.retry_after.as_deref(), Some("1"));
+    // Another actor is not affected.
+    assert_eq!(Api::with_token(&s, &token("reader")).get("/graphs").await.status, 200);
+    drop(tx);
+    assert_eq!(held.await.unwrap().status, 200);
+    assert_eq!(admin.get("/graphs").await.status, 200);
+}
+
+#[test]
+fn a_public_bind_without_tokens_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(server_bin()).arg("--catalog").arg(dir.path()).args(["--bind", "0.0.0.0:0"]).env_remove("OMNIGRAPH_TOKENS").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OG-SERVER-004") && err.contains("--unauthenticated"), "{err}");
+    // Nothing was created.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,239 @@
+//! Starting servers and talking to them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+pub const SCHEMA: &str = r#"
+node Person {
+    name: String @key
+    age: I32?
+}
+node City {
+    name: String @key
+}
+edge Knows: Person -> Person
+edge LivesIn: Person -> City
+"#;
+
+pub const DATA: &str = r#"{"type":"Person","data":{"name":"alice","age":31}}
+{"type":"Person","data":{"name":"bob","age":42}}
+{"type":"Person","data":{"name":"carol"}}
+{"type":"City","data":{"name":"paris"}}
+{"edge":"Knows","from":"alice","to":"bob"}
+{"edge":"Knows","from":"bob","to":"carol"}
+{"edge":"LivesIn","from":"alice","to":"paris"}
+"#;
+
+pub const FRIENDS: &str = "query friends($name: String) { match { $p: Person { name: $name } $p knows $f } return { $f.name } order { $f.name } }";
+
+pub fn server_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_omnigraph-server"))
+}
+
+/// The `omnigraph` CLI, built next to the server by `cargo test --workspace`.
+pub fn cli_bin() -> PathBuf {
+    let p = server_bin().with_file_name(format!("omnigraph{}", std::env::consts::EXE_SUFFIX));
+    assert!(p.exists(), "{} is missing: run the workspace tests (`cargo test --workspace`), which build it", p.display());
+    p
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub stderr_path: PathBuf,
+    _logs: tempfile::TempDir,
+}
+
+pub struct Opts<'a> {
+    pub args: Vec<String>,
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl Default for Opts<'_> {
+    fn default() -> Self {
+        Opts { args: vec![], env: vec![] }
+    }
+}
+
+impl Server {
+    pub fn start(catalog: &Path) -> Server {
+        Server::start_with(catalog, Opts::default())
+    }
+
+    pub fn start_with(catalog: &Path, opts: Opts<'_>) -> Server {
+        let logs = tempfile::tempdir().unwrap();
+        let stderr_path = logs.path().join("stderr.log");
+        let mut cmd = Command::new(server_bin());
+        cmd.arg("--catalog").arg(catalog).args(["--bind", "127.0.0.1:0", "--refresh-ms", "200", "--sweep-ms", "500"]);
+        cmd.args(&opts.args);
+        cmd.env_remove("OMNIGRAPH_FAILPOINT").env_remove("OMNIGRAPH_TOKENS").env_remove("OMNIGRAPH_CATALOG");
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(std::fs::File::create(&stderr_path).unwrap());
+        let mut child = cmd.spawn().expect("start omnigraph-server");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+        let url = match first.strip_prefix("omnigraph-server listening on ") {
+            Some(u) => u.trim().to_string(),
+            None => panic!("server did not start: {first:?}; stderr: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default()),
+        };
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url, stderr_path, _logs: logs }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
+}
+
+/// A response: status, headers we check, and the body as JSON (or text).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub location: Option<String>,
+    pub retry_after: Option<String>,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Json {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
+    let r = rb.send().await.expect("request");
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+    let text = r.text().await.unwrap_or_default();
+    Resp { status, location, retry_after, text }
+}
+
+pub struct Api {
+    pub base: String,
+    pub token: Option<String>,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(server: &Server) -> Api {
+        Api { base: server.url.clone(), token: None, http: client() }
+    }
+
+    pub fn with_token(server: &Server, token: &str) -> Api {
+        Api { base: server.url.clone(), token: Some(token.to_string()), http: client() }
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => rb.header("authorization", format!("Bearer {t}")),
+            None => rb,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        send(self.auth(self.http.get(format!("{}{path}", self.base)))).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        send(self.auth(self.http.delete(format!("{}{path}", self.base)))).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Json) -> Resp {
+        send(self.auth(self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body.to_string()))).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Resp {
+        send(self.auth(self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body))).await
+    }
+
+    pub async fn create(&self, id: &str) -> Resp {
+        self.post("/graphs", &serde_json::json!({"id": id, "schema": SCHEMA})).await
+    }
+
+    pub async fn load(&self, id: &str, ndjson: &str) -> Resp {
+        self.post_raw(&format!("/graphs/{id}/load"), "application/x-ndjson", ndjson.to_string()).await
+    }
+
+    pub async fn query(&self, id: &str, q: &str, params: Json) -> Resp {
+        self.post(&format!("/graphs/{id}/query"), &serde_json::json!({"query": q, "params": params})).await
+    }
+
+    pub async fn mutate(&self, id: &str, q: &str, params: Json) -> Resp {
+        self.post(&format!("/graphs/{id}/mutate"), &serde_json::json!({"query": q, "params": params})).await
+    }
+}
+
+/// Polls `f` until it returns true or `within` passes; returns the time it took.
+pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if f().await {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Names in a `/query` answer's rows, in order.
+pub fn column(doc: &Json, col: &str) -> Vec<String> {
+    doc["rows"].as_array().unwrap().iter().map(|r| r[col].as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// Every file under `dir` with a hash of its bytes.
+pub fn hash_tree(dir: &Path) -> std::collections::BTreeMap<String, u64> {
+    use std::hash::{Hash, Hasher};
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&p).unwrap_or_default().hash(&mut h);
+                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), h.finish());
+            }
+        }
+    }
+    out
+}

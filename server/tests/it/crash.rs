@@ -1,0 +1,86 @@
+//! A server killed in the middle of a create: restart, the background
+//! recovery sweep, and a catalog that agrees with storage.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::live::unsafe_kill;
+
+/// Starts a create on a server paused (or aborting) at `failpoint`, kills
+/// it there, restarts a clean server, and checks the outcome.
+async fn killed_mid_create(failpoint: &str, sigkill: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let short_lease = ("OMNIGRAPH_LEASE_MS", "1000".to_string());
+    // A bystander graph whose bytes must not change.
+    {
+        let s = Server::start(dir.path());
+        let api = Api::new(&s);
+        assert_eq!(api.create("bystander").await.status, 201);
+        assert_eq!(api.load("bystander", DATA).await.status, 200);
+    }
+    let bystander = hash_tree(&dir.path().join("graphs/bystander"));
+
+    let mut s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", failpoint.to_string()), short_lease.clone()] });
+    let url = s.url.clone();
+    let create = tokio::spawn(async move {
+        client().post(format!("{url}/graphs")).header("content-type", "application/json").body(json!({"id": "victim", "schema": SCHEMA}).to_string()).send().await
+    });
+    if sigkill {
+        let paused = eventually(Duration::from_secs(30), || async { s.stderr().contains("paused") }).await;
+        assert!(paused.is_some(), "never reached {failpoint}: {}", s.stderr());
+        unsafe_kill(s.pid(), 9);
+    }
+    let _ = s.child.wait();
+    assert!(create.await.unwrap().is_err(), "the create was answered although its server died");
+    drop(s);
+
+    let s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![short_lease] });
+    let api = Api::new(&s);
+    // The background sweep resolves the operation once its lease expires.
+    let settled = eventually(Duration::from_secs(30), || async {
+        let g = api.get("/graphs?all=true").await.json();
+        g["graphs"].as_array().unwrap().iter().all(|g| g["op"].is_null() && matches!(g["state"].as_str(), Some("active" | "failed")))
+    })
+    .await;
+    assert!(settled.is_some(), "not settled: {}\n{}", api.get("/graphs?all=true").await.text, s.stderr());
+
+    let victim = api.get("/graphs/victim").await;
+    match victim.status {
+        200 => {
+            // Rolled forward: fully visible and usable.
+            assert_eq!(victim.json()["serving"]["status"], "serving", "{}", victim.text);
+            assert_eq!(api.load("victim", DATA).await.status, 200);
+            assert_eq!(column(&api.query("victim", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
+        }
+        404 => {
+            // Rolled back: fully absent, and the id can be created again.
+            let leftovers = std::fs::read_dir(dir.path().join("graphs/victim")).map(|d| d.count()).unwrap_or(0);
+            assert_eq!(leftovers, 0, "rolled back but its data remains");
+            assert_eq!(api.create("victim").await.status, 201);
+        }
+        other => panic!("unexpected {other}: {}", victim.text),
+    }
+    assert_eq!(hash_tree(&dir.path().join("graphs/bystander")), bystander, "the bystander graph changed");
+    assert_eq!(column(&api.query("bystander", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
+
+    // The operator tool agrees there is nothing left to do.
+    let out = std::process::Command::new(cli_bin()).args(["recover", "--catalog"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test]
+async fn kill_9_after_init_before_publish_then_restart_recovers() {
+    killed_mid_create("create.after_init=pause", true).await;
+}
+
+#[tokio::test]
+async fn kill_9_after_reserve_then_restart_recovers() {
+    killed_mid_create("create.after_reserve=pause", true).await;
+}
+
+#[tokio::test]
+async fn abort_during_engine_init_then_restart_recovers() {
+    killed_mid_create("init.after_first_table", false).await;
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of `omnigraph-server`: real server processes on
+//! loopback, real catalogs in temp dirs, HTTP from a real client.
+
+mod auth;
+mod common;
+mod crash;
+mod lifecycle;
+mod live;
+mod openapi;
+mod remote_cli;

@@ -1,0 +1,136 @@
+//! The same scenario through the CLI directly (`--catalog`, `--store`) and
+//! through a server (`--server`, `--graph`): identical output.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn omnigraph(cwd: &Path, args: &[&str]) -> Out {
+    let o = Command::new(cli_bin())
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("OMNIGRAPH_CATALOG")
+        .env_remove("OMNIGRAPH_SERVER")
+        .env_remove("OMNIGRAPH_TOKEN")
+        .env_remove("OMNIGRAPH_FAILPOINT")
+        .output()
+        .unwrap();
+    Out { code: o.status.code(), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> String {
+    let o = omnigraph(cwd, args);
+    assert_eq!(o.code, Some(0), "omnigraph {args:?}: {}{}", o.stdout, o.stderr);
+    o.stdout
+}
+
+#[tokio::test]
+async fn direct_and_remote_commands_print_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
+    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
+    std::fs::write(w.join("bad.jsonl"), "{\"type\":\"Person\",\"data\":{\"name\":7}}\n{\"type\":\"Nope\",\"data\":{}}\n").unwrap();
+    let catalog = dir.path().display().to_string();
+    let s = Server::start(dir.path());
+    let url = s.url.clone();
+
+    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
+    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
+    let store = shown["location"].as_str().unwrap().to_string();
+    let remote = ["--server", url.as_str(), "--graph", "g"];
+    let direct = ["--store", store.as_str()];
+
+    let loaded: serde_json::Value = serde_json::from_str(&ok(w, &[&["--json", "load", "--data", "data.jsonl"][..], &remote[..]].concat())).unwrap();
+    assert_eq!(loaded["rows"]["Person"], 3);
+
+    let same = |args: &[&str]| {
+        let d = omnigraph(w, &[args, &direct[..]].concat());
+        let r = omnigraph(w, &[args, &remote[..]].concat());
+        assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
+        assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
+        assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
+        d
+    };
+    let q = "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }";
+    for format in ["table", "json", "jsonl", "csv"] {
+        let out = same(&["query", "-e", q, "--format", format]);
+        assert!(out.stdout.contains("alice"), "{format}: {}", out.stdout);
+    }
+    same(&["query", "-e", FRIENDS, "--params", r#"{"name":"alice"}"#, "--format", "jsonl"]);
+    same(&["snapshot"]);
+    same(&["--json", "snapshot"]);
+    same(&["schema", "show"]);
+    same(&["--json", "schema", "show"]);
+    let exported = same(&["export"]);
+    assert_eq!(exported.stdout.lines().count(), 7);
+    same(&["export", "--type", "City"]);
+
+    // Errors print the same, with the same exit code.
+    let bad_query = same(&["query", "-e", "query q() { match { $p: Persn } return { $p.name } }"]);
+    assert_eq!(bad_query.code, Some(1));
+    assert!(bad_query.stderr.starts_with("error[OG-"), "{}", bad_query.stderr);
+    same(&["--json", "query", "-e", "query q() { match { $p: Persn } return { $p.name } }"]);
+    let bad_load = same(&["load", "--data", "bad.jsonl"]);
+    assert!(bad_load.stderr.contains("line 1") && bad_load.stderr.contains("line 2"), "{}", bad_load.stderr);
+
+    // A mutation through the server, then both views agree.
+    let m = ok(w, &[&["mutate", "-e", "query add($n: String) { insert Person { name: $n } }", "--params", r#"{"n":"dan"}"#][..], &remote[..]].concat());
+    assert!(m.starts_with("inserted 1, updated 0, deleted 0"), "{m}");
+    let after = same(&["query", "-e", q, "--format", "csv"]);
+    assert!(after.stdout.contains("dan"));
+
+    // Lifecycle commands.
+    let cat = ["--catalog", catalog.as_str()];
+    let srv = ["--server", url.as_str()];
+    let pair = |args: &[&str]| {
+        let d = omnigraph(w, &[args, &cat[..]].concat());
+        let r = omnigraph(w, &[args, &srv[..]].concat());
+        assert_eq!((d.code, &d.stdout, &d.stderr), (r.code, &r.stdout, &r.stderr), "{args:?}");
+    };
+    pair(&["graphs", "list"]);
+    pair(&["--json", "graphs", "list"]);
+    pair(&["graphs", "show", "g"]);
+    pair(&["--json", "graphs", "show", "g"]);
+    pair(&["graphs", "show", "nope"]);
+    pair(&["graphs", "delete", "nope"]);
+
+    let deleted = ok(w, &["graphs", "delete", "g", "--server", &url]);
+    assert_eq!(deleted.trim(), "deleted graph `g`; its data is removed");
+    pair(&["--json", "graphs", "list", "--all"]);
+    let gone = omnigraph(w, &[&["query", "-e", q][..], &remote[..]].concat());
+    assert_eq!(gone.code, Some(1));
+    assert!(gone.stderr.contains("OG-CATALOG-004"), "{}", gone.stderr);
+}
+
+#[tokio::test]
+async fn remote_errors_name_the_problem() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    // Nothing listens on this port.
+    let o = omnigraph(w, &["graphs", "list", "--server", "http://127.0.0.1:9"]);
+    assert_eq!(o.code, Some(1));
+    assert!(o.stderr.contains("OG-REMOTE-001") && o.stderr.contains("127.0.0.1:9"), "{}", o.stderr);
+    let o = omnigraph(w, &["query", "-e", "query q() { match { $p: P } return { $p.name } }", "--server", "http://127.0.0.1:9"]);
+    assert!(o.stderr.contains("--graph"), "{}", o.stderr);
+    let o = omnigraph(w, &["graphs", "list"]);
+    assert!(o.stderr.contains("--catalog") && o.stderr.contains("--server"), "{}", o.stderr);
+
+    // A token the server does not know.
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("t.json"), r#"{"ann": "ann-token-0123456789"}"#).unwrap();
+    let s = Server::start_with(dir.path(), Opts { args: vec!["--tokens-file".into(), files.path().join("t.json").display().to_string()], env: vec![] });
+    let o = omnigraph(w, &["graphs", "list", "--server", &s.url, "--token", "wrong-token-0123456789"]);
+    assert!(o.stderr.contains("OG-AUTH-002"), "{}", o.stderr);
+    let o = omnigraph(w, &["graphs", "list", "--server", &s.url, "--token", "ann-token-0123456789"]);
+    assert!(o.stderr.contains("OG-AUTH-003"), "{}", o.stderr);
+}
