@@ -34,26 +34,20 @@ use crate::limits::InFlight;
 use crate::registry::Registry;
 use crate::state::AppState;
 
-static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Waits for SIGTERM or SIGINT (Ctrl-C). The handler only sets a flag,
-/// which this future polls.
-async fn shutdown_signal() {
-    // SAFETY: `on_signal` is async-signal-safe (one atomic store) and lives
-    // for the whole process.
-    unsafe {
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-    }
-    while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    eprintln!("shutting down: no new connections; finishing requests in flight");
+/// A future that resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, so a signal that arrives before the
+/// future is first polled is not lost.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("shutting down: no new connections; finishing requests in flight");
+    })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight
@@ -65,6 +59,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }
+    let stop = shutdown_signal().map_err(|e| format!("error[OG-SERVER-002]: cannot install signal handlers: {e}"))?;
     let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| format!("error[OG-SERVER-002]: cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = Arc::new(AppState {
@@ -92,7 +87,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);
     let sweep = background::spawn_sweep(catalog, registry, config.sweep_ms);
     let app = routes::router(state);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     refresh.abort();
     sweep.abort();
     served.map_err(|e| format!("server error: {e}"))?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use omnigraph::load::{LoadMode, LoadOptions};
@@ -72,23 +72,45 @@ pub struct ExportParams {
     pub type_name: Option<String>,
 }
 
-/// True for errors that mean "this handle's graph is gone".
+/// True for errors that say outright "this handle's graph is gone": its
+/// fence is retired, or its root no longer holds a graph.
 fn gone(e: &ApiError) -> bool {
     matches!(e.code(), "OG-OPEN-005" | "OG-OPEN-001")
 }
 
+/// Whether an error on a served graph came from the graph going away under
+/// the request: the fence said so, or the request failed on storage (a
+/// delete removing files mid-read, say) and the catalog no longer names this
+/// incarnation as active. Client errors (a bad query, a forbidden action)
+/// never are; they are answered as they are.
+async fn went_away(state: &Shared, id: &str, served: &Served, e: &ApiError) -> bool {
+    if gone(e) {
+        return true;
+    }
+    if !e.status.is_server_error() {
+        return false;
+    }
+    match state.catalog.entry(id).await {
+        Ok(Some(now)) => !(now.state == omnigraph_catalog::State::Active && now.op.is_none() && now.incarnation == served.entry.incarnation),
+        Ok(None) => true,
+        // The catalog cannot tell either; keep the original error.
+        Err(_) => false,
+    }
+}
+
 /// Resolves `$id`, runs `$body` with the served graph bound to `$s`, and
-/// on a gone graph tries once more against the catalog's current answer.
+/// when the graph went away under it, drops the handle and tries once more
+/// against the catalog's current answer (a `404` for a deleted graph, the
+/// new incarnation of a re-created one).
 macro_rules! read_fresh {
     ($state:expr, $id:expr, |$s:ident| $body:expr) => {{
         let mut retried = false;
         loop {
             let $s: Arc<Served> = $state.registry.resolve(&$id).await?;
-            let incarnation = $s.entry.incarnation.clone();
             let result: ApiResult<_> = $body;
             match result {
-                Err(e) if gone(&e) && !retried => {
-                    $state.registry.evict(&$id, &incarnation);
+                Err(e) if !retried && went_away(&$state, &$id, &$s, &e).await => {
+                    $state.registry.evict(&$id, &$s.entry.incarnation);
                     retried = true;
                 }
                 other => break other,
@@ -97,10 +119,12 @@ macro_rules! read_fresh {
     }};
 }
 
-/// After a write found its graph gone: drop the handle and answer with what
-/// the catalog says now (`404` once the delete finished).
-async fn write_gone(state: &Shared, id: &str, served: &Served, e: ApiError) -> ApiError {
-    if gone(&e) {
+/// After a write failed: if its graph went away under it (deleted through
+/// another process), drop the handle and answer with what the catalog says
+/// now (`404` once the delete finished, `409` while it runs). Writes are
+/// never retried: the fence or the failed publish kept them from landing.
+async fn write_failed(state: &Shared, id: &str, served: &Served, e: ApiError) -> ApiError {
+    if went_away(state, id, served, &e).await {
         state.registry.evict(id, &served.entry.incarnation);
         if let Err(now) = state.registry.resolve(id).await {
             return now;
@@ -130,8 +154,12 @@ pub async fn query(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonBody(req): JsonBody<QueryRequest>,
+    request: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
+    // The graph and the right to read it come before the body is parsed.
+    let s = state.registry.resolve(&id).await?;
+    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+    let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
     read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await).map(Json)
 }
 
@@ -145,10 +173,11 @@ pub async fn mutate(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonBody(req): JsonBody<QueryRequest>,
+    request: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
+    let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
     let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if !plan.is_mutation() {
@@ -163,7 +192,7 @@ pub async fn mutate(
     .map_err(|e| ApiError::internal(format!("mutation task failed: {e}")))?;
     match result {
         Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
-        Err(e) => Err(write_gone(&state, &id, &s, e.into()).await),
+        Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
     }
 }
 
@@ -235,7 +264,7 @@ pub async fn load(
     match result {
         Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
         Err(_) if over.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) => Err(ApiError::too_large(state.max_body_bytes)),
-        Err(e) => Err(write_gone(&state, &id, &s, e.into()).await),
+        Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
     }
 }
 

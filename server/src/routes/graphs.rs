@@ -3,7 +3,7 @@
 //! hangs up cannot stop it half way.
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnigraph_catalog::lifecycle::retention::parse_duration_ms;
@@ -136,8 +136,11 @@ pub async fn show(State(state): State<Shared>, Extension(actor): Extension<Actor
         (status = 400, description = "Bad id, schema (with positions) or policy", body = ErrorBody),
         (status = 409, description = "The id is taken or an operation on it is in flight", body = ErrorBody),
         (status = 413, body = ErrorBody)))]
-pub async fn create(State(state): State<Shared>, Extension(actor): Extension<Actor>, JsonBody(req): JsonBody<CreateGraph>) -> ApiResult<Response> {
+pub async fn create(State(state): State<Shared>, Extension(actor): Extension<Actor>, request: Request) -> ApiResult<Response> {
+    // Authorize before reading the body: an actor without `graph_create`
+    // gets 403 whatever it sends.
     state.authorize_server(&actor, Action::GraphCreate)?;
+    let JsonBody(req) = JsonBody::<CreateGraph>::from_request(request, &state).await?;
     omnigraph_catalog::entry::validate_id(&req.id)?;
     let mut metadata = match req.metadata {
         None | Some(serde_json::Value::Null) => serde_json::Map::new(),

@@ -68,7 +68,13 @@ impl Server {
         let logs = tempfile::tempdir().unwrap();
         let stderr_path = logs.path().join("stderr.log");
         let mut cmd = Command::new(server_bin());
-        cmd.arg("--catalog").arg(catalog).args(["--bind", "127.0.0.1:0", "--refresh-ms", "200", "--sweep-ms", "500"]);
+        cmd.arg("--catalog").arg(catalog);
+        // Test defaults, unless the test sets them itself.
+        for (flag, value) in [("--bind", "127.0.0.1:0"), ("--refresh-ms", "200"), ("--sweep-ms", "500")] {
+            if !opts.args.iter().any(|a| a == flag) {
+                cmd.args([flag, value]);
+            }
+        }
         cmd.args(&opts.args);
         cmd.env_remove("OMNIGRAPH_FAILPOINT").env_remove("OMNIGRAPH_TOKENS").env_remove("OMNIGRAPH_CATALOG");
         for (k, v) in &opts.env {
@@ -95,6 +101,17 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit without blocking the test's runtime
+    /// (requests the test spawned keep running meanwhile).
+    pub async fn exited(&mut self) -> std::process::ExitStatus {
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn pid(&self) -> i32 {

@@ -32,7 +32,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
         assert!(paused.is_some(), "never reached {failpoint}: {}", s.stderr());
         unsafe_kill(s.pid(), 9);
     }
-    let _ = s.child.wait();
+    s.exited().await;
     assert!(create.await.unwrap().is_err(), "the create was answered although its server died");
     drop(s);
 

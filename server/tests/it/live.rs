@@ -134,7 +134,7 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["rows"]["Person"], 3);
     let mut s = s;
-    let status = s.child.wait().unwrap();
+    let status = s.exited().await;
     assert!(status.success(), "exit {status:?}; stderr: {}", s.stderr());
     assert!(s.stderr().contains("shutting down"));
     // The load was published.
