@@ -26,6 +26,11 @@ impl InFlight {
         self.limit
     }
 
+    /// Requests admitted and not yet answered, over all actors.
+    pub fn total(&self) -> usize {
+        self.counts.lock().expect("in-flight counts").values().sum()
+    }
+
     /// A slot for `actor`, or `None` when it has `limit` in flight.
     pub fn try_acquire(&self, actor: &str) -> Option<Permit> {
         let mut counts = self.counts.lock().expect("in-flight counts");

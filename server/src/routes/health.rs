@@ -17,13 +17,21 @@ pub struct Health {
     pub graphs_serving: usize,
     /// Active graphs this process does not serve (storage missing, pending recovery).
     pub graphs_quarantined: usize,
+    /// Requests admitted (past authentication) and not yet answered.
+    pub requests_in_flight: usize,
 }
 
 /// Liveness: answers without a token.
 #[utoipa::path(get, path = "/healthz", tag = "server", responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
     let (serving, quarantined) = state.registry.counts();
-    Json(Health { status: "ok".into(), catalog: state.catalog.uri().to_string(), graphs_serving: serving, graphs_quarantined: quarantined })
+    Json(Health {
+        status: "ok".into(),
+        catalog: state.catalog.uri().to_string(),
+        graphs_serving: serving,
+        graphs_quarantined: quarantined,
+        requests_in_flight: state.in_flight.total(),
+    })
 }
 
 /// This API's OpenAPI 3.1 description (the same as `openapi.json` in the repository).

@@ -1,8 +1,6 @@
 //! Tokens, the Cedar policy allow/deny matrix, per-graph policies, the
 //! loopback rule and the per-actor in-flight limit.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::common::*;
@@ -158,16 +156,11 @@ async fn an_actor_over_its_in_flight_limit_gets_429_with_retry_after() {
     assert_eq!(admin.create("g").await.status, 201);
 
     // Hold one admin request open: a load whose body has not finished.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }));
-    let url = format!("{}/graphs/g/load", s.url);
-    let held = tokio::spawn(async move {
-        send(client().post(url).header("authorization", format!("Bearer {}", token("admin"))).header("content-type", "application/x-ndjson").body(body)).await
-    });
-    tx.send(Ok(DATA.lines().next().unwrap().to_string() + "\n")).await.unwrap();
-    let limited = eventually(Duration::from_secs(10), || async { admin.get("/graphs").await.status == 429 }).await;
-    assert!(limited.is_some(), "the second admin request was not limited");
+    let (tx, held) = slow_load(&admin, "g");
+    tx.send(DATA.lines().next().unwrap().to_string() + "\n").await.unwrap();
+    until_in_flight(&admin, 1).await;
     let r = admin.get("/graphs").await;
+    assert_eq!(r.status, 429, "{}", r.text);
     assert_eq!(r.code(), "OG-HTTP-003");
     assert_eq!(r.retry_after.as_deref(), Some("1"));
     // Another actor is not affected.

@@ -172,7 +172,7 @@ impl Api {
         Api { base: server.url.clone(), token: Some(token.to_string()), http: client() }
     }
 
-    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
             Some(t) => rb.header("authorization", format!("Bearer {t}")),
             None => rb,
@@ -210,6 +210,25 @@ impl Api {
     pub async fn mutate(&self, id: &str, q: &str, params: Json) -> Resp {
         self.post(&format!("/graphs/{id}/mutate"), &serde_json::json!({"query": q, "params": params})).await
     }
+}
+
+/// A load of graph `id` whose NDJSON body the test sends piece by piece
+/// through the returned sender: the request stays in flight until the
+/// sender is dropped, then its answer comes out of the handle.
+pub fn slow_load(api: &Api, id: &str) -> (tokio::sync::mpsc::Sender<String>, tokio::task::JoinHandle<Resp>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(4);
+    let chunks = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (Ok::<_, std::io::Error>(x), rx)) });
+    // Its own client, so its connection is never one the test reuses.
+    let rb = api.auth(client().post(format!("{}/graphs/{id}/load", api.base)).header("content-type", "application/x-ndjson"));
+    let rb = rb.body(reqwest::Body::wrap_stream(chunks));
+    (tx, tokio::spawn(send(rb)))
+}
+
+/// Waits until the server counts `n` requests in flight (`GET /healthz`
+/// is not counted itself).
+pub async fn until_in_flight(api: &Api, n: u64) {
+    let reached = eventually(Duration::from_secs(10), || async { api.get("/healthz").await.json()["requests_in_flight"] == n }).await;
+    assert!(reached.is_some(), "the server never had {n} request(s) in flight");
 }
 
 /// Polls `f` until it returns true or `within` passes; returns the time it took.

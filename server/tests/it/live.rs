@@ -117,18 +117,18 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     assert_eq!(api.create("g").await.status, 201);
 
     // A load whose body arrives slowly: in flight when SIGTERM lands.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }));
-    let url = format!("{}/graphs/g/load", s.url);
-    let pending = tokio::spawn(async move { send(client().post(url).header("content-type", "application/x-ndjson").body(body)).await });
-    tx.send(Ok(DATA.lines().take(3).map(|l| format!("{l}\n")).collect())).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (tx, pending) = slow_load(&api, "g");
+    tx.send(DATA.lines().take(3).map(|l| format!("{l}\n")).collect()).await.unwrap();
+    until_in_flight(&api, 1).await;
     unsafe_kill(s.pid(), 15);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // New connections are refused while the old request finishes.
-    let refused = reqwest::Client::new().get(format!("{}/healthz", s.url)).timeout(Duration::from_secs(2)).send().await;
-    assert!(refused.is_err(), "a new connection was served during shutdown");
-    tx.send(Ok(DATA.lines().skip(3).map(|l| format!("{l}\n")).collect())).await.unwrap();
+    let refused = eventually(Duration::from_secs(5), || async {
+        reqwest::Client::new().get(format!("{}/healthz", s.url)).timeout(Duration::from_secs(2)).send().await.is_err()
+    })
+    .await;
+    assert!(refused.is_some(), "new connections were still served after SIGTERM");
+    assert!(!pending.is_finished(), "the load in flight ended before its body did");
+    tx.send(DATA.lines().skip(3).map(|l| format!("{l}\n")).collect()).await.unwrap();
     drop(tx);
     let r = pending.await.unwrap();
     assert_eq!(r.status, 200, "{}", r.text);

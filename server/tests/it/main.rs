@@ -7,4 +7,5 @@ mod crash;
 mod lifecycle;
 mod live;
 mod openapi;
+mod quarantine;
 mod remote_cli;
