@@ -19,7 +19,7 @@ pub fn spawn_refresh(registry: Arc<Registry>, every_ms: u64) -> tokio::task::Joi
         loop {
             tick.tick().await;
             if let Err(e) = registry.refresh(false).await {
-                eprintln!("catalog refresh failed: {} {e}", e.code());
+                crate::log!("catalog refresh failed: {} {e}", e.code());
             }
         }
     })
@@ -42,13 +42,13 @@ pub fn spawn_sweep(catalog: Catalog, registry: Arc<Registry>, every_ms: u64) -> 
                             (None, true) => "done".to_string(),
                             (None, false) => "left for an operator".to_string(),
                         };
-                        eprintln!("recovery sweep: {} {what}: {} ({outcome})", i.decision.as_str(), i.reason);
+                        crate::log!("recovery sweep: {} {what}: {} ({outcome})", i.decision.as_str(), i.reason);
                     }
                 }
-                Err(e) => eprintln!("recovery sweep failed: {} {e}", e.code()),
+                Err(e) => crate::log!("recovery sweep failed: {} {e}", e.code()),
             }
             if let Err(e) = registry.refresh(true).await {
-                eprintln!("catalog refresh failed: {} {e}", e.code());
+                crate::log!("catalog refresh failed: {} {e}", e.code());
             }
         }
     })

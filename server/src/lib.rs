@@ -20,6 +20,7 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod log;
 pub mod openapi;
 pub mod registry;
 pub mod routes;
@@ -46,7 +47,7 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        eprintln!("shutting down: no new connections; finishing requests in flight");
+        crate::log!("shutting down: no new connections; finishing requests in flight");
     })
 }
 
@@ -76,13 +77,11 @@ pub async fn run(config: Config) -> Result<(), String> {
         AuthMode::LoopbackOnly => "none: no tokens configured, so the server listens on loopback only".to_string(),
         AuthMode::Unauthenticated => "none (--unauthenticated)".to_string(),
     };
-    println!("omnigraph-server listening on http://{addr}");
-    println!("  catalog  {}", catalog.uri());
-    println!("  graphs   {serving} served, {quarantined} quarantined");
-    println!("  auth     {auth}");
-    println!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    crate::say!("omnigraph-server listening on http://{addr}");
+    crate::say!("  catalog  {}", catalog.uri());
+    crate::say!("  graphs   {serving} served, {quarantined} quarantined");
+    crate::say!("  auth     {auth}");
+    crate::say!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
 
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);
     let sweep = background::spawn_sweep(catalog, registry, config.sweep_ms);
@@ -91,6 +90,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     refresh.abort();
     sweep.abort();
     served.map_err(|e| format!("server error: {e}"))?;
-    eprintln!("stopped");
+    crate::log!("stopped");
     Ok(())
 }

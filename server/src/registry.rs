@@ -145,12 +145,12 @@ impl Registry {
         }
         let slot = match self.open(e).await {
             Opened::Served(s) => {
-                eprintln!("serving graph `{}` (incarnation {})", e.id, e.incarnation);
+                crate::log!("serving graph `{}` (incarnation {})", e.id, e.incarnation);
                 Some(Slot::Serving(Arc::new(s)))
             }
             Opened::Quarantined(q) => {
                 if !matches!(self.slot(&e.id), Some(Slot::Quarantined(ref old)) if old.reason == q.reason) {
-                    eprintln!("quarantined graph `{}`: {} {}", e.id, q.code, q.reason);
+                    crate::log!("quarantined graph `{}`: {} {}", e.id, q.code, q.reason);
                 }
                 Some(Slot::Quarantined(q))
             }

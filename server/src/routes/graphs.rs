@@ -161,7 +161,7 @@ pub async fn create(State(state): State<Shared>, Extension(actor): Extension<Act
     let catalog = state.catalog.clone().with_actor(&actor.0);
     let (id, schema) = (req.id.clone(), req.schema);
     let entry = detached(async move { catalog.create(&id, &schema, metadata).await }).await?;
-    eprintln!("created graph `{}` (incarnation {}) for {}", entry.id, entry.incarnation, actor.0);
+    crate::log!("created graph `{}` (incarnation {}) for {}", entry.id, entry.incarnation, actor.0);
     state.registry.adopt(&entry).await;
     let location = format!("/graphs/{}", entry.id);
     let mut r = (StatusCode::CREATED, Json(entry_view(&state, entry).await)).into_response();
@@ -186,7 +186,7 @@ pub async fn delete(
     let gid = id.clone();
     let entry = detached(async move { catalog.delete(&gid, retain_ms).await }).await?;
     state.registry.evict(&id, &entry.incarnation);
-    eprintln!("deleted graph `{id}` (incarnation {}) for {}", entry.incarnation, actor.0);
+    crate::log!("deleted graph `{id}` (incarnation {}) for {}", entry.incarnation, actor.0);
     Ok(Json(entry_view(&state, entry).await))
 }
 

@@ -188,3 +188,35 @@ async fn bodies_over_the_limit_get_413_and_change_nothing() {
     assert_eq!(api.get("/graphs/g/snapshot").await.json(), before);
     assert_eq!(api.get("/graphs/h").await.status, 404);
 }
+
+#[tokio::test]
+async fn the_server_keeps_serving_when_its_output_pipes_close() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(server_bin())
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "127.0.0.1:0"])
+        .env_remove("OMNIGRAPH_FAILPOINT")
+        .env_remove("OMNIGRAPH_TOKENS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the first banner line, then close both pipes (a log reader that went away).
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    drop(child.stderr.take());
+    let base = first.strip_prefix("omnigraph-server listening on ").unwrap().trim().to_string();
+    let api = Api { base, token: None, http: client() };
+    // Creates and deletes log lines to the closed stderr.
+    for id in ["a", "b"] {
+        let r = api.create(id).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_eq!(api.delete("/graphs/a").await.status, 200);
+    assert_eq!(api.get("/healthz").await.status, 200);
+    assert!(child.try_wait().unwrap().is_none(), "the server exited");
+    let _ = child.kill();
+    let _ = child.wait();
+}
