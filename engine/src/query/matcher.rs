@@ -128,9 +128,13 @@ impl<'a, 'g> Matcher<'a, 'g> {
         Ok(if any_anonymous { out.distinct(&named) } else { out })
     }
 
-    /// Candidate sets from top-level filters Lance can evaluate.
+    /// Candidate sets from top-level filters: an id or single-property
+    /// string `@key` compared for equality is answered from the node-id map
+    /// the view caches (a point lookup without touching Lance); other
+    /// filters Lance can evaluate become one scan per variable.
     async fn push_down(&mut self) -> Result<()> {
         let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
+        let mut by_id: HashMap<usize, Vec<(&PExpr, String)>> = HashMap::new();
         for c in &self.plan.clauses {
             let PClause::Filter(e) = c else { continue };
             for part in e.conjuncts() {
@@ -138,6 +142,10 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 part.vars(&mut vs);
                 let [v] = vs[..] else { continue };
                 let t = self.view.type_def(&self.plan.vars[v].type_name)?;
+                if let Some(id) = pushdown::id_equality(part, v, t, &self.env.params) {
+                    by_id.entry(v).or_default().push((part, id));
+                    continue;
+                }
                 let column_of = |x: &PExpr| match x {
                     PExpr::Prop { var, prop } if *var == v => Some(prop.clone()),
                     _ => None,
@@ -146,6 +154,22 @@ impl<'a, 'g> Matcher<'a, 'g> {
                     by_var.entry(v).or_default().push((part, x));
                 }
             }
+        }
+        for (v, parts) in by_id {
+            let ids = self.view.node_ids(&self.plan.vars[v].type_name).await?;
+            // Every equality must name the same node.
+            let mut found = ids.dense(&parts[0].1).filter(|&d| ids.id(d) == parts[0].1);
+            if parts.iter().any(|(_, id)| *id != parts[0].1) {
+                found = None;
+            }
+            let list: Vec<u32> = found.into_iter().collect();
+            self.candidates.insert(v, Arc::new(Candidates { set: Bitset::of(ids.len(), &list), list }));
+            for (p, _) in parts {
+                self.pushed.insert(p as *const PExpr as usize);
+            }
+            // Lance filters on the same variable are checked in memory on
+            // the (at most one) candidate instead of scanning for them.
+            by_var.remove(&v);
         }
         for (v, parts) in by_var {
             let filter = parts.iter().map(|(_, x)| x.clone()).reduce(|a, b| a.and(b)).expect("non-empty");

@@ -36,6 +36,36 @@ pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PE
     })
 }
 
+/// The node id that `e` pins variable `v` to, if `e` is `$v.id == "..."`
+/// or an equality on `t`'s `@key` when that key is one string (or enum)
+/// property: a node's id is its key value then (keys cannot be updated),
+/// so the id map answers it exactly. A null or non-string constant is not
+/// pinned (it matches nothing, which the in-memory filter decides).
+pub fn id_equality(e: &PExpr, v: usize, t: &TypeDef, params: &[Value]) -> Option<String> {
+    let PExpr::Cmp { op: CmpOp::Eq, left, right } = e else { return None };
+    let names_id = |x: &PExpr| match x {
+        PExpr::Id(var) => *var == v,
+        PExpr::Prop { var, prop } => {
+            *var == v
+                && t.key.len() == 1
+                && t.key[0] == *prop
+                && t.property(prop).is_some_and(|p| matches!(p.ty, PropType::String | PropType::Enum(_)))
+        }
+        _ => false,
+    };
+    let value = if names_id(left) {
+        constant(right, params)?
+    } else if names_id(right) {
+        constant(left, params)?
+    } else {
+        return None;
+    };
+    match value {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
 fn flip(op: CmpOp) -> Option<CmpOp> {
     Some(match op {
         CmpOp::Lt => CmpOp::Gt,

@@ -58,6 +58,45 @@ fn point_lookup_and_inline_equality_with_params() {
 }
 
 #[test]
+fn key_and_id_equalities_find_exactly_their_node() {
+    rt().block_on(async {
+        let t = social().await;
+        let g = Graph::open_for_write(&t.uri()).await.unwrap();
+        let names = |r: &QueryResult| column(r, 0).into_iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let q = |body: &str| format!("query q($n: String, $a: I32) {{ match {{ {body} }} return {{ $p.name }} order {{ $p.name }} }}");
+        // The key with another filter on the same variable, true and false.
+        let r = run(&g, &q("$p: Person { name: $n }  $p.age > $a"), json!({"n": "grace", "a": 80})).await.unwrap();
+        assert_eq!(names(&r), ["grace"]);
+        let r = run(&g, &q("$p: Person { name: $n }  $p.age > $a"), json!({"n": "grace", "a": 90})).await.unwrap();
+        assert!(r.rows.is_empty());
+        // By id, the key written the other way round, and two keys that disagree.
+        let r = run(&g, &q("$p: Person  $p.id = $n"), json!({"n": "alan", "a": 0})).await.unwrap();
+        assert_eq!(names(&r), ["alan"]);
+        let r = run(&g, &q("$p: Person  $n = $p.name"), json!({"n": "edsger", "a": 0})).await.unwrap();
+        assert_eq!(names(&r), ["edsger"]);
+        let r = run(&g, &q("$p: Person { name: $n }  $p.name = \"ada\""), json!({"n": "alan", "a": 0})).await.unwrap();
+        assert!(r.rows.is_empty());
+        // A key of another type's node, a null, and a missing key: no rows.
+        let r = run(&g, &q("$p: Person { name: $n }"), json!({"n": "engines", "a": 0})).await.unwrap();
+        assert!(r.rows.is_empty());
+        let r = run(&g, "query q($n: String?) { match { $p: Person { name: $n } } return { $p.name } }", json!({"n": null})).await.unwrap();
+        assert!(r.rows.is_empty());
+        let r = run(&g, "query q($n: String?) { match { $p: Person  $p.id = $n } return { $p.name } }", json!({})).await.unwrap();
+        assert!(r.rows.is_empty());
+        // A node a mutation just added (an unindexed fragment) is found, a deleted one is not.
+        let m = query::compile(g.schema(), "query m() { insert Person { name: \"barbara\", age: 70 } delete Person where name = \"alan\" }").unwrap();
+        query::run_mutation(&g, &m[0], &json!({})).await.unwrap();
+        let r = run(&g, &q("$p: Person { name: $n }"), json!({"n": "barbara", "a": 0})).await.unwrap();
+        assert_eq!(names(&r), ["barbara"]);
+        let r = run(&g, &q("$p: Person { name: $n }"), json!({"n": "alan", "a": 0})).await.unwrap();
+        assert!(r.rows.is_empty());
+        // From the key across an edge, backwards.
+        let r = run(&g, "query q() { match { $c: Company { name: \"navy\" } $p worksAt $c } return { $p.name } }", json!({})).await.unwrap();
+        assert_eq!(names(&r), ["grace"]);
+    });
+}
+
+#[test]
 fn key_properties_have_a_scalar_index_that_answers_point_lookups() {
     rt().block_on(async {
         let t = social().await;
