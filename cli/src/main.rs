@@ -24,6 +24,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    omnigraph::allocator::tune();
     let args = cli::Cli::parse();
     let json = args.json;
     // `recover` and `policy test` reserve exit code 1 for "problems found"; their errors are 2.

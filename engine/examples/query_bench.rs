@@ -33,6 +33,7 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
 }
 
 fn main() {
+    omnigraph::allocator::tune();
     let dir = std::env::args().nth(1).expect("usage: query_bench DATADIR");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {

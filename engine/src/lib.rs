@@ -11,8 +11,10 @@
 //! - [`load`]: the streaming JSONL loader (parse, validate, stage, publish).
 //! - [`export`]: JSONL export that `load` reads back to an identical graph.
 //! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
+//! - [`allocator`]: mimalloc tuning the binaries apply at start.
 //! - [`error`]: every user-visible error with its stable code.
 
+pub mod allocator;
 pub mod error;
 pub mod export;
 pub mod failpoint;

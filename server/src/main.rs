@@ -7,6 +7,7 @@ use omnigraph_server::config::{Args, Config};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    omnigraph::allocator::tune();
     let args = Args::parse();
     if args.print_openapi {
         print!("{}", omnigraph_server::openapi::document());

@@ -7,7 +7,7 @@ use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int32Builder, Int64Builder, LargeBinaryBuilder,
     StringBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, SchemaRef};
 
@@ -96,18 +96,32 @@ impl Col {
         }
     }
 
+    /// The column so far; the builder starts over with room for as many
+    /// rows (and string bytes) as this chunk had, so the next chunk does
+    /// not grow its buffers by doubling.
     fn finish(&mut self) -> ArrayRef {
+        macro_rules! again {
+            ($b:expr, $t:ty) => {{
+                let a = $b.finish();
+                *$b = <$t>::with_capacity(a.len());
+                Arc::new(a)
+            }};
+        }
         match self {
-            Col::Str(b) => Arc::new(b.finish()),
-            Col::Bool(b) => Arc::new(b.finish()),
-            Col::I32(b) => Arc::new(b.finish()),
-            Col::I64(b) => Arc::new(b.finish()),
-            Col::U32(b) => Arc::new(b.finish()),
-            Col::U64(b) => Arc::new(b.finish()),
-            Col::F32(b) => Arc::new(b.finish()),
-            Col::F64(b) => Arc::new(b.finish()),
-            Col::Date(b) => Arc::new(b.finish()),
-            Col::Ts(b) => Arc::new(b.finish()),
+            Col::Str(b) => Arc::new(finish_strings(b)),
+            Col::Bool(b) => again!(b, BooleanBuilder),
+            Col::I32(b) => again!(b, Int32Builder),
+            Col::I64(b) => again!(b, Int64Builder),
+            Col::U32(b) => again!(b, UInt32Builder),
+            Col::U64(b) => again!(b, UInt64Builder),
+            Col::F32(b) => again!(b, Float32Builder),
+            Col::F64(b) => again!(b, Float64Builder),
+            Col::Date(b) => again!(b, Date32Builder),
+            Col::Ts(b) => {
+                let a = b.finish();
+                *b = TimestampMicrosecondBuilder::with_capacity(a.len()).with_timezone("UTC");
+                Arc::new(a)
+            }
             Col::Blob(b) => Arc::new(b.finish()),
             Col::Vector { dim, values, valid } => {
                 let field = Arc::new(Field::new("item", DataType::Float32, true));
@@ -123,6 +137,12 @@ impl Col {
             }
         }
     }
+}
+
+fn finish_strings(b: &mut StringBuilder) -> arrow_array::StringArray {
+    let a = b.finish();
+    *b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+    a
 }
 
 fn nulls_of(valid: Vec<bool>) -> Option<NullBuffer> {
@@ -171,10 +191,10 @@ impl TypeBatch {
     }
 
     pub fn finish(&mut self) -> RecordBatch {
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.id.finish())];
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(finish_strings(&mut self.id))];
         if let Some((s, d)) = self.src.as_mut() {
-            cols.push(Arc::new(s.finish()));
-            cols.push(Arc::new(d.finish()));
+            cols.push(Arc::new(finish_strings(s)));
+            cols.push(Arc::new(finish_strings(d)));
         }
         for c in self.props.iter_mut() {
             cols.push(c.finish());

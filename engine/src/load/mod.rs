@@ -12,6 +12,7 @@
 //! the input.
 
 pub mod builder;
+pub mod ids;
 pub mod line;
 pub mod rows;
 pub mod rules;
@@ -161,51 +162,256 @@ pub async fn load(
     outcome
 }
 
-/// Lines parsed and value-checked off the async path, in input order.
+/// One block of input lines, parsed and value-checked off the async path.
 struct ParsedChunk {
-    lines: Vec<(u64, std::result::Result<line::Parsed, line::LineErrors>)>,
+    /// The block's text; lines and their spans point into it.
+    text: String,
+    lines: Vec<ParsedLine>,
     last_line: u64,
     bytes: u64,
 }
 
-const PARSE_CHUNK: usize = 8 * 1024;
+struct ParsedLine {
+    no: u64,
+    /// The trimmed line within [`ParsedChunk::text`].
+    start: usize,
+    end: usize,
+    parsed: std::result::Result<line::Parsed, line::LineErrors>,
+}
 
-/// Reads the input on its own thread and parses each chunk of lines in
-/// parallel (rayon); chunks go to the loader in order.
+/// Input is read in blocks of about this many bytes, cut at a line end.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Appends what `input` has buffered to `buf`; 0 at the end of the input.
+fn fill(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        match input.fill_buf() {
+            Ok(chunk) => {
+                let n = chunk.len();
+                buf.extend_from_slice(chunk);
+                input.consume(n);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The block as text. Lines that are not valid UTF-8 are listed (by their
+/// index in the block) and the block is decoded lossily, which keeps every
+/// line end where it was.
+fn block_text(bytes: Vec<u8>) -> (String, Vec<usize>) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, Vec::new()),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let bad = bytes.split(|b| *b == b'\n').enumerate().filter(|(_, l)| std::str::from_utf8(l).is_err()).map(|(i, _)| i).collect();
+            (String::from_utf8_lossy(&bytes).into_owned(), bad)
+        }
+    }
+}
+
+/// Reads the input on its own thread in blocks of whole lines and parses
+/// each block's lines in parallel (rayon); blocks go to the loader in order.
+/// A line is never copied out of its block. Blocks the loader is done with
+/// come back on `spent` and their buffers are filled again, so a long load
+/// does not keep touching fresh memory (page faults cost more than parsing
+/// on some machines).
 fn read_and_parse(
     mut input: impl BufRead,
     schema: Arc<crate::schema::SchemaIr>,
     tx: tokio::sync::mpsc::Sender<ParsedChunk>,
+    spent: std::sync::mpsc::Receiver<ParsedChunk>,
     source: String,
 ) -> Result<u64> {
     use rayon::prelude::*;
     let index = line::TypeIndex::new(&schema);
     let (mut line_no, mut bytes) = (0u64, 0u64);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut spans = Vec::new();
     loop {
-        let mut texts = Vec::with_capacity(PARSE_CHUNK);
-        for _ in 0..PARSE_CHUNK {
-            let mut s = String::new();
-            let n = input.read_line(&mut s).map_err(|e| Error::storage(&source, e))?;
-            if n == 0 {
-                break;
+        let (mut buf, mut lines) = match spent.try_recv() {
+            Ok(old) => {
+                let (mut buf, mut lines) = (old.text.into_bytes(), old.lines);
+                buf.clear();
+                lines.clear();
+                (buf, lines)
             }
-            line_no += 1;
-            bytes += n as u64;
-            texts.push((line_no, s));
-        }
-        if texts.is_empty() {
+            Err(_) => (Vec::with_capacity(BLOCK_BYTES + BLOCK_BYTES / 4), Vec::new()),
+        };
+        buf.extend_from_slice(&carry);
+        carry.clear();
+        let mut want = BLOCK_BYTES;
+        let mut eof = false;
+        let cut = loop {
+            while buf.len() < want {
+                if fill(&mut input, &mut buf).map_err(|e| Error::storage(&source, e))? == 0 {
+                    eof = true;
+                    break;
+                }
+            }
+            if eof {
+                break buf.len();
+            }
+            match buf.iter().rposition(|b| *b == b'\n') {
+                Some(i) => break i + 1,
+                None => want = buf.len() + BLOCK_BYTES, // a line longer than a block
+            }
+        };
+        carry.extend_from_slice(&buf[cut..]);
+        buf.truncate(cut);
+        if buf.is_empty() {
             return Ok(line_no);
         }
-        let lines = texts
-            .par_iter()
-            .filter_map(|(no, s)| {
-                let t = s.trim();
-                (!t.is_empty()).then(|| (*no, line::parse(&index, t)))
-            })
-            .collect();
-        if tx.blocking_send(ParsedChunk { lines, last_line: line_no, bytes }).is_err() {
+        bytes += buf.len() as u64;
+        let (text, bad) = block_text(buf);
+        spans.clear();
+        let mut at = 0;
+        for (i, l) in text.split_inclusive('\n').enumerate() {
+            line_no += 1;
+            let t = l.trim();
+            if !t.is_empty() {
+                let start = at + (t.as_ptr() as usize - l.as_ptr() as usize);
+                spans.push((line_no, start, start + t.len(), bad.binary_search(&i).is_ok()));
+            }
+            at += l.len();
+        }
+        lines.par_extend(spans.par_iter().with_min_len(256).map(|&(no, start, end, bad)| {
+            let parsed = if bad {
+                Err(vec![("OG-LOAD-002", "not valid UTF-8".to_string())])
+            } else {
+                line::parse(&index, &text[start..end])
+            };
+            ParsedLine { no, start, end, parsed }
+        }));
+        if tx.blocking_send(ParsedChunk { text, lines, last_line: line_no, bytes }).is_err() {
             return Ok(line_no); // the loader stopped early; it reports why
         }
+        if eof && carry.is_empty() {
+            return Ok(line_no);
+        }
+    }
+}
+
+/// How many lines ahead the loader prefetches id-table slots.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Starts fetching the id-table slots a line's checks will read.
+fn prefetch(slots: &[TypeSlot], endpoint_slots: &[Option<(usize, usize)>], parsed: &std::result::Result<line::Parsed, line::LineErrors>) {
+    let Ok(p) = parsed else { return };
+    match (&p.endpoints, endpoint_slots[p.slot]) {
+        (Some((from, to)), Some((fs, ts))) => {
+            slots[fs].rows.prefetch(from.key);
+            slots[ts].rows.prefetch(to.key);
+        }
+        _ => {
+            if let Some(id) = &p.id {
+                slots[p.slot].rows.prefetch(id.key);
+            }
+        }
+    }
+}
+
+/// What the sequential side of a load needs besides the type slots.
+struct Checker<'s> {
+    types: Vec<&'s crate::schema::TypeDef>,
+    /// Per type: for edges, the slots of their endpoint node types.
+    endpoint_slots: Vec<Option<(usize, usize)>>,
+    /// The last id generated for a row that has none. Ids count up from a
+    /// fresh ULID taken per chunk (or from the last one, when that is
+    /// later), so they never repeat within a load and cost no clock read
+    /// or random draw per row.
+    last_ulid: ulid::Ulid,
+}
+
+impl<'s> Checker<'s> {
+    fn new(schema: &'s crate::schema::SchemaIr) -> Self {
+        let types: Vec<&crate::schema::TypeDef> = schema.types().collect();
+        let node_slot = |name: &Option<String>| {
+            let name = name.as_deref().expect("edge endpoints");
+            types.iter().position(|t| t.kind == TypeKind::Node && t.name == name).expect("compiled endpoints exist")
+        };
+        let endpoint_slots = types.iter().map(|t| (t.kind == TypeKind::Edge).then(|| (node_slot(&t.from), node_slot(&t.to)))).collect();
+        Checker { types, endpoint_slots, last_ulid: ulid::Ulid::nil() }
+    }
+
+    /// The types whose stored ids this chunk's checks read: node types of
+    /// its rows and of its edges' endpoints, and edge types only when an
+    /// edge gives its own id or the type has `@unique` (a generated id
+    /// cannot collide, so a big edge table is not scanned for nothing).
+    fn touched(&self, chunk: &ParsedChunk) -> Vec<usize> {
+        let mut touched = vec![false; self.types.len()];
+        for l in &chunk.lines {
+            if let Ok(p) = &l.parsed {
+                if p.endpoints.is_none() || p.id.is_some() || self.types[p.slot].unique.iter().any(|u| !u.is_empty()) {
+                    touched[p.slot] = true;
+                }
+                if let Some((f, t)) = self.endpoint_slots[p.slot] {
+                    touched[f] = true;
+                    touched[t] = true;
+                }
+            }
+        }
+        (0..touched.len()).filter(|i| touched[*i]).collect()
+    }
+
+    /// Checks and buffers one chunk's lines in input order (no I/O: the
+    /// stored ids it needs are loaded already). Returns the batches that
+    /// filled up, to be staged.
+    fn chunk(&mut self, chunk: &ParsedChunk, slots: &mut [TypeSlot], tracker: &mut RowTracker, chunk_rows: usize) -> Vec<(usize, RecordBatch)> {
+        let mut full = Vec::new();
+        let mut ulid_text = [0u8; ulid::ULID_LEN];
+        self.last_ulid = self.last_ulid.max(ulid::Ulid::new());
+        for l in chunk.lines.iter().take(PREFETCH_AHEAD) {
+            prefetch(slots, &self.endpoint_slots, &l.parsed);
+        }
+        for (i, l) in chunk.lines.iter().enumerate() {
+            if let Some(ahead) = chunk.lines.get(i + PREFETCH_AHEAD) {
+                prefetch(slots, &self.endpoint_slots, &ahead.parsed);
+            }
+            let line_no = l.no;
+            let p = match &l.parsed {
+                Ok(p) => p,
+                Err(errs) => {
+                    for (code, msg) in errs {
+                        tracker.error(line_no, code, msg.clone());
+                    }
+                    continue;
+                }
+            };
+            let text = &chunk.text[l.start..l.end];
+            let def = self.types[p.slot];
+            let known = match (&p.endpoints, self.endpoint_slots[p.slot]) {
+                (Some((from, to)), Some((fs, ts))) => (slots[fs].rows.knows(from.key), slots[ts].rows.knows(to.key)),
+                _ => (true, true),
+            };
+            let slot = &mut slots[p.slot];
+            let (id, key) = match &p.id {
+                Some(r) => (p.text(text, &r.text), Some(r.key)),
+                None => {
+                    self.last_ulid = self.last_ulid.increment().unwrap_or_else(ulid::Ulid::new);
+                    (&*self.last_ulid.array_to_str(&mut ulid_text), None)
+                }
+            };
+            let endpoints = p.endpoints.as_ref().map(|(s, d)| (p.text(text, &s.text), p.text(text, &d.text)));
+            let accepted = match endpoints {
+                None => slot.rows.accept_node(line_no, def, id, key, &p.cells, tracker),
+                Some(ends) => slot.rows.accept_edge(line_no, def, id, key, ends, known, &p.cells, tracker),
+            };
+            if !accepted {
+                continue;
+            }
+            slot.read += 1;
+            if tracker.has_errors() {
+                continue; // keep checking, stop writing
+            }
+            slot.batch.push(id, endpoints, &p.cells);
+            if slot.batch.len() >= chunk_rows {
+                full.push((p.slot, slot.batch.finish()));
+            }
+        }
+        full
     }
 }
 
@@ -219,61 +425,25 @@ async fn read_input(
 ) -> Result<u64> {
     let schema = Arc::new(graph.schema().clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedChunk>(4);
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<ParsedChunk>();
     let reader = {
         let (schema, source) = (schema.clone(), opts.source_name.clone());
-        std::thread::spawn(move || read_and_parse(input, schema, tx, source))
+        std::thread::spawn(move || read_and_parse(input, schema, tx, spent_rx, source))
     };
-    let types: Vec<&crate::schema::TypeDef> = schema.types().collect();
-    let node_slot = |name: &Option<String>| {
-        let name = name.as_deref().expect("edge endpoints");
-        types.iter().position(|t| t.kind == TypeKind::Node && t.name == name).expect("compiled endpoints exist")
-    };
-    let endpoint_slots: Vec<Option<(usize, usize)>> =
-        types.iter().map(|t| (t.kind == TypeKind::Edge).then(|| (node_slot(&t.from), node_slot(&t.to)))).collect();
+    let mut checker = Checker::new(&schema);
     let mut last = Progress::default();
     while let Some(chunk) = rx.recv().await {
-        for (line_no, parsed) in chunk.lines {
-            let p = match parsed {
-                Ok(p) => p,
-                Err(errs) => {
-                    for (code, msg) in errs {
-                        tracker.error(line_no, code, msg);
-                    }
-                    continue;
-                }
-            };
-            let def = types[p.slot];
-            let known = match (&p.endpoints, endpoint_slots[p.slot]) {
-                (Some((from, to)), Some((fs, ts))) => {
-                    slots[fs].rows.ensure_stored_ids().await?;
-                    slots[ts].rows.ensure_stored_ids().await?;
-                    (slots[fs].rows.knows(from), slots[ts].rows.knows(to))
-                }
-                _ => (true, true),
-            };
-            let slot = &mut slots[p.slot];
-            if p.endpoints.is_none() || p.id_from_input || def.unique.iter().any(|u| !u.is_empty()) {
-                slot.rows.ensure_stored_ids().await?;
+        if !slots.iter().all(|s| s.rows.stored_ids_ready()) {
+            for t in checker.touched(&chunk) {
+                slots[t].rows.ensure_stored_ids().await?;
             }
-            let accepted = match &p.endpoints {
-                None => slot.rows.accept_node(line_no, def, &p.id, p.id_from_input, &p.cells, tracker),
-                Some((from, to)) => slot.rows.accept_edge(line_no, def, &p.id, p.id_from_input, (from, to), known, &p.cells, tracker),
-            };
-            if !accepted {
-                continue;
-            }
-            slot.read += 1;
-            if tracker.has_errors() {
-                continue; // keep checking, stop writing
-            }
-            slot.batch.push(&p.id, p.endpoints.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &p.cells);
-            if slot.batch.len() >= opts.chunk_rows {
-                let batch = slot.batch.finish();
-                slot.stager.push(batch).await?;
-            }
+        }
+        for (t, batch) in checker.chunk(&chunk, slots, tracker, opts.chunk_rows) {
+            slots[t].stager.push(batch).await?;
         }
         last = Progress { lines: chunk.last_line, bytes: chunk.bytes, done: false };
         progress(last);
+        let _ = spent_tx.send(chunk); // its buffers go back to the reader
     }
     let lines = reader.join().map_err(|_| Error::storage(&opts.source_name, "the input reader thread panicked"))??;
     progress(Progress { lines, bytes: last.bytes, done: true });
@@ -392,7 +562,7 @@ async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Da
             let mask: BooleanArray = (0..batch.num_rows())
                 .map(|i| {
                     let o = ordinal + i as u64;
-                    Some(keep.get(&rows::id_key(ids.value(i))).is_none_or(|k| *k == o))
+                    Some(keep.get(ids::id_key(ids.value(i))).is_none_or(|k| k == o))
                 })
                 .collect();
             ordinal += batch.num_rows() as u64;

@@ -13,28 +13,12 @@ use futures::TryStreamExt;
 use lance::Dataset;
 
 use super::LoadMode;
+use super::ids::{IdKey, IdTable, id_key};
 use super::rules::ValueRules;
 use super::value::{Cell, node_id};
 use crate::error::{Error, LineError, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind};
 use crate::storage::columns::{ID, SRC};
-
-/// Key of a row id in the load's id sets: 128 bits from two independent
-/// SipHash runs. Sets of these keys cost one cache miss per lookup and 16
-/// bytes per id instead of a heap string; two distinct ids share a key with
-/// probability about 2^-128 per pair.
-pub type IdKey = u128;
-
-pub fn id_key(id: &str) -> IdKey {
-    use std::hash::{Hash, Hasher};
-    let mut a = std::hash::DefaultHasher::new();
-    0u8.hash(&mut a);
-    id.hash(&mut a);
-    let mut b = std::hash::DefaultHasher::new();
-    1u8.hash(&mut b);
-    id.hash(&mut b);
-    ((a.finish() as u128) << 64) | b.finish() as u128
-}
 
 /// Errors of one load, in the order found; listed up to a cap, all counted.
 pub struct RowTracker {
@@ -93,16 +77,19 @@ pub struct TypeRows {
     base: Arc<Dataset>,
     key: String,
     mode: LoadMode,
-    /// Ids seen in this load -> (last line, ordinal of that row). Edges keep
+    /// Ids seen in this load -> the line of their row (the first one; in
+    /// merge mode the last, which wins). Edges keep
     /// only ids given in the input (generated ids cannot collide).
-    batch_ids: FxHashMap<IdKey, (u64, u64)>,
+    batch_ids: IdTable<u64>,
     /// Ids as text, kept only for node types whose rows a `@card` minimum
     /// must name in its errors.
     id_strings: Option<Vec<(String, u64)>>,
-    ordinal: u64,
+    /// Merge: the line of each row staged, in order; a row's index here is
+    /// its position in the scratch dataset.
+    merge_lines: Vec<u64>,
     has_dups: bool,
     /// Stored ids, loaded on first need (see [`TypeRows::ensure_stored_ids`]).
-    stored_ids: Option<FxHashSet<IdKey>>,
+    stored_ids: Option<IdTable<()>>,
     unique_names: Vec<Vec<String>>,
     uniques: Vec<UniqueSet>,
     /// Merge: current unique tuples of each id, to retire them on re-occurrence.
@@ -175,9 +162,9 @@ impl TypeRows {
             base,
             key,
             mode,
-            batch_ids: FxHashMap::default(),
+            batch_ids: IdTable::new(),
             id_strings: keep_id_strings.then(Vec::new),
-            ordinal: 0,
+            merge_lines: Vec::new(),
             has_dups: false,
             stored_ids: None,
             unique_names: t.unique.clone(),
@@ -199,14 +186,29 @@ impl TypeRows {
     }
 
     /// Merge: id -> ordinal of the row that wins, when some id repeated.
-    pub fn last_ordinals(&self) -> Option<FxHashMap<IdKey, u64>> {
-        self.has_dups.then(|| self.batch_ids.iter().map(|(k, (_, o))| (*k, *o)).collect())
+    pub fn last_ordinals(&self) -> Option<IdTable<u64>> {
+        self.has_dups.then(|| {
+            let mut t = IdTable::new();
+            for (k, line) in self.batch_ids.iter() {
+                let ordinal = self.merge_lines.binary_search(&line).expect("every id's line staged a row");
+                t.insert(k, ordinal as u64);
+            }
+            t
+        })
     }
 
-    /// Is `id` a node of this type, in this load or stored?
-    pub fn knows(&self, id: &str) -> bool {
-        let k = id_key(id);
-        self.batch_ids.contains_key(&k) || self.stored_ids.as_ref().is_some_and(|s| s.contains(&k))
+    /// Is the id with key `k` a node of this type, in this load or stored?
+    pub fn knows(&self, k: IdKey) -> bool {
+        self.batch_ids.contains(k) || self.stored_ids.as_ref().is_some_and(|s| s.contains(k))
+    }
+
+    /// Starts fetching what [`TypeRows::knows`] or [`TypeRows::accept_node`]
+    /// will read for key `k` (see [`IdTable::prefetch`]).
+    pub fn prefetch(&self, k: IdKey) {
+        self.batch_ids.prefetch(k);
+        if let Some(s) = &self.stored_ids {
+            s.prefetch(k);
+        }
     }
 
     fn value_checks(&self, line: u64, t: &TypeDef, cells: &[Cell], tracker: &mut RowTracker) -> bool {
@@ -260,10 +262,15 @@ impl TypeRows {
         ok
     }
 
+    fn staged(&mut self, line: u64) {
+        if self.mode == LoadMode::Merge {
+            self.merge_lines.push(line);
+        }
+    }
+
     /// Records an id; errors for duplicates where the mode forbids them.
-    fn record_id(&mut self, line: u64, t: &TypeDef, id: &str, tracker: &mut RowTracker) -> bool {
-        let k = id_key(id);
-        if let Some((first, _)) = self.batch_ids.get(&k) {
+    fn record_id(&mut self, line: u64, t: &TypeDef, id: &str, k: IdKey, tracker: &mut RowTracker) -> bool {
+        if let Some(first) = self.batch_ids.get(k) {
             if self.mode != LoadMode::Merge {
                 let what = if t.key.is_empty() { "id" } else { "key" };
                 tracker.error(line, "OG-LOAD-010", format!("`{}` {what} `{id}` repeats line {first}", t.name));
@@ -271,30 +278,37 @@ impl TypeRows {
             }
             self.has_dups = true;
         }
-        if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(&k)) {
+        if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(k)) {
             tracker.error(line, "OG-LOAD-011", format!("`{}` `{id}` already exists in the graph (use --mode merge to update it)", t.name));
             return false;
         }
-        self.batch_ids.insert(k, (line, self.ordinal));
+        self.batch_ids.insert(k, line);
         if let Some(v) = self.id_strings.as_mut() {
             v.push((id.to_string(), line));
         }
-        self.ordinal += 1;
+        self.staged(line);
         true
     }
 
-    /// Checks a node row (`id` from [`super::line::Parsed`]); true when accepted.
-    pub fn accept_node(&mut self, line: u64, t: &TypeDef, id: &str, id_from_input: bool, cells: &[Cell], tracker: &mut RowTracker) -> bool {
+    /// Checks a node row; `key` is `Some` for an id from the input (see
+    /// [`super::line::Parsed::id`]), `None` for a generated one. True when
+    /// accepted.
+    pub fn accept_node(&mut self, line: u64, t: &TypeDef, id: &str, key: Option<IdKey>, cells: &[Cell], tracker: &mut RowTracker) -> bool {
         let values_ok = self.value_checks(line, t, cells, tracker);
         let unique_ok = self.unique_checks(line, t, id, cells, tracker);
         if !(values_ok && unique_ok) {
             return false;
         }
-        if id_from_input {
-            return self.record_id(line, t, id, tracker);
+        if let Some(k) = key {
+            return self.record_id(line, t, id, k, tracker);
         }
-        self.ordinal += 1; // a generated id cannot collide
+        self.staged(line); // a generated id cannot collide
         true
+    }
+
+    /// Whether [`TypeRows::ensure_stored_ids`] has nothing (more) to do.
+    pub fn stored_ids_ready(&self) -> bool {
+        self.stored_ids.is_some() || self.mode == LoadMode::Overwrite
     }
 
     /// Loads the stored ids (and stored `@unique` values) of this table,
@@ -302,7 +316,7 @@ impl TypeRows {
     /// pointing at this node type, or an edge with an id from the input.
     /// Types the input never touches are never scanned. No-op for overwrite.
     pub async fn ensure_stored_ids(&mut self) -> Result<()> {
-        if self.stored_ids.is_some() || self.mode == LoadMode::Overwrite {
+        if self.stored_ids_ready() {
             return Ok(());
         }
         let mut cols = vec![ID.to_string()];
@@ -312,7 +326,7 @@ impl TypeRows {
         cols.sort();
         cols.dedup();
         let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
-        let mut ids = FxHashSet::default();
+        let mut ids = IdTable::new();
         for b in scan_strings(&self.base, &col_refs, &self.key).await? {
             let id_col = b.column_by_name(ID).expect("id column").as_string::<i32>();
             for i in 0..b.num_rows() {
@@ -323,7 +337,7 @@ impl TypeRows {
                         u.stored.insert(tup, id.clone());
                     }
                 }
-                ids.insert(id_key(&id));
+                ids.insert(id_key(&id), ());
             }
         }
         self.stored_ids = Some(ids);
@@ -338,7 +352,7 @@ impl TypeRows {
         line: u64,
         t: &TypeDef,
         id: &str,
-        id_from_input: bool,
+        key: Option<IdKey>,
         (src, dst): (&str, &str),
         known: (bool, bool),
         cells: &[Cell],
@@ -349,8 +363,8 @@ impl TypeRows {
         if !(values_ok && unique_ok) {
             return false;
         }
-        if id_from_input {
-            if !self.record_id(line, t, id, tracker) {
+        if let Some(k) = key {
+            if !self.record_id(line, t, id, k, tracker) {
                 return false;
             }
             if self.mode == LoadMode::Merge
@@ -360,7 +374,7 @@ impl TypeRows {
                 c.0 -= 1;
             }
         } else {
-            self.ordinal += 1;
+            self.staged(line);
         }
         if !known.0 {
             self.pending.push((line, true, src.to_string()));
@@ -380,7 +394,7 @@ impl TypeRows {
     pub fn check_deferred_unique(&self, t: &TypeDef, tracker: &mut RowTracker) {
         for u in &self.uniques {
             for (line, tup, owner) in &u.deferred {
-                if !self.batch_ids.contains_key(&id_key(owner)) {
+                if !self.batch_ids.contains(id_key(owner)) {
                     tracker.error(*line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
                 }
             }
@@ -396,7 +410,7 @@ impl TypeRows {
                 let ids = b.column_by_name(ID).expect("id").as_string::<i32>();
                 let srcs = b.column_by_name(SRC).expect("src").as_string::<i32>();
                 for i in 0..b.num_rows() {
-                    if self.mode == LoadMode::Merge && self.batch_ids.contains_key(&id_key(ids.value(i))) {
+                    if self.mode == LoadMode::Merge && self.batch_ids.contains(id_key(ids.value(i))) {
                         continue; // replaced by this load
                     }
                     counts.entry(srcs.value(i).to_string()).or_insert((0, 0)).0 += 1;
@@ -433,7 +447,7 @@ impl TypeRows {
                 for b in scan_strings(&from_nodes.base, &[ID], &from_nodes.key).await? {
                     let ids = b.column(0).as_string::<i32>();
                     for i in 0..b.num_rows() {
-                        if !from_nodes.batch_ids.contains_key(&id_key(ids.value(i))) {
+                        if !from_nodes.batch_ids.contains(id_key(ids.value(i))) {
                             check(ids.value(i), 0);
                         }
                     }
@@ -459,7 +473,7 @@ pub fn check_endpoints(
         for (line, is_from, id) in &r.pending {
             let node_type = if *is_from { t.from.as_ref() } else { t.to.as_ref() }.expect("edge endpoints");
             let node_rows = rows[index[&(TypeKind::Node, node_type.clone())]];
-            if !node_rows.knows(id) {
+            if !node_rows.knows(id_key(id)) {
                 let side = if *is_from { "from" } else { "to" };
                 tracker.error(*line, "OG-LOAD-013", format!("edge `{}` `{side}` node `{node_type}` `{id}` does not exist", t.name));
             }

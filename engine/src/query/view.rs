@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use super::adjacency::Adjacency;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Snapshot};
-use crate::load::rows::{IdKey, id_key};
+use crate::load::ids::{IdKey, id_key};
 use crate::schema::TypeDef;
 use crate::storage::columns::{DST, ID, SRC};
 use crate::storage::table;

@@ -4,6 +4,7 @@ mod common;
 mod export;
 mod init;
 mod load;
+mod load_input;
 mod mutate;
 mod publish;
 mod query;
