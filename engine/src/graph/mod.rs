@@ -35,6 +35,8 @@ pub struct Graph {
     recovered: Vec<Recovered>,
     /// What queries read, per table version (see `query::view`).
     view_cache: Arc<crate::query::view::ViewCache>,
+    /// The `__manifest` as last read (see [`Graph::snapshot`]).
+    manifest_cache: Arc<std::sync::Mutex<Option<(Arc<Dataset>, ManifestState)>>>,
 }
 
 /// One table as a snapshot publishes it.
@@ -146,7 +148,7 @@ impl Graph {
                 recovered.push(recovery::recover(&root, s, false).await?);
             }
         }
-        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default() })
+        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default(), manifest_cache: Default::default() })
     }
 
     pub fn root(&self) -> &Root {
@@ -179,8 +181,31 @@ impl Graph {
     }
 
     /// The latest published snapshot.
-    pub async fn snapshot(&self) -> Result<Snapshot> {
+    /// The `__manifest` at its head. Every call asks the store where the
+    /// head is (one listing), so a publish by any process is seen at once;
+    /// only when the head is the very manifest file read last time (same
+    /// path and e-tag) is the parsed state reused instead of scanned again.
+    /// Any error on the short path falls back to a full read, which reports
+    /// it as before (a deleted graph, missing storage).
+    async fn latest_manifest(&self) -> Result<(Arc<Dataset>, ManifestState)> {
+        let cached = self.manifest_cache.lock().expect("manifest cache").clone();
+        if let Some((ds, state)) = cached
+            && let Ok((_, head)) = ds.latest_manifest().await
+        {
+            let read = ds.manifest_location();
+            // An e-tag names one generation of the object: a manifest file
+            // replaced by a drop and re-create at the same path differs.
+            if head.path == read.path && head.version == read.version && head.e_tag.is_some() && head.e_tag == read.e_tag {
+                return Ok((ds, state));
+            }
+        }
         let (ds, state) = manifest::read(&self.root.child_uri(layout::MANIFEST), None).await?;
+        *self.manifest_cache.lock().expect("manifest cache") = Some((ds.clone(), state.clone()));
+        Ok((ds, state))
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let (ds, state) = self.latest_manifest().await?;
         if let Some(f) = state.retired() {
             return Err(Error::GraphRetired { root: self.root.uri().to_string(), op: f.op_id.clone() });
         }

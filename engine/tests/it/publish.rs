@@ -150,3 +150,30 @@ fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
         assert!(fragments < omnigraph::storage::manifest::CHECKPOINT_FRAGMENTS, "{fragments} manifest fragments");
     });
 }
+
+#[test]
+fn an_open_graph_sees_every_publish_by_another_handle_or_process() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let reader = Graph::open(&g.uri()).await.unwrap();
+        let count = |graph: Graph| async move {
+            let plans = omnigraph::query::compile(graph.schema(), "query q() { match { $p: Person } return { count($p) } }").unwrap();
+            let r = omnigraph::query::run_read(&graph, &plans[0], &serde_json::json!({})).await.unwrap();
+            r.json_rows().next().unwrap().as_object().unwrap().values().next().unwrap().as_u64().unwrap()
+        };
+        assert_eq!(count(reader.clone()).await, 0);
+        let v0 = reader.snapshot().await.unwrap().manifest_version;
+        // Repeated snapshots with nothing published agree.
+        assert_eq!(reader.snapshot().await.unwrap().manifest_version, v0);
+        for i in 1..=3u64 {
+            // Another handle (as another process would) publishes ...
+            load(&g.uri(), LoadMode::Append, &format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}")).await.unwrap();
+            // ... and the reader's very next snapshot and query see it.
+            assert!(reader.snapshot().await.unwrap().manifest_version > v0);
+            assert_eq!(count(reader.clone()).await, i);
+        }
+        // A graph deleted under an open handle is reported, not served from memory.
+        drop(g);
+        assert!(reader.snapshot().await.is_err(), "the storage is gone");
+    });
+}
