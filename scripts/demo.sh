@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo build -p omnigraph-cli --locked
+cargo build --locked --workspace  # same feature set as the tests and serve.sh: no rebuild of Lance
 bin="${CARGO_TARGET_DIR:-target}/debug/omnigraph"
 dir="${OMNIGRAPH_DEMO_DIR:-$(mktemp -d)}"
 graph="$dir/social"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo build --locked -p omnigraph-server -p omnigraph-cli
+cargo build --locked --workspace  # same feature set as the tests and demo.sh: no rebuild of Lance
 bin="${CARGO_TARGET_DIR:-target}/debug"
 url="http://127.0.0.1:8080"
 args=("$@")
