@@ -60,11 +60,12 @@ impl Default for Opts<'_> {
 }
 
 impl Server {
-    pub fn start(catalog: &Path) -> Server {
+    /// Starts a server on `catalog`: a local directory or an `s3://` URI.
+    pub fn start(catalog: impl AsRef<std::ffi::OsStr>) -> Server {
         Server::start_with(catalog, Opts::default())
     }
 
-    pub fn start_with(catalog: &Path, opts: Opts<'_>) -> Server {
+    pub fn start_with(catalog: impl AsRef<std::ffi::OsStr>, opts: Opts<'_>) -> Server {
         let logs = tempfile::tempdir().unwrap();
         let stderr_path = logs.path().join("stderr.log");
         let mut cmd = Command::new(server_bin());

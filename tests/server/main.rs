@@ -1,5 +1,6 @@
 //! End-to-end tests of `omnigraph-server`: real server processes on
-//! loopback, real catalogs in temp dirs, HTTP from a real client.
+//! loopback, real catalogs in temp dirs and on the S3 test server, HTTP from
+//! a real client.
 
 mod auth;
 mod common;
@@ -9,3 +10,4 @@ mod live;
 mod openapi;
 mod quarantine;
 mod remote_cli;
+mod s3;

@@ -84,7 +84,12 @@ pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
             }
             Some(v) => convert(&spec.name, &spec.ty, v.clone())
                 .map(Value::from)
-                .map_err(|e| Error::Param { name: spec.name.clone(), message: e.message }),
+                .map_err(|e| {
+                    // The loader's message names a property; here the subject is the parameter.
+                    let prefix = format!("property `{}` ", spec.name);
+                    let message = e.message.strip_prefix(&prefix).map(str::to_string).unwrap_or(e.message);
+                    Error::Param { name: spec.name.clone(), message }
+                }),
         })
         .collect()
 }

@@ -343,7 +343,9 @@ fn wrong_command_kind_and_bad_params_are_rejected() {
         let e = query::run_read(&g, &plans[1], &json!({})).await.unwrap_err();
         assert_eq!(e.code(), "OG-QUERY-013");
         assert!(e.to_string().contains("$n"), "{e}");
-        assert_eq!(query::run_read(&g, &plans[1], &json!({"n": 3})).await.unwrap_err().code(), "OG-QUERY-013");
+        let e = query::run_read(&g, &plans[1], &json!({"n": 3})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-QUERY-013");
+        assert_eq!(e.to_string(), "parameter `$n`: expects String, got 3");
         assert_eq!(query::run_read(&g, &plans[1], &json!({"n": "ada", "x": 1})).await.unwrap_err().code(), "OG-QUERY-013");
         assert_eq!(query::run_read(&g, &plans[1], &json!({"n": "ada", "a": 5_000_000_000i64})).await.unwrap_err().code(), "OG-QUERY-013");
         assert_eq!(query::select(&plans, None).unwrap_err().code(), "OG-QUERY-012");
