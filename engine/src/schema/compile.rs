@@ -218,6 +218,11 @@ impl Compiler {
                             self.err("OG-SCHEMA-009", a.pos, format!("@{} on a property takes no arguments", a.name));
                         }
                     }
+                    // Short forms of the body constraints, checked with them in `type_def`.
+                    "range" | "check" if d.kind == DeclKind::Interface => {
+                        self.err("OG-SCHEMA-009", a.pos, format!("constraint @{} is not allowed in an interface", a.name));
+                    }
+                    "range" | "check" => {}
                     _ => prop.metadata.push(Metadata { name: a.name.clone(), args: a.args.iter().map(lit_json).collect() }),
                 }
             }
@@ -335,6 +340,12 @@ impl Compiler {
                     "key" => key_sets.push((vec![p.name.clone()], a.pos)),
                     "unique" => t.unique.push(vec![p.name.clone()]),
                     "index" => t.indexes.push(vec![p.name.clone()]),
+                    // `age: I32 @range(0..150)` is `@range(age, 0..150)`.
+                    "range" | "check" => {
+                        let mut body = a.clone();
+                        body.args.insert(0, Literal::Ident(p.name.clone()));
+                        if a.name == "range" { self.range(&mut t, &body) } else { self.check(&mut t, &body) }
+                    }
                     _ => {}
                 }
             }

@@ -141,17 +141,26 @@ impl Parser {
     }
 
     /// Is the annotation ahead a body-level constraint rather than one on
-    /// the property before it? `@range(..)`, `@check(..)`, `@card(..)` always
-    /// are; `@key(..)`, `@unique(..)`, `@index(..)` are when they take
-    /// arguments (without them they mark the property they follow).
+    /// the property before it? `@card(..)` always is; `@range(..)` and
+    /// `@check(..)` are when their first argument names a property
+    /// (`@range(age, 0..150)`, `@check(email, "re")`), and belong to the
+    /// property before them in the short forms `@range(0..150)` and
+    /// `@check("re")`; `@key(..)`, `@unique(..)`, `@index(..)` are when they
+    /// take arguments (without them they mark the property they follow).
     fn at_body_constraint(&self) -> bool {
-        let name = match self.tokens.get(self.i + 1).map(|t| &t.tok) {
+        let tok = |k: usize| self.tokens.get(self.i + k).map(|t| &t.tok);
+        let name = match tok(1) {
             Some(Tok::Ident(n)) => n.as_str(),
             _ => return false,
         };
-        let has_args = matches!(self.tokens.get(self.i + 2).map(|t| &t.tok), Some(Tok::LParen));
+        let has_args = matches!(tok(2), Some(Tok::LParen));
         match name {
-            "range" | "check" | "card" => true,
+            "card" => true,
+            // `@range(age, ..)`: a property name first. `@range(0..150)`,
+            // `@range(..10)`, `@range(-5..)`: bounds only.
+            "range" => !has_args || matches!(tok(3), Some(Tok::Ident(_))) || matches!(tok(4), Some(Tok::Comma)),
+            // `@check(email, "re")` or `@check("email", "re")` against `@check("re")`.
+            "check" => !has_args || !(matches!(tok(3), Some(Tok::Str(_))) && matches!(tok(4), Some(Tok::RParen))),
             "key" | "unique" | "index" => has_args,
             _ => false,
         }

@@ -91,6 +91,28 @@ fn hash_ignores_whitespace_comments_order_and_spelling() {
 }
 
 #[test]
+fn range_and_check_written_on_a_property_mean_the_body_constraint() {
+    let short = "node A {\n  name: String @key @check(\"^[a-z]+$\")\n  age: I32? @range(0..150)\n  t: F64 @range(..1.5)\n}";
+    let long = "node A {\n  name: String @key\n  age: I32?\n  t: F64\n  @check(name, \"^[a-z]+$\")\n  @range(age, 0..150)\n  @range(t, ..1.5)\n}";
+    let (s, l) = (compile_schema(short).unwrap(), compile_schema(long).unwrap());
+    let a = s.node("A").unwrap();
+    assert_eq!(a.ranges.iter().map(|r| (r.property.as_str(), r.min, r.max)).collect::<Vec<_>>(), [("age", Some(0.0), Some(150.0)), ("t", None, Some(1.5))]);
+    assert_eq!(a.checks[0].property, "name");
+    assert!(a.property("age").unwrap().metadata.is_empty(), "the short form is a constraint, not metadata");
+    assert_eq!(s.content_hash(), l.content_hash());
+    // The body form still works right after a property, with a quoted name too.
+    let body = compile_schema("node A { n: String @key x: I32 @range(\"x\", 1..2) @check(n, \"a\") }").unwrap();
+    assert_eq!(body.node("A").unwrap().ranges[0].property, "x");
+    assert_eq!(body.node("A").unwrap().checks[0].property, "n");
+    // Errors name the property the short form is on, at the annotation.
+    assert_eq!(first_code("node A {\n  x: String @range(0..1)\n}"), ("OG-SCHEMA-014", 2, 13));
+    assert_eq!(first_code("node A {\n  x: I32 @check(\"a\")\n}"), ("OG-SCHEMA-014", 2, 10));
+    assert_eq!(first_code("node A { x: I32 @range(5..1) }").0, "OG-SCHEMA-009");
+    assert_eq!(first_code("interface I { x: I32 @range(0..1) }").0, "OG-SCHEMA-009");
+    assert!(errors("node A {\n  x: String @range(0..1)\n}")[0].message.contains("`x`"));
+}
+
+#[test]
 fn syntax_errors_carry_line_and_column() {
     assert_eq!(first_code("node A {\n  x String\n}"), ("OG-SCHEMA-001", 2, 5));
     assert_eq!(first_code("node A { x: String"), ("OG-SCHEMA-001", 1, 19));
