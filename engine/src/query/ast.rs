@@ -40,7 +40,15 @@ pub struct ReadBody {
     pub clauses: Vec<Clause>,
     pub items: Vec<ReturnItem>,
     pub order: Vec<OrderKey>,
-    pub limit: Option<(u64, Pos)>,
+    pub limit: Option<(RowCount, Pos)>,
+    pub offset: Option<(RowCount, Pos)>,
+}
+
+/// The argument of `limit` or `offset`: a literal or a parameter.
+#[derive(Debug, Clone)]
+pub enum RowCount {
+    Lit(u64),
+    Param(String),
 }
 
 #[derive(Debug, Clone)]

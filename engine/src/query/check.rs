@@ -298,7 +298,29 @@ impl<'s> Checker<'s> {
             order.push(POrder { key, descending: k.descending });
         }
         self.scope.pop();
-        Some(ReadPlan { vars: self.vars.clone(), clauses: clauses?, items, order, limit: r.limit.map(|l| l.0), aggregate })
+        let limit = self.row_count("limit", &r.limit);
+        let offset = self.row_count("offset", &r.offset);
+        Some(ReadPlan { vars: self.vars.clone(), clauses: clauses?, items, order, limit, offset, aggregate })
+    }
+
+    /// `limit` / `offset`: a literal, or a declared integer parameter.
+    fn row_count(&mut self, word: &str, c: &Option<(RowCount, Pos)>) -> Option<Rows> {
+        match c {
+            None => None,
+            Some((RowCount::Lit(n), _)) => Some(Rows::Lit(*n)),
+            Some((RowCount::Param(name), pos)) => {
+                let Some(i) = self.params.iter().position(|(n, _)| n == name) else {
+                    self.err("OG-QUERY-005", *pos, format!("unknown parameter `${name}` in {word}; declare it in the query's parameter list"));
+                    return None;
+                };
+                let ty = &self.params[i].1.ty;
+                if !matches!(ty, PropType::I32 | PropType::I64 | PropType::U32 | PropType::U64) {
+                    self.err("OG-QUERY-006", *pos, format!("{word} takes an integer; `${name}` is {ty}"));
+                    return None;
+                }
+                Some(Rows::Param(i))
+            }
+        }
     }
 
     fn clauses(&mut self, cs: &[Clause]) -> Option<Vec<PClause>> {

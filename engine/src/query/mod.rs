@@ -9,7 +9,7 @@
 //!   table version; [`adjacency`]: the CSR and variable-length reach.
 //! - [`pushdown`]: filters handed to Lance scans (and its scalar indexes).
 //! - [`matcher`]: `match` to bindings; [`eval`]: expressions;
-//!   [`project`]: `return`, aggregates, `order`, `limit`.
+//!   [`project`]: `return`, aggregates, `order`, `limit`, `offset`.
 //! - [`mutate`]: `insert`/`update`/`delete`, validated and published as one
 //!   atomic `__manifest` commit.
 
@@ -75,7 +75,8 @@ pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
             });
         }
     }
-    plan.params
+    let values = plan
+        .params
         .iter()
         .map(|spec| match obj.get(&spec.name) {
             None | Some(Json::Null) if spec.nullable => Ok(Value::Null),
@@ -91,7 +92,17 @@ pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
                     Error::Param { name: spec.name.clone(), message }
                 }),
         })
-        .collect()
+        .collect::<Result<Vec<Value>>>()?;
+    if let plan::PlanBody::Read(read) = &plan.body {
+        for (word, rows) in [("limit", read.limit), ("offset", read.offset)] {
+            if let Some(plan::Rows::Param(i)) = rows
+                && let Value::Int(n @ ..0) = values[i]
+            {
+                return Err(Error::Param { name: plan.params[i].name.clone(), message: format!("{word} must not be negative, got {n}") });
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// Runs a read query against the graph's latest snapshot.

@@ -188,15 +188,23 @@ impl Parser {
             }
             self.bump();
         }
-        let mut limit = None;
-        if self.is_word("limit") {
+        // `limit` and `offset`, each at most once, in either order.
+        let (mut limit, mut offset) = (None, None);
+        while self.is_word("limit") || self.is_word("offset") {
+            let Tok::Ident(word) = self.peek().clone() else { unreachable!() };
             let pos = self.bump().pos;
-            match self.bump().tok {
-                Tok::Int(n) if n >= 0 && n <= u64::MAX as i128 => limit = Some((n as u64, pos)),
-                _ => return Err(Diagnostic::new(SYNTAX, pos, "limit takes a non-negative integer")),
+            let slot = if word == "limit" { &mut limit } else { &mut offset };
+            if slot.is_some() {
+                return Err(Diagnostic::new(SYNTAX, pos, format!("`{word}` is given twice")));
             }
+            let t = self.bump();
+            *slot = match t.tok {
+                Tok::Int(n) if n >= 0 && n <= u64::MAX as i128 => Some((RowCount::Lit(n as u64), pos)),
+                Tok::Var(name) => Some((RowCount::Param(name), t.pos)),
+                _ => return Err(Diagnostic::new(SYNTAX, pos, format!("{word} takes a non-negative integer or an integer `$parameter`"))),
+            };
         }
-        Ok(ReadBody { clauses, items, order, limit })
+        Ok(ReadBody { clauses, items, order, limit, offset })
     }
 
     fn clauses(&mut self) -> Result<Vec<Clause>, Diagnostic> {

@@ -51,8 +51,17 @@ pub struct ReadPlan {
     pub clauses: Vec<PClause>,
     pub items: Vec<PItem>,
     pub order: Vec<POrder>,
-    pub limit: Option<u64>,
+    pub limit: Option<Rows>,
+    pub offset: Option<Rows>,
     pub aggregate: bool,
+}
+
+/// `limit` or `offset`: a constant or the index of an integer parameter
+/// (a null value of a nullable one means no limit, or no offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    Lit(u64),
+    Param(usize),
 }
 
 #[derive(Debug, Clone)]

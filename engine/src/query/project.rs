@@ -1,4 +1,4 @@
-//! `return`, aggregates, `order` and `limit` over a table of bindings.
+//! `return`, aggregates, `order`, `limit` and `offset` over a table of bindings.
 //!
 //! Without aggregates there is one output row per binding. With aggregates,
 //! rows are grouped by the values of the non-aggregated items; a query with
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::eval::Env;
 use super::matcher::{Bindings, Columns};
-use super::plan::{AggFn, OrderRef, PExpr, ReadPlan};
+use super::plan::{AggFn, OrderRef, PExpr, ReadPlan, Rows};
 use super::value::{Value, total_order};
 use super::view::View;
 use crate::error::Result;
@@ -38,9 +38,14 @@ pub async fn project(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings) 
         }
     }
     let columns: Vec<String> = plan.items.iter().map(|i| i.name.clone()).collect();
-    let mut rows = if plan.aggregate { aggregate(plan, env, b, &cols) } else { plain(view, plan, env, b, &mut cols).await? };
-    if let Some(n) = plan.limit {
-        rows.truncate(n as usize);
+    let offset = row_count(plan.offset, env).unwrap_or(0);
+    let limit = row_count(plan.limit, env);
+    // Rows needed before skipping the offset.
+    let take = limit.map(|l| l.saturating_add(offset));
+    let mut rows = if plan.aggregate { aggregate(plan, env, b, &cols) } else { plain(view, plan, env, b, &mut cols, take).await? };
+    rows.drain(..offset.min(rows.len()));
+    if let Some(n) = limit {
+        rows.truncate(n);
     }
     Ok(QueryResult { manifest_version: view.snap.manifest_version, columns, rows })
 }
@@ -50,9 +55,23 @@ fn key_cmp(descending: bool, a: &Value, b: &Value) -> Ordering {
     if descending { o.reverse() } else { o }
 }
 
-async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &mut Columns) -> Result<Vec<Vec<Value>>> {
+/// The value of `limit` or `offset`; `None` when absent or a null parameter.
+fn row_count(rows: Option<Rows>, env: &Env) -> Option<usize> {
+    let n = match rows? {
+        Rows::Lit(n) => n,
+        Rows::Param(i) => match env.params.get(i)? {
+            Value::Int(n) => u64::try_from(*n).ok()?,
+            Value::UInt(n) => *n,
+            _ => return None,
+        },
+    };
+    Some(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// One output row per binding, sorted; only the first `take` when given.
+async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &mut Columns, take: Option<usize>) -> Result<Vec<Vec<Value>>> {
     let n = b.len();
-    let limit = plan.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+    let limit = take.unwrap_or(usize::MAX);
     if plan.order.is_empty() {
         return Ok((0..n.min(limit)).map(|r| plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect()).collect());
     }

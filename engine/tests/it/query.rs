@@ -257,6 +257,52 @@ fn order_puts_nulls_first_ascending_last_descending_and_breaks_ties_by_id() {
 }
 
 #[test]
+fn limit_and_offset_page_through_the_ordered_result() {
+    rt().block_on(async {
+        let t = social().await;
+        let g = Graph::open(&t.uri()).await.unwrap();
+        // Every (person, friend) pair, ordered: the pages must be its slices.
+        let base = "match { $p: Person  $p knows $f } return { $p.name, $f.name } order { $f.name desc, $p.name }";
+        let all = run(&g, &format!("query q() {{ {base} }}"), json!({})).await.unwrap();
+        let all = rows(&all);
+        assert_eq!(all.len(), 5);
+        let paged = format!("query q($n: I64, $o: I64?) {{ {base} limit $n offset $o }}");
+        for size in 1..=6usize {
+            let mut pages = Vec::new();
+            for start in (0..all.len() + 1).step_by(size) {
+                let r = run(&g, &paged, json!({"n": size, "o": start})).await.unwrap();
+                assert!(r.rows.len() <= size);
+                assert_eq!(rows(&r), all[start.min(all.len())..(start + size).min(all.len())].to_vec(), "size {size} offset {start}");
+                pages.extend(rows(&r));
+            }
+            assert_eq!(pages, all, "pages of {size}");
+        }
+        // Literals, either order; offset alone; a null offset is none.
+        let lit = run(&g, &format!("query q() {{ {base} offset 1 limit 2 }}"), json!({})).await.unwrap();
+        assert_eq!(rows(&lit), all[1..3].to_vec());
+        let tail = run(&g, &format!("query q() {{ {base} offset 3 }}"), json!({})).await.unwrap();
+        assert_eq!(rows(&tail), all[3..].to_vec());
+        let none = run(&g, &paged, json!({"n": 2, "o": null})).await.unwrap();
+        assert_eq!(rows(&none), all[..2].to_vec());
+        // After grouping: pages of the groups.
+        let agg = run(&g, "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as c } order { c desc, $p.name } limit 1 offset 1 }", json!({})).await.unwrap();
+        // grace 2, then ada, alan, edsger with 1 each.
+        assert_eq!(rows(&agg), vec![json!({"p.name": "ada", "c": 1})]);
+
+        // Errors: a negative value, a parameter that is not an integer, an
+        // unknown parameter, and `limit` twice.
+        let e = run(&g, &paged, json!({"n": -1, "o": 0})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-QUERY-013");
+        assert!(e.to_string().contains("limit must not be negative"), "{e}");
+        let code = |src: &str| query::compile(g.schema(), src).unwrap_err().code();
+        assert_eq!(code("query q($n: String) { match { $p: Person } return { $p.name } limit $n }"), "OG-QUERY-006");
+        assert_eq!(code("query q() { match { $p: Person } return { $p.name } offset $n }"), "OG-QUERY-005");
+        assert_eq!(code("query q() { match { $p: Person } return { $p.name } limit 1 limit 2 }"), "OG-QUERY-001");
+        assert_eq!(code("query q() { match { $p: Person } return { $p.name } offset -1 }"), "OG-QUERY-001");
+    });
+}
+
+#[test]
 fn big_integers_stay_exact() {
     rt().block_on(async {
         let t = new_graph("node N { k: String @key  big: U64  small: I64 }").await;
