@@ -44,6 +44,10 @@ pub struct Args {
     /// Requests one actor may have in flight (default 32); more get 429.
     #[arg(long, env = "OMNIGRAPH_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
+    /// Memory for cached query data (node ids, property columns, adjacency)
+    /// of all graphs together, in bytes (default a quarter of the machine's memory).
+    #[arg(long, env = "OMNIGRAPH_CACHE_BYTES")]
+    pub cache_bytes: Option<u64>,
     /// How often to re-read the catalog, in ms (default 500).
     #[arg(long, env = "OMNIGRAPH_REFRESH_MS")]
     pub refresh_ms: Option<u64>,
@@ -68,6 +72,7 @@ struct FileSettings {
     unauthenticated: bool,
     max_body_bytes: Option<usize>,
     max_in_flight: Option<usize>,
+    cache_bytes: Option<u64>,
     refresh_ms: Option<u64>,
     sweep_ms: Option<u64>,
 }
@@ -91,6 +96,7 @@ pub struct Config {
     pub auth: AuthMode,
     pub max_body_bytes: usize,
     pub max_in_flight: usize,
+    pub cache_bytes: u64,
     pub refresh_ms: u64,
     pub sweep_ms: u64,
 }
@@ -167,8 +173,21 @@ impl Config {
             auth,
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
+            cache_bytes: args.cache_bytes.or(file.cache_bytes).unwrap_or_else(default_cache_bytes),
             refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
             sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
         })
+    }
+}
+
+/// A quarter of the machine's memory (`MemTotal` in /proc/meminfo), or 1 GiB
+/// where that cannot be read.
+fn default_cache_bytes() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+    });
+    match total_kib {
+        Some(kib) => kib * 1024 / 4,
+        None => 1 << 30,
     }
 }

@@ -56,7 +56,8 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 pub async fn run(config: Config) -> Result<(), String> {
     let catalog = Catalog::open(&config.catalog).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
     let policy = Arc::new(config.policy);
-    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone()));
+    let budget = omnigraph::query::CacheBudget::new(config.cache_bytes);
+    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget));
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }
@@ -81,6 +82,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     crate::say!("  catalog  {}", catalog.uri());
     crate::say!("  graphs   {serving} served, {quarantined} quarantined");
     crate::say!("  auth     {auth}");
+    crate::say!("  cache    {} MiB for query data, shared by all graphs", config.cache_bytes >> 20);
     crate::say!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
 
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);

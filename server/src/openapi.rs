@@ -16,7 +16,7 @@ use crate::routes::{data, graphs, health};
         graphs::list, graphs::show, graphs::create, graphs::delete, graphs::restore, graphs::purge,
         data::query, data::mutate, data::load, data::export, data::schema, data::snapshot,
     ),
-    components(schemas(graphs::GraphView, graphs::GraphList, graphs::CreateGraph, graphs::ErrorBody, data::QueryRequest, data::LoadRequest, health::Health)),
+    components(schemas(graphs::GraphView, graphs::GraphList, graphs::CreateGraph, graphs::ErrorBody, data::QueryRequest, data::LoadRequest, health::Health, health::CacheHealth)),
     modifiers(&Bearer),
     tags((name = "graphs", description = "Graph lifecycle"), (name = "data", description = "One graph's data"), (name = "server", description = "Health and API description"))
 )]

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use omnigraph::Graph;
+use omnigraph::query::CacheBudget;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, State};
 use omnigraph_policy::Policy;
 use serde::Serialize;
@@ -65,6 +66,7 @@ pub enum Serving {
 pub struct Registry {
     catalog: Catalog,
     base_policy: Arc<Policy>,
+    cache_budget: Arc<CacheBudget>,
     slots: RwLock<HashMap<String, Slot>>,
 }
 
@@ -80,8 +82,13 @@ fn quarantine(e: &GraphEntry, code: &str, reason: String) -> Opened {
 }
 
 impl Registry {
-    pub fn new(catalog: Catalog, base_policy: Arc<Policy>) -> Registry {
-        Registry { catalog, base_policy, slots: RwLock::new(HashMap::new()) }
+    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>) -> Registry {
+        Registry { catalog, base_policy, cache_budget, slots: RwLock::new(HashMap::new()) }
+    }
+
+    /// The memory budget all served graphs' query caches share.
+    pub fn cache_budget(&self) -> &Arc<CacheBudget> {
+        &self.cache_budget
     }
 
     fn slot(&self, id: &str) -> Option<Slot> {
@@ -117,7 +124,7 @@ impl Registry {
             Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
         }
         let graph = match Graph::open_for_write(&e.location).await {
-            Ok(g) => g,
+            Ok(g) => g.with_cache_budget(&self.cache_budget),
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),
         };

@@ -3,6 +3,7 @@
 //! a real client.
 
 mod auth;
+mod cache;
 mod common;
 mod crash;
 mod lifecycle;

@@ -171,6 +171,14 @@ impl Graph {
         self.writable
     }
 
+    /// Counts this handle's query cache against `budget`, shared with other
+    /// graphs (see `query::budget`). Call it right after opening: what the
+    /// old cache held is dropped.
+    pub fn with_cache_budget(mut self, budget: &Arc<crate::query::CacheBudget>) -> Graph {
+        self.view_cache = budget.new_cache();
+        self
+    }
+
     pub(crate) fn view_cache(&self) -> &crate::query::view::ViewCache {
         &self.view_cache
     }

@@ -54,6 +54,11 @@ fn csr(n: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, 
 }
 
 impl Adjacency {
+    /// Bytes held by the four arrays.
+    pub fn memory_size(&self) -> usize {
+        (self.fwd_offsets.capacity() + self.fwd.capacity() + self.back_offsets.capacity() + self.back.capacity()) * std::mem::size_of::<u32>()
+    }
+
     /// `pairs` are (source, target) dense indexes.
     pub fn build(sources: usize, targets: usize, pairs: &[(u32, u32)]) -> Adjacency {
         let (fwd_offsets, fwd) = csr(sources, pairs.iter().copied());

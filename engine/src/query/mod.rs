@@ -15,6 +15,7 @@
 
 pub mod adjacency;
 pub mod ast;
+pub mod budget;
 pub mod check;
 pub mod eval;
 pub mod matcher;
@@ -32,6 +33,7 @@ pub use check::MAX_HOPS;
 pub use mutate::MutationReport;
 pub use plan::Plan;
 pub use project::QueryResult;
+pub use budget::{BudgetUsage, CacheBudget};
 pub use value::Value;
 
 use crate::error::{Error, Result};

@@ -19,6 +19,18 @@ pub struct Health {
     pub graphs_quarantined: usize,
     /// Requests admitted (past authentication) and not yet answered.
     pub requests_in_flight: usize,
+    /// The query cache all served graphs share.
+    pub query_cache: CacheHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CacheHealth {
+    /// The budget (`--cache-bytes`).
+    pub limit_bytes: u64,
+    /// Bytes of cached node ids, property columns and adjacency now.
+    pub used_bytes: u64,
+    /// Entries dropped to stay within the budget since start.
+    pub evictions: u64,
 }
 
 /// Liveness: answers without a token.
@@ -31,6 +43,10 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
         graphs_serving: serving,
         graphs_quarantined: quarantined,
         requests_in_flight: state.in_flight.total(),
+        query_cache: {
+            let u = state.registry.cache_budget().usage();
+            CacheHealth { limit_bytes: u.limit_bytes, used_bytes: u.used_bytes, evictions: u.evictions }
+        },
     })
 }
 

@@ -1,0 +1,57 @@
+//! `--cache-bytes`: one memory budget for the query data of every graph the
+//! server holds, reported by `/healthz`.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn graphs_share_the_cache_budget_and_answers_stay_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), Opts { args: vec!["--cache-bytes".into(), "1500".into()], ..Default::default() });
+    let api = Api::new(&s);
+    for id in ["one", "two", "three"] {
+        assert_eq!(api.create(id).await.status, 201);
+        assert_eq!(api.load(id, DATA).await.status, 200);
+    }
+    for round in 0..3 {
+        for id in ["one", "two", "three"] {
+            let q = api.query(id, FRIENDS, json!({"name": "bob"})).await;
+            assert_eq!(q.status, 200, "{}", q.text);
+            assert_eq!(column(&q.json(), "f.name"), ["carol"], "{id}, round {round}");
+            let cache = &api.get("/healthz").await.json()["query_cache"];
+            assert_eq!(cache["limit_bytes"], 1500);
+            assert!(cache["used_bytes"].as_u64().unwrap() <= 1500, "{cache}");
+        }
+    }
+    let cache = &api.get("/healthz").await.json()["query_cache"];
+    assert!(cache["evictions"].as_u64().unwrap() > 0, "three graphs cannot all fit in 1500 bytes: {cache}");
+    // Deleting a graph gives back what its cache held.
+    let before = cache["used_bytes"].as_u64().unwrap();
+    for id in ["one", "two", "three"] {
+        assert_eq!(api.delete(&format!("/graphs/{id}")).await.status, 200);
+    }
+    let after = api.get("/healthz").await.json()["query_cache"]["used_bytes"].as_u64().unwrap();
+    assert!(before > 0 && after == 0, "before {before}, after {after}");
+    assert!(!s.stderr().contains("panicked"), "{}", s.stderr());
+}
+
+#[tokio::test]
+async fn the_default_budget_is_a_quarter_of_memory_and_keeps_what_it_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let api = Api::new(&s);
+    assert_eq!(api.create("g").await.status, 201);
+    assert_eq!(api.load("g", DATA).await.status, 200);
+    assert_eq!(api.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
+    let cache = api.get("/healthz").await.json()["query_cache"].clone();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let total_kib: u64 = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).unwrap().trim().trim_end_matches("kB").trim().parse().unwrap();
+    assert_eq!(cache["limit_bytes"].as_u64().unwrap(), total_kib * 1024 / 4);
+    let used = cache["used_bytes"].as_u64().unwrap();
+    assert!(used > 0, "{cache}");
+    // The same query again is answered from the cache: nothing new is charged.
+    assert_eq!(api.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
+    assert_eq!(api.get("/healthz").await.json()["query_cache"]["used_bytes"].as_u64().unwrap(), used);
+    assert_eq!(cache["evictions"], 0);
+}
