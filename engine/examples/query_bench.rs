@@ -1,6 +1,6 @@
 //! Query benchmark on the shared social graph (see docs/dev/benchmarks.md).
 //!
-//! `cargo run --release -p omnigraph-engine --example query_bench -- DATADIR`
+//! `cargo run --release -p omnigraph-engine --example query_bench -- DATADIR [NAME]`
 //! where DATADIR holds `social.pg` and `social.jsonl` from
 //! `../shared/bench/gen_social.py`. Prints warm p50/p99 (ms) per query in the
 //! same shape as `kuzu_bench.py`, then single-row mutation throughput.
@@ -34,7 +34,9 @@ fn pct(mut v: Vec<f64>, p: f64) -> f64 {
 
 fn main() {
     omnigraph::allocator::tune();
-    let dir = std::env::args().nth(1).expect("usage: query_bench DATADIR");
+    let dir = std::env::args().nth(1).expect("usage: query_bench DATADIR [NAME]");
+    // Only the queries whose name contains NAME (for profiling one of them).
+    let only = std::env::args().nth(2).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let uri = format!("{dir}/omnigraph.db");
@@ -47,7 +49,7 @@ fn main() {
         omnigraph::load::load(&g, file, &LoadOptions::new(LoadMode::Overwrite, "social.jsonl"), &mut |_| {}).await.unwrap();
         println!("omnigraph_load_s={:.2}", t.elapsed().as_secs_f64());
 
-        for (name, src, n_iter) in QUERIES {
+        for (name, src, n_iter) in QUERIES.iter().filter(|(name, _, _)| name.contains(only.as_str())) {
             let plans = query::compile(g.schema(), src).unwrap();
             let mut lat = Vec::new();
             let mut rows = 0;

@@ -49,6 +49,11 @@ impl Bindings {
         self.cols[v].as_ref().expect("bound variable")[row]
     }
 
+    /// Variable `v`'s dense index in every row.
+    pub fn column(&self, v: usize) -> &[u32] {
+        self.cols[v].as_deref().expect("bound variable")
+    }
+
     fn keep(&self, mask: &[bool]) -> Bindings {
         let pick = |c: &Vec<u32>| c.iter().zip(mask).filter(|(_, k)| **k).map(|(x, _)| *x).collect::<Vec<_>>();
         Bindings { cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(), origin: pick(&self.origin) }

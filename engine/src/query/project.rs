@@ -42,7 +42,7 @@ pub async fn project(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings) 
     let limit = row_count(plan.limit, env);
     // Rows needed before skipping the offset.
     let take = limit.map(|l| l.saturating_add(offset));
-    let mut rows = if plan.aggregate { aggregate(plan, env, b, &cols) } else { plain(view, plan, env, b, &mut cols, take).await? };
+    let mut rows = if plan.aggregate { aggregate(view, plan, env, b, &cols, take) } else { plain(view, plan, env, b, &mut cols, take).await? };
     rows.drain(..offset.min(rows.len()));
     if let Some(n) = limit {
         rows.truncate(n);
@@ -213,7 +213,7 @@ impl Acc {
     }
 }
 
-fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Vec<Value>> {
+fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns, take: Option<usize>) -> Vec<Vec<Value>> {
     let group_items: Vec<usize> = (0..plan.items.len()).filter(|&i| !plan.items[i].expr.is_aggregate()).collect();
     let aggs: Vec<(usize, AggFn, Option<&PExpr>)> = plan
         .items
@@ -242,6 +242,8 @@ fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Ve
         }
         _ => false,
     });
+    node_vars.sort_unstable();
+    node_vars.dedup();
     let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
     let add_group = |key: Vec<Value>, accs: Vec<Acc>, index: &mut HashMap<Vec<Value>, usize>, groups: &mut Vec<(Vec<Value>, Vec<Acc>)>| match index.get(&key) {
@@ -256,17 +258,46 @@ fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Ve
         }
     };
     if by_nodes && !group_items.is_empty() {
-        let mut dense: rustc_hash::FxHashMap<Vec<u32>, (usize, Vec<Acc>)> = Default::default();
-        for r in 0..b.len() {
-            let k: Vec<u32> = node_vars.iter().map(|&v| b.get(v, r)).collect();
-            let entry = dense.entry(k).or_insert_with(|| (r, new_accs()));
-            accumulate(&mut entry.1, r);
-        }
-        let mut firsts: Vec<(usize, Vec<Acc>)> = dense.into_values().collect();
-        firsts.sort_by_key(|(r, _)| *r);
+        // Rows grouped by the bound nodes: by one variable's dense index in a
+        // flat table, or by several in a hash map keyed by all of them.
+        let firsts: Vec<(usize, Vec<Acc>)> = if let [v] = node_vars[..] {
+            let col = b.column(v);
+            let mut slot_of: Vec<u32> = Vec::new();
+            let mut slots: Vec<(usize, Vec<Acc>)> = Vec::new();
+            for (r, &d) in col.iter().enumerate() {
+                let d = d as usize;
+                if d >= slot_of.len() {
+                    slot_of.resize(d + 1, u32::MAX);
+                }
+                if slot_of[d] == u32::MAX {
+                    slot_of[d] = slots.len() as u32;
+                    slots.push((r, new_accs()));
+                }
+                accumulate(&mut slots[slot_of[d] as usize].1, r);
+            }
+            slots
+        } else {
+            let mut dense: rustc_hash::FxHashMap<Vec<u32>, (usize, Vec<Acc>)> = Default::default();
+            for r in 0..b.len() {
+                let k: Vec<u32> = node_vars.iter().map(|&v| b.get(v, r)).collect();
+                let entry = dense.entry(k).or_insert_with(|| (r, new_accs()));
+                accumulate(&mut entry.1, r);
+            }
+            let mut firsts: Vec<(usize, Vec<Acc>)> = dense.into_values().collect();
+            firsts.sort_by_key(|(r, _)| *r);
+            firsts
+        };
+        // When the key identifies every grouped node (by its id or its
+        // @key), no two groups can have equal values: skip merging by value.
+        let identified: Vec<usize> = group_items.iter().filter_map(|&i| identified_node(view, plan, &plan.items[i].expr)).collect();
+        let distinct = node_vars.iter().all(|v| identified.contains(v));
         for (r, accs) in firsts {
             let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
-            add_group(key, accs, &mut index, &mut groups);
+            if distinct {
+                groups.push((key, accs));
+            } else {
+                add_group(key, accs, &mut index, &mut groups);
+            }
         }
     } else {
         for r in 0..b.len() {
@@ -297,7 +328,7 @@ fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Ve
             row
         })
         .collect();
-    rows.sort_by(|x, y| {
+    let cmp = |x: &Vec<Value>, y: &Vec<Value>| {
         for k in &plan.order {
             let OrderRef::Item(i) = k.key else { continue };
             match key_cmp(k.descending, &x[i], &y[i]) {
@@ -312,8 +343,30 @@ fn aggregate(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns) -> Vec<Ve
             }
         }
         Ordering::Equal
-    });
+    };
+    // Only the first `take` rows are needed in order: select them, then sort.
+    if let Some(n) = take
+        && n < rows.len()
+    {
+        if n == 0 {
+            rows.clear();
+        } else {
+            rows.select_nth_unstable_by(n - 1, cmp);
+            rows.truncate(n);
+        }
+    }
+    rows.sort_by(cmp);
     rows
+}
+
+/// The variable whose nodes `e` tells apart (its id, the whole node, or a
+/// single-property `@key`), if any.
+fn identified_node(view: &View<'_>, plan: &ReadPlan, e: &PExpr) -> Option<usize> {
+    match e {
+        PExpr::Id(v) | PExpr::Node(v) => Some(*v),
+        PExpr::Prop { var, prop } => view.type_def(&plan.vars[*var].type_name).is_ok_and(|t| t.key.len() == 1 && t.key[0] == *prop).then_some(*var),
+        _ => None,
+    }
 }
 
 impl QueryResult {

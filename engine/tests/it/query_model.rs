@@ -90,6 +90,13 @@ async fn answer(g: &Graph, src: &str, params: serde_json::Value) -> BTreeSet<Vec
     set
 }
 
+/// Rows in the order the query returns them.
+async fn ordered(g: &Graph, src: &str) -> Vec<Vec<String>> {
+    let plans = query::compile(g.schema(), src).unwrap();
+    let r = query::run_read(g, &plans[0], &json!({})).await.unwrap();
+    r.rows.iter().map(|row| row.iter().map(|v| v.to_json().to_string().trim_matches('"').to_string()).collect()).collect()
+}
+
 fn s(v: &[String]) -> Vec<String> {
     v.to_vec()
 }
@@ -156,6 +163,40 @@ fn generated_graphs_answer_like_nested_loops() {
                 })
                 .collect();
             assert_eq!(answer(&g, "query q() { match { $a e $b } return { $a.k, count($b) } }", json!({})).await, want, "{ctx}");
+
+            // Grouped by a value several nodes share (or lack): rows, i.e.
+            // distinct (a, b) pairs, per age.
+            let mut per_age: std::collections::BTreeMap<String, BTreeSet<(usize, usize)>> = Default::default();
+            for &(a, b) in &m.edges {
+                let age = m.nodes[a].1.map_or("null".to_string(), |x| x.to_string());
+                per_age.entry(age).or_default().insert((a, b));
+            }
+            let want: BTreeSet<Vec<String>> = per_age.iter().map(|(age, pairs)| s(&[age.clone(), pairs.len().to_string()])).collect();
+            assert_eq!(answer(&g, "query q() { match { $a e $b } return { $a.age, count($b) } }", json!({})).await, want, "{ctx}");
+
+            // Grouped by one node and a value of another: pairs of the
+            // first node's key and the second's age.
+            let mut per_pair: std::collections::BTreeMap<(String, String), BTreeSet<(usize, usize)>> = Default::default();
+            for &(a, b) in &m.edges {
+                let age = m.nodes[b].1.map_or("null".to_string(), |x| x.to_string());
+                per_pair.entry((m.name(a), age)).or_default().insert((a, b));
+            }
+            let want: BTreeSet<Vec<String>> = per_pair.iter().map(|((k, age), pairs)| s(&[k.clone(), age.clone(), pairs.len().to_string()])).collect();
+            assert_eq!(answer(&g, "query q() { match { $a e $b } return { $a.k, $b.age, count(*) } }", json!({})).await, want, "{ctx}");
+
+            // Top-k and pages of the ordered per-node counts.
+            let mut ranked: Vec<(usize, String)> = (0..n)
+                .filter_map(|a| {
+                    let d: BTreeSet<usize> = m.out(a).collect();
+                    (!d.is_empty()).then(|| (d.len(), m.name(a)))
+                })
+                .collect();
+            ranked.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            for (limit, offset) in [(1, 0), (3, 0), (2, 1), (2, 3), (0, 0), (50, 2)] {
+                let want: Vec<Vec<String>> = ranked.iter().skip(offset).take(limit).map(|(c, k)| s(&[k.clone(), c.to_string()])).collect();
+                let src = format!("query q() {{ match {{ $a e $b }} return {{ $a.k, count($b) as c }} order {{ c desc, $a.k }} limit {limit} offset {offset} }}");
+                assert_eq!(ordered(&g, &src).await, want, "{ctx} limit {limit} offset {offset}");
+            }
         }
     });
 }
