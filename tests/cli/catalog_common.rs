@@ -2,7 +2,6 @@
 //! S3 test server), CLI calls against it, and the invariant check every
 //! crash and race test ends with.
 
-use std::collections::BTreeMap;
 use std::process::Output;
 
 use omnigraph_catalog::lifecycle::data;
@@ -68,23 +67,7 @@ pub fn crash(w: &Work, cat: &str, fp: &str, lease_ms: u64, args: &[&str]) {
     assert!(crate::common::killed_by_abort(&out), "{fp}: expected an abort, got {:?}: {}", out.status, crate::common::stderr(&out));
 }
 
-/// Every object's bytes under a local directory.
-pub fn tree_hash(path: &str) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![std::path::PathBuf::from(path)];
-    while let Some(p) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&p) else { continue };
-        for ent in rd {
-            let ent = ent.unwrap();
-            if ent.file_type().unwrap().is_dir() {
-                stack.push(ent.path());
-            } else {
-                out.insert(ent.path().display().to_string(), std::fs::read(ent.path()).unwrap());
-            }
-        }
-    }
-    out
-}
+pub use crate::tree_hash::tree_hash;
 
 /// The catalog and the storage agree: no operation in flight, no sidecar,
 /// every active graph opens with the genesis the catalog recorded, every

@@ -2,29 +2,10 @@
 //! or mid-init, then recovery runs and the invariants are checked.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use crate::common::*;
-
-fn tree_hash(dir: &Path) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    fn walk(base: &Path, p: &Path, out: &mut BTreeMap<String, u64>) {
-        let Ok(rd) = std::fs::read_dir(p) else { return };
-        for e in rd.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                std::fs::read(&path).unwrap_or_default().hash(&mut h);
-                out.insert(path.strip_prefix(base).unwrap().display().to_string(), h.finish());
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out
-}
+use crate::tree_hash::tree_hash;
 
 /// A second graph beside the one under test: it must never change.
 fn neighbour(w: &Work) -> (String, BTreeMap<String, u64>) {

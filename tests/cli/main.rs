@@ -10,3 +10,5 @@ mod crash;
 mod init_race;
 mod policy;
 mod query;
+#[path = "../support/tree_hash.rs"]
+mod tree_hash;

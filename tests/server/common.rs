@@ -1,7 +1,7 @@
 //! Starting servers and talking to them.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -232,6 +232,18 @@ pub async fn until_in_flight(api: &Api, n: u64) {
     assert!(reached.is_some(), "the server never had {n} request(s) in flight");
 }
 
+/// Waits (up to 30 s) until no graph of the server's catalog has an
+/// operation in flight and each is active or failed: what the background
+/// sweep leaves once the leases of crashed operations expire.
+pub async fn until_settled(api: &Api, s: &Server) {
+    let settled = eventually(Duration::from_secs(30), || async {
+        let g = api.get("/graphs?all=true").await.json();
+        g["graphs"].as_array().unwrap().iter().all(|g| g["op"].is_null() && matches!(g["state"].as_str(), Some("active" | "failed")))
+    })
+    .await;
+    assert!(settled.is_some(), "not settled: {}\n{}", api.get("/graphs?all=true").await.text, s.stderr());
+}
+
 /// Polls `f` until it returns true or `within` passes; returns the time it took.
 pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
 where
@@ -255,22 +267,4 @@ pub fn column(doc: &Json, col: &str) -> Vec<String> {
     doc["rows"].as_array().unwrap().iter().map(|r| r[col].as_str().unwrap_or_default().to_string()).collect()
 }
 
-/// Every file under `dir` with a hash of its bytes.
-pub fn hash_tree(dir: &Path) -> std::collections::BTreeMap<String, u64> {
-    use std::hash::{Hash, Hasher};
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                std::fs::read(&p).unwrap_or_default().hash(&mut h);
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), h.finish());
-            }
-        }
-    }
-    out
-}
+pub use crate::tree_hash::tree_hash;

@@ -20,7 +20,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
         assert_eq!(api.create("bystander").await.status, 201);
         assert_eq!(api.load("bystander", DATA).await.status, 200);
     }
-    let bystander = hash_tree(&dir.path().join("graphs/bystander"));
+    let bystander = tree_hash(&dir.path().join("graphs/bystander"));
 
     let mut s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", failpoint.to_string()), short_lease.clone()] });
     let url = s.url.clone();
@@ -39,12 +39,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
     let s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![short_lease] });
     let api = Api::new(&s);
     // The background sweep resolves the operation once its lease expires.
-    let settled = eventually(Duration::from_secs(30), || async {
-        let g = api.get("/graphs?all=true").await.json();
-        g["graphs"].as_array().unwrap().iter().all(|g| g["op"].is_null() && matches!(g["state"].as_str(), Some("active" | "failed")))
-    })
-    .await;
-    assert!(settled.is_some(), "not settled: {}\n{}", api.get("/graphs?all=true").await.text, s.stderr());
+    until_settled(&api, &s).await;
 
     let victim = api.get("/graphs/victim").await;
     match victim.status {
@@ -62,7 +57,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
         }
         other => panic!("unexpected {other}: {}", victim.text),
     }
-    assert_eq!(hash_tree(&dir.path().join("graphs/bystander")), bystander, "the bystander graph changed");
+    assert_eq!(tree_hash(&dir.path().join("graphs/bystander")), bystander, "the bystander graph changed");
     assert_eq!(column(&api.query("bystander", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
 
     // The operator tool agrees there is nothing left to do.

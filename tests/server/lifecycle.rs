@@ -55,7 +55,7 @@ async fn bad_requests_get_400_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let api = Api::new(&s);
-    let before = hash_tree(dir.path());
+    let before = tree_hash(dir.path());
 
     let r = api.post("/graphs", &json!({"id": "Bad Id!", "schema": SCHEMA})).await;
     assert_eq!(r.status, 400);
@@ -80,7 +80,7 @@ async fn bad_requests_get_400_and_write_nothing() {
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), "OG-POLICY-002");
 
-    assert_eq!(hash_tree(dir.path()), before, "a 400 wrote something");
+    assert_eq!(tree_hash(dir.path()), before, "a 400 wrote something");
     assert_eq!(api.get("/graphs/ok").await.status, 404);
 
     let r = api.get("/no/such/route").await;

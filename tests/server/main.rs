@@ -12,3 +12,5 @@ mod openapi;
 mod quarantine;
 mod remote_cli;
 mod s3;
+#[path = "../support/tree_hash.rs"]
+mod tree_hash;

@@ -113,12 +113,7 @@ async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
 
     let s = Server::start_with(&cat, Opts { args: vec![], env: vec![short_lease] });
     let api = Api::new(&s);
-    let settled = eventually(Duration::from_secs(30), || async {
-        let g = api.get("/graphs?all=true").await.json();
-        g["graphs"].as_array().unwrap().iter().all(|g| g["op"].is_null() && matches!(g["state"].as_str(), Some("active" | "failed")))
-    })
-    .await;
-    assert!(settled.is_some(), "not settled: {}\n{}", api.get("/graphs?all=true").await.text, s.stderr());
+    until_settled(&api, &s).await;
     // After init, before publish: rolled forward or back, never half there.
     let victim = api.get("/graphs/victim").await;
     match victim.status {

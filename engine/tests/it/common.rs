@@ -72,23 +72,4 @@ pub async fn row_counts(uri: &str) -> std::collections::BTreeMap<String, u64> {
     g.snapshot().await.unwrap().tables.into_iter().map(|t| (t.name, t.row_count)).collect()
 }
 
-/// Every file under `dir` with its content hash, for "nothing changed" checks.
-pub fn tree_hash(dir: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
-    use std::hash::{Hash, Hasher};
-    let mut out = std::collections::BTreeMap::new();
-    fn walk(base: &std::path::Path, p: &std::path::Path, out: &mut std::collections::BTreeMap<String, u64>) {
-        let Ok(rd) = std::fs::read_dir(p) else { return };
-        for e in rd.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                std::fs::read(&path).unwrap_or_default().hash(&mut h);
-                out.insert(path.strip_prefix(base).unwrap().display().to_string(), h.finish());
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out
-}
+pub use crate::tree_hash::tree_hash;

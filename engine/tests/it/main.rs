@@ -11,3 +11,5 @@ mod publish;
 mod query;
 mod query_model;
 mod schema;
+#[path = "../../../tests/support/tree_hash.rs"]
+mod tree_hash;
