@@ -84,6 +84,9 @@ pub enum Error {
     #[error("{0}")]
     QueryNotFound(String),
 
+    #[error("the query's match grows past {limit} rows; bind a key or add a filter before the expansion, or raise the limit (OMNIGRAPH_MAX_QUERY_ROWS; omnigraph-server --max-query-rows)")]
+    QueryTooLarge { limit: u64 },
+
     #[error("parameter `${name}`: {message}")]
     Param { name: String, message: String },
 
@@ -124,6 +127,7 @@ impl Error {
             Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-000"),
             Error::QueryKind(_) => "OG-QUERY-011",
             Error::QueryNotFound(_) => "OG-QUERY-012",
+            Error::QueryTooLarge { .. } => "OG-QUERY-016",
             Error::Param { .. } => "OG-QUERY-013",
             Error::MutationRejected { code, .. } => code,
             Error::UnknownType { .. } => "OG-ARG-002",
@@ -151,6 +155,7 @@ impl Error {
             Error::Query(_) => "query_invalid",
             Error::QueryKind(_) => "query_kind",
             Error::QueryNotFound(_) => "query_not_found",
+            Error::QueryTooLarge { .. } => "query_too_large",
             Error::Param { .. } => "parameter_invalid",
             Error::MutationRejected { .. } => "mutation_rejected",
             Error::UnknownType { .. } => "unknown_type",

@@ -48,6 +48,10 @@ pub struct Args {
     /// of all graphs together, in bytes (default a quarter of the machine's memory).
     #[arg(long, env = "OMNIGRAPH_CACHE_BYTES")]
     pub cache_bytes: Option<u64>,
+    /// Rows a query's match may grow to before it is refused with 422
+    /// OG-QUERY-016 (default 50,000,000; the CLI reads the same variable).
+    #[arg(long, env = "OMNIGRAPH_MAX_QUERY_ROWS")]
+    pub max_query_rows: Option<u64>,
     /// How often to re-read the catalog, in ms (default 500).
     #[arg(long, env = "OMNIGRAPH_REFRESH_MS")]
     pub refresh_ms: Option<u64>,
@@ -73,6 +77,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_in_flight: Option<usize>,
     cache_bytes: Option<u64>,
+    max_query_rows: Option<u64>,
     refresh_ms: Option<u64>,
     sweep_ms: Option<u64>,
 }
@@ -97,6 +102,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_in_flight: usize,
     pub cache_bytes: u64,
+    pub max_query_rows: u64,
     pub refresh_ms: u64,
     pub sweep_ms: u64,
 }
@@ -174,6 +180,7 @@ impl Config {
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
             cache_bytes: args.cache_bytes.or(file.cache_bytes).unwrap_or_else(default_cache_bytes),
+            max_query_rows: args.max_query_rows.or(file.max_query_rows).unwrap_or(omnigraph::graph::DEFAULT_MAX_QUERY_ROWS),
             refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
             sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
         })

@@ -94,6 +94,7 @@ fn engine_status(e: &EngineError) -> StatusCode {
         Schema(_) | InvalidData { .. } | Query(_) | QueryKind(_) | QueryNotFound(_) | Param { .. } | MutationRejected { .. } | UnknownType { .. } | InvalidArgument(_) => {
             StatusCode::BAD_REQUEST
         }
+        QueryTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } => StatusCode::CONFLICT,
         GraphRetired { .. } | NotAGraph { .. } => StatusCode::NOT_FOUND,
         InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -57,7 +57,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let catalog = Catalog::open(&config.catalog).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
     let policy = Arc::new(config.policy);
     let budget = omnigraph::query::CacheBudget::new(config.cache_bytes);
-    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget));
+    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget, config.max_query_rows));
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }

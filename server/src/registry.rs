@@ -67,6 +67,7 @@ pub struct Registry {
     catalog: Catalog,
     base_policy: Arc<Policy>,
     cache_budget: Arc<CacheBudget>,
+    max_query_rows: u64,
     slots: RwLock<HashMap<String, Slot>>,
 }
 
@@ -82,8 +83,10 @@ fn quarantine(e: &GraphEntry, code: &str, reason: String) -> Opened {
 }
 
 impl Registry {
-    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>) -> Registry {
-        Registry { catalog, base_policy, cache_budget, slots: RwLock::new(HashMap::new()) }
+    /// `cache_budget` is shared by every graph's query cache; each graph
+    /// refuses queries whose match grows past `max_query_rows`.
+    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>, max_query_rows: u64) -> Registry {
+        Registry { catalog, base_policy, cache_budget, max_query_rows, slots: RwLock::new(HashMap::new()) }
     }
 
     /// The memory budget all served graphs' query caches share.
@@ -124,7 +127,7 @@ impl Registry {
             Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
         }
         let graph = match Graph::open_for_write(&e.location).await {
-            Ok(g) => g.with_cache_budget(&self.cache_budget),
+            Ok(g) => g.with_cache_budget(&self.cache_budget).with_max_query_rows(self.max_query_rows),
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),
         };

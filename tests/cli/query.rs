@@ -91,6 +91,20 @@ fn wrong_kind_missing_name_and_bad_params_fail_with_codes() {
 }
 
 #[test]
+fn omnigraph_max_query_rows_bounds_a_match() {
+    let w = loaded();
+    let g = w.graph();
+    let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
+    // Two people: the cross product has 4 rows.
+    let o = bin().current_dir(w.dir.path()).env("OMNIGRAPH_MAX_QUERY_ROWS", "3").args(["query", "--store", &g, "-e", cross]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[OG-QUERY-016]") && stderr(&o).contains("OMNIGRAPH_MAX_QUERY_ROWS"), "{}", stderr(&o));
+    let o = bin().current_dir(w.dir.path()).env("OMNIGRAPH_MAX_QUERY_ROWS", "4").args(["query", "--store", &g, "-e", cross]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"n\":4"), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
 fn lint_typechecks_without_a_graph() {
     let w = Work::new();
     std::fs::write(w.path("q.gq"), QUERIES).unwrap();

@@ -3,7 +3,7 @@
 //! a real client.
 
 mod auth;
-mod cache;
+mod memory;
 mod common;
 mod crash;
 mod lifecycle;

@@ -18,7 +18,7 @@ use super::eval::{Env, truthy};
 use super::plan::{PClause, PExpr, ReadPlan};
 use super::pushdown;
 use super::view::View;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Rows of bindings. `cols[v]` is `Some` once variable `v` is bound;
 /// `origin[r]` is the input row that row `r` came from (for anti-joins).
@@ -60,13 +60,18 @@ impl Bindings {
     }
 
     /// Rows extended by `v`: row `r` repeated once per value in `vals[r]`.
-    fn extend(&self, v: usize, per_row: impl Fn(usize, &mut Vec<u32>)) -> Bindings {
+    /// This is the one place bindings multiply, so the row limit is checked
+    /// here, before memory grows past it.
+    fn extend(&self, v: usize, limit: u64, per_row: impl Fn(usize, &mut Vec<u32>)) -> Result<Bindings> {
         let mut rows = Vec::new();
         let mut vals = Vec::new();
         let mut buf = Vec::new();
         for r in 0..self.len() {
             buf.clear();
             per_row(r, &mut buf);
+            if (rows.len() + buf.len()) as u64 > limit {
+                return Err(Error::QueryTooLarge { limit });
+            }
             for &x in &buf {
                 rows.push(r);
                 vals.push(x);
@@ -75,7 +80,7 @@ impl Bindings {
         let mut cols: Vec<Option<Vec<u32>>> =
             self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
         cols[v] = Some(vals);
-        Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect() }
+        Ok(Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect() })
     }
 
     /// Keeps one row per distinct assignment of `vars`.
@@ -286,7 +291,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 &all
             }
         };
-        Ok(b.extend(v, |_, out| out.extend_from_slice(list)))
+        b.extend(v, self.view.graph.max_query_rows(), |_, out| out.extend_from_slice(list))
     }
 
     async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
@@ -315,7 +320,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
             return Ok(b.keep(&mask));
         }
         let seen = std::cell::RefCell::new(vec![0u32; if hops.is_some() { n_dst } else { 0 }]);
-        Ok(b.extend(dst, |r, out| {
+        b.extend(dst, self.view.graph.max_query_rows(), |r, out| {
             let s = b.get(src, r);
             match hops {
                 None => out.extend(adj.neighbours(s, dir).iter().copied().filter(|m| admit(*m))),
@@ -325,7 +330,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                     out.extend(reach.into_iter().filter(|m| admit(*m)));
                 }
             }
-        }))
+        })
     }
 
     async fn filter(&mut self, e: &PExpr, b: Bindings) -> Result<Bindings> {

@@ -303,6 +303,29 @@ fn limit_and_offset_page_through_the_ordered_result() {
 }
 
 #[test]
+fn a_match_that_grows_past_the_row_limit_is_refused() {
+    rt().block_on(async {
+        let t = social().await;
+        // 4 people: a cross product has 16 rows, one hop from everyone 5.
+        let g = Graph::open(&t.uri()).await.unwrap();
+        assert_eq!(g.max_query_rows(), omnigraph::graph::DEFAULT_MAX_QUERY_ROWS);
+        let g = g.with_max_query_rows(5);
+        let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
+        let e = run(&g, cross, json!({})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-QUERY-016");
+        assert!(e.to_string().contains("past 5 rows"), "{e}");
+        // Exactly at the limit is fine, and so is a narrower match.
+        let hop = run(&g, "query q() { match { $a: Person  $a knows $b } return { count(*) as n } }", json!({})).await.unwrap();
+        assert_eq!(rows(&hop), vec![json!({"n": 5})]);
+        let bound = run(&g, "query q() { match { $a: Person { name: \"ada\" }  $b: Person } return { count(*) as n } }", json!({})).await.unwrap();
+        assert_eq!(rows(&bound), vec![json!({"n": 4})]);
+        // A roomier graph handle answers the cross product.
+        let g = g.with_max_query_rows(16);
+        assert_eq!(rows(&run(&g, cross, json!({})).await.unwrap()), vec![json!({"n": 16})]);
+    });
+}
+
+#[test]
 fn big_integers_stay_exact() {
     rt().block_on(async {
         let t = new_graph("node N { k: String @key  big: U64  small: I64 }").await;

@@ -1,5 +1,6 @@
-//! `--cache-bytes`: one memory budget for the query data of every graph the
-//! server holds, reported by `/healthz`.
+//! Memory limits: `--cache-bytes`, one budget for the query data of every
+//! graph the server holds (reported by `/healthz`), and `--max-query-rows`,
+//! which refuses a query whose match would grow past it.
 
 use serde_json::json;
 
@@ -54,4 +55,24 @@ async fn the_default_budget_is_a_quarter_of_memory_and_keeps_what_it_read() {
     assert_eq!(api.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
     assert_eq!(api.get("/healthz").await.json()["query_cache"]["used_bytes"].as_u64().unwrap(), used);
     assert_eq!(cache["evictions"], 0);
+}
+
+#[tokio::test]
+async fn a_query_whose_match_grows_past_max_query_rows_gets_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), Opts { args: vec!["--max-query-rows".into(), "8".into()], ..Default::default() });
+    let api = Api::new(&s);
+    assert_eq!(api.create("g").await.status, 201);
+    assert_eq!(api.load("g", DATA).await.status, 200);
+    // Three people: a cross product has 9 rows.
+    let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
+    let r = api.query("g", cross, json!({})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.code(), "OG-QUERY-016");
+    assert_eq!(r.json()["kind"], "query_too_large");
+    // The server is unharmed and narrower queries answer.
+    let q = api.query("g", FRIENDS, json!({"name": "alice"})).await;
+    assert_eq!(column(&q.json(), "f.name"), ["bob"]);
+    let r = api.query("g", "query q() { match { $a: Person { name: \"bob\" }  $b: Person } return { count(*) as n } }", json!({})).await;
+    assert_eq!(r.json()["rows"][0]["n"], 3, "{}", r.text);
 }
