@@ -42,8 +42,7 @@ async fn every_action_is_allowed_or_denied_as_the_policy_says() {
     let dir = tempfile::tempdir().unwrap();
     let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
     let admin = Api::with_token(&s, &token("admin"));
-    assert_eq!(admin.create("g").await.status, 201);
-    assert_eq!(admin.load("g", DATA).await.status, 200);
+    admin.create_loaded("g").await;
 
     let expected: &[(&str, &[&str])] = &[
         ("admin", &["graph_list", "graph_create", "graph_delete", "read", "change", "export"]),
@@ -114,8 +113,7 @@ async fn tokens_without_a_policy_allow_read_only() {
     {
         let s = Server::start(dir.path());
         let api = Api::new(&s);
-        assert_eq!(api.create("g").await.status, 201);
-        assert_eq!(api.load("g", DATA).await.status, 200);
+        api.create_loaded("g").await;
     }
     let (s, _files) = secured(dir.path(), None, &[]);
     let api = Api::with_token(&s, &token("admin"));

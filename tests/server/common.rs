@@ -196,6 +196,14 @@ impl Api {
         send(self.auth(self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body))).await
     }
 
+    /// Creates graph `id` with `SCHEMA` and loads `DATA` into it; both must succeed.
+    pub async fn create_loaded(&self, id: &str) {
+        let c = self.create(id).await;
+        assert_eq!(c.status, 201, "create {id}: {}", c.text);
+        let l = self.load(id, DATA).await;
+        assert_eq!(l.status, 200, "load {id}: {}", l.text);
+    }
+
     pub async fn create(&self, id: &str) -> Resp {
         self.post("/graphs", &serde_json::json!({"id": id, "schema": SCHEMA})).await
     }

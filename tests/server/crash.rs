@@ -17,8 +17,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
     {
         let s = Server::start(dir.path());
         let api = Api::new(&s);
-        assert_eq!(api.create("bystander").await.status, 201);
-        assert_eq!(api.load("bystander", DATA).await.status, 200);
+        api.create_loaded("bystander").await;
     }
     let bystander = tree_hash(&dir.path().join("graphs/bystander"));
 

@@ -156,8 +156,7 @@ async fn a_bad_load_is_rejected_with_line_numbers_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let api = Api::new(&s);
-    assert_eq!(api.create("g").await.status, 201);
-    assert_eq!(api.load("g", DATA).await.status, 200);
+    api.create_loaded("g").await;
     let before = api.get("/graphs/g/snapshot").await.json();
 
     let bad = format!("{DATA}{{\"type\":\"Person\",\"data\":{{\"name\":\"zed\",\"age\":\"old\"}}}}\n{{\"edge\":\"Knows\",\"from\":\"alice\",\"to\":\"nobody\"}}\n");

@@ -16,8 +16,7 @@ async fn a_graph_created_through_a_is_served_by_b() {
     let (api_a, api_b) = (Api::new(&a), Api::new(&b));
 
     // At once on a request for an id B has not seen.
-    assert_eq!(api_a.create("first").await.status, 201);
-    assert_eq!(api_a.load("first", DATA).await.status, 200);
+    api_a.create_loaded("first").await;
     let q = api_b.query("first", FRIENDS, json!({"name": "alice"})).await;
     assert_eq!(q.status, 200, "{}", q.text);
     assert_eq!(column(&q.json(), "f.name"), ["bob"]);
@@ -41,8 +40,7 @@ async fn after_a_deletes_b_answers_404_and_acknowledges_no_write() {
     let a = Server::start(dir.path());
     let b = Server::start(dir.path());
     let (api_a, api_b) = (Api::new(&a), Api::new(&b));
-    assert_eq!(api_a.create("g").await.status, 201);
-    assert_eq!(api_a.load("g", DATA).await.status, 200);
+    api_a.create_loaded("g").await;
     // B serves g before the delete.
     assert_eq!(api_b.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
 

@@ -12,8 +12,7 @@ async fn graphs_share_the_cache_budget_and_answers_stay_the_same() {
     let s = Server::start_with(dir.path(), Opts { args: vec!["--cache-bytes".into(), "1500".into()], ..Default::default() });
     let api = Api::new(&s);
     for id in ["one", "two", "three"] {
-        assert_eq!(api.create(id).await.status, 201);
-        assert_eq!(api.load(id, DATA).await.status, 200);
+        api.create_loaded(id).await;
     }
     for round in 0..3 {
         for id in ["one", "two", "three"] {
@@ -42,8 +41,7 @@ async fn the_default_budget_is_a_quarter_of_memory_and_keeps_what_it_read() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let api = Api::new(&s);
-    assert_eq!(api.create("g").await.status, 201);
-    assert_eq!(api.load("g", DATA).await.status, 200);
+    api.create_loaded("g").await;
     assert_eq!(api.query("g", FRIENDS, json!({"name": "alice"})).await.status, 200);
     let cache = api.get("/healthz").await.json()["query_cache"].clone();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
@@ -62,8 +60,7 @@ async fn a_query_whose_match_grows_past_max_query_rows_gets_422() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_with(dir.path(), Opts { args: vec!["--max-query-rows".into(), "8".into()], ..Default::default() });
     let api = Api::new(&s);
-    assert_eq!(api.create("g").await.status, 201);
-    assert_eq!(api.load("g", DATA).await.status, 200);
+    api.create_loaded("g").await;
     // Three people: a cross product has 9 rows.
     let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
     let r = api.query("g", cross, json!({})).await;

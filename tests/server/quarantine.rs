@@ -23,8 +23,7 @@ async fn a_graph_whose_storage_is_missing_is_quarantined_and_can_still_be_delete
         let s = Server::start(dir.path());
         let api = Api::new(&s);
         assert_eq!(api.create("lost").await.status, 201);
-        assert_eq!(api.create("fine").await.status, 201);
-        assert_eq!(api.load("fine", DATA).await.status, 200);
+        api.create_loaded("fine").await;
         api.get("/graphs/lost").await.json()["location"].as_str().unwrap().to_string()
     };
     std::fs::remove_dir_all(&location).unwrap();
@@ -64,8 +63,7 @@ async fn a_graph_with_an_unfinished_write_is_quarantined_until_the_sweep_repairs
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let api = Api::new(&s);
-    assert_eq!(api.create("g").await.status, 201);
-    assert_eq!(api.load("g", DATA).await.status, 200);
+    api.create_loaded("g").await;
     let location = api.get("/graphs/g").await.json()["location"].as_str().unwrap().to_string();
     drop(api);
     drop(s);

@@ -91,8 +91,7 @@ async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
     {
         let s = Server::start(&cat);
         let api = Api::new(&s);
-        assert_eq!(api.create("bystander").await.status, 201);
-        assert_eq!(api.load("bystander", DATA).await.status, 200);
+        api.create_loaded("bystander").await;
     }
 
     let mut s = Server::start_with(&cat, Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", "create.after_init=pause".to_string()), short_lease.clone()] });
