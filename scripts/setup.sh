@@ -2,11 +2,14 @@
 # Installs what building omnigraph needs on a fresh Debian/Ubuntu machine:
 #   protoc  - lance's build compiles protobuf definitions (protobuf-compiler)
 #   mold    - the linker .cargo/config.toml asks for (see docs/dev/build.md)
+#   strace  - the durability tests check the fsync calls of real commands
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v mold >/dev/null 2>&1 || need+=(mold)
+# The durability tests watch the CLI's fsync calls (tests/cli/durability.rs).
+command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # The S3 test server (scripts/s3_env.sh) runs in a Python venv.
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)

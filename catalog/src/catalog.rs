@@ -54,6 +54,27 @@ impl GraphInfo {
     }
 }
 
+/// What [`Catalog::list_all`] found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub graphs: Vec<GraphInfo>,
+    pub unreadable: Vec<UnreadableRecord>,
+}
+
+/// A catalog record that does not parse: which graph, which file, why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnreadableRecord {
+    pub id: String,
+    pub code: &'static str,
+    pub error: String,
+}
+
+impl UnreadableRecord {
+    pub fn of(id: &str, e: &CatalogError) -> UnreadableRecord {
+        UnreadableRecord { id: id.to_string(), code: e.code(), error: e.to_string() }
+    }
+}
+
 impl Catalog {
     /// Opens the catalog at `uri` (a local path or `s3://bucket/prefix`).
     /// Nothing is written until the first create or import.
@@ -128,17 +149,40 @@ impl Catalog {
     }
 
     /// Every graph id's current entry (tombstones and failed creates
-    /// included; filter on `state` to see only what is served).
+    /// included; filter on `state` to see only what is served). Records
+    /// that do not parse are left out; [`Catalog::list_all`] reports them.
     pub async fn list(&self) -> Result<Vec<GraphInfo>> {
-        let mut out = Vec::new();
+        Ok(self.list_all().await?.graphs)
+    }
+
+    /// Every graph id's current entry, and every record that does not parse
+    /// (corrupt, or written by a newer version): one bad record is reported
+    /// on its own and never hides the other graphs. A storage fault still
+    /// fails the whole listing (the caller retries).
+    pub async fn list_all(&self) -> Result<Listing> {
+        let mut out = Listing::default();
         for id in entry::ids(&self.store).await? {
-            if let Some(e) = self.entry(&id).await? {
-                let operation = match &e.op {
-                    Some(op) => Operation::read(&self.store, &op.id).await?,
-                    None => None,
-                };
-                out.push(GraphInfo { entry: e, operation });
-            }
+            let e = match self.entry(&id).await {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(err @ CatalogError::Corrupt { .. }) => {
+                    out.unreadable.push(UnreadableRecord::of(&id, &err));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            let operation = match &e.op {
+                Some(op) => match Operation::read(&self.store, &op.id).await {
+                    Ok(o) => o,
+                    Err(err @ CatalogError::Corrupt { .. }) => {
+                        out.unreadable.push(UnreadableRecord::of(&id, &err));
+                        None
+                    }
+                    Err(err) => return Err(err),
+                },
+                None => None,
+            };
+            out.graphs.push(GraphInfo { entry: e, operation });
         }
         Ok(out)
     }

@@ -94,6 +94,10 @@ pub struct OpRef {
     /// as asked even without its sidecar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_ms: Option<i64>,
+    /// Delete only: the fence generation when the delete began; the delete
+    /// retires only that generation (see `omnigraph::graph::fence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence_generation: Option<u64>,
 }
 
 /// One version of a graph's catalog entry.
@@ -155,15 +159,49 @@ fn version_path(id: &str, version: u64) -> String {
     format!("{ENTRIES_DIR}/{id}/{version:020}.json")
 }
 
+/// The head hint of `id`'s chain: a version known to exist, written after
+/// each publish. Advisory only: writers may leave it behind the head (never
+/// ahead of it, since it names only published versions), and the head is
+/// found by reading forward from it.
+fn hint_path(id: &str) -> String {
+    format!("{ENTRIES_DIR}/{id}/head")
+}
+
 /// The head of `id`'s chain, or `None` if the id was never used.
+///
+/// From the head hint, this reads the hinted version and the versions after
+/// it until one is missing: a few requests however long the chain is. Only
+/// without a usable hint (a catalog written before hints) is the chain
+/// listed, once; the hint is then written.
 pub async fn head(store: &CatalogStore, id: &str) -> Result<Option<GraphEntry>> {
+    let hinted = store.get(&hint_path(id)).await?.and_then(|b| String::from_utf8(b).ok()?.trim().parse::<u64>().ok());
+    if let Some(v) = hinted
+        && let Some(mut e) = read_version(store, id, v).await?
+    {
+        while let Some(next) = read_version(store, id, e.version + 1).await? {
+            e = next;
+        }
+        if e.version > v {
+            write_hint(store, id, e.version).await;
+        }
+        return Ok(Some(e));
+    }
     let listed = store.list(&format!("{ENTRIES_DIR}/{id}/")).await?;
     let latest = listed
         .iter()
         .filter_map(|p| p.rsplit('/').next()?.strip_suffix(".json")?.parse::<u64>().ok())
         .max();
     let Some(version) = latest else { return Ok(None) };
-    read_version(store, id, version).await
+    let e = read_version(store, id, version).await?;
+    if e.is_some() {
+        write_hint(store, id, version).await;
+    }
+    Ok(e)
+}
+
+/// Best effort: a failed hint write only costs the next reader a listing.
+async fn write_hint(store: &CatalogStore, id: &str, version: u64) {
+    let _ = store.put(&hint_path(id), version.to_string().into_bytes()).await;
 }
 
 pub async fn read_version(store: &CatalogStore, id: &str, version: u64) -> Result<Option<GraphEntry>> {
@@ -189,7 +227,10 @@ pub async fn publish(store: &CatalogStore, base: Option<&GraphEntry>, mut next: 
     next.updated_at = now_rfc3339();
     let bytes = serde_json::to_vec_pretty(&next).expect("entry serializes");
     match store.put_if_absent(&version_path(&next.id, next.version), bytes).await? {
-        Put::Created => Ok(Publish::Published(next)),
+        Put::Created => {
+            write_hint(store, &next.id, next.version).await;
+            Ok(Publish::Published(next))
+        }
         Put::AlreadyExists => Ok(Publish::Lost),
     }
 }

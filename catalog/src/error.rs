@@ -43,11 +43,17 @@ pub enum CatalogError {
     #[error("unreadable catalog record {path}: {reason}")]
     Corrupt { path: String, reason: String },
 
+    #[error("operation {op} renewed its lease (until {until_ms} ms since the epoch) since recovery looked; it is left to its owner")]
+    LeaseLive { op: String, until_ms: i64 },
+
     #[error("no unfinished operation {op} in the catalog")]
     UnknownOperation { op: String },
 
     #[error("catalog storage error at {path}: {message}")]
     Storage { path: String, message: String },
+
+    #[error("the store at {uri} does not honour conditional writes ({detail}); every guarantee of the catalog depends on them, so it cannot be used (on S3-compatible stores, enable conditional puts)")]
+    NotConditional { uri: String, detail: String },
 
     #[error(transparent)]
     Engine(#[from] omnigraph::Error),
@@ -69,6 +75,8 @@ impl CatalogError {
             CatalogError::Corrupt { .. } => "OG-CATALOG-011",
             CatalogError::UnknownOperation { .. } => "OG-CATALOG-012",
             CatalogError::Storage { .. } => "OG-CATALOG-013",
+            CatalogError::NotConditional { .. } => "OG-CATALOG-014",
+            CatalogError::LeaseLive { .. } => "OG-CATALOG-015",
             CatalogError::Engine(e) => e.code(),
         }
     }
@@ -88,6 +96,8 @@ impl CatalogError {
             CatalogError::Corrupt { .. } => "corrupt_record",
             CatalogError::UnknownOperation { .. } => "unknown_operation",
             CatalogError::Storage { .. } => "storage",
+            CatalogError::NotConditional { .. } => "store_not_conditional",
+            CatalogError::LeaseLive { .. } => "lease_live",
             CatalogError::Engine(e) => e.kind(),
         }
     }

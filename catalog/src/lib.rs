@@ -22,7 +22,7 @@ pub mod lifecycle;
 pub mod operation;
 pub mod store;
 
-pub use catalog::{Catalog, GraphInfo};
+pub use catalog::{Catalog, GraphInfo, Listing, UnreadableRecord};
 pub use entry::{GraphEntry, OpKind, OpRef, State};
 pub use error::{CatalogError, Result};
 pub use operation::Operation;

@@ -28,9 +28,13 @@ pub const OPERATIONS_DIR: &str = "operations";
 pub const DEFAULT_LEASE_MS: i64 = 30_000;
 
 /// Lease length for operations this process starts: `OMNIGRAPH_LEASE_MS`
-/// when set (tests and operators), else [`DEFAULT_LEASE_MS`].
+/// when set to 1 ms .. 1 day (tests and operators), else [`DEFAULT_LEASE_MS`].
 pub fn lease_ms() -> i64 {
-    std::env::var("OMNIGRAPH_LEASE_MS").ok().and_then(|v| v.parse().ok()).filter(|v| *v > 0).unwrap_or(DEFAULT_LEASE_MS)
+    std::env::var("OMNIGRAPH_LEASE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0 && *v <= 86_400_000)
+        .unwrap_or(DEFAULT_LEASE_MS)
 }
 
 /// One id per process, so two processes with a reused pid differ.
@@ -63,6 +67,9 @@ pub struct Operation {
     /// Delete only: how long to keep the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_ms: Option<i64>,
+    /// Delete only: the fence generation when it began (see [`crate::entry::OpRef`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence_generation: Option<u64>,
 }
 
 pub fn sidecar_path(op_id: &str) -> String {
@@ -85,6 +92,7 @@ impl Operation {
             lease_until_ms: now_ms() + lease_ms(),
             base_version,
             retain_ms: None,
+            fence_generation: None,
         }
     }
 
@@ -105,6 +113,7 @@ impl Operation {
             lease_until_ms: op.lease_until_ms,
             base_version: e.version.saturating_sub(1),
             retain_ms: op.retain_ms,
+            fence_generation: op.fence_generation,
         }
     }
 
@@ -136,25 +145,40 @@ impl Operation {
         }
     }
 
-    /// Every sidecar in the catalog (unfinished operations).
+    /// Every sidecar in the catalog (unfinished operations); sidecars that
+    /// do not parse are left out ([`Operation::list_all`] reports them).
     pub async fn list(store: &CatalogStore) -> Result<Vec<Operation>> {
+        Ok(Operation::list_all(store).await?.0)
+    }
+
+    /// Every sidecar that parses, and (op id, error) for each that does not.
+    pub async fn list_all(store: &CatalogStore) -> Result<(Vec<Operation>, Vec<(String, CatalogError)>)> {
         let mut out = Vec::new();
+        let mut bad = Vec::new();
         for path in store.list(OPERATIONS_DIR).await? {
             let Some(op_id) = path.rsplit('/').next().and_then(|n| n.strip_suffix(".json")) else { continue };
-            if let Some(op) = Operation::read(store, op_id).await? {
-                out.push(op);
+            match Operation::read(store, op_id).await {
+                Ok(Some(op)) => out.push(op),
+                Ok(None) => {}
+                Err(e @ CatalogError::Corrupt { .. }) => bad.push((op_id.to_string(), e)),
+                Err(e) => return Err(e),
             }
         }
         out.sort_by(|a, b| a.op_id.cmp(&b.op_id));
-        Ok(out)
+        Ok((out, bad))
     }
 }
 
 /// Renews an operation's lease in the background until [`LeaseKeeper::stop`]
-/// (or drop). Renewal rewrites the sidecar only while it still exists; if
-/// recovery retired it, the keeper stops (the operation's next conditional
-/// write will be refused anyway). `stop` waits out a renewal in flight, so
-/// a sidecar retired after `stop` stays retired.
+/// (or drop). A renewal happens only while the lease it extends is still
+/// live: recovery acts only on an expired lease (or one an operator forces),
+/// so a live lease means nobody has taken the operation over, and the
+/// renewal cannot bring back a sidecar recovery retired. Once the lease has
+/// run out (the process was stopped, storage was slow), the keeper stops
+/// for good: the operation's next step finds the catalog moved and fails
+/// harmlessly. A failed renewal is retried at the next tick, while the
+/// lease lasts. `stop` waits out a renewal in flight, so a sidecar retired
+/// after `stop` stays retired.
 pub struct LeaseKeeper {
     stopped: Arc<tokio::sync::Mutex<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -174,14 +198,25 @@ impl LeaseKeeper {
                 if *guard {
                     return;
                 }
+                // The margin keeps a renewal from landing just as the lease
+                // ends, when recovery may already be reading it as expired.
+                let margin = (lease_ms() / 10).max(10);
+                if now_ms() + margin >= current.lease_until_ms {
+                    return;
+                }
                 match Operation::read(&store, &current.op_id).await {
                     Ok(Some(_)) => {}
-                    _ => return,
+                    Ok(None) => return,
+                    Err(_) => continue,
                 }
-                current.lease_until_ms = now_ms() + lease_ms();
-                let bytes = serde_json::to_vec_pretty(&current).expect("operation serializes");
-                if store.put(&sidecar_path(&current.op_id), bytes).await.is_err() {
+                if now_ms() + margin >= current.lease_until_ms {
                     return;
+                }
+                let mut next = current.clone();
+                next.lease_until_ms = now_ms() + lease_ms();
+                let bytes = serde_json::to_vec_pretty(&next).expect("operation serializes");
+                if store.put(&sidecar_path(&current.op_id), bytes).await.is_ok() {
+                    current = next;
                 }
                 drop(guard);
             }

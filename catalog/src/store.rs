@@ -23,6 +23,8 @@ pub struct StoreStats {
     pub requests: u64,
     pub bytes_written: u64,
     pub bytes_read: u64,
+    /// Keys returned by listings (what a listing costs beyond its requests).
+    pub keys_listed: u64,
 }
 
 #[derive(Default, Debug)]
@@ -30,6 +32,7 @@ struct Counters {
     requests: AtomicU64,
     bytes_written: AtomicU64,
     bytes_read: AtomicU64,
+    keys_listed: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -72,6 +75,7 @@ impl CatalogStore {
             requests: self.counters.requests.load(Ordering::Relaxed),
             bytes_written: self.counters.bytes_written.load(Ordering::Relaxed),
             bytes_read: self.counters.bytes_read.load(Ordering::Relaxed),
+            keys_listed: self.counters.keys_listed.load(Ordering::Relaxed),
         }
     }
 
@@ -102,6 +106,48 @@ impl CatalogStore {
         };
         self.count(n, 0);
         Ok(out)
+    }
+
+    /// Checks, on a probe object, that the store refuses a put-if-absent
+    /// over an existing object and (where it offers them, S3) a put whose
+    /// `If-Match` names another version. A store that quietly overwrites
+    /// would let two processes both win one transition.
+    pub async fn probe_conditional_writes(&self) -> Result<()> {
+        let rel = format!("probes/{}.json", ulid::Ulid::new());
+        let refuse = |detail: &str| CatalogError::NotConditional { uri: self.uri.clone(), detail: detail.to_string() };
+        let create = |bytes: &'static [u8]| {
+            let path = Path::from(rel.as_str());
+            async move { self.store.put_opts(&path, PutPayload::from_static(bytes), PutOptions { mode: PutMode::Create, ..Default::default() }).await }
+        };
+        match create(b"{\"probe\": 1}").await {
+            Ok(_) => {}
+            Err(object_store::Error::NotImplemented { .. }) => return Err(refuse("put-if-absent is not supported")),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                return Err(refuse("a put-if-absent of a new probe object was refused"));
+            }
+            Err(e) => return Err(CatalogError::storage(self.child_uri(&rel), e)),
+        }
+        let second = match create(b"{\"probe\": 2}").await {
+            Ok(_) => Ok(Put::Created),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(Put::AlreadyExists),
+            Err(e) => Err(CatalogError::storage(self.child_uri(&rel), e)),
+        };
+        let stale = object_store::UpdateVersion { e_tag: Some("\"omnigraph-probe-stale\"".into()), version: None };
+        let update = match self.uri.starts_with("s3://") {
+            true => Some(self.store.put_opts(&Path::from(rel.as_str()), PutPayload::from_static(b"{}"), PutOptions { mode: PutMode::Update(stale), ..Default::default() }).await),
+            false => None,
+        };
+        self.delete(&rel).await?;
+        match second? {
+            Put::AlreadyExists => {}
+            Put::Created => return Err(refuse("a put-if-absent over an existing object succeeded")),
+        }
+        match update {
+            None | Some(Err(object_store::Error::Precondition { .. })) => Ok(()),
+            Some(Ok(_)) => Err(refuse("a put with If-Match naming another version succeeded")),
+            Some(Err(object_store::Error::NotImplemented { .. })) => Err(refuse("If-Match puts are not supported")),
+            Some(Err(e)) => Err(CatalogError::storage(self.child_uri(&rel), e)),
+        }
     }
 
     /// Overwrites `rel`. Only for records one owner writes (a lease renewal).
@@ -136,6 +182,7 @@ impl CatalogStore {
         for _ in 0..(metas.len() / 1000 + 1) {
             self.count(0, 0);
         }
+        self.counters.keys_listed.fetch_add(metas.len() as u64, Ordering::Relaxed);
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
 

@@ -65,6 +65,9 @@ pub enum Error {
     #[error("the graph at {root} was deleted (operation {op}); it accepts no reads or writes")]
     GraphRetired { root: String, op: String },
 
+    #[error("the fence of {root} moved: {reason}; this operation was taken over and changed nothing")]
+    FenceMoved { root: String, reason: String },
+
     #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
     RecoveryRequired { root: String, ops: Vec<String> },
 
@@ -87,6 +90,15 @@ pub enum Error {
     #[error("the query's match grows past {limit} rows; bind a key or add a filter before the expansion, or raise the limit (OMNIGRAPH_MAX_QUERY_ROWS; omnigraph-server --max-query-rows)")]
     QueryTooLarge { limit: u64 },
 
+    #[error("the query's result grows past {limit} bytes; add a limit, return fewer columns, or raise the bound (OMNIGRAPH_MAX_RESULT_BYTES; omnigraph-server --max-result-bytes); `export` streams whole tables")]
+    ResultTooLarge { limit: u64 },
+
+    #[error("the query ran past its deadline of {ms} ms and was stopped; narrow the match or raise the bound (OMNIGRAPH_QUERY_TIMEOUT_MS; omnigraph-server --query-timeout)")]
+    QueryTimeout { ms: u64 },
+
+    #[error("the query was cancelled: its caller went away")]
+    QueryCancelled,
+
     #[error("parameter `${name}`: {message}")]
     Param { name: String, message: String },
 
@@ -105,6 +117,11 @@ pub enum Error {
     #[error("lance error on {table}: {message}")]
     Lance { table: String, message: String },
 
+    /// The dataset's files are missing or corrupt: not a passing fault, so
+    /// retrying will not help (unlike `Storage` or `Lance`).
+    #[error("{path} does not read: its files are missing or corrupt ({message})")]
+    Unreadable { path: String, message: String },
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -122,18 +139,23 @@ impl Error {
             Error::SchemaStateMismatch { .. } => "OG-OPEN-003",
             Error::RecoveryRequired { .. } => "OG-OPEN-004",
             Error::GraphRetired { .. } => "OG-OPEN-005",
+            Error::FenceMoved { .. } => "OG-OPEN-006",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
             Error::InvalidData { .. } => "OG-LOAD-001",
             Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-000"),
             Error::QueryKind(_) => "OG-QUERY-011",
             Error::QueryNotFound(_) => "OG-QUERY-012",
             Error::QueryTooLarge { .. } => "OG-QUERY-016",
+            Error::ResultTooLarge { .. } => "OG-QUERY-018",
+            Error::QueryTimeout { .. } => "OG-QUERY-019",
+            Error::QueryCancelled => "OG-QUERY-020",
             Error::Param { .. } => "OG-QUERY-013",
             Error::MutationRejected { code, .. } => code,
             Error::UnknownType { .. } => "OG-ARG-002",
             Error::InvalidArgument(_) => "OG-ARG-001",
             Error::Storage { .. } => "OG-STORAGE-001",
             Error::Lance { .. } => "OG-STORAGE-002",
+            Error::Unreadable { .. } => "OG-STORAGE-003",
             Error::Io(_) => "OG-IO-001",
         }
     }
@@ -150,18 +172,23 @@ impl Error {
             Error::SchemaStateMismatch { .. } => "schema_state_mismatch",
             Error::RecoveryRequired { .. } => "recovery_required",
             Error::GraphRetired { .. } => "graph_retired",
+            Error::FenceMoved { .. } => "fence_moved",
             Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
             Error::InvalidData { .. } => "invalid_data",
             Error::Query(_) => "query_invalid",
             Error::QueryKind(_) => "query_kind",
             Error::QueryNotFound(_) => "query_not_found",
             Error::QueryTooLarge { .. } => "query_too_large",
+            Error::ResultTooLarge { .. } => "result_too_large",
+            Error::QueryTimeout { .. } => "query_timeout",
+            Error::QueryCancelled => "query_cancelled",
             Error::Param { .. } => "parameter_invalid",
             Error::MutationRejected { .. } => "mutation_rejected",
             Error::UnknownType { .. } => "unknown_type",
             Error::InvalidArgument(_) => "invalid_argument",
             Error::Storage { .. } => "storage",
             Error::Lance { .. } => "lance",
+            Error::Unreadable { .. } => "unreadable",
             Error::Io(_) => "io",
         }
     }
@@ -197,6 +224,17 @@ impl Error {
         Error::Storage {
             path: path.into(),
             message: e.to_string(),
+        }
+    }
+
+    /// A Lance error opening `path`: [`Error::Unreadable`] when Lance says
+    /// the dataset or one of its files is missing or corrupt, else [`Error::Lance`].
+    pub(crate) fn lance_open(path: &str, e: lance::Error) -> Self {
+        match e {
+            lance::Error::DatasetNotFound { .. } | lance::Error::NotFound { .. } | lance::Error::CorruptFile { .. } | lance::Error::VersionNotFound { .. } => {
+                Error::Unreadable { path: path.to_string(), message: e.to_string() }
+            }
+            other => Error::lance(path, other),
         }
     }
 

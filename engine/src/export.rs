@@ -65,7 +65,9 @@ pub async fn export(graph: &Graph, only_type: Option<&str>, out: &mut dyn Write)
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| Error::lance(&key, e))?;
             for i in 0..batch.num_rows() {
-                serde_json::to_writer(&mut *out, &row_json(t, &batch, i)).map_err(|e| Error::storage("output", e))?;
+                serde_json::to_writer(&mut *out, &row_json(t, &batch, i))
+                    // A failed write (a reader gone or too slow) stays an I/O error.
+                    .map_err(|e| if e.is_io() { Error::Io(e.into()) } else { Error::storage("output", e) })?;
                 out.write_all(b"\n")?;
                 rows += 1;
             }

@@ -3,7 +3,8 @@
 //! cleanup: a real crash) when it reaches [`hit`] with that name; a value of
 //! `<name>=error` makes [`fail`] return true instead, for error-path tests,
 //! and `<name>=pause` makes the process stop there for a minute, so that a
-//! test can kill it with SIGKILL at a known point.
+//! test can kill it with SIGKILL at a known point, or let it go on early by
+//! creating the file `OMNIGRAPH_FAILPOINT_RESUME` names.
 //! Without the feature both are no-ops the compiler removes.
 
 /// Aborts the process if the failpoint `name` is armed.
@@ -17,7 +18,11 @@ pub fn hit(name: &str) {
         }
         if armed.strip_suffix("=pause") == Some(name) {
             eprintln!("failpoint {name}: paused");
-            std::thread::sleep(std::time::Duration::from_secs(60));
+            let resume = std::env::var_os("OMNIGRAPH_FAILPOINT_RESUME").map(std::path::PathBuf::from);
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < until && !resume.as_ref().is_some_and(|f| f.exists()) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
         }
     }
     let _ = name;

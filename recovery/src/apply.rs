@@ -2,6 +2,14 @@
 //! an item that fails (a live owner won a race, storage is down) records
 //! its error and the rest go on. Applying twice is harmless: every step is
 //! a conditional write or an idempotent removal.
+//!
+//! A panic while applying one item (a defect, never expected) is caught and
+//! recorded as that item's error (`OG-RECOVER-001`), so one bad item can
+//! never keep the items after it from being repaired.
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 
 use omnigraph_catalog::lifecycle::{create::init_landed, data};
 use omnigraph_catalog::{Catalog, CatalogError, OpKind, Operation, Result, State};
@@ -14,9 +22,10 @@ pub async fn apply(catalog: &Catalog, plan: &mut Plan) {
         if !item.decision.actionable() {
             continue;
         }
-        match apply_item(catalog, item).await {
-            Ok(()) => item.applied = true,
-            Err(e) => item.error = Some(format!("{} {e}", e.code())),
+        match AssertUnwindSafe(apply_item(catalog, item)).catch_unwind().await {
+            Ok(Ok(())) => item.applied = true,
+            Ok(Err(e)) => item.error = Some(format!("{} {e}", e.code())),
+            Err(panic) => item.error = Some(format!("OG-RECOVER-001 applying this item failed unexpectedly: {}", panic_message(&*panic))),
         }
     }
 }
@@ -30,11 +39,21 @@ async fn apply_item(catalog: &Catalog, item: &Item) -> Result<()> {
             Ok(())
         }
         ItemKind::Retention => catalog.purge(item.graph_id.as_deref().unwrap_or_default()).await.map(|_| ()),
+        // Never actionable (needs an operator); nothing to do if asked.
+        ItemKind::UnreadableRecord => Ok(()),
     }
 }
 
 async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
     let op = item.operation.as_ref().expect("operation items carry their operation");
+    // The lease as it is now, not as the sweep saw it: an owner that renewed
+    // since (it was only slow) keeps its operation.
+    if !item.forced
+        && let Some(now) = Operation::read(catalog.store(), &op.op_id).await?
+        && !now.lease_expired()
+    {
+        return Err(CatalogError::LeaseLive { op: op.op_id.clone(), until_ms: now.lease_until_ms });
+    }
     // Decide on the entry as it is now, not as the sweep saw it.
     let entry = catalog.entry(&op.graph_id).await?;
     let in_flight = entry.as_ref().filter(|e| e.op.as_ref().is_some_and(|o| o.id == op.op_id));
@@ -81,4 +100,13 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
         // The entry moved since the sweep: leave it to the next run.
         _ => Err(CatalogError::Superseded { id: op.graph_id.clone(), op: op.op_id.clone() }),
     }
+}
+
+/// The text a panic carried, if it was a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

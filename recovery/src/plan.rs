@@ -15,6 +15,10 @@ pub enum ItemKind {
     ActiveGraph,
     /// A deleted graph whose retention period ended.
     Retention,
+    /// A catalog entry or sidecar that does not parse (corrupt, or written
+    /// by a newer version). Reported, never acted on; the rest of the
+    /// catalog is handled as usual.
+    UnreadableRecord,
 }
 
 /// What to do about it.
@@ -81,6 +85,10 @@ pub struct Item {
     /// The operation record the decision was made on (not printed).
     #[serde(skip)]
     pub operation: Option<Operation>,
+    /// The operator named this operation with `--force` (its lease is not
+    /// waited for).
+    #[serde(skip)]
+    pub forced: bool,
 }
 
 impl Item {
@@ -97,6 +105,7 @@ impl Item {
             applied: false,
             error: None,
             operation: None,
+            forced: false,
         }
     }
 }

@@ -53,9 +53,29 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
     // owned by a sidecar or entry that the reads below see. Listing them
     // last would let a create that starts mid-sweep look like an orphan.
     let dirs = incarnation_dirs(catalog).await?;
-    let graphs = catalog.list().await?;
-    let sidecars = Operation::list(catalog.store()).await?;
+    let listing = catalog.list_all().await?;
+    let graphs = listing.graphs;
+    let (sidecars, bad_sidecars) = Operation::list_all(catalog.store()).await?;
     let mut items = Vec::new();
+    for bad in &listing.unreadable {
+        let mut i = Item::new(
+            ItemKind::UnreadableRecord,
+            Decision::NeedsOperator,
+            format!("the catalog record of `{}` does not read ({} {}); its data is left alone; fix or remove the record", bad.id, bad.code, bad.error),
+        );
+        i.graph_id = Some(bad.id.clone());
+        items.push(i);
+    }
+    for (op_id, e) in &bad_sidecars {
+        let mut i = Item::new(
+            ItemKind::UnreadableRecord,
+            Decision::NeedsOperator,
+            format!("the sidecar of operation {op_id} does not read ({} {e}); storage no entry owns is left alone until it is fixed or removed", e.code()),
+        );
+        i.op_id = Some(op_id.clone());
+        items.push(i);
+    }
+    let unreadable_ids: HashSet<String> = listing.unreadable.iter().map(|b| b.id.clone()).collect();
     let mut handled: HashSet<String> = HashSet::new();
     let mut force_found = force.is_none();
 
@@ -95,7 +115,9 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
             (OpKind::Purge, State::Deleted) => (Decision::RollForward, format!("{why}; remove {} and publish the tombstone", e.location)),
             (kind, state) => (Decision::NeedsOperator, format!("{why}; a {kind} operation on a `{state}` entry is not a state this version knows how to finish")),
         };
-        items.push(op_item(Some(e), &op, decision, reason));
+        let mut item = op_item(Some(e), &op, decision, reason);
+        item.forced = forced;
+        items.push(item);
     }
 
     for op in sidecars.iter().filter(|s| !handled.contains(&s.op_id)) {
@@ -116,6 +138,8 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
             };
             op_item(e, op, Decision::RollBack, format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"))
         };
+        let mut item = item;
+        item.forced = forced;
         items.push(item);
     }
 
@@ -145,7 +169,16 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         }
     }
 
-    items.extend(orphans(catalog, dirs, &graphs.iter().map(|g| &g.entry).collect::<Vec<_>>(), &sidecars).await?);
+    let mut found = orphans(catalog, dirs, &graphs.iter().map(|g| &g.entry).collect::<Vec<_>>(), &sidecars).await?;
+    // Storage of a graph whose record does not read, or that an unreadable
+    // sidecar may own, is not known to be an orphan: a person decides.
+    for i in found.iter_mut() {
+        if !bad_sidecars.is_empty() || i.graph_id.as_ref().is_some_and(|id| unreadable_ids.contains(id)) {
+            i.decision = Decision::NeedsOperator;
+            i.reason = format!("{}; but a catalog record that does not read may own it, so it is left for an operator", i.reason);
+        }
+    }
+    items.extend(found);
     Ok(Plan { catalog: catalog.uri().to_string(), applied: false, items })
 }
 

@@ -33,8 +33,12 @@ pub fn spawn_sweep(catalog: Catalog, registry: Arc<Registry>, every_ms: u64) -> 
         tick.tick().await;
         loop {
             tick.tick().await;
-            match omnigraph_recovery::run(&catalog, &Options { apply: true, force: None }).await {
-                Ok(plan) => {
+            // A sweep that panics (a defect) is logged and the next tick
+            // runs again: the task itself never dies.
+            let run = std::panic::AssertUnwindSafe(omnigraph_recovery::run(&catalog, &Options { apply: true, force: None }));
+            match futures::FutureExt::catch_unwind(run).await {
+                Err(panic) => crate::log!("recovery sweep failed unexpectedly: {}", omnigraph_recovery::apply::panic_message(&*panic)),
+                Ok(Ok(plan)) => {
                     for i in plan.items.iter().filter(|i| i.decision.actionable()) {
                         let what = i.op_id.as_deref().or(i.graph_id.as_deref()).or(i.location.as_deref()).unwrap_or("-");
                         let outcome = match (&i.error, i.applied) {
@@ -45,7 +49,7 @@ pub fn spawn_sweep(catalog: Catalog, registry: Arc<Registry>, every_ms: u64) -> 
                         crate::log!("recovery sweep: {} {what}: {} ({outcome})", i.decision.as_str(), i.reason);
                     }
                 }
-                Err(e) => crate::log!("recovery sweep failed: {} {e}", e.code()),
+                Ok(Err(e)) => crate::log!("recovery sweep failed: {} {e}", e.code()),
             }
             if let Err(e) = registry.refresh(true).await {
                 crate::log!("catalog refresh failed: {} {e}", e.code());

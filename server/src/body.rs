@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::header;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
@@ -14,25 +14,70 @@ use tokio::sync::mpsc;
 use crate::error::ApiError;
 use crate::state::Shared;
 
-/// A JSON request body; parse errors and oversize bodies become [`ApiError`]s.
+/// A JSON request body (`Content-Type: application/json`, at most
+/// `--max-query-bytes`); a wrong type, parse errors and oversize bodies
+/// become [`ApiError`]s.
 pub struct JsonBody<T>(pub T);
 
-/// Reads the whole body within the server's limit.
-pub async fn read_limited(req: Request, state: &Shared) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(state.max_body_bytes)
-        } else {
-            ApiError::bad_body(format!("cannot read the request body: {}", r.body_text()))
+/// The media type of a request, lower case, without parameters.
+pub fn media_type(req: &Request) -> Option<String> {
+    let v = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+/// Refuses a body that is not `application/json`. A browser can send a
+/// cross-site `text/plain` (or form) POST without asking first; it cannot
+/// send `application/json` without a CORS preflight, which this server
+/// never grants.
+pub fn require_json(req: &Request) -> Result<(), ApiError> {
+    match media_type(req).as_deref() {
+        Some("application/json") => Ok(()),
+        Some(other) => Err(ApiError::unsupported_media(format!("this route takes `Content-Type: application/json`, not `{other}`"))),
+        None => Err(ApiError::unsupported_media("this route takes a JSON body with `Content-Type: application/json`")),
+    }
+}
+
+/// NDJSON media types `/load` accepts besides `application/json`.
+pub const NDJSON_TYPES: [&str; 4] = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"];
+
+/// Whether a `/load` body is the JSON form (`true`) or NDJSON (`false`);
+/// any other type is refused, for the same reason as in [`require_json`].
+pub fn load_is_json(req: &Request) -> Result<bool, ApiError> {
+    match media_type(req).as_deref() {
+        Some("application/json") => Ok(true),
+        Some(t) if NDJSON_TYPES.contains(&t) => Ok(false),
+        other => Err(ApiError::unsupported_media(format!(
+            "/load takes `Content-Type: application/x-ndjson` (one record per line) or `application/json`{}",
+            other.map(|t| format!(", not `{t}`")).unwrap_or_default()
+        ))),
+    }
+}
+
+/// Reads the whole body, refusing it with 413 past `limit` bytes (before
+/// reading anything when `Content-Length` already says so).
+pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    let mut stream = req.into_body().into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_body(format!("cannot read the request body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(limit));
         }
-    })
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 impl<T: DeserializeOwned> FromRequest<Shared> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
-        let bytes = read_limited(req, state).await?;
+        require_json(&req)?;
+        let bytes = read_limited(req, state.max_query_bytes).await?;
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ApiError::bad_body("the request body is empty; this route takes a JSON object"));
         }
@@ -77,22 +122,55 @@ impl BufRead for ChannelReader {
     }
 }
 
+/// Why a streamed request body stopped early.
+#[derive(Debug, Default)]
+pub struct BodyStop {
+    /// More than the limit arrived.
+    pub over: std::sync::atomic::AtomicBool,
+    /// Nothing arrived for the idle timeout.
+    pub idle: std::sync::atomic::AtomicBool,
+}
+
+impl BodyStop {
+    /// The answer for a read that failed because the body stopped early.
+    pub fn error(&self, limit: usize, idle: std::time::Duration) -> Option<ApiError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.over.load(SeqCst) {
+            Some(ApiError::too_large(limit))
+        } else if self.idle.load(SeqCst) {
+            Some(ApiError::body_idle(idle))
+        } else {
+            None
+        }
+    }
+}
+
 /// Forwards `body` into a [`ChannelReader`], failing the read with an
-/// error once more than `limit` bytes arrived. The returned flag is set
-/// when the limit was crossed.
-pub fn stream_body(body: Body, limit: usize) -> (ChannelReader, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+/// error once more than `limit` bytes arrived. A client that sends nothing
+/// for `idle` fails the read too, so a stalled load cannot hold its graph's
+/// write lock. The returned [`BodyStop`] says which happened.
+pub fn stream_body(body: Body, limit: usize, idle: std::time::Duration) -> (ChannelReader, std::sync::Arc<BodyStop>) {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
-    let over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let over = std::sync::Arc::new(BodyStop::default());
     let flag = over.clone();
     tokio::spawn(async move {
         let mut stream = body.into_data_stream();
         let mut total = 0usize;
-        while let Some(chunk) = stream.next().await {
+        loop {
+            let chunk = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(_) => {
+                    flag.idle.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.send(Err(io::Error::new(io::ErrorKind::TimedOut, format!("the request body sent nothing for {} s", idle.as_secs())))).await;
+                    break;
+                }
+            };
             let item = match chunk {
                 Ok(b) => {
                     total += b.len();
                     if total > limit {
-                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                        flag.over.store(true, std::sync::atomic::Ordering::SeqCst);
                         Err(io::Error::other(format!("request body is larger than the server's limit of {limit} bytes")))
                     } else {
                         Ok(b)
@@ -115,13 +193,16 @@ pub fn stream_body(body: Body, limit: usize) -> (ChannelReader, std::sync::Arc<s
 pub struct ChunkWriter {
     tx: mpsc::Sender<io::Result<Bytes>>,
     buf: Vec<u8>,
+    /// How long one chunk may wait for a client that does not read.
+    stall: std::time::Duration,
 }
 
 const CHUNK: usize = 64 * 1024;
 
 impl ChunkWriter {
-    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>) -> ChunkWriter {
-        ChunkWriter { tx, buf: Vec::with_capacity(CHUNK) }
+    /// Use on a blocking thread inside the runtime's context.
+    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>, stall: std::time::Duration) -> ChunkWriter {
+        ChunkWriter { tx, buf: Vec::with_capacity(CHUNK), stall }
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -129,13 +210,22 @@ impl ChunkWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        futures::executor::block_on(self.tx.send(Ok(chunk))).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+        // The exporter runs inside the runtime's `block_on` on this blocking
+        // thread; a plain executor waits here (the timer still belongs to
+        // the runtime, whose context this thread is in).
+        match futures::executor::block_on(self.tx.send_timeout(Ok(chunk), self.stall)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, format!("the client read nothing for {} s", self.stall.as_secs())))
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(io::Error::new(io::ErrorKind::BrokenPipe, "client went away")),
+        }
     }
 
     /// Ends the stream with an error (the client sees a cut-off body).
     pub fn fail(&mut self, message: String) {
         let _ = self.send();
-        let _ = futures::executor::block_on(self.tx.send(Err(io::Error::other(message))));
+        let _ = futures::executor::block_on(self.tx.send_timeout(Err(io::Error::other(message)), self.stall));
     }
 }
 
@@ -151,4 +241,39 @@ impl Write for ChunkWriter {
     fn flush(&mut self) -> io::Result<()> {
         self.send()
     }
+}
+
+/// Rows serialized per chunk of a streamed query result.
+const ROWS_PER_CHUNK: usize = 256;
+
+/// A query result as `{"metadata": {...}, "rows": [...]}`, serialized a few
+/// hundred rows at a time as the client reads: the answer is never held in
+/// memory a second time as JSON.
+pub fn query_result(result: omnigraph::query::QueryResult, name: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut head = Some(format!("{{\"metadata\":{},\"rows\":[", result.metadata_json(name)).into_bytes());
+    let omnigraph::query::QueryResult { columns, rows, .. } = result;
+    let mut rows = rows.into_iter().enumerate();
+    let mut finished = false;
+    let chunks = futures::stream::iter(std::iter::from_fn(move || {
+        if finished {
+            return None;
+        }
+        let mut out = head.take().unwrap_or_default();
+        for (i, row) in rows.by_ref().take(ROWS_PER_CHUNK) {
+            if i > 0 {
+                out.push(b',');
+            }
+            let obj: serde_json::Map<String, serde_json::Value> = columns.iter().cloned().zip(row.iter().map(|v| v.to_json())).collect();
+            serde_json::to_writer(&mut out, &obj).expect("a JSON map serializes");
+        }
+        if rows.len() == 0 {
+            out.extend_from_slice(b"]}");
+            finished = true;
+        }
+        Some(Ok::<_, std::convert::Infallible>(Bytes::from(out)))
+    }));
+    let mut r = Body::from_stream(chunks).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    r
 }

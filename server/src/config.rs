@@ -13,6 +13,19 @@ use crate::auth::Tokens;
 
 pub const DEFAULT_DATA: &str = "./omnigraph-data";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_QUERY_BYTES: usize = 1 << 20;
+pub const DEFAULT_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A duration flag (`500ms`, `30s`, `5m`), from 1 ms to 24 h.
+fn duration_flag(flag: &str, text: Option<String>, default: std::time::Duration) -> Result<std::time::Duration, ConfigError> {
+    let Some(text) = text else { return Ok(default) };
+    omnigraph_catalog::lifecycle::retention::parse_duration_ms(&text)
+        .ok()
+        .filter(|ms| *ms <= 86_400_000)
+        .map(|ms| std::time::Duration::from_millis(ms as u64))
+        .ok_or_else(|| err("OG-SERVER-005", format!("{flag} `{text}`: expected a duration from 1ms to 24h, like 500ms, 30s or 5m")))
+}
 
 #[derive(Parser, Debug, Default)]
 #[command(name = "omnigraph-server", version, about = "Serve the graphs of one omnigraph catalog over HTTP")]
@@ -38,9 +51,13 @@ pub struct Args {
     /// Allow a non-loopback bind without tokens (everyone may do everything the policy allows).
     #[arg(long)]
     pub unauthenticated: bool,
-    /// Largest request body in bytes (default 64 MiB); larger ones get 413.
+    /// Largest `/load` body in bytes (default 64 MiB); larger ones get 413.
     #[arg(long, env = "OMNIGRAPH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest JSON body of the other routes (queries, mutations, a new
+    /// graph's schema) in bytes (default 1 MiB); larger ones get 413.
+    #[arg(long, env = "OMNIGRAPH_MAX_QUERY_BYTES")]
+    pub max_query_bytes: Option<usize>,
     /// Requests one actor may have in flight (default 32); more get 429.
     #[arg(long, env = "OMNIGRAPH_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
@@ -52,6 +69,19 @@ pub struct Args {
     /// OG-QUERY-016 (default 50,000,000; the CLI reads the same variable).
     #[arg(long, env = "OMNIGRAPH_MAX_QUERY_ROWS")]
     pub max_query_rows: Option<u64>,
+    /// Bytes a query's result rows and sort keys may take before it is
+    /// refused with 422 OG-QUERY-018 (default 256 MiB).
+    #[arg(long, env = "OMNIGRAPH_MAX_RESULT_BYTES")]
+    pub max_result_bytes: Option<u64>,
+    /// How long one query or mutation may run before it is stopped with
+    /// 504 OG-QUERY-019, as a duration (`500ms`, `30s`, `2m`; default 30s).
+    #[arg(long, env = "OMNIGRAPH_QUERY_TIMEOUT")]
+    pub query_timeout: Option<String>,
+    /// How long a streamed request or answer may stall (a load body that
+    /// sends nothing, an export the client does not read) before it is
+    /// cut off, as a duration (default 60s).
+    #[arg(long, env = "OMNIGRAPH_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
     /// How often to re-read the catalog, in ms (default 500).
     #[arg(long, env = "OMNIGRAPH_REFRESH_MS")]
     pub refresh_ms: Option<u64>,
@@ -75,9 +105,13 @@ struct FileSettings {
     #[serde(default)]
     unauthenticated: bool,
     max_body_bytes: Option<usize>,
+    max_query_bytes: Option<usize>,
     max_in_flight: Option<usize>,
     cache_bytes: Option<u64>,
     max_query_rows: Option<u64>,
+    max_result_bytes: Option<u64>,
+    query_timeout: Option<String>,
+    idle_timeout: Option<String>,
     refresh_ms: Option<u64>,
     sweep_ms: Option<u64>,
 }
@@ -100,9 +134,11 @@ pub struct Config {
     pub policy: Policy,
     pub auth: AuthMode,
     pub max_body_bytes: usize,
+    pub max_query_bytes: usize,
     pub max_in_flight: usize,
     pub cache_bytes: u64,
-    pub max_query_rows: u64,
+    pub limits: omnigraph::graph::QueryLimits,
+    pub idle_timeout: std::time::Duration,
     pub refresh_ms: u64,
     pub sweep_ms: u64,
 }
@@ -166,6 +202,8 @@ impl Config {
                 format!("refusing to listen on {bind} without tokens: give --tokens-file (or OMNIGRAPH_TOKENS), bind a loopback address, or pass --unauthenticated"),
             ));
         };
+        let query_timeout = duration_flag("--query-timeout", args.query_timeout.or(file.query_timeout), DEFAULT_QUERY_TIMEOUT)?;
+        let idle_timeout = duration_flag("--idle-timeout", args.idle_timeout.or(file.idle_timeout), DEFAULT_IDLE_TIMEOUT)?;
         let policy = match args.policy_file.or(file.policy_file) {
             Some(path) => Policy::load(&path).map_err(|e| err(e.code(), e.to_string()))?,
             None if auth == AuthMode::Tokens => Policy::read_only(),
@@ -178,9 +216,15 @@ impl Config {
             policy,
             auth,
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
+            max_query_bytes: args.max_query_bytes.or(file.max_query_bytes).unwrap_or(DEFAULT_MAX_QUERY_BYTES).max(1024),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
             cache_bytes: args.cache_bytes.or(file.cache_bytes).unwrap_or_else(default_cache_bytes),
-            max_query_rows: args.max_query_rows.or(file.max_query_rows).unwrap_or(omnigraph::graph::DEFAULT_MAX_QUERY_ROWS),
+            limits: omnigraph::graph::QueryLimits {
+                max_rows: args.max_query_rows.or(file.max_query_rows).unwrap_or(omnigraph::graph::DEFAULT_MAX_QUERY_ROWS),
+                max_result_bytes: args.max_result_bytes.or(file.max_result_bytes).unwrap_or(omnigraph::query::limits::DEFAULT_MAX_RESULT_BYTES),
+                timeout: Some(query_timeout),
+            },
+            idle_timeout,
             refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
             sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
         })

@@ -70,6 +70,23 @@ impl ApiError {
         ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "OG-HTTP-008", "unsupported_media_type", message)
     }
 
+    pub fn body_idle(idle: std::time::Duration) -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "OG-HTTP-013",
+            "request_body_idle",
+            format!("the request body sent nothing for {} s (--idle-timeout); nothing was loaded", idle.as_secs()),
+        )
+    }
+
+    pub fn host_not_allowed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "OG-HTTP-011", "host_not_allowed", message)
+    }
+
+    pub fn cross_origin(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "OG-HTTP-012", "cross_origin_refused", message)
+    }
+
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "OG-HTTP-009", "internal", message)
     }
@@ -94,11 +111,14 @@ fn engine_status(e: &EngineError) -> StatusCode {
         Schema(_) | InvalidData { .. } | Query(_) | QueryKind(_) | QueryNotFound(_) | Param { .. } | MutationRejected { .. } | UnknownType { .. } | InvalidArgument(_) => {
             StatusCode::BAD_REQUEST
         }
-        QueryTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } => StatusCode::CONFLICT,
+        QueryTooLarge { .. } | ResultTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        QueryTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        // Nobody reads this answer: the client went away.
+        QueryCancelled => StatusCode::SERVICE_UNAVAILABLE,
+        AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } | FenceMoved { .. } => StatusCode::CONFLICT,
         GraphRetired { .. } | NotAGraph { .. } => StatusCode::NOT_FOUND,
         InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Unreadable { .. } | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -114,10 +134,10 @@ impl From<CatalogError> for ApiError {
         let status = match &e {
             Engine(inner) => engine_status(inner),
             InvalidId { .. } => StatusCode::BAD_REQUEST,
-            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } => StatusCode::CONFLICT,
+            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } | LeaseLive { .. } => StatusCode::CONFLICT,
             NotFound { .. } | UnknownOperation { .. } => StatusCode::NOT_FOUND,
             Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError { status, body: e.to_json(), retry_after_s: None }
     }
@@ -129,8 +149,37 @@ impl From<PolicyError> for ApiError {
     }
 }
 
+/// `message` with every absolute path or storage URI replaced by `<path>`.
+pub fn redact_paths(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, word) in message.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let bare = word.trim_start_matches(['(', '"', '\'', '`', '[']);
+        if bare.starts_with('/') || bare.contains("://") || bare.starts_with("~/") {
+            out.push_str(&word[..word.len() - bare.len()]);
+            out.push_str("<path>");
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        // A server-side failure is logged whole; the client gets its code and
+        // a message without the server's paths or storage URIs.
+        if self.status.is_server_error() {
+            let message = self.body["error"].as_str().unwrap_or_default().to_string();
+            let id = ulid::Ulid::new().to_string();
+            crate::log!("error {id}: {} {} {message}", self.status.as_u16(), self.code());
+            self.body["error"] = format!("{} (error id {id} in the server log)", redact_paths(&message)).into();
+            if let Some(obj) = self.body.as_object_mut() {
+                obj.remove("details");
+            }
+        }
         let mut r = (self.status, axum::Json(self.body)).into_response();
         if let Some(s) = self.retry_after_s {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));

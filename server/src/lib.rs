@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`config`]: flags, environment, settings file; the loopback rule.
 //! - [`auth`]: bearer tokens (SHA-256 digests, constant-time compare).
+//! - [`guard`]: the browser guard of a server without tokens (`Host`, `Origin`).
 //! - [`limits`]: the per-actor in-flight limit.
 //! - [`state`]: shared state and the admission middleware (token, limit).
 //! - [`registry`]: the live set of served graphs, following the catalog.
@@ -19,6 +20,7 @@ pub mod background;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod limits;
 pub mod log;
 pub mod openapi;
@@ -55,9 +57,10 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 /// (and with them any lifecycle operation they started) and returns.
 pub async fn run(config: Config) -> Result<(), String> {
     let catalog = Catalog::open(&config.catalog).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
+    catalog.store().probe_conditional_writes().await.map_err(|e| format!("error[{}]: {e}", e.code()))?;
     let policy = Arc::new(config.policy);
     let budget = omnigraph::query::CacheBudget::new(config.cache_bytes);
-    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget, config.max_query_rows));
+    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget, config.limits));
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }
@@ -71,6 +74,12 @@ pub async fn run(config: Config) -> Result<(), String> {
         policy: policy.clone(),
         in_flight: InFlight::new(config.max_in_flight),
         max_body_bytes: config.max_body_bytes,
+        max_query_bytes: config.max_query_bytes,
+        idle_timeout: config.idle_timeout,
+        browser_guard: match config.auth {
+            AuthMode::Tokens => None,
+            mode => Some(guard::BrowserGuard { port: addr.port(), loopback_only: mode == AuthMode::LoopbackOnly }),
+        },
     });
     let (serving, quarantined) = registry.counts();
     let auth = match config.auth {

@@ -21,6 +21,7 @@ use std::sync::{Arc, RwLock};
 use omnigraph::Graph;
 use omnigraph::query::CacheBudget;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, State};
+use omnigraph::graph::QueryLimits;
 use omnigraph_policy::Policy;
 use serde::Serialize;
 
@@ -67,7 +68,7 @@ pub struct Registry {
     catalog: Catalog,
     base_policy: Arc<Policy>,
     cache_budget: Arc<CacheBudget>,
-    max_query_rows: u64,
+    limits: QueryLimits,
     slots: RwLock<HashMap<String, Slot>>,
 }
 
@@ -84,9 +85,9 @@ fn quarantine(e: &GraphEntry, code: &str, reason: String) -> Opened {
 
 impl Registry {
     /// `cache_budget` is shared by every graph's query cache; each graph
-    /// refuses queries whose match grows past `max_query_rows`.
-    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>, max_query_rows: u64) -> Registry {
-        Registry { catalog, base_policy, cache_budget, max_query_rows, slots: RwLock::new(HashMap::new()) }
+    /// bounds every query by `limits` (match rows, result bytes, deadline).
+    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>, limits: QueryLimits) -> Registry {
+        Registry { catalog, base_policy, cache_budget, limits, slots: RwLock::new(HashMap::new()) }
     }
 
     /// The memory budget all served graphs' query caches share.
@@ -127,18 +128,25 @@ impl Registry {
             Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
         }
         let graph = match Graph::open_for_write(&e.location).await {
-            Ok(g) => g.with_cache_budget(&self.cache_budget).with_max_query_rows(self.max_query_rows),
+            Ok(g) => g.with_cache_budget(&self.cache_budget).with_query_limits(self.limits),
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),
         };
-        let policy = match e.metadata.get("policy") {
-            Some(rules) if !rules.is_null() => match self.base_policy.with_graph_rules(&e.id, rules) {
-                Ok(p) => Arc::new(p),
-                Err(err) => return quarantine(e, err.code(), format!("its stored policy does not compile: {err}")),
-            },
-            _ => self.base_policy.clone(),
+        let policy = match self.policy_of(e) {
+            Ok(p) => p,
+            Err(err) => return quarantine(e, err.code(), format!("its stored policy does not compile: {err}")),
         };
         Opened::Served(Served { entry: e.clone(), graph, policy, write_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    /// The policy of graph `e`: the server's plus the rules stored on the
+    /// entry. The one place that combines them, for served graphs and for
+    /// entries this process does not serve (listing, showing).
+    pub fn policy_of(&self, e: &GraphEntry) -> Result<Arc<Policy>, omnigraph_policy::PolicyError> {
+        match e.metadata.get("policy") {
+            Some(rules) if !rules.is_null() => Ok(Arc::new(self.base_policy.with_graph_rules(&e.id, rules)?)),
+            _ => Ok(self.base_policy.clone()),
+        }
     }
 
     /// Brings the slot of `e` in line with it: serve, quarantine or drop.

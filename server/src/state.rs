@@ -22,7 +22,15 @@ pub struct AppState {
     pub tokens: Tokens,
     pub policy: Arc<Policy>,
     pub in_flight: InFlight,
+    /// Largest `/load` body.
     pub max_body_bytes: usize,
+    /// Largest JSON body of every other route (queries, mutations, schemas).
+    pub max_query_bytes: usize,
+    /// How long a streamed body may stall: a load body that sends nothing,
+    /// or an export or query result the client does not read.
+    pub idle_timeout: std::time::Duration,
+    /// Set when no tokens are configured (see [`crate::guard`]).
+    pub browser_guard: Option<crate::guard::BrowserGuard>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -37,8 +45,21 @@ pub async fn admit(State(state): State<Shared>, mut req: Request, next: Next) ->
     let permit = state.in_flight.try_acquire(&actor).ok_or_else(|| ApiError::too_many_in_flight(&actor, state.in_flight.limit()))?;
     req.extensions_mut().insert(Actor(actor));
     let response = next.run(req).await;
-    drop(permit);
-    Ok(response)
+    // A streamed body (export, a query's rows) is still being produced
+    // after the handler returns: the slot is held until the body is
+    // finished or dropped (the client went away), not just until now.
+    use axum::body::HttpBody;
+    if response.body().size_hint().exact().is_some() {
+        drop(permit);
+        return Ok(response);
+    }
+    Ok(response.map(|body| {
+        let stream = futures::StreamExt::map(body.into_data_stream(), move |chunk| {
+            let _held = &permit;
+            chunk
+        });
+        axum::body::Body::from_stream(stream)
+    }))
 }
 
 impl AppState {

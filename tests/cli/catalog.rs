@@ -110,3 +110,35 @@ fn recover_exit_codes_clean_problems_and_errors() {
     assert_eq!(code, 2);
     assert_consistent(&w, &cat);
 }
+
+#[test]
+fn a_storage_fault_during_delete_never_skips_the_fence() {
+    use crate::catalog_common::{assert_consistent, graphs_ok, recover};
+    let w = crate::common::Work::new();
+    let cat = w.path("catalog").display().to_string();
+    let e = graphs_ok(&w, &cat, &["create", "--id", "g", "--schema", "schema.pg"]);
+    let loc = e["location"].as_str().unwrap().to_string();
+    w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
+    // Both the fence write and the fence read fail as a flaky store would.
+    let out = crate::common::bin()
+        .current_dir(w.dir.path())
+        .env("OMNIGRAPH_FAILPOINT", "fence.storage=error")
+        .env("OMNIGRAPH_LEASE_MS", "300")
+        .args(["graphs", "delete", "--catalog", &cat, "g"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a delete that could not fence must fail: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OG-STORAGE-001"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Nothing was removed, and the graph is still not fenced: no write was
+    // acknowledged after a delete, and the delete is left for the sweep.
+    assert!(std::path::Path::new(&loc).join("__manifest").exists());
+    let shown = graphs_ok(&w, &cat, &["show", "g"]);
+    assert_eq!(shown["state"], "deleting", "{shown}");
+    // Once the store answers again, recovery finishes the delete with its fence.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (code, plan) = recover(&w, &cat, &["--apply"]);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(graphs_ok(&w, &cat, &["show", "g"])["state"], "deleted");
+    assert!(!std::path::Path::new(&loc).exists());
+    assert_consistent(&w, &cat);
+}

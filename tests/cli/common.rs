@@ -51,12 +51,13 @@ impl Work {
         self.ok(&["init", "--schema", "schema.pg", &self.graph()]);
     }
 
-    pub fn snapshot_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ok(&["snapshot", "--store", &self.graph(), "--json"])).unwrap()
+    pub fn rows(&self, table: &str) -> u64 {
+        self.rows_at(&self.graph(), table)
     }
 
-    pub fn rows(&self, table: &str) -> u64 {
-        let snap = self.snapshot_json();
+    /// Rows of `table` in the graph at `store`.
+    pub fn rows_at(&self, store: &str, table: &str) -> u64 {
+        let snap: serde_json::Value = serde_json::from_str(&self.ok(&["snapshot", "--store", store, "--json"])).unwrap();
         snap["tables"].as_array().unwrap().iter().find(|t| t["name"] == table).unwrap()["row_count"].as_u64().unwrap()
     }
 }

@@ -131,3 +131,59 @@ fn init_with_an_unknown_outcome_keeps_everything() {
         assert!(exists(&w.path("graph").join(kept)), "{kept} was removed");
     }
 }
+
+#[test]
+fn a_write_rolled_forward_by_another_process_is_reported_as_done_not_as_a_conflict() {
+    let w = Work::new();
+    w.init();
+    w.ok(&["load", "--data", "data.jsonl", "--store", &w.graph()]);
+    // The writer runs on "another host" (its own UTS namespace, so its own
+    // hostname) sharing this disk: only its lease tells whether it is alive.
+    // It commits its tables, then stalls before its publish, past its lease.
+    let resume = w.path("resume");
+    let mutate = format!(
+        "hostname omnigraph-other-host && exec {} mutate --store {} --json -e 'query q() {{ insert Person {{ name: \"cy\", age: 3 }} }}'",
+        env!("CARGO_BIN_EXE_omnigraph"),
+        w.graph()
+    );
+    let mut writer = std::process::Command::new("unshare")
+        .args(["--uts", "sh", "-c", &mutate])
+        .current_dir(w.dir.path())
+        .env("OMNIGRAPH_FAILPOINT", "write.before_publish=pause")
+        .env("OMNIGRAPH_FAILPOINT_RESUME", &resume)
+        .env("OMNIGRAPH_WRITE_LEASE_MS", "300")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = writer.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if line.contains("failpoint write.before_publish: paused") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the writer never reached its publish");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // Meanwhile another process repairs the graph: every table landed, so
+    // it publishes the stalled write (under the write's op id).
+    let v: serde_json::Value = serde_json::from_str(&w.ok(&["recover", "--store", &w.graph(), "--apply", "--json"])).unwrap();
+    assert_eq!(v["items"][0]["decision"], "rolled_forward", "{v}");
+    assert_eq!(w.rows("Person"), 3);
+    // The writer goes on: its write is visible, so it must say it succeeded
+    // (a client told "conflict" would retry and insert `cy` twice).
+    std::fs::write(&resume, "").unwrap();
+    let out = writer.wait_with_output().unwrap();
+    let err = reader.join().unwrap();
+    assert!(out.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["inserted"], 1, "{report}");
+    assert_eq!(w.rows("Person"), 3);
+    assert_eq!(w.ok(&["recover", "--store", &w.graph()]).trim(), "nothing to recover");
+}

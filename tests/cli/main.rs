@@ -3,10 +3,12 @@
 mod catalog;
 mod catalog_common;
 mod catalog_crash;
+mod catalog_pause;
 mod catalog_race;
 mod commands;
 mod common;
 mod crash;
+mod durability;
 mod init_race;
 mod policy;
 mod query;

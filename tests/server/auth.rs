@@ -178,3 +178,42 @@ fn a_public_bind_without_tokens_is_refused() {
     // Nothing was created.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn listing_and_showing_follow_each_graphs_own_rules_and_health_names_no_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let admin = Api::with_token(&s, &token("admin"));
+    let reader = Api::with_token(&s, &token("reader"));
+    // `secret` denies the readers what the server policy allows them.
+    let rules = "rules:\n  - deny: [read]\n    groups: [readers]\n";
+    let r = admin.post("/graphs", &json!({"id": "secret", "schema": SCHEMA, "policy": rules, "metadata": {"owner": "ops"}})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(admin.create("open").await.status, 201);
+    assert_eq!(reader.query("secret", FRIENDS, json!({"name": "alice"})).await.status, 403);
+    // The list shows the graph exists, but not its metadata and rules.
+    let list = reader.get("/graphs").await.json();
+    let entry = |id: &str| list["graphs"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
+    assert!(entry("secret")["metadata"].is_null(), "{list}");
+    assert_eq!(admin.get("/graphs").await.json()["graphs"].as_array().unwrap().iter().find(|g| g["id"] == "secret").unwrap()["metadata"]["owner"], "ops");
+    assert_eq!(reader.get("/graphs/secret").await.status, 403);
+    assert_eq!(reader.get("/graphs/open").await.status, 200);
+    // The same while this server does not serve the graph: its storage is
+    // gone, so it is quarantined, and the graph's own rules still decide.
+    let location = admin.get("/graphs/secret").await.json()["location"].as_str().unwrap().to_string();
+    drop(s);
+    std::fs::remove_dir_all(&location).unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let admin = Api::with_token(&s, &token("admin"));
+    let reader = Api::with_token(&s, &token("reader"));
+    assert_eq!(admin.get("/graphs/secret").await.json()["serving"]["status"], "quarantined");
+    let r = reader.get("/graphs/secret").await;
+    assert_eq!((r.status, r.code().as_str()), (403, "OG-AUTH-003"), "{}", r.text);
+    // A 5xx answer names no server path; health (no token) names no catalog.
+    let q = admin.query("secret", FRIENDS, json!({"name": "alice"})).await;
+    assert_eq!(q.status, 503, "{}", q.text);
+    assert!(!q.text.contains(dir.path().to_str().unwrap()), "{}", q.text);
+    let health = send(client().get(format!("{}/healthz", s.url))).await;
+    assert_eq!(health.status, 200);
+    assert!(!health.text.contains(dir.path().to_str().unwrap()) && health.json().get("catalog").is_none(), "{}", health.text);
+}

@@ -127,3 +127,22 @@ async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
     let (code, plan) = recover(&cat);
     assert_eq!(code, Some(0), "{plan}");
 }
+
+#[tokio::test]
+async fn a_store_without_conditional_writes_is_refused_at_start() {
+    let Some(cat) = s3_catalog() else { return };
+    // The same bucket, but the client told the store offers no conditional
+    // puts: every guarantee of the catalog would be void.
+    let out = std::process::Command::new(server_bin())
+        .args(["--catalog", &cat, "--bind", "127.0.0.1:0"])
+        .env("AWS_CONDITIONAL_PUT", "disabled")
+        .env_remove("OMNIGRAPH_TOKENS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OG-CATALOG-014") && err.contains("conditional"), "{err}");
+    // With conditional puts (the default), the same catalog serves.
+    let s = Server::start(&cat);
+    assert_eq!(Api::new(&s).get("/healthz").await.status, 200);
+}

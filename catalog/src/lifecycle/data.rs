@@ -26,6 +26,20 @@ pub async fn has_manifest(location: &str) -> Result<bool> {
     Ok(!root.list(omnigraph::graph::layout::MANIFEST).await?.is_empty())
 }
 
+/// Written into a location before its data removal starts and removed
+/// last: while it exists, a half-removed graph is known to be one (its
+/// fence landed before the marker), not a graph a storage fault hides.
+pub const REMOVAL_MARKER: &str = "__removing.json";
+
+/// True if a data removal started at `location` and did not finish.
+pub async fn removal_started(location: &str) -> Result<bool> {
+    match Root::new(location, false) {
+        Ok(root) => Ok(root.get(REMOVAL_MARKER).await?.is_some()),
+        Err(omnigraph::Error::NotAGraph { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Deletes every object under `location`, then (local disk) its directory.
 /// Idempotent.
 pub async fn remove(location: &str) -> Result<()> {
@@ -35,12 +49,17 @@ pub async fn remove(location: &str) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let objects = root.list("").await?;
-    for (i, obj) in objects.iter().enumerate() {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    root.put_if_absent(REMOVAL_MARKER, b"{}".to_vec()).await?;
+    for (i, obj) in objects.iter().filter(|o| o.as_str() != REMOVAL_MARKER).enumerate() {
         root.delete(obj).await?;
         if i == 0 {
             omnigraph::failpoint::hit("delete.mid_data_removal");
         }
     }
+    root.delete(REMOVAL_MARKER).await?;
     if !location.contains("://") {
         let path = std::path::Path::new(root.uri());
         if path.is_dir() {

@@ -14,7 +14,7 @@
 use omnigraph::failpoint;
 use omnigraph::graph::fence::FenceState;
 
-use super::data;
+use super::{InFlight, data};
 use crate::catalog::Catalog;
 use crate::entry::{GraphEntry, OpKind, State, now_rfc3339, validate_id};
 use crate::error::{CatalogError, Result};
@@ -64,15 +64,30 @@ impl Catalog {
     /// Everything after `deleting` (also recovery's roll-forward):
     /// fence, keep or remove the data, publish the tombstone.
     pub async fn finish_delete(&self, op: &Operation, deleting: &GraphEntry) -> Result<GraphEntry> {
-        if data::has_manifest(&deleting.location).await?
-            && let Err(e) = omnigraph::graph::fence::retire(&deleting.location, &op.op_id).await
+        if let InFlight::Done(h) = self.in_flight(op).await? {
+            return Ok(h);
+        }
+        // An import that does not own its location leaves the data (and the
+        // fence) to the entry that does.
+        let owns_data = !deleting.imported || self.owns_location(deleting).await?;
+        if owns_data
+            && !data::removal_started(&deleting.location).await?
+            && data::has_manifest(&deleting.location).await?
+            && let Err(e) = omnigraph::graph::fence::retire(&deleting.location, &op.op_id, op.fence_generation).await
         {
             // Data removal starts only after the fence landed. A manifest
-            // that no longer reads therefore means removal already began
-            // (fenced) or the graph was broken before (nobody can write to
-            // it): go on. A readable graph that cannot be fenced stops here.
-            if let Ok(FenceState::Live) = omnigraph::graph::fence::state(&deleting.location).await {
+            // whose files are missing or corrupt therefore means removal
+            // already began (fenced) or the graph was broken before (nobody
+            // can write to it): go on. Anything else (a storage fault, a
+            // timeout) may pass, and a graph that may still be live must not
+            // lose its fence: stop here, and the sweep tries again.
+            if matches!(e, omnigraph::Error::FenceMoved { .. }) {
                 return Err(e.into());
+            }
+            match omnigraph::graph::fence::state(&deleting.location).await {
+                Ok(FenceState::Retired { .. }) => {}
+                Err(omnigraph::Error::NotAGraph { .. } | omnigraph::Error::Unreadable { .. }) => {}
+                Ok(FenceState::Live) | Err(_) => return Err(e.into()),
             }
         }
         failpoint::hit("delete.after_fence");
@@ -82,11 +97,15 @@ impl Catalog {
         next.last_op = Some(op.op_id.clone());
         match op.retain_ms {
             Some(ms) if ms > 0 => {
-                let until = chrono::Utc::now() + chrono::Duration::milliseconds(ms);
-                next.retained_until = Some(until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                next.retained_until = Some(super::retention::retained_until(ms));
             }
             _ => {
-                data::remove(&deleting.location).await?;
+                if owns_data {
+                    if let InFlight::Done(h) = self.in_flight(op).await? {
+                        return Ok(h);
+                    }
+                    data::remove(&deleting.location).await?;
+                }
                 if deleting.imported {
                     self.release_location(deleting).await?;
                 }
@@ -125,7 +144,11 @@ impl Catalog {
 
     /// Lifts the fence and publishes `active` (also recovery's roll-forward).
     pub async fn finish_restore(&self, op: &Operation, marked: &GraphEntry) -> Result<GraphEntry> {
-        omnigraph::graph::fence::restore(&marked.location, &op.op_id).await?;
+        if let InFlight::Done(h) = self.in_flight(op).await? {
+            return Ok(h);
+        }
+        // Only the fence of the delete this tombstone records.
+        omnigraph::graph::fence::restore(&marked.location, &op.op_id, marked.last_op.as_deref()).await?;
         let mut next = marked.clone();
         next.state = State::Active;
         next.op = None;
@@ -156,7 +179,12 @@ impl Catalog {
     /// Removes the data and publishes the tombstone (also recovery's
     /// roll-forward).
     pub async fn finish_purge(&self, op: &Operation, marked: &GraphEntry) -> Result<GraphEntry> {
-        data::remove(&marked.location).await?;
+        if let InFlight::Done(h) = self.in_flight(op).await? {
+            return Ok(h);
+        }
+        if !marked.imported || self.owns_location(marked).await? {
+            data::remove(&marked.location).await?;
+        }
         if marked.imported {
             self.release_location(marked).await?;
         }

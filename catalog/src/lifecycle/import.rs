@@ -28,14 +28,19 @@ pub struct LocationClaim {
     pub op_id: String,
 }
 
+/// The claim object of `location`, keyed by its canonical spelling
+/// (`omnigraph::storage::root::canonical_uri`): `/data/g`, `/data/g/`,
+/// `/data/g/../g` and a symlink to it are one claim.
 fn claim_path(location: &str) -> String {
-    let digest = Sha256::digest(location.as_bytes());
+    let canonical = omnigraph::storage::root::canonical_uri(location).unwrap_or_else(|_| location.to_string());
+    let digest = Sha256::digest(canonical.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{LOCATIONS_DIR}/{hex}.json")
 }
 
 impl Catalog {
-    /// Registers the graph at `path` as `id`.
+    /// Registers the graph at `path` as `id`. The location is recorded and
+    /// claimed in its canonical spelling (the graph root's URI).
     pub async fn import(&self, id: &str, path: &str) -> Result<GraphEntry> {
         validate_id(id)?;
         let graph = omnigraph::Graph::open(path).await?;
@@ -101,6 +106,14 @@ impl Catalog {
                 .map(Some)
                 .map_err(|e| CatalogError::Corrupt { path: self.store.child_uri(&path), reason: e.to_string() }),
         }
+    }
+
+    /// Whether `e` (an imported graph) owns its location: the claim on it
+    /// names `e`. An entry that does not (two imports of one directory made
+    /// by a version before claims were canonical) must neither fence nor
+    /// remove data another entry still names.
+    pub async fn owns_location(&self, e: &GraphEntry) -> Result<bool> {
+        Ok(self.location_claim(&e.location).await?.is_some_and(|c| c.graph_id == e.id && c.incarnation == e.incarnation))
     }
 
     /// Releases `e`'s claim on its location, only if it is `e`'s own.

@@ -15,6 +15,12 @@ use crate::entry::{self, GraphEntry, OpKind, OpRef, Publish, State, now_rfc3339}
 use crate::error::{CatalogError, Result};
 use crate::operation::{LeaseKeeper, Operation};
 
+/// See [`Catalog::in_flight`].
+pub(crate) enum InFlight {
+    Yes,
+    Done(GraphEntry),
+}
+
 /// What a new incarnation's `reserved` entry records besides its id, state
 /// and operation.
 pub(crate) struct NewIncarnation {
@@ -46,7 +52,7 @@ pub(crate) fn check_available(id: &str, head: Option<&GraphEntry>) -> Result<()>
 }
 
 pub(crate) fn op_ref(op: &Operation) -> OpRef {
-    OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: op.retain_ms }
+    OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: op.retain_ms, fence_generation: op.fence_generation }
 }
 
 impl Catalog {
@@ -118,6 +124,11 @@ impl Catalog {
             check(&head)?;
             let mut op = Operation::new(kind, id, &head.incarnation, &head.location, &self.actor, head.version);
             op.retain_ms = retain_ms;
+            if kind == OpKind::Delete && data::has_manifest(&head.location).await? {
+                // A graph whose fence does not read cannot be fenced (nor
+                // written); its delete is unconditional.
+                op.fence_generation = omnigraph::graph::fence::generation(&head.location).await.ok();
+            }
             let op = op;
             op.write(&self.store).await?;
             let mut next = next_state(&head, &op);
@@ -126,6 +137,20 @@ impl Catalog {
                 Ok(e) => return Ok((op, e)),
                 Err(_) => Operation::retire(&self.store, &op.op_id).await?,
             }
+        }
+    }
+
+    /// Checked before each step with effects outside the catalog (a fence,
+    /// data removal): the catalog head of `op`'s graph must still name `op`
+    /// as in flight. If recovery already finished `op`, the head that shows
+    /// it is returned (`Done`: nothing left to do); if anything else moved
+    /// the entry, `Superseded`. So a holder that outlived its lease and
+    /// resumes after recovery took over changes nothing.
+    pub(crate) async fn in_flight(&self, op: &Operation) -> Result<InFlight> {
+        match self.entry(&op.graph_id).await? {
+            Some(h) if h.op.as_ref().is_some_and(|o| o.id == op.op_id) => Ok(InFlight::Yes),
+            Some(h) if h.op.is_none() && h.last_op.as_deref() == Some(op.op_id.as_str()) => Ok(InFlight::Done(h)),
+            _ => Err(CatalogError::Superseded { id: op.graph_id.clone(), op: op.op_id.clone() }),
         }
     }
 

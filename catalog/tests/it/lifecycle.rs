@@ -176,3 +176,90 @@ pub async fn load_str(g: &omnigraph::Graph, data: &'static str) -> omnigraph::Re
     let opts = omnigraph::load::LoadOptions::new(omnigraph::load::LoadMode::Append, "test");
     omnigraph::load::load(g, std::io::Cursor::new(data.as_bytes()), &opts, &mut |_| {}).await
 }
+
+#[test]
+fn retention_periods_are_bounded_when_parsed_and_when_applied() {
+    use omnigraph_catalog::lifecycle::retention::{MAX_RETAIN_MS, parse_duration_ms};
+    for bad in ["100000000d", "3651d", "99999999999999999999s", "0s", "-1d", "7w", "", "d"] {
+        let e = parse_duration_ms(bad).unwrap_err();
+        assert_eq!(e.code(), "OG-ARG-001", "{bad:?}: {e}");
+    }
+    assert_eq!(parse_duration_ms("3650d").unwrap(), MAX_RETAIN_MS);
+    assert_eq!(parse_duration_ms("500ms").unwrap(), 500);
+    // A period past the bound that reaches the catalog anyway (an older
+    // version's sidecar, a direct caller) is clamped, not an overflow that
+    // wedges the delete half way.
+    let b = crate::common::local();
+    rt().block_on(async {
+        let c = Catalog::open(&b.uri).await.unwrap();
+        c.create("huge", SCHEMA, json!(null)).await.unwrap();
+        let e = c.delete("huge", Some(i64::MAX)).await.unwrap();
+        assert_eq!(e.state, State::Deleted);
+        let until = chrono::DateTime::parse_from_rfc3339(e.retained_until.as_deref().unwrap()).unwrap();
+        let years = (until.timestamp_millis() - chrono::Utc::now().timestamp_millis()) / (365 * 86_400_000);
+        assert!((9..=10).contains(&years), "{until}");
+        assert_eq!(c.restore("huge").await.unwrap().state, State::Active);
+    });
+}
+
+#[test]
+fn every_spelling_of_one_directory_is_one_import() {
+    let b = crate::common::local();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g").display().to_string();
+    let link = dir.path().join("link-to-g");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    rt().block_on(async {
+        omnigraph::graph::init(&path, SCHEMA).await.unwrap();
+        load_one(&path).await;
+        let c = Catalog::open(&b.uri).await.unwrap();
+        let first = c.import("b", &path).await.unwrap();
+        let spellings = [format!("{path}/"), format!("{path}//"), format!("{path}/../g"), format!("{path}/./"), link.display().to_string()];
+        for (i, other) in spellings.iter().enumerate() {
+            let id = format!("dup{i}");
+            let err = c.import(&id, other).await.unwrap_err();
+            assert_eq!(err.code(), "OG-CATALOG-007", "{other}: {err}");
+            assert_eq!(c.entry(&id).await.unwrap().unwrap().state, State::Failed);
+        }
+        // The catalog's own storage, spelled another way, is refused too.
+        let own = c.create("own", SCHEMA, json!(null)).await.unwrap();
+        let inside = format!("{}/graphs/own/../own/{}/", c.uri(), own.incarnation);
+        let err = c.import("inside", &inside).await.unwrap_err();
+        assert_eq!(err.code(), "OG-CATALOG-007", "{err}");
+        // The one import still owns and reads its data.
+        assert!(c.owns_location(&first).await.unwrap());
+        let g = omnigraph::Graph::open(&first.location).await.unwrap();
+        assert!(g.snapshot().await.unwrap().tables.iter().any(|t| t.row_count > 0));
+        c.delete("b", None).await.unwrap();
+        assert!(!std::path::Path::new(&path).join("__manifest").exists(), "the owner's delete removed the data");
+    });
+}
+
+#[test]
+fn one_unreadable_record_is_reported_and_hides_nothing_else() {
+    let b = crate::common::local();
+    rt().block_on(async {
+        let c = Catalog::open(&b.uri).await.unwrap();
+        c.create("good", SCHEMA, json!(null)).await.unwrap();
+        let bad = c.create("bad", SCHEMA, json!(null)).await.unwrap();
+        // The head of `bad` is garbage (a torn write, a newer version's state).
+        let head = format!("{}/entries/bad/{:020}.json", b.uri, bad.version);
+        std::fs::write(&head, br#"{"id": "bad", "state": "teleported"}"#).unwrap();
+        // A sidecar that does not parse either.
+        std::fs::create_dir_all(format!("{}/operations", b.uri)).unwrap();
+        std::fs::write(format!("{}/operations/01JUNK.json", b.uri), b"not json").unwrap();
+        let ids: Vec<String> = c.list().await.unwrap().into_iter().map(|g| g.entry.id).collect();
+        assert_eq!(ids, ["good"]);
+        let all = c.list_all().await.unwrap();
+        assert_eq!(all.unreadable.len(), 1);
+        assert_eq!((all.unreadable[0].id.as_str(), all.unreadable[0].code), ("bad", "OG-CATALOG-011"), "{:?}", all.unreadable);
+        assert_eq!(omnigraph_catalog::Operation::list(c.store()).await.unwrap().len(), 0);
+        // The sweep reports both, leaves `bad`'s storage alone, and still works.
+        let plan = omnigraph_recovery::run(&c, &omnigraph_recovery::Options { apply: true, force: None }).await.unwrap();
+        let unreadable: Vec<_> = plan.items.iter().filter(|i| i.kind == omnigraph_recovery::ItemKind::UnreadableRecord).collect();
+        assert_eq!(unreadable.len(), 2, "{:?}", plan.items);
+        assert!(plan.items.iter().all(|i| i.kind != omnigraph_recovery::ItemKind::OrphanLocation || i.decision == omnigraph_recovery::Decision::NeedsOperator));
+        assert!(std::path::Path::new(&bad.location).join("__manifest").exists(), "the unreadable graph's data is kept");
+        assert!(omnigraph::Graph::open(&c.active_location("good").await.unwrap()).await.is_ok());
+    });
+}

@@ -72,7 +72,7 @@ fn recovery_leaves_a_live_operation_alone() {
         op.write(c.store()).await.unwrap();
         let mut next = head.clone();
         next.state = State::Deleting;
-        next.op = Some(omnigraph_catalog::OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: None });
+        next.op = Some(omnigraph_catalog::OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: None, fence_generation: None });
         omnigraph_catalog::entry::publish(c.store(), Some(&head), next).await.unwrap();
         let shown = c.show("busy").await.unwrap();
         assert_eq!(shown.operation.as_ref().unwrap().op_id, op.op_id);
@@ -92,5 +92,34 @@ fn recovery_leaves_a_live_operation_alone() {
         assert!(again.items.is_empty(), "{}", again.render());
         let unknown = omnigraph_recovery::run(&c, &omnigraph_recovery::Options { apply: false, force: Some("01NOPE".into()) }).await;
         assert_eq!(unknown.unwrap_err().code(), "OG-CATALOG-012");
+    });
+}
+
+#[test]
+fn a_transition_costs_the_same_after_a_long_history_of_its_id() {
+    let b = crate::common::local();
+    rt().block_on(async {
+        let c = Catalog::open(&b.uri).await.unwrap();
+        let cycle = |c: &Catalog| {
+            let c = c.clone();
+            async move {
+                let before = c.stats();
+                c.create("again", SCHEMA, json!(null)).await.unwrap();
+                c.delete("again", None).await.unwrap();
+                let after = c.stats();
+                (after.requests - before.requests, after.keys_listed - before.keys_listed, after.bytes_read - before.bytes_read)
+            }
+        };
+        cycle(&c).await;
+        let first = cycle(&c).await;
+        for _ in 0..60 {
+            cycle(&c).await;
+        }
+        let later = cycle(&c).await;
+        // Each cycle adds versions to the id's chain; finding its head must
+        // not read or list them all.
+        assert_eq!(first.0, later.0, "requests per cycle: first {first:?}, after 62 cycles {later:?}");
+        assert_eq!(first.1, later.1, "keys listed per cycle: first {first:?}, after 62 cycles {later:?}");
+        assert!(later.2 <= first.2 + 256, "bytes read per cycle: first {first:?}, after 62 cycles {later:?}");
     });
 }

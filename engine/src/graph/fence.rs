@@ -10,6 +10,12 @@
 //! (and so before the delete was acknowledged) or it sees the fence. Reads
 //! through [`Graph::snapshot`](super::Graph::snapshot) are refused too.
 //! [`restore`] publishes a `live` fence row with a higher generation.
+//!
+//! Both are conditional, so that an operation whose holder outlived its
+//! lease (a stopped process, a long storage retry) fails harmlessly when it
+//! resumes: [`retire`] given the generation its delete saw refuses once the
+//! fence moved since, and [`restore`] lifts only the fence of the delete it
+//! names, never one a later delete set.
 
 use super::{layout, recovery, sidecar};
 use crate::error::{Error, Result};
@@ -27,6 +33,7 @@ pub enum FenceState {
 
 /// Reads the fence at the manifest head of the graph at `uri`.
 pub async fn state(uri: &str) -> Result<FenceState> {
+    injected_fault(uri)?;
     let root = Root::new(uri, false)?;
     let (_, state) = manifest::read(&root.child_uri(layout::MANIFEST), None).await?;
     Ok(match state.retired() {
@@ -35,34 +42,84 @@ pub async fn state(uri: &str) -> Result<FenceState> {
     })
 }
 
-/// Publishes a retired fence stamped with `op_id`. Idempotent: a graph
-/// already retired (by any operation) is left as it is.
-pub async fn retire(uri: &str, op_id: &str) -> Result<()> {
-    set(uri, op_id, FENCE_RETIRED).await
+/// The fence's generation (0 if the graph was never fenced): a delete
+/// records it before it starts, and retires only that generation.
+pub async fn generation(uri: &str) -> Result<u64> {
+    injected_fault(uri)?;
+    let root = Root::new(uri, false)?;
+    let (_, state) = manifest::read(&root.child_uri(layout::MANIFEST), None).await?;
+    Ok(state.fence.as_ref().map(|f| f.version).unwrap_or(0))
 }
 
-/// Lifts the fence (a catalog restore). Idempotent. Writes left pending by
-/// processes that the fence refused are rolled back first: they were never
-/// acknowledged and must not appear once the graph is live again.
-pub async fn restore(uri: &str, op_id: &str) -> Result<()> {
+/// Publishes a retired fence stamped with `op_id`. Idempotent: a fence this
+/// operation already retired is left as it is. With `expected` (the
+/// generation when the delete began), a fence that moved since (retired by
+/// another delete, or retired and lifted again) is `FenceMoved` and left
+/// alone; without it (an operation recorded before generations were), any
+/// retired fence counts as done.
+pub async fn retire(uri: &str, op_id: &str, expected: Option<u64>) -> Result<()> {
+    set(uri, op_id, FENCE_RETIRED, Condition::Generation(expected)).await
+}
+
+/// Lifts the fence (a catalog restore) that delete `lifting` set; a fence
+/// retired by any other operation is `FenceMoved` and left alone (`None`:
+/// any). Idempotent. Writes left pending by processes that the fence
+/// refused are rolled back first: they were never acknowledged and must not
+/// appear once the graph is live again.
+pub async fn restore(uri: &str, op_id: &str, lifting: Option<&str>) -> Result<()> {
+    if let FenceState::Retired { op } = state(uri).await?
+        && lifting.is_some_and(|l| l != op)
+    {
+        return Err(Error::FenceMoved { root: uri.to_string(), reason: format!("it was retired by operation {op}, not {}", lifting.unwrap_or_default()) });
+    }
     let root = Root::new(uri, false)?;
     for s in sidecar::list(&root).await? {
         recovery::recover(&root, &s, true).await?;
     }
-    set(uri, op_id, FENCE_LIVE).await
+    set(uri, op_id, FENCE_LIVE, Condition::RetiredBy(lifting.map(str::to_string))).await
 }
 
-async fn set(uri: &str, op_id: &str, to: &str) -> Result<()> {
+/// What must hold for [`set`] to move the fence.
+enum Condition {
+    /// The generation is this one (or anything, `None`).
+    Generation(Option<u64>),
+    /// The fence is live, or retired by this operation (or any, `None`).
+    RetiredBy(Option<String>),
+}
+
+/// The failpoint `fence.storage=error` makes reading and setting the fence
+/// fail as a passing storage fault would (tests of the delete's fence rule).
+fn injected_fault(uri: &str) -> Result<()> {
+    if crate::failpoint::fail("fence.storage") {
+        return Err(Error::storage(uri, "injected storage fault (failpoint fence.storage)"));
+    }
+    Ok(())
+}
+
+async fn set(uri: &str, op_id: &str, to: &str, condition: Condition) -> Result<()> {
+    injected_fault(uri)?;
     let root = Root::new(uri, false)?;
     let manifest_uri = root.child_uri(layout::MANIFEST);
     const MAX_ATTEMPTS: usize = 16;
     for _ in 0..MAX_ATTEMPTS {
         let (ds, state) = manifest::read(&manifest_uri, None).await?;
         let current = state.fence.as_ref().map(|f| f.location.as_str()).unwrap_or(FENCE_LIVE);
-        if current == to {
-            return Ok(());
-        }
         let generation = state.fence.as_ref().map(|f| f.version).unwrap_or(0);
+        let setter = state.fence.as_ref().map(|f| f.op_id.as_str()).unwrap_or("");
+        let moved = |reason: String| Err(Error::FenceMoved { root: uri.to_string(), reason });
+        match &condition {
+            // Already where this operation put it.
+            _ if current == to && setter == op_id => return Ok(()),
+            Condition::Generation(None) if current == to => return Ok(()),
+            Condition::Generation(Some(g)) if *g != generation => {
+                return moved(format!("its generation is {generation}, not {g} as when this operation began (set by {setter})"));
+            }
+            Condition::RetiredBy(_) if current == to => return Ok(()),
+            Condition::RetiredBy(Some(by)) if setter != by => {
+                return moved(format!("it was retired by operation {setter}, not {by}"));
+            }
+            _ => {}
+        }
         let update = TableUpdate {
             key: FENCE_KEY.to_string(),
             expected: generation,

@@ -37,18 +37,16 @@ pub struct Graph {
     view_cache: Arc<crate::query::view::ViewCache>,
     /// The `__manifest` as last read (see [`Graph::snapshot`]).
     manifest_cache: Arc<std::sync::Mutex<Option<(Arc<Dataset>, ManifestState)>>>,
-    /// How many rows a query's match may grow to (see [`Graph::with_max_query_rows`]).
-    max_query_rows: u64,
+    /// What one query may use (see `query::limits`).
+    limits: QueryLimits,
 }
 
-/// The default of [`Graph::with_max_query_rows`]: 50 million binding rows,
-/// about 1-2 GB for a match of a few variables.
-pub const DEFAULT_MAX_QUERY_ROWS: u64 = 50_000_000;
+pub use crate::query::limits::{DEFAULT_MAX_QUERY_ROWS, QueryLimits};
 
-/// `OMNIGRAPH_MAX_QUERY_ROWS` when set to a number, else the default.
-fn default_max_query_rows() -> u64 {
-    static ROWS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *ROWS.get_or_init(|| std::env::var("OMNIGRAPH_MAX_QUERY_ROWS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_MAX_QUERY_ROWS))
+/// The limits from the environment, read once per process.
+fn default_limits() -> QueryLimits {
+    static LIMITS: std::sync::OnceLock<QueryLimits> = std::sync::OnceLock::new();
+    *LIMITS.get_or_init(QueryLimits::from_env)
 }
 
 /// One table as a snapshot publishes it.
@@ -160,7 +158,7 @@ impl Graph {
                 recovered.push(recovery::recover(&root, s, false).await?);
             }
         }
-        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default(), manifest_cache: Default::default(), max_query_rows: default_max_query_rows() })
+        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default(), manifest_cache: Default::default(), limits: default_limits() })
     }
 
     pub fn root(&self) -> &Root {
@@ -195,12 +193,22 @@ impl Graph {
     /// query whose match would hold more than `rows` rows at any step: a
     /// cross product or a wide expansion from every node.
     pub fn with_max_query_rows(mut self, rows: u64) -> Graph {
-        self.max_query_rows = rows;
+        self.limits.max_rows = rows;
         self
     }
 
     pub fn max_query_rows(&self) -> u64 {
-        self.max_query_rows
+        self.limits.max_rows
+    }
+
+    /// Sets every query limit at once (rows, result bytes, deadline).
+    pub fn with_query_limits(mut self, limits: QueryLimits) -> Graph {
+        self.limits = limits;
+        self
+    }
+
+    pub fn query_limits(&self) -> QueryLimits {
+        self.limits
     }
 
     pub(crate) fn view_cache(&self) -> &crate::query::view::ViewCache {

@@ -16,6 +16,18 @@ use crate::storage::{Created, Root};
 /// and one manifest publish (staging happens before it), so it is short.
 pub const WRITE_LEASE_MS: i64 = 120_000;
 
+/// The write lease for this process: `OMNIGRAPH_WRITE_LEASE_MS` when set to
+/// 1 ms .. 1 day (operators on slow stores, and tests), else [`WRITE_LEASE_MS`].
+/// Only processes on other hosts are judged by it; on this host a write is
+/// abandoned exactly when its process is gone.
+pub fn write_lease_ms() -> i64 {
+    std::env::var("OMNIGRAPH_WRITE_LEASE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v| *v > 0 && *v <= 86_400_000)
+        .unwrap_or(WRITE_LEASE_MS)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SidecarTable {
     pub key: String,
@@ -44,7 +56,7 @@ impl Sidecar {
             tables,
             owner: Owner::current(),
             started_at: now.to_rfc3339(),
-            lease_until_ms: now.timestamp_millis() + WRITE_LEASE_MS,
+            lease_until_ms: now.timestamp_millis() + write_lease_ms(),
         }
     }
 

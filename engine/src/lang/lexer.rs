@@ -80,9 +80,19 @@ pub struct Token {
     pub pos: Pos,
 }
 
-pub fn lex(src: &str, code: &'static str) -> Result<Vec<Token>, Diagnostic> {
+/// The deepest nesting of `(`, `[` and `{` either language accepts. Every
+/// recursive rule of both parsers descends only through one of these
+/// brackets (`and`/`or` chains are flat lists), so bounding the brackets here
+/// bounds the parsers', checkers' and evaluators' recursion: no input can
+/// overflow a stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Splits `src` into tokens. A lexing problem is reported with `code`;
+/// nesting deeper than [`MAX_NESTING`] with `too_deep`.
+pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<Token>, Diagnostic> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
+    let mut depth = 0usize;
     let (mut i, mut line, mut col) = (0usize, 1u32, 1u32);
     let advance = |i: &mut usize, line: &mut u32, col: &mut u32, c: char| {
         *i += 1;
@@ -138,6 +148,20 @@ pub fn lex(src: &str, code: &'static str) -> Result<Vec<Token>, Diagnostic> {
             _ => None,
         };
         if let Some(tok) = single {
+            match tok {
+                Tok::LBrace | Tok::LParen | Tok::LBracket => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err(Diagnostic::new(
+                            too_deep,
+                            pos,
+                            format!("brackets nest deeper than {MAX_NESTING} levels here; flatten the expression"),
+                        ));
+                    }
+                }
+                Tok::RBrace | Tok::RParen | Tok::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
             advance(&mut i, &mut line, &mut col, c);
             out.push(Token { tok, pos });
             continue;

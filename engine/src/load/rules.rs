@@ -17,7 +17,7 @@ impl ValueRules {
             checks: t
                 .checks
                 .iter()
-                .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), regex::Regex::new(&c.pattern).expect("compiled schema checked the regex")))
+                .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), crate::schema::pattern::compile(&c.pattern).expect("compiled schema checked the pattern")))
                 .collect(),
         }
     }

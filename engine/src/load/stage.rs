@@ -39,7 +39,7 @@ pub enum Stager {
 }
 
 fn params(mode: WriteMode) -> WriteParams {
-    WriteParams { mode, skip_auto_cleanup: true, ..Default::default() }
+    crate::storage::session::write_params(mode)
 }
 
 impl Stager {

@@ -110,8 +110,10 @@ pub enum Expr {
     /// `date("...")`, `datetime("...")`, `now()`, and the aggregates.
     Call { name: String, args: Vec<Expr>, pos: Pos, star: bool },
     Cmp { op: CmpOp, left: Box<Expr>, right: Box<Expr>, pos: Pos },
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a and b and ...`: two or more parts, flat.
+    And(Vec<Expr>),
+    /// `a or b or ...`: two or more parts, flat.
+    Or(Vec<Expr>),
 }
 
 impl Expr {
@@ -119,7 +121,7 @@ impl Expr {
         match self {
             Expr::Lit(_, p) | Expr::Var(_, p) | Expr::Field(_, p) | Expr::List(_, p) => *p,
             Expr::Prop { pos, .. } | Expr::Call { pos, .. } | Expr::Cmp { pos, .. } => *pos,
-            Expr::And(l, _) | Expr::Or(l, _) => l.pos(),
+            Expr::And(parts) | Expr::Or(parts) => parts.first().map(Expr::pos).unwrap_or_default(),
         }
     }
 }

@@ -526,21 +526,17 @@ impl<'s> Checker<'s> {
                 }
                 Some((PExpr::Cmp { op: *op, left: Box::new(l), right: Box::new(r) }, Ty::Bool))
             }
-            Expr::And(l, r) | Expr::Or(l, r) => {
-                let (le, lt) = self.expr(l, ctx)?;
-                let (re, rt) = self.expr(r, ctx)?;
-                for (t, x) in [(&lt, l), (&rt, r)] {
-                    if *t != Ty::Bool && *t != Ty::Null {
+            Expr::And(parts) | Expr::Or(parts) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for x in parts {
+                    let (pe, t) = self.expr(x, ctx)?;
+                    if t != Ty::Bool && t != Ty::Null {
                         self.err("OG-QUERY-006", x.pos(), format!("`and`/`or` need true or false, this is {}", t.name()));
                         return None;
                     }
+                    out.push(pe);
                 }
-                let pe = if matches!(e, Expr::And(..)) {
-                    PExpr::And(Box::new(le), Box::new(re))
-                } else {
-                    PExpr::Or(Box::new(le), Box::new(re))
-                };
-                Some((pe, Ty::Bool))
+                Some((if matches!(e, Expr::And(..)) { PExpr::And(out) } else { PExpr::Or(out) }, Ty::Bool))
             }
         }
     }

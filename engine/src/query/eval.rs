@@ -11,10 +11,11 @@ use super::view::View;
 use crate::error::Result;
 use crate::storage::columns::ID;
 
-/// Parameter values and the query's one `now()`.
+/// Parameter values, the query's one `now()`, and its deadline.
 pub struct Env {
     pub params: Vec<Value>,
     pub now: i64,
+    pub deadline: super::limits::Deadline,
 }
 
 pub fn truthy(v: &Value) -> bool {
@@ -23,7 +24,12 @@ pub fn truthy(v: &Value) -> bool {
 
 impl Env {
     pub fn new(params: Vec<Value>) -> Env {
-        Env { params, now: chrono::Utc::now().timestamp_micros() }
+        Env { params, now: chrono::Utc::now().timestamp_micros(), deadline: super::limits::Deadline::none() }
+    }
+
+    pub fn with_deadline(mut self, deadline: super::limits::Deadline) -> Env {
+        self.deadline = deadline;
+        self
     }
 
     /// Loads the columns `e` reads for bound variables.
@@ -89,19 +95,28 @@ impl Env {
                 let (l, r) = (self.eval_with(left, leaf), self.eval_with(right, leaf));
                 compare(*op, &l, &r)
             }
-            PExpr::And(l, r) => match (self.eval_with(l, leaf), self.eval_with(r, leaf)) {
-                (Value::Bool(false), _) | (_, Value::Bool(false)) => Value::Bool(false),
-                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
-                _ => Value::Null,
-            },
-            PExpr::Or(l, r) => match (self.eval_with(l, leaf), self.eval_with(r, leaf)) {
-                (Value::Bool(true), _) | (_, Value::Bool(true)) => Value::Bool(true),
-                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
-                _ => Value::Null,
-            },
+            // SQL's three-valued logic: one decisive part decides; else a
+            // null part makes the whole null.
+            PExpr::And(parts) => self.junction(parts, leaf, false),
+            PExpr::Or(parts) => self.junction(parts, leaf, true),
             PExpr::Agg { .. } => Value::Null,
             other => leaf(other),
         }
+    }
+}
+
+impl Env {
+    /// `and` (`decisive` false) or `or` (`decisive` true) over `parts`.
+    fn junction(&self, parts: &[PExpr], leaf: &dyn Fn(&PExpr) -> Value, decisive: bool) -> Value {
+        let mut null = false;
+        for p in parts {
+            match self.eval_with(p, leaf) {
+                Value::Bool(b) if b == decisive => return Value::Bool(decisive),
+                Value::Bool(_) => {}
+                _ => null = true,
+            }
+        }
+        if null { Value::Null } else { Value::Bool(!decisive) }
     }
 }
 
@@ -109,8 +124,8 @@ impl Env {
 pub fn leaves(e: &PExpr, f: &mut dyn FnMut(&PExpr)) {
     match e {
         PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_) | PExpr::Field(_) => f(e),
-        PExpr::List(items) => items.iter().for_each(|x| leaves(x, f)),
-        PExpr::Cmp { left, right, .. } | PExpr::And(left, right) | PExpr::Or(left, right) => {
+        PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) => items.iter().for_each(|x| leaves(x, f)),
+        PExpr::Cmp { left, right, .. } => {
             leaves(left, f);
             leaves(right, f);
         }

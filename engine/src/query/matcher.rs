@@ -15,6 +15,7 @@ use rustc_hash::FxHashSet;
 
 use super::adjacency::Direction;
 use super::eval::{Env, truthy};
+use super::limits::Deadline;
 use super::plan::{PClause, PExpr, ReadPlan};
 use super::pushdown;
 use super::view::View;
@@ -61,12 +62,13 @@ impl Bindings {
 
     /// Rows extended by `v`: row `r` repeated once per value in `vals[r]`.
     /// This is the one place bindings multiply, so the row limit is checked
-    /// here, before memory grows past it.
-    fn extend(&self, v: usize, limit: u64, per_row: impl Fn(usize, &mut Vec<u32>)) -> Result<Bindings> {
+    /// here, before memory grows past it (and the deadline as it goes).
+    fn extend(&self, v: usize, limit: u64, deadline: &Deadline, per_row: impl Fn(usize, &mut Vec<u32>)) -> Result<Bindings> {
         let mut rows = Vec::new();
         let mut vals = Vec::new();
         let mut buf = Vec::new();
         for r in 0..self.len() {
+            deadline.tick(r)?;
             buf.clear();
             per_row(r, &mut buf);
             if (rows.len() + buf.len()) as u64 > limit {
@@ -181,8 +183,12 @@ impl<'a, 'g> Matcher<'a, 'g> {
             // the (at most one) candidate instead of scanning for them.
             by_var.remove(&v);
         }
-        for (v, parts) in by_var {
-            let filter = parts.iter().map(|(_, x)| x.clone()).reduce(|a, b| a.and(b)).expect("non-empty");
+        for (v, mut parts) in by_var {
+            // DataFusion walks (and clones) an `and` chain recursively: only
+            // the first few conjuncts go to Lance; the rest stay unpushed
+            // and are evaluated in memory on what the scan returns.
+            parts.truncate(pushdown::MAX_PUSHED_CONJUNCTS);
+            let filter = pushdown::and_all(parts.iter().map(|(_, x)| x.clone())).expect("non-empty");
             let type_name = &self.plan.vars[v].type_name;
             let list = self.view.filtered(type_name, filter).await?;
             let n = self.view.node_ids(type_name).await?.len();
@@ -229,6 +235,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 if b.is_empty() {
                     return Ok(b);
                 }
+                self.env.deadline.check()?;
                 // Filters whose variables are bound.
                 let mut progressed = false;
                 let mut i = 0;
@@ -291,7 +298,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 &all
             }
         };
-        b.extend(v, self.view.graph.max_query_rows(), |_, out| out.extend_from_slice(list))
+        b.extend(v, self.view.graph.max_query_rows(), &self.env.deadline, |_, out| out.extend_from_slice(list))
     }
 
     async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
@@ -304,23 +311,25 @@ impl<'a, 'g> Matcher<'a, 'g> {
             // Both ends bound: keep rows whose pair is joined.
             let mut seen = vec![0u32; n_dst];
             let mut reach = Vec::new();
+            let deadline = self.env.deadline.clone();
             let mask: Vec<bool> = (0..b.len())
                 .map(|r| {
+                    deadline.tick(r)?;
                     let (s, d) = (b.get(src, r), b.get(dst, r));
                     match hops {
-                        None => adj.neighbours(s, dir).binary_search(&d).is_ok(),
+                        None => Ok(adj.neighbours(s, dir).binary_search(&d).is_ok()),
                         Some((min, max)) => {
                             reach.clear();
                             adj.reach(s, min, max, dir, &mut seen, &mut reach);
-                            reach.contains(&d)
+                            Ok(reach.contains(&d))
                         }
                     }
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             return Ok(b.keep(&mask));
         }
         let seen = std::cell::RefCell::new(vec![0u32; if hops.is_some() { n_dst } else { 0 }]);
-        b.extend(dst, self.view.graph.max_query_rows(), |r, out| {
+        b.extend(dst, self.view.graph.max_query_rows(), &self.env.deadline, |r, out| {
             let s = b.get(src, r);
             match hops {
                 None => out.extend(adj.neighbours(s, dir).iter().copied().filter(|m| admit(*m))),
@@ -335,7 +344,8 @@ impl<'a, 'g> Matcher<'a, 'g> {
 
     async fn filter(&mut self, e: &PExpr, b: Bindings) -> Result<Bindings> {
         let cols = self.env.prefetch(self.view, &self.plan.vars, e).await?;
-        let mask: Vec<bool> = (0..b.len()).map(|r| truthy(&self.env.eval(e, &b, r, &cols))).collect();
+        let env = &*self.env;
+        let mask: Vec<bool> = (0..b.len()).map(|r| env.deadline.tick(r).map(|_| truthy(&env.eval(e, &b, r, &cols)))).collect::<Result<_>>()?;
         Ok(b.keep(&mask))
     }
 

@@ -10,6 +10,7 @@
 //! - [`pushdown`]: filters handed to Lance scans (and its scalar indexes).
 //! - [`matcher`]: `match` to bindings; [`eval`]: expressions;
 //!   [`project`]: `return`, aggregates, `order`, `limit`, `offset`.
+//! - [`limits`]: the row, result-size and time bounds of one query.
 //! - [`mutate`]: `insert`/`update`/`delete`, validated and published as one
 //!   atomic `__manifest` commit.
 
@@ -18,6 +19,7 @@ pub mod ast;
 pub mod budget;
 pub mod check;
 pub mod eval;
+pub mod limits;
 pub mod matcher;
 pub mod mutate;
 pub mod parser;
@@ -109,10 +111,15 @@ pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
 
 /// Runs a read query against the graph's latest snapshot.
 pub async fn run_read(graph: &Graph, plan: &Plan, params: &Json) -> Result<QueryResult> {
+    run_read_until(graph, plan, params, limits::Deadline::start(graph.query_limits().timeout)).await
+}
+
+/// [`run_read`] that stops at `deadline` (its time or its cancel flag).
+pub async fn run_read_until(graph: &Graph, plan: &Plan, params: &Json, deadline: limits::Deadline) -> Result<QueryResult> {
     let plan::PlanBody::Read(read) = &plan.body else {
         return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
     };
-    let env = eval::Env::new(bind_params(plan, params)?);
+    let env = eval::Env::new(bind_params(plan, params)?).with_deadline(deadline);
     let view = view::View::new(graph, graph.snapshot().await?);
     let mut env = env;
     let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
@@ -125,6 +132,6 @@ pub async fn run_mutation(graph: &Graph, plan: &Plan, params: &Json) -> Result<M
     let plan::PlanBody::Mutate(stmts) = &plan.body else {
         return Err(Error::QueryKind(format!("`{}` is a read query; run it with `query`", plan.name)));
     };
-    let env = eval::Env::new(bind_params(plan, params)?);
+    let env = eval::Env::new(bind_params(plan, params)?).with_deadline(limits::Deadline::start(graph.query_limits().timeout));
     mutate::run(graph, stmts, &env).await
 }

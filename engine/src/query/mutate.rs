@@ -18,7 +18,7 @@ use arrow_array::{Array, RecordBatch, UInt64Array};
 use datafusion_expr::Expr;
 use futures::TryStreamExt;
 use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
-use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
+use lance::dataset::{InsertBuilder, WriteMode};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
@@ -300,7 +300,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             _ => None,
         };
         let parts = filter.conjuncts();
-        let pushed = parts.iter().filter_map(|p| pushdown::to_lance(p, t, &self.env.params, &column_of)).reduce(|a, b| a.and(b));
+        let pushed = pushdown::and_all(parts.iter().filter_map(|p| pushdown::to_lance(p, t, &self.env.params, &column_of)));
         let mut candidates = self.stored(t, pushed).await?;
         let written: Vec<Row> = self.changes.get(&t.name).map(|c| c.live().cloned().collect()).unwrap_or_default();
         // A stored row rewritten here is in `removed`; its current version is
@@ -515,7 +515,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
         }
         let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
-        let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
+        let params = crate::storage::session::write_params(WriteMode::Append);
         let mut new_fragments = Vec::new();
         let append = match &new_rows {
             Some(b) => Some(

@@ -7,9 +7,11 @@ use crate::lang::cursor::Cursor;
 use crate::lang::lexer::{Pos, Tok, Token};
 
 pub const SYNTAX: &str = "OG-QUERY-001";
+/// Brackets nested deeper than `lexer::MAX_NESTING`.
+pub const TOO_DEEP: &str = "OG-QUERY-017";
 
 pub fn parse(src: &str) -> Result<Vec<QueryDecl>, Diagnostic> {
-    let tokens = crate::lang::lexer::lex(src, SYNTAX)?;
+    let tokens = crate::lang::lexer::lex(src, SYNTAX, TOO_DEEP)?;
     let mut p = Parser { tokens, i: 0 };
     let mut out = Vec::new();
     while *p.peek() != Tok::Eof {
@@ -329,22 +331,24 @@ impl Parser {
         Ok(out)
     }
 
+    /// `a or b or c` is one flat `Or` (and likewise `and`), so a long chain
+    /// is wide, not deep: nothing walks or drops it recursively.
     fn expr(&mut self) -> Result<Expr, Diagnostic> {
-        let mut left = self.and_expr()?;
+        let mut parts = vec![self.and_expr()?];
         while self.is_word("or") {
             self.bump();
-            left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
+            parts.push(self.and_expr()?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Expr::Or(parts) })
     }
 
     fn and_expr(&mut self) -> Result<Expr, Diagnostic> {
-        let mut left = self.cmp()?;
+        let mut parts = vec![self.cmp()?];
         while self.is_word("and") {
             self.bump();
-            left = Expr::And(Box::new(left), Box::new(self.cmp()?));
+            parts.push(self.cmp()?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Expr::And(parts) })
     }
 
     fn cmp(&mut self) -> Result<Expr, Diagnostic> {
@@ -465,7 +469,7 @@ pub fn render(e: &Expr) -> String {
             }
         }
         Expr::Cmp { op, left, right, .. } => format!("{} {} {}", render(left), op.symbol(), render(right)),
-        Expr::And(l, r) => format!("{} and {}", render(l), render(r)),
-        Expr::Or(l, r) => format!("({} or {})", render(l), render(r)),
+        Expr::And(parts) => parts.iter().map(render).collect::<Vec<_>>().join(" and "),
+        Expr::Or(parts) => format!("({})", parts.iter().map(render).collect::<Vec<_>>().join(" or ")),
     }
 }

@@ -96,8 +96,9 @@ pub enum PExpr {
     Field(String),
     List(Vec<PExpr>),
     Cmp { op: CmpOp, left: Box<PExpr>, right: Box<PExpr> },
-    And(Box<PExpr>, Box<PExpr>),
-    Or(Box<PExpr>, Box<PExpr>),
+    /// Two or more parts, flat (see the parser).
+    And(Vec<PExpr>),
+    Or(Vec<PExpr>),
     /// `count(*)` has no argument.
     Agg { func: AggFn, arg: Option<Box<PExpr>> },
 }
@@ -111,8 +112,8 @@ impl PExpr {
                     out.push(*var)
                 }
             }
-            PExpr::List(items) => items.iter().for_each(|e| e.vars(out)),
-            PExpr::Cmp { left, right, .. } | PExpr::And(left, right) | PExpr::Or(left, right) => {
+            PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) => items.iter().for_each(|e| e.vars(out)),
+            PExpr::Cmp { left, right, .. } => {
                 left.vars(out);
                 right.vars(out);
             }
@@ -124,11 +125,7 @@ impl PExpr {
     /// The parts of a chain of `and`s (the expression itself otherwise).
     pub fn conjuncts(&self) -> Vec<&PExpr> {
         match self {
-            PExpr::And(l, r) => {
-                let mut out = l.conjuncts();
-                out.extend(r.conjuncts());
-                out
-            }
+            PExpr::And(parts) => parts.iter().flat_map(PExpr::conjuncts).collect(),
             other => vec![other],
         }
     }

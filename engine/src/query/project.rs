@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::eval::Env;
+use super::limits::Meter;
 use super::matcher::{Bindings, Columns};
 use super::plan::{AggFn, OrderRef, PExpr, ReadPlan, Rows};
 use super::value::{Value, total_order};
@@ -42,7 +43,16 @@ pub async fn project(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings) 
     let limit = row_count(plan.limit, env);
     // Rows needed before skipping the offset.
     let take = limit.map(|l| l.saturating_add(offset));
-    let mut rows = if plan.aggregate { aggregate(view, plan, env, b, &cols, take) } else { plain(view, plan, env, b, &mut cols, take).await? };
+    let mut meter = Meter::new(view.graph.query_limits().max_result_bytes);
+    let mut rows = if plan.aggregate {
+        let rows = aggregate(view, plan, env, b, &cols, take)?;
+        for row in &rows {
+            meter.charge(row_bytes(row))?;
+        }
+        rows
+    } else {
+        plain(view, plan, env, b, &mut cols, take, &mut meter).await?
+    };
     rows.drain(..offset.min(rows.len()));
     if let Some(n) = limit {
         rows.truncate(n);
@@ -68,12 +78,37 @@ fn row_count(rows: Option<Rows>, env: &Env) -> Option<usize> {
     Some(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+fn row_bytes(row: &[Value]) -> usize {
+    std::mem::size_of::<Vec<Value>>() + row.iter().map(Value::approx_bytes).sum::<usize>()
+}
+
+/// Row `r` of the result, charged to `meter`.
+fn output_row(plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns, r: usize, meter: &mut Meter) -> Result<Vec<Value>> {
+    let row: Vec<Value> = plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect();
+    meter.charge(row_bytes(&row))?;
+    Ok(row)
+}
+
 /// One output row per binding, sorted; only the first `take` when given.
-async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &mut Columns, take: Option<usize>) -> Result<Vec<Vec<Value>>> {
+/// Result rows and sort keys are charged to `meter` as they are built.
+async fn plain(
+    view: &View<'_>,
+    plan: &ReadPlan,
+    env: &Env,
+    b: &Bindings,
+    cols: &mut Columns,
+    take: Option<usize>,
+    meter: &mut Meter,
+) -> Result<Vec<Vec<Value>>> {
     let n = b.len();
     let limit = take.unwrap_or(usize::MAX);
     if plan.order.is_empty() {
-        return Ok((0..n.min(limit)).map(|r| plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect()).collect());
+        return (0..n.min(limit))
+            .map(|r| {
+                env.deadline.tick(r)?;
+                output_row(plan, env, b, cols, r, meter)
+            })
+            .collect();
     }
     // Ties are broken by the ids of the named variables, in binding order.
     let tie_vars: Vec<usize> = (0..plan.vars.len()).filter(|&v| b.bound(v) && !plan.vars[v].anonymous).collect();
@@ -84,16 +119,20 @@ async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: 
     }
     let keys: Vec<Vec<Value>> = (0..n)
         .map(|r| {
-            plan.order
+            env.deadline.tick(r)?;
+            let key: Vec<Value> = plan
+                .order
                 .iter()
                 .map(|k| match &k.key {
                     OrderRef::Item(i) => env.eval(&plan.items[*i].expr, b, r, cols),
                     OrderRef::Expr(e) => env.eval(e, b, r, cols),
                 })
                 .chain(tie_vars.iter().map(|&v| env.eval(&PExpr::Id(v), b, r, cols)))
-                .collect()
+                .collect();
+            meter.charge(row_bytes(&key))?;
+            Ok(key)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let cmp = |x: &usize, y: &usize| {
         for (j, (a, c)) in keys[*x].iter().zip(&keys[*y]).enumerate() {
             let desc = plan.order.get(j).is_some_and(|k| k.descending);
@@ -110,7 +149,8 @@ async fn plain(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: 
         order.truncate(limit);
     }
     order.sort_by(cmp);
-    Ok(order.into_iter().map(|r| plan.items.iter().map(|i| env.eval(&i.expr, b, r, cols)).collect()).collect())
+    env.deadline.check()?;
+    order.into_iter().map(|r| output_row(plan, env, b, cols, r, meter)).collect()
 }
 
 enum Acc {
@@ -213,7 +253,7 @@ impl Acc {
     }
 }
 
-fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns, take: Option<usize>) -> Vec<Vec<Value>> {
+fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns, take: Option<usize>) -> Result<Vec<Vec<Value>>> {
     let group_items: Vec<usize> = (0..plan.items.len()).filter(|&i| !plan.items[i].expr.is_aggregate()).collect();
     let aggs: Vec<(usize, AggFn, Option<&PExpr>)> = plan
         .items
@@ -265,6 +305,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
             let mut slot_of: Vec<u32> = Vec::new();
             let mut slots: Vec<(usize, Vec<Acc>)> = Vec::new();
             for (r, &d) in col.iter().enumerate() {
+                env.deadline.tick(r)?;
                 let d = d as usize;
                 if d >= slot_of.len() {
                     slot_of.resize(d + 1, u32::MAX);
@@ -279,6 +320,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
         } else {
             let mut dense: rustc_hash::FxHashMap<Vec<u32>, (usize, Vec<Acc>)> = Default::default();
             for r in 0..b.len() {
+                env.deadline.tick(r)?;
                 let k: Vec<u32> = node_vars.iter().map(|&v| b.get(v, r)).collect();
                 let entry = dense.entry(k).or_insert_with(|| (r, new_accs()));
                 accumulate(&mut entry.1, r);
@@ -301,6 +343,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
         }
     } else {
         for r in 0..b.len() {
+            env.deadline.tick(r)?;
             let key: Vec<Value> = group_items.iter().map(|&i| env.eval(&plan.items[i].expr, b, r, cols)).collect();
             match index.get(&key) {
                 Some(&g) => accumulate(&mut groups[g].1, r),
@@ -356,7 +399,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
         }
     }
     rows.sort_by(cmp);
-    rows
+    Ok(rows)
 }
 
 /// The variable whose nodes `e` tells apart (its id, the whole node, or a

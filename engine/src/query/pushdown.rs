@@ -109,6 +109,17 @@ fn int(v: &Value) -> Option<i128> {
     }
 }
 
+/// Conjuncts handed to one Lance scan, at most. DataFusion walks and clones
+/// an `and` chain recursively, so a long one would exhaust the stack; the
+/// ones past this bound are not pushed and are evaluated in memory on what
+/// the scan returns (every caller filters in memory anyway).
+pub const MAX_PUSHED_CONJUNCTS: usize = 16;
+
+/// The conjunction of the first [`MAX_PUSHED_CONJUNCTS`] filters.
+pub fn and_all(filters: impl IntoIterator<Item = Expr>) -> Option<Expr> {
+    filters.into_iter().take(MAX_PUSHED_CONJUNCTS).reduce(|a, b| a.and(b))
+}
+
 /// `column IN (values)` over string values (ids and endpoints).
 pub fn in_strings(column: &str, values: impl IntoIterator<Item = String>) -> Expr {
     let list = values.into_iter().map(|v| lit(ScalarValue::Utf8(Some(v)))).collect();

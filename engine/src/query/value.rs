@@ -33,6 +33,18 @@ pub enum Value {
 }
 
 impl Value {
+    /// Memory this value takes, roughly: its own size plus what it owns.
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Str(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                Value::List(items) => items.iter().map(Value::approx_bytes).sum(),
+                Value::Map(fields) => fields.iter().map(|(k, v)| k.len() + std::mem::size_of::<String>() + v.approx_bytes()).sum(),
+                _ => 0,
+            }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

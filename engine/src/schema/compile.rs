@@ -158,10 +158,11 @@ impl Compiler {
                     },
                     "enum" => {
                         let mut values = Vec::new();
+                        let mut seen = std::collections::HashSet::new();
                         for a in args {
                             match a {
                                 Literal::Ident(s) | Literal::Str(s) => {
-                                    if values.contains(s) {
+                                    if !seen.insert(s.as_str()) {
                                         self.err("OG-SCHEMA-010", *pos, format!("enum value `{s}` is listed twice"));
                                     }
                                     values.push(s.clone());
@@ -496,7 +497,7 @@ impl Compiler {
             self.err("OG-SCHEMA-014", a.pos, format!("@check needs a String property; `{p}` is {}", prop.ty));
             return;
         }
-        if let Err(e) = regex::Regex::new(pattern) {
+        if let Err(e) = super::pattern::compile(pattern) {
             self.err("OG-SCHEMA-009", a.pos, format!("@check pattern for `{p}` is not a valid regex: {e}"));
             return;
         }

@@ -6,15 +6,23 @@ pub mod ast;
 pub mod compile;
 pub mod ir;
 pub mod parser;
+pub mod pattern;
 
 pub use crate::lang::Diagnostic as SchemaError;
 pub use crate::lang::lexer;
 pub use ir::{Cardinality, PropType, Property, SchemaIr, TypeDef, TypeKind};
 
+/// The largest schema source accepted, in bytes.
+pub const MAX_SCHEMA_BYTES: usize = 1 << 20;
+
 /// Parses and compiles `.pg` source. Syntax errors stop at the first one;
 /// semantic errors are all reported.
 pub fn compile_schema(src: &str) -> Result<SchemaIr, Vec<SchemaError>> {
-    let tokens = lexer::lex(src, "OG-SCHEMA-001").map_err(|e| vec![e])?;
+    if src.len() > MAX_SCHEMA_BYTES {
+        let msg = format!("the schema is {} bytes; the limit is {MAX_SCHEMA_BYTES}", src.len());
+        return Err(vec![SchemaError::new("OG-SCHEMA-017", lexer::Pos { line: 1, col: 1 }, msg)]);
+    }
+    let tokens = lexer::lex(src, "OG-SCHEMA-001", "OG-SCHEMA-016").map_err(|e| vec![e])?;
     let decls = parser::parse(tokens).map_err(|e| vec![e])?;
     compile::compile(&decls)
 }

@@ -115,13 +115,11 @@ pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str)
     let batch = rows_batch(entries, Some(genesis_id));
     let reader = RecordBatchIterator::new(vec![Ok(batch)], manifest_schema());
     let params = WriteParams {
-        mode: WriteMode::Create,
-        skip_auto_cleanup: true,
         transaction_properties: Some(Arc::new(std::collections::HashMap::from([
             (PROP_OP_ID.to_string(), genesis_id.to_string()),
             (PROP_ROLE.to_string(), "genesis".to_string()),
         ]))),
-        ..Default::default()
+        ..super::session::write_params(WriteMode::Create)
     };
     let ds = Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
     Ok(ManifestState {
@@ -144,10 +142,10 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
         .scan()
         .try_into_stream()
         .await
-        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?
+        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?
         .try_collect()
         .await
-        .map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
+        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?;
     let mut tables: BTreeMap<String, TableEntry> = BTreeMap::new();
     let mut genesis_id = None;
     let mut fence: Option<TableEntry> = None;
@@ -222,7 +220,7 @@ pub const CHECKPOINT_FRAGMENTS: usize = 64;
 /// whole of `next` (a checkpoint). Both are committed pinned.
 async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
     if ds.get_fragments().len() < CHECKPOINT_FRAGMENTS {
-        let params = WriteParams { mode: WriteMode::Append, skip_auto_cleanup: true, ..Default::default() };
+        let params = super::session::write_params(WriteMode::Append);
         return InsertBuilder::new(ds.clone())
             .with_params(&params)
             .execute_uncommitted(vec![rows_batch(entries, None)])
@@ -230,7 +228,7 @@ async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[Table
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
     let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).cloned().collect();
-    let params = WriteParams { mode: WriteMode::Overwrite, skip_auto_cleanup: true, ..Default::default() };
+    let params = super::session::write_params(WriteMode::Overwrite);
     InsertBuilder::new(ds.clone())
         .with_params(&params)
         .execute_uncommitted(vec![rows_batch(&all, next.genesis_id.as_deref())])
@@ -251,6 +249,23 @@ pub async fn publish(
     op_id: &str,
 ) -> Result<ManifestState> {
     publish_impl(uri, ds, state, updates, reads, op_id, false).await
+}
+
+/// The `__manifest` version that publishes write `op_id`, looking at the
+/// versions after `since`: the publish commit is tagged with the write's op
+/// id (its own, or a recovery's roll-forward of it, which publishes under
+/// the same id). `None` if no such version exists.
+pub async fn find_publish(uri: &str, since: u64, op_id: &str) -> Result<Option<ManifestState>> {
+    let head = table::open(uri, None).await?;
+    for v in since + 1..=head.version().version {
+        if let Some((id, role)) = table::op_tag(&head, v).await?
+            && id == op_id
+            && role == "publish"
+        {
+            return Ok(Some(read(uri, Some(v)).await?.1));
+        }
+    }
+    Ok(None)
 }
 
 /// [`publish`] for a recovery roll-back, which may pass a retired fence: it
@@ -299,7 +314,10 @@ async fn publish_impl(
             }
         }
         let txn = stage_publish(&ds, &next, &entries).await?;
-        match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, "publish").await {
+        // A roll-back's publish is tagged apart from a write's, so that
+        // `find_publish` never takes an undone write for a published one.
+        let role = if through_fence { "publish-rollback" } else { "publish" };
+        match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, role).await {
             Ok(new) => {
                 next.version = new.version().version;
                 return Ok(next);

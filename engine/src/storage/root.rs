@@ -38,7 +38,8 @@ pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn Obje
             builder = builder.with_endpoint(endpoint);
         }
         let s3 = builder.build().map_err(|e| Error::storage(uri, e))?;
-        let prefix = prefix.trim_end_matches('/');
+        let prefix = canonical_key_prefix(uri, prefix)?;
+        let prefix = prefix.as_str();
         let canonical = format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string();
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(s3)
@@ -58,17 +59,83 @@ pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn Obje
     let path = uri.strip_prefix("file://").unwrap_or(uri);
     let path = std::path::absolute(path).map_err(|e| Error::storage(uri, e))?;
     if create_local {
-        std::fs::create_dir_all(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
+        create_dir_durably(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
     } else if !path.is_dir() {
         return Err(Error::NotAGraph {
             root: path.display().to_string(),
             missing: "the directory itself".into(),
         });
     }
+    // One name per directory: symlinks, `.`, `..` and trailing slashes
+    // resolved, so that two spellings of one graph are one root (the
+    // catalog's location claims and "inside the catalog" checks rely on it).
+    let path = std::fs::canonicalize(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
     let store = LocalFileSystem::new_with_prefix(&path)
         .map_err(|e| Error::storage(path.display().to_string(), e))?
         .with_fsync(true);
     Ok((path.display().to_string(), Arc::new(store)))
+}
+
+/// An S3 key prefix with empty segments (`a//b`, a trailing `/`) removed;
+/// `.` and `..` segments are refused, since S3 keys do not resolve them and
+/// one prefix must have one spelling.
+fn canonical_key_prefix(uri: &str, prefix: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for seg in prefix.split('/').filter(|s| !s.is_empty()) {
+        if seg == "." || seg == ".." {
+            return Err(Error::InvalidArgument(format!("`{uri}`: `.` and `..` are not allowed in an S3 prefix")));
+        }
+        parts.push(seg);
+    }
+    Ok(parts.join("/"))
+}
+
+/// The one spelling of a root URI: for a local directory that exists, its
+/// canonical absolute path; for one that does not, the absolute path with
+/// `.`, `..` and trailing slashes removed; for S3, the bucket and a prefix
+/// without empty segments.
+pub fn canonical_uri(uri: &str) -> Result<String> {
+    if let Some(rest) = uri.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = canonical_key_prefix(uri, prefix)?;
+        return Ok(format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string());
+    }
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    let path = std::path::absolute(path).map_err(|e| Error::storage(uri, e))?;
+    if let Ok(real) = std::fs::canonicalize(&path) {
+        return Ok(real.display().to_string());
+    }
+    let mut clean = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    Ok(clean.display().to_string())
+}
+
+/// Creates `path` and any missing parents, fsyncing the parent of each
+/// directory it made, so the new root's name survives a power cut.
+fn create_dir_durably(path: &std::path::Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        create_dir_durably(parent)?;
+    }
+    match std::fs::create_dir(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    match path.parent() {
+        Some(parent) => std::fs::File::open(parent)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 #[derive(Clone)]

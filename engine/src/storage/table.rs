@@ -24,24 +24,22 @@ pub const PROP_ROLE: &str = "omnigraph.role";
 pub async fn create_empty(uri: &str, schema: SchemaRef, op_id: &str) -> Result<Dataset> {
     let reader = RecordBatchIterator::new(Vec::<std::result::Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
     let params = WriteParams {
-        mode: WriteMode::Create,
-        skip_auto_cleanup: true,
         transaction_properties: Some(Arc::new(HashMap::from([
             (PROP_OP_ID.to_string(), op_id.to_string()),
             (PROP_ROLE.to_string(), "create".to_string()),
         ]))),
-        ..Default::default()
+        ..super::session::write_params(WriteMode::Create)
     };
     Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(uri, e))
 }
 
 /// Opens `uri` at `version` (the head when `None`).
 pub async fn open(uri: &str, version: Option<u64>) -> Result<Dataset> {
-    let mut b = DatasetBuilder::from_uri(uri);
+    let mut b = DatasetBuilder::from_uri(uri).with_session(super::session::lance_session());
     if let Some(v) = version {
         b = b.with_version(v);
     }
-    b.load().await.map_err(|e| Error::lance(uri, e))
+    b.load().await.map_err(|e| Error::lance_open(uri, e))
 }
 
 /// The newest committed version of `uri`, published or not.

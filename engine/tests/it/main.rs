@@ -3,6 +3,8 @@
 mod cache_budget;
 mod common;
 mod export;
+mod fuzz;
+mod hostile;
 mod init;
 mod load;
 mod load_input;

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::body::{ChunkWriter, JsonBody, read_limited, stream_body};
+use crate::body::{ChunkWriter, JsonBody, load_is_json, read_limited, stream_body};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
 use crate::routes::graphs::ErrorBody;
@@ -133,15 +133,39 @@ async fn write_failed(state: &Shared, id: &str, served: &Served, e: ApiError) ->
     e
 }
 
-async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> ApiResult<serde_json::Value> {
+/// A flag set when it is dropped.
+#[derive(Default)]
+struct CancelOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` on a blocking thread, so that a query's computing never
+/// holds one of the few async workers every connection shares.
+pub async fn off_workers<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> ApiResult<T> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(work)).await.map_err(|e| ApiError::internal(format!("query task failed: {e}")))
+}
+
+async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> ApiResult<(String, omnigraph::query::QueryResult)> {
     authorize_graph(&s.policy, actor, Action::Read, id)?;
     let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
-    let plan = omnigraph::query::select(&plans, req.name.as_deref())?;
+    let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a mutation; send it to POST /graphs/{id}/mutate", plan.name)));
     }
-    let r = omnigraph::query::run_read(&s.graph, plan, &req.params).await?;
-    Ok(r.to_json_doc(&plan.name))
+    let (graph, params) = (s.graph.clone(), req.params.clone());
+    let name = plan.name.clone();
+    // Set when this handler is dropped (the client went away), so the query
+    // stops at its next check instead of computing for nobody.
+    let gone = CancelOnDrop::default();
+    let deadline = omnigraph::query::limits::Deadline::start(graph.query_limits().timeout).with_cancel(gone.0.clone());
+    let r = off_workers(async move { omnigraph::query::run_read_until(&graph, &plan, &params, deadline).await }).await??;
+    drop(gone);
+    Ok((name, r))
 }
 
 /// Runs a read query (`read`). A mutation sent here is a `400`.
@@ -155,12 +179,13 @@ pub async fn query(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     request: Request,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     // The graph and the right to read it come before the body is parsed.
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Read, &id)?;
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
-    read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await).map(Json)
+    let (name, result) = read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await)?;
+    Ok(crate::body::query_result(result, &name))
 }
 
 /// Runs a mutation (`change`): all its statements publish as one commit.
@@ -184,12 +209,11 @@ pub async fn mutate(
         return Err(ApiError::wrong_query_kind(format!("`{}` is a read query; send it to POST /graphs/{id}/query", plan.name)));
     }
     let served = s.clone();
-    let result = tokio::spawn(async move {
+    let result = off_workers(async move {
         let _w = served.write_lock.lock().await;
         omnigraph::query::run_mutation(&served.graph, &plan, &req.params).await
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("mutation task failed: {e}")))?;
+    .await?;
     match result {
         Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
         Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
@@ -220,13 +244,9 @@ pub async fn load(
 ) -> ApiResult<Json<serde_json::Value>> {
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = load_is_json(&req)?;
     let (mut opts, input, over): (LoadOptions, Box<dyn std::io::BufRead + Send>, _) = if is_json {
-        let bytes = read_limited(req, &state).await?;
+        let bytes = read_limited(req, state.max_body_bytes).await?;
         let body: LoadRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_body(format!("request body: {e}")))?;
         let text = match body.data {
             serde_json::Value::String(s) => s,
@@ -250,7 +270,7 @@ pub async fn load(
         if let Some(n) = p.max_errors {
             opts.max_errors = n;
         }
-        let (reader, over) = stream_body(req.into_body(), state.max_body_bytes);
+        let (reader, over) = stream_body(req.into_body(), state.max_body_bytes, state.idle_timeout);
         (opts, Box::new(reader), Some(over))
     };
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
@@ -263,8 +283,10 @@ pub async fn load(
     .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
         Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
-        Err(_) if over.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) => Err(ApiError::too_large(state.max_body_bytes)),
-        Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
+        Err(e) => match over.as_ref().and_then(|f| f.error(state.max_body_bytes, state.idle_timeout)) {
+            Some(stopped) => Err(stopped),
+            None => Err(write_failed(&state, &id, &s, e.into()).await),
+        },
     }
 }
 
@@ -295,11 +317,15 @@ pub async fn export(
     let handle = tokio::runtime::Handle::current();
     let graph = s.graph.clone();
     let only = p.type_name.clone();
+    let stall = state.idle_timeout;
     tokio::task::spawn_blocking(move || {
-        let mut w = ChunkWriter::new(tx);
+        let mut w = ChunkWriter::new(tx, stall);
         match handle.block_on(omnigraph::export::export(&graph, only.as_deref(), &mut w)) {
             Ok(_) => {
                 let _ = w.flush();
+            }
+            Err(omnigraph::Error::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut => {
+                crate::log!("export of graph `{id}`: {io}; cut off, its thread is free again");
             }
             Err(e) => w.fail(format!("export stopped: {} {e}", e.code())),
         }

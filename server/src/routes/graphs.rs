@@ -35,6 +35,11 @@ pub struct GraphView {
 pub struct GraphList {
     pub catalog: String,
     pub graphs: Vec<GraphView>,
+    /// Catalog records that do not read (`{id, code, error}`); the other
+    /// graphs are listed and served as usual. `omnigraph recover` explains them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub unreadable: Vec<omnigraph_catalog::UnreadableRecord>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -82,6 +87,11 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
+/// Whether `actor` may `read` graph `e` under the graph's own policy.
+fn may_read(state: &Shared, actor: &Actor, e: &GraphEntry) -> bool {
+    state.registry.policy_of(e).is_ok_and(|p| authorize_graph(&p, actor, Action::Read, &e.id).is_ok())
+}
+
 fn view(state: &Shared, graph: GraphInfo) -> GraphView {
     let serving = state.registry.serving(&graph.entry.id);
     GraphView { graph, serving }
@@ -108,8 +118,20 @@ async fn detached<T: Send + 'static>(f: impl Future<Output = Result<T, CatalogEr
     responses((status = 200, body = GraphList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<Shared>, Extension(actor): Extension<Actor>, Query(p): Query<ListParams>) -> ApiResult<Json<GraphList>> {
     state.authorize_server(&actor, Action::GraphList)?;
-    let graphs = state.catalog.list().await?.into_iter().filter(|g| p.all || g.listed()).map(|g| view(&state, g)).collect();
-    Ok(Json(GraphList { catalog: state.catalog.uri().to_string(), graphs }))
+    let listing = state.catalog.list_all().await?;
+    let graphs = listing
+        .graphs
+        .into_iter()
+        .filter(|g| p.all || g.listed())
+        .map(|mut g| {
+            // Metadata (a graph's own rules among it) is for those who may read the graph.
+            if !may_read(&state, &actor, &g.entry) {
+                g.entry.metadata = serde_json::Value::Null;
+            }
+            view(&state, g)
+        })
+        .collect();
+    Ok(Json(GraphList { catalog: state.catalog.uri().to_string(), graphs, unreadable: listing.unreadable }))
 }
 
 /// One graph (`read` on it).
@@ -117,11 +139,11 @@ pub async fn list(State(state): State<Shared>, Extension(actor): Extension<Actor
     responses((status = 200, body = GraphView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<GraphView>> {
     let g = state.catalog.show(&id).await?;
-    let policy = match state.registry.resolve(&id).await {
-        Ok(s) => s.policy.clone(),
-        Err(_) => state.policy.clone(),
-    };
-    authorize_graph(&policy, &actor, Action::Read, &id)?;
+    // The graph's own policy decides, served here or not; one that does not
+    // compile lets nobody read the entry.
+    if !may_read(&state, &actor, &g.entry) {
+        return Err(ApiError::forbidden(&actor.0, Action::Read.as_str(), &format!("on graph `{id}`")));
+    }
     if !g.listed() {
         return Err(CatalogError::NotFound { id }.into());
     }

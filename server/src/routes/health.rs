@@ -11,8 +11,6 @@ use crate::state::Shared;
 pub struct Health {
     /// Always `ok` when the server answers.
     pub status: String,
-    /// The catalog this server serves.
-    pub catalog: String,
     /// Graphs served by this process now.
     pub graphs_serving: usize,
     /// Active graphs this process does not serve (storage missing, pending recovery).
@@ -33,13 +31,12 @@ pub struct CacheHealth {
     pub evictions: u64,
 }
 
-/// Liveness: answers without a token.
+/// Liveness: answers without a token, so it names no catalog, path or graph.
 #[utoipa::path(get, path = "/healthz", tag = "server", responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
     let (serving, quarantined) = state.registry.counts();
     Json(Health {
         status: "ok".into(),
-        catalog: state.catalog.uri().to_string(),
         graphs_serving: serving,
         graphs_quarantined: quarantined,
         requests_in_flight: state.in_flight.total(),
