@@ -1,7 +1,9 @@
 //! Create and delete latency, and catalog requests and bytes per
 //! transition, with 10 and with 1,000 graphs already in the catalog, on local
 //! disk and (when `OMNIGRAPH_TEST_S3` is set, see scripts/s3_env.sh) on the
-//! S3-compatible server. Run: `./scripts/bench_catalog.sh`.
+//! S3-compatible server; then one id created and deleted 1,000 times
+//! (`CYCLES`), comparing its last cycles with its first. Run:
+//! `./scripts/bench_catalog.sh`.
 //!
 //! The existing graphs are entries published through the catalog's own
 //! `entry::publish` (state `active`, one version each): what a transition
@@ -80,6 +82,24 @@ async fn run(backend: &str, uri: &str, existing: usize, rounds: usize) {
     );
 }
 
+/// One id created and deleted `cycles` times: the p50 of a create+delete of
+/// the first `window` cycles against the last `window`, when the id's chain
+/// holds thousands of versions.
+async fn history(backend: &str, uri: &str, cycles: usize, window: usize) {
+    let c = Catalog::open(uri).await.unwrap();
+    let mut ms = Vec::with_capacity(cycles);
+    for _ in 0..cycles {
+        let t = Instant::now();
+        c.create("again", SCHEMA, serde_json::Value::Null).await.unwrap();
+        c.delete("again", None).await.unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut first = ms[..window].to_vec();
+    let mut last = ms[cycles - window..].to_vec();
+    let (a, b) = (pct(&mut first, 0.5), pct(&mut last, 0.5));
+    println!("{backend:<6} one id, {cycles} create+delete cycles: p50 of the first {window} {a:.1} ms, of the last {window} {b:.1} ms, ratio {:.2}", b / a);
+}
+
 #[tokio::main]
 async fn main() {
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
@@ -98,5 +118,11 @@ async fn main() {
             let uri = format!("{bucket}/bench-{}-{existing}", ulid::Ulid::new().to_string().to_lowercase());
             run("s3", &uri, existing, rounds).await;
         }
+    }
+    let cycles: usize = std::env::var("CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    history("local", &dir.path().join("cat-history").display().to_string(), cycles, 30).await;
+    if let Ok(bucket) = std::env::var("OMNIGRAPH_TEST_S3") {
+        let uri = format!("{bucket}/bench-history-{}", ulid::Ulid::new().to_string().to_lowercase());
+        history("s3", &uri, cycles.min(300), 30).await;
     }
 }

@@ -111,3 +111,20 @@ async fn a_stalled_load_gives_up_the_write_lock_after_the_idle_timeout() {
     let q = api.query("g", "query q() { match { $p: Person { name: \"half\" } } return { $p.name } }", json!({})).await;
     assert!(q.json()["rows"].as_array().unwrap().is_empty(), "{}", q.text);
 }
+
+#[tokio::test]
+async fn a_query_whose_client_went_away_stops_computing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), Opts { args: vec!["--query-timeout".into(), "5m".into()], ..Default::default() });
+    let api = Api::new(&s);
+    api.create_loaded("g").await;
+    assert_eq!(api.load("g", &people(300)).await.status, 200);
+    let q = "query q() { match { $a: Person $b: Person $c: Person $a.age = $b.age or $b.age = $c.age or $c.name = \"x\" } return { count(*) as n } }";
+    // The client gives up after half a second; the query would run much longer.
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap();
+    let sent = impatient.post(format!("{}/graphs/g/query", s.url)).header("content-type", "application/json").body(json!({"query": q}).to_string()).send().await;
+    assert!(sent.is_err(), "the query answered within half a second");
+    let stopped = eventually(Duration::from_secs(60), || async { s.stderr().contains("stopped: its client went away") }).await;
+    assert!(stopped.is_some(), "the query kept computing for nobody: {}", s.stderr());
+    assert_eq!(column(&api.query("g", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
+}

@@ -163,7 +163,15 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
     // stops at its next check instead of computing for nobody.
     let gone = CancelOnDrop::default();
     let deadline = omnigraph::query::limits::Deadline::start(graph.query_limits().timeout).with_cancel(gone.0.clone());
-    let r = off_workers(async move { omnigraph::query::run_read_until(&graph, &plan, &params, deadline).await }).await??;
+    let gid = id.to_string();
+    let r = off_workers(async move {
+        let r = omnigraph::query::run_read_until(&graph, &plan, &params, deadline).await;
+        if matches!(r, Err(omnigraph::Error::QueryCancelled)) {
+            crate::log!("query `{}` on graph `{gid}` stopped: its client went away", plan.name);
+        }
+        r
+    })
+    .await??;
     drop(gone);
     Ok((name, r))
 }
