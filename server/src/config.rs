@@ -51,9 +51,19 @@ pub struct Args {
     /// Allow a non-loopback bind without tokens (everyone may do everything the policy allows).
     #[arg(long)]
     pub unauthenticated: bool,
-    /// Largest `/load` body in bytes (default 64 MiB); larger ones get 413.
+    /// Largest JSON-form `/load` body (`{"data": [...]}`) in bytes
+    /// (default 64 MiB); larger ones get 413. NDJSON loads stream and have
+    /// no total limit unless `--max-load-bytes` sets one.
     #[arg(long, env = "OMNIGRAPH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// An optional total limit on a streamed NDJSON `/load` body, in bytes
+    /// (default: none; memory stays bounded by the line limit whatever the size).
+    #[arg(long, env = "OMNIGRAPH_MAX_LOAD_BYTES")]
+    pub max_load_bytes: Option<u64>,
+    /// The longest line of a load, in bytes (default 16 MiB); a longer one
+    /// fails the load with `OG-LOAD-015` and its line number.
+    #[arg(long, env = "OMNIGRAPH_MAX_LINE_BYTES")]
+    pub max_line_bytes: Option<usize>,
     /// Largest JSON body of the other routes (queries, mutations, a new
     /// graph's schema) in bytes (default 1 MiB); larger ones get 413.
     #[arg(long, env = "OMNIGRAPH_MAX_QUERY_BYTES")]
@@ -105,6 +115,8 @@ struct FileSettings {
     #[serde(default)]
     unauthenticated: bool,
     max_body_bytes: Option<usize>,
+    max_load_bytes: Option<u64>,
+    max_line_bytes: Option<usize>,
     max_query_bytes: Option<usize>,
     max_in_flight: Option<usize>,
     cache_bytes: Option<u64>,
@@ -134,6 +146,8 @@ pub struct Config {
     pub policy: Policy,
     pub auth: AuthMode,
     pub max_body_bytes: usize,
+    pub max_load_bytes: Option<u64>,
+    pub max_line_bytes: usize,
     pub max_query_bytes: usize,
     pub max_in_flight: usize,
     pub cache_bytes: u64,
@@ -216,6 +230,8 @@ impl Config {
             policy,
             auth,
             max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
+            max_load_bytes: args.max_load_bytes.or(file.max_load_bytes),
+            max_line_bytes: args.max_line_bytes.or(file.max_line_bytes).unwrap_or(omnigraph::load::DEFAULT_MAX_LINE_BYTES).max(1024),
             max_query_bytes: args.max_query_bytes.or(file.max_query_bytes).unwrap_or(DEFAULT_MAX_QUERY_BYTES).max(1024),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
             cache_bytes: args.cache_bytes.or(file.cache_bytes).unwrap_or_else(default_cache_bytes),

@@ -74,6 +74,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         policy: policy.clone(),
         in_flight: InFlight::new(config.max_in_flight),
         max_body_bytes: config.max_body_bytes,
+        max_load_bytes: config.max_load_bytes,
+        max_line_bytes: config.max_line_bytes,
         max_query_bytes: config.max_query_bytes,
         idle_timeout: config.idle_timeout,
         browser_guard: match config.auth {

@@ -22,8 +22,12 @@ pub struct AppState {
     pub tokens: Tokens,
     pub policy: Arc<Policy>,
     pub in_flight: InFlight,
-    /// Largest `/load` body.
+    /// Largest JSON-form `/load` body.
     pub max_body_bytes: usize,
+    /// Largest streamed NDJSON `/load` body (`None`: no limit).
+    pub max_load_bytes: Option<u64>,
+    /// Longest line of a load.
+    pub max_line_bytes: usize,
     /// Largest JSON body of every other route (queries, mutations, schemas).
     pub max_query_bytes: usize,
     /// How long a streamed body may stall: a load body that sends nothing,

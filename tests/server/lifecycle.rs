@@ -171,7 +171,7 @@ async fn a_bad_load_is_rejected_with_line_numbers_and_changes_nothing() {
 #[tokio::test]
 async fn bodies_over_the_limit_get_413_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--max-body-bytes", "4096", "--max-query-bytes", "4096"].map(String::from).to_vec();
+    let args = ["--max-body-bytes", "4096", "--max-load-bytes", "4096", "--max-query-bytes", "4096"].map(String::from).to_vec();
     let s = Server::start_with(dir.path(), Opts { args, ..Default::default() });
     let api = Api::new(&s);
     assert_eq!(api.create("g").await.status, 201);

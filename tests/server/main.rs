@@ -10,6 +10,7 @@ mod fuzz;
 mod hostile;
 mod lifecycle;
 mod limits;
+mod loads;
 mod live;
 mod openapi;
 mod quarantine;

@@ -73,11 +73,30 @@ pub struct LoadOptions {
     pub max_errors: usize,
     /// Rows buffered per type before a chunk is staged.
     pub chunk_rows: usize,
+    /// The longest line accepted, in bytes: the loader's memory is bounded by
+    /// it, however large the input ([`DEFAULT_MAX_LINE_BYTES`]).
+    pub max_line_bytes: usize,
 }
+
+/// The default of [`LoadOptions::max_line_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
 impl LoadOptions {
     pub fn new(mode: LoadMode, source_name: impl Into<String>) -> Self {
-        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 256 * 1024 }
+        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 256 * 1024, max_line_bytes: DEFAULT_MAX_LINE_BYTES }
+    }
+}
+
+/// The error for line `line` of `source`, longer than `max` bytes.
+fn line_too_long(source: &str, line: u64, max: usize) -> Error {
+    Error::InvalidData {
+        source_name: source.to_string(),
+        total: 1,
+        errors: vec![crate::error::LineError {
+            line,
+            code: "OG-LOAD-015",
+            message: format!("the line is longer than {max} bytes (the loader's line limit); nothing was loaded"),
+        }],
     }
 }
 
@@ -224,6 +243,7 @@ fn read_and_parse(
     tx: tokio::sync::mpsc::Sender<ParsedChunk>,
     spent: std::sync::mpsc::Receiver<ParsedChunk>,
     source: String,
+    max_line: usize,
 ) -> Result<u64> {
     use rayon::prelude::*;
     let index = line::TypeIndex::new(&schema);
@@ -252,11 +272,19 @@ fn read_and_parse(
                 }
             }
             if eof {
+                let last = buf.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+                if buf.len() - last > max_line {
+                    let newlines = buf[..last].iter().filter(|b| **b == b'\n').count() as u64;
+                    return Err(line_too_long(&source, line_no + newlines + 1, max_line));
+                }
                 break buf.len();
             }
             match buf.iter().rposition(|b| *b == b'\n') {
                 Some(i) => break i + 1,
-                None => want = buf.len() + BLOCK_BYTES, // a line longer than a block
+                // A line longer than a block: read on, but never hold more
+                // than one line's limit of it.
+                None if buf.len() > max_line => return Err(line_too_long(&source, line_no + 1, max_line)),
+                None => want = buf.len() + BLOCK_BYTES,
             }
         };
         carry.extend_from_slice(&buf[cut..]);
@@ -270,6 +298,9 @@ fn read_and_parse(
         let mut at = 0;
         for (i, l) in text.split_inclusive('\n').enumerate() {
             line_no += 1;
+            if l.trim_end_matches(['\n', '\r']).len() > max_line {
+                return Err(line_too_long(&source, line_no, max_line));
+            }
             let t = l.trim();
             if !t.is_empty() {
                 let start = at + (t.as_ptr() as usize - l.as_ptr() as usize);
@@ -427,8 +458,8 @@ async fn read_input(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedChunk>(4);
     let (spent_tx, spent_rx) = std::sync::mpsc::channel::<ParsedChunk>();
     let reader = {
-        let (schema, source) = (schema.clone(), opts.source_name.clone());
-        std::thread::spawn(move || read_and_parse(input, schema, tx, spent_rx, source))
+        let (schema, source, max_line) = (schema.clone(), opts.source_name.clone(), opts.max_line_bytes);
+        std::thread::spawn(move || read_and_parse(input, schema, tx, spent_rx, source, max_line))
     };
     let mut checker = Checker::new(&schema);
     let mut last = Progress::default();

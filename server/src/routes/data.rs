@@ -278,11 +278,14 @@ pub async fn load(
         if let Some(n) = p.max_errors {
             opts.max_errors = n;
         }
-        let (reader, over) = stream_body(req.into_body(), state.max_body_bytes, state.idle_timeout);
+        let limit = state.max_load_bytes.map(|n| usize::try_from(n).unwrap_or(usize::MAX)).unwrap_or(usize::MAX);
+        let (reader, over) = stream_body(req.into_body(), limit, state.idle_timeout);
         (opts, Box::new(reader), Some(over))
     };
+    opts.max_line_bytes = state.max_line_bytes;
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
     let served = s.clone();
+    let started = std::time::Instant::now();
     let result = tokio::spawn(async move {
         let _w = served.write_lock.lock().await;
         omnigraph::load::load(&served.graph, input, &opts, &mut |_| {}).await
@@ -290,8 +293,12 @@ pub async fn load(
     .await
     .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
-        Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
-        Err(e) => match over.as_ref().and_then(|f| f.error(state.max_body_bytes, state.idle_timeout)) {
+        Ok(report) => {
+            let mut v = serde_json::to_value(&report).expect("serializable");
+            v["elapsed_ms"] = (started.elapsed().as_millis() as u64).into();
+            Ok(Json(v))
+        }
+        Err(e) => match over.as_ref().and_then(|f| f.error(state.max_load_bytes.unwrap_or(u64::MAX) as usize, state.idle_timeout)) {
             Some(stopped) => Err(stopped),
             None => Err(write_failed(&state, &id, &s, e.into()).await),
         },
