@@ -217,3 +217,18 @@ async fn listing_and_showing_follow_each_graphs_own_rules_and_health_names_no_pa
     assert_eq!(health.status, 200);
     assert!(!health.text.contains(dir.path().to_str().unwrap()) && health.json().get("catalog").is_none(), "{}", health.text);
 }
+
+#[tokio::test]
+async fn metadata_cannot_smuggle_in_a_graph_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let admin = Api::with_token(&s, &token("admin"));
+    let rules = json!({"rules": [{"allow": ["read", "change"], "actors": ["*"]}]});
+    let r = admin.post("/graphs", &json!({"id": "open", "schema": SCHEMA, "metadata": {"policy": rules, "owner": "x"}})).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "OG-HTTP-001"), "{}", r.text);
+    assert_eq!(admin.get("/graphs/open").await.status, 404, "nothing was created");
+    // Other metadata is kept, and the nobody actor still gets nothing.
+    let r = admin.post("/graphs", &json!({"id": "open", "schema": SCHEMA, "metadata": {"owner": "x"}})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(Api::with_token(&s, &token("nobody")).mutate("open", "query add($n: String) { insert Person { name: $n } }", json!({"n": "m"})).await.status, 403);
+}

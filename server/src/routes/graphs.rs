@@ -169,6 +169,11 @@ pub async fn create(State(state): State<Shared>, Extension(actor): Extension<Act
         Some(serde_json::Value::Object(m)) => m,
         Some(_) => return Err(ApiError::bad_body("`metadata` must be a JSON object")),
     };
+    // A graph's rules come only from `policy`, validated below; metadata is
+    // data and must never carry rules past that validation.
+    if metadata.contains_key("policy") {
+        return Err(ApiError::bad_body("`metadata.policy` is reserved: give a graph's rules in the `policy` field, where they are checked"));
+    }
     if let Some(policy) = req.policy {
         let rules = match policy {
             serde_json::Value::String(yaml) => {
