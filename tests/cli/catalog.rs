@@ -135,7 +135,7 @@ fn a_storage_fault_during_delete_never_skips_the_fence() {
     let shown = graphs_ok(&w, &cat, &["show", "g"]);
     assert_eq!(shown["state"], "deleting", "{shown}");
     // Once the store answers again, recovery finishes the delete with its fence.
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    crate::catalog_common::until_leases_expired(&w, &cat);
     let (code, plan) = recover(&w, &cat, &["--apply"]);
     assert_eq!(code, 0, "{plan:#}");
     assert_eq!(graphs_ok(&w, &cat, &["show", "g"])["state"], "deleted");

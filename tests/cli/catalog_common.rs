@@ -99,3 +99,18 @@ pub fn assert_consistent(w: &Work, cat: &str) {
         }
     });
 }
+
+/// Polls a recovery dry run until no item waits on a live lease (at most
+/// 30 s): the leases of stopped or crashed operations have run out.
+pub fn until_leases_expired(w: &Work, cat: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, plan) = recover(w, cat, &[]);
+        let waiting = plan["items"].as_array().is_some_and(|items| items.iter().any(|i| i["decision"] == "wait"));
+        if !waiting {
+            return;
+        }
+        assert!(start.elapsed().as_secs() < 30, "a lease never expired: {plan:#}");
+        std::thread::yield_now();
+    }
+}

@@ -8,7 +8,7 @@ use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::catalog_common::{assert_consistent, graphs_ok, recover};
+use crate::catalog_common::{assert_consistent, graphs_ok, recover, until_leases_expired};
 use crate::common::*;
 
 const LEASE_MS: u64 = 600;
@@ -83,7 +83,7 @@ fn a_delete_stopped_past_its_lease_cannot_fence_a_restored_graph() {
     w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
 
     let late = stop_at(&w, &cat, "delete.after_mark_deleting", &["delete", "g", "--retain", "1h"]);
-    std::thread::sleep(Duration::from_millis(LEASE_MS + 200));
+    until_leases_expired(&w, &cat);
     // Recovery takes the delete over and finishes it; then the graph is restored.
     let (code, plan) = recover(&w, &cat, &["--apply"]);
     assert_eq!(code, 0, "{plan:#}");
@@ -111,7 +111,7 @@ fn a_restore_stopped_past_its_lease_cannot_lift_a_later_deletes_fence() {
     graphs_ok(&w, &cat, &["delete", "g", "--retain", "1h"]);
 
     let late = stop_at(&w, &cat, "restore.after_mark", &["restore", "g"]);
-    std::thread::sleep(Duration::from_millis(LEASE_MS + 200));
+    until_leases_expired(&w, &cat);
     // Recovery finishes the restore; then someone deletes the graph again.
     let (code, plan) = recover(&w, &cat, &["--apply"]);
     assert_eq!(code, 0, "{plan:#}");

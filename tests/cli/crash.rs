@@ -170,7 +170,11 @@ fn a_write_rolled_forward_by_another_process_is_reported_as_done_not_as_a_confli
         lines.join("\n")
     });
     rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the writer never reached its publish");
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // Wait (on the repair's own verdict) until the writer's lease ran out.
+    let start = std::time::Instant::now();
+    while String::from_utf8_lossy(&w.run(&["recover", "--store", &w.graph(), "--json"]).stdout).contains("wait: ") {
+        assert!(start.elapsed().as_secs() < 30, "the writer's lease never ran out");
+    }
     // Meanwhile another process repairs the graph: every table landed, so
     // it publishes the stalled write (under the write's op id).
     let v: serde_json::Value = serde_json::from_str(&w.ok(&["recover", "--store", &w.graph(), "--apply", "--json"])).unwrap();
