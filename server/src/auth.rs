@@ -51,6 +51,9 @@ impl Tokens {
             if actor.is_empty() || !actor.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')) {
                 return Err(err(format!("actor `{actor}`: use letters, digits and `_ - . @`")));
             }
+            if token.trim() != token {
+                return Err(err(format!("actor `{actor}`: token has leading or trailing spaces, which no request could send back")));
+            }
             if token.len() < 16 {
                 return Err(err(format!("actor `{actor}`: token is shorter than 16 characters")));
             }
@@ -95,11 +98,11 @@ impl Tokens {
         }
         let value = headers.get(header::AUTHORIZATION).ok_or_else(ApiError::missing_token)?;
         let value = value.to_str().map_err(|_| ApiError::bad_token())?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(ApiError::missing_token)?
-            .trim();
+        // The scheme name is case-insensitive (RFC 9110).
+        let token = match value.trim_start().split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => return Err(ApiError::missing_token()),
+        };
         self.actor_of(token).map(str::to_string).ok_or_else(ApiError::bad_token)
     }
 }

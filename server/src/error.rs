@@ -180,7 +180,11 @@ impl IntoResponse for ApiError {
                 obj.remove("details");
             }
         }
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
         let mut r = (self.status, axum::Json(self.body)).into_response();
+        if unauthorized {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(s) = self.retry_after_s {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }

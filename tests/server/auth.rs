@@ -232,3 +232,38 @@ async fn metadata_cannot_smuggle_in_a_graph_policy() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(Api::with_token(&s, &token("nobody")).mutate("open", "query add($n: String) { insert Person { name: $n } }", json!({"n": "m"})).await.status, 403);
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_401s_say_how_to_authenticate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _files) = secured(dir.path(), Some(POLICY), &[]);
+    let http = client();
+    let url = format!("{}/graphs", s.url);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = send(http.get(&url).header("authorization", format!("{scheme} {}", token("admin")))).await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.text);
+    }
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers().get("www-authenticate").map(|v| v.to_str().unwrap()), Some("Bearer"));
+    let r = http.get(&url).header("authorization", "Basic YWRtaW46eA==").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[test]
+fn a_token_with_surrounding_spaces_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("tokens.json"), r#"{"admin": " admin-token-0123456789 "}"#).unwrap();
+    let out = std::process::Command::new(server_bin())
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "127.0.0.1:0", "--tokens-file"])
+        .arg(files.path().join("tokens.json"))
+        .env_remove("OMNIGRAPH_TOKENS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OG-SERVER-003") && err.contains("spaces"), "{err}");
+}
