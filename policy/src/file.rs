@@ -31,8 +31,8 @@ pub const MAIN_BRANCH: &str = "main";
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
-    /// Group name -> its actors.
-    #[serde(default)]
+    /// Group name -> its actors (a group given twice is an error).
+    #[serde(default, deserialize_with = "crate::unique::unique_map")]
     pub groups: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub rules: Vec<Rule>,

@@ -11,6 +11,7 @@
 //!   request, and per-graph policies attached at create time.
 //! - [`cases`]: `omnigraph policy test` cases and their results.
 //! - [`error`]: errors with stable `OG-POLICY-NNN` codes.
+//! - [`unique`]: maps that refuse a key given twice (groups, tokens).
 //!
 //! docs/user/server.md documents the file format with examples.
 
@@ -20,6 +21,7 @@ pub mod cases;
 pub mod compile;
 pub mod error;
 pub mod file;
+pub mod unique;
 
 pub use action::Action;
 pub use authorize::{Decision, Policy, Resource};

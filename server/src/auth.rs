@@ -44,8 +44,10 @@ impl Tokens {
     /// Parses `{actor: token}` (JSON or YAML).
     pub fn parse(src: &str, source_name: &str) -> Result<Tokens, TokensError> {
         let err = |message: String| TokensError { source_name: source_name.to_string(), message };
-        let map: BTreeMap<String, String> =
-            serde_norway::from_str(src).map_err(|e| err(format!("expected a mapping of actor to token: {e}")))?;
+        // An actor given twice is an error, not "the second token wins".
+        let map: BTreeMap<String, String> = serde_norway::from_str::<omnigraph_policy::unique::UniqueMap<String>>(src)
+            .map_err(|e| err(format!("expected a mapping of actor to token, each actor once: {e}")))?
+            .0;
         let mut digests: Vec<([u8; 32], String)> = Vec::new();
         for (actor, token) in map {
             if actor.is_empty() || !actor.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')) {

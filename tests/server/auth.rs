@@ -267,3 +267,21 @@ fn a_token_with_surrounding_spaces_is_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("OG-SERVER-003") && err.contains("spaces"), "{err}");
 }
+
+#[test]
+fn an_actor_given_twice_in_the_tokens_file_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("tokens.yaml"), "admin: admin-token-0123456789\nadmin: other-token-0123456789\n").unwrap();
+    let out = std::process::Command::new(server_bin())
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "127.0.0.1:0", "--tokens-file"])
+        .arg(files.path().join("tokens.yaml"))
+        .env_remove("OMNIGRAPH_TOKENS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OG-SERVER-003") && err.contains("given twice"), "{err}");
+}

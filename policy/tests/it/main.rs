@@ -179,3 +179,13 @@ fn cases_report_pass_and_fail() {
     let e = omnigraph_policy::cases::run(&p, &bad, "c.yaml").unwrap_err();
     assert!(e.to_string().contains("case 1") && e.to_string().contains("give `graph`"), "{e}");
 }
+
+#[test]
+fn a_group_given_twice_is_an_error_not_a_silent_widening() {
+    let src = "groups:\n  admins: [admin]\n  admins: [admin, mallory]\nrules:\n  - allow: [graph_delete]\n    groups: [admins]\n";
+    let err = omnigraph_policy::PolicyFile::parse(src, "policy.yaml").unwrap_err();
+    assert!(err.to_string().contains("`admins` is given twice"), "{err}");
+    // Distinct groups still parse.
+    let ok = "groups:\n  admins: [admin]\n  readers: [mallory]\n";
+    assert_eq!(omnigraph_policy::PolicyFile::parse(ok, "policy.yaml").unwrap().groups.len(), 2);
+}
