@@ -182,8 +182,12 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
     if graph_scoped && !r.graphs.is_empty() {
         return Err(err("a graph's own policy applies to that graph only; remove `graphs`".into()));
     }
-    if !r.graphs.is_empty() && actions.iter().all(|a| a.is_server_level()) {
-        return Err(err("`graphs` applies to per-graph actions only, and this rule has none".into()));
+    // `graphs` cannot scope a server-level action (it names no graph), so a
+    // rule that mixed them would grant that action everywhere: refuse it.
+    if let Some(a) = actions.iter().find(|a| a.is_server_level()).filter(|_| !r.graphs.is_empty()) {
+        return Err(err(format!(
+            "`graphs` applies to per-graph actions only, and `{a}` is server-level (it would apply to every graph); put server-level actions in a rule without `graphs`"
+        )));
     }
     for g in &r.graphs {
         if !valid_graph_pattern(g) {

@@ -12,7 +12,9 @@ rules:
   - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply]
     groups: [admins]
     branches: [main]
-  - allow: [graph_list, read, export]
+  - allow: [graph_list]
+    groups: [analysts]
+  - allow: [read, export]
     groups: [analysts]
     graphs: ["sales-*", "ops"]
   - deny: [export]
@@ -188,4 +190,15 @@ fn a_group_given_twice_is_an_error_not_a_silent_widening() {
     // Distinct groups still parse.
     let ok = "groups:\n  admins: [admin]\n  readers: [mallory]\n";
     assert_eq!(omnigraph_policy::PolicyFile::parse(ok, "policy.yaml").unwrap().groups.len(), 2);
+}
+
+#[test]
+fn a_rule_scoped_by_graphs_cannot_grant_a_server_level_action_everywhere() {
+    let src = "groups:\n  devs: [bob]\nrules:\n  - allow: [read, graph_delete]\n    actors: [bob]\n    graphs: [\"scratch-*\"]\n";
+    let err = PolicyFile::parse(src, "policy.yaml").unwrap().check().unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("`graph_delete` is server-level") && msg.contains("rule 1"), "{msg}");
+    // Split in two rules, it is what it says: read on scratch-*, delete anywhere.
+    let split = "rules:\n  - allow: [read]\n    actors: [bob]\n    graphs: [\"scratch-*\"]\n  - allow: [graph_delete]\n    actors: [bob]\n";
+    assert!(PolicyFile::parse(split, "policy.yaml").unwrap().check().is_ok());
 }
