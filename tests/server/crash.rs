@@ -52,9 +52,13 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
             assert_eq!(api.get("/graphs/victim").await.json()["serving"]["status"], "serving");
         }
         404 => {
-            // Rolled back: fully absent, and the id can be created again.
-            let leftovers = std::fs::read_dir(dir.path().join("graphs/victim")).map(|d| d.count()).unwrap_or(0);
-            assert_eq!(leftovers, 0, "rolled back but its data remains");
+            // Rolled back: fully absent once the sweep finished the roll
+            // back (it publishes `failed` first, then removes the
+            // incarnation, then retires the sidecar), and the id can be
+            // created again.
+            let leftovers = || std::fs::read_dir(dir.path().join("graphs/victim")).map(|d| d.count()).unwrap_or(0);
+            let gone = eventually(Duration::from_secs(30), || async { leftovers() == 0 }).await;
+            assert!(gone.is_some(), "rolled back but its data remains: {}", s.stderr());
             assert_eq!(api.create("victim").await.status, 201);
         }
         other => panic!("unexpected {other}: {}", victim.text),
