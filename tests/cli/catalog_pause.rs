@@ -68,6 +68,16 @@ impl Stopped {
     }
 }
 
+/// A catalog with graph `g`, loaded: (work dir, catalog, g's location).
+fn loaded_graph() -> (Work, String, String) {
+    let w = Work::new();
+    let cat = w.path("catalog").display().to_string();
+    let e = graphs_ok(&w, &cat, &["create", "--id", "g", "--schema", "schema.pg"]);
+    let loc = e["location"].as_str().unwrap().to_string();
+    w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
+    (w, cat, loc)
+}
+
 /// Whether the graph at `loc` reads (its fence is live).
 fn reads(w: &Work, loc: &str) -> Result<(), String> {
     let out = w.run(&["snapshot", "--store", loc]);
@@ -76,11 +86,7 @@ fn reads(w: &Work, loc: &str) -> Result<(), String> {
 
 #[test]
 fn a_delete_stopped_past_its_lease_cannot_fence_a_restored_graph() {
-    let w = Work::new();
-    let cat = w.path("catalog").display().to_string();
-    let e = graphs_ok(&w, &cat, &["create", "--id", "g", "--schema", "schema.pg"]);
-    let loc = e["location"].as_str().unwrap().to_string();
-    w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
+    let (w, cat, loc) = loaded_graph();
 
     let late = stop_at(&w, &cat, "delete.after_mark_deleting", &["delete", "g", "--retain", "1h"]);
     until_leases_expired(&w, &cat);
@@ -103,11 +109,7 @@ fn a_delete_stopped_past_its_lease_cannot_fence_a_restored_graph() {
 
 #[test]
 fn a_restore_stopped_past_its_lease_cannot_lift_a_later_deletes_fence() {
-    let w = Work::new();
-    let cat = w.path("catalog").display().to_string();
-    let e = graphs_ok(&w, &cat, &["create", "--id", "g", "--schema", "schema.pg"]);
-    let loc = e["location"].as_str().unwrap().to_string();
-    w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
+    let (w, cat, loc) = loaded_graph();
     graphs_ok(&w, &cat, &["delete", "g", "--retain", "1h"]);
 
     let late = stop_at(&w, &cat, "restore.after_mark", &["restore", "g"]);

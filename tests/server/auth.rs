@@ -250,38 +250,32 @@ async fn the_bearer_scheme_is_case_insensitive_and_401s_say_how_to_authenticate(
     assert_eq!(r.status(), 401);
 }
 
-#[test]
-fn a_token_with_surrounding_spaces_is_refused_at_start() {
+/// Starts a server whose tokens file holds `tokens`; it must refuse to
+/// start (exit 2). Returns what it printed.
+fn refused_with_tokens(file_name: &str, tokens: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    std::fs::write(files.path().join("tokens.json"), r#"{"admin": " admin-token-0123456789 "}"#).unwrap();
+    std::fs::write(files.path().join(file_name), tokens).unwrap();
     let out = std::process::Command::new(server_bin())
         .arg("--catalog")
         .arg(dir.path())
         .args(["--bind", "127.0.0.1:0", "--tokens-file"])
-        .arg(files.path().join("tokens.json"))
+        .arg(files.path().join(file_name))
         .env_remove("OMNIGRAPH_TOKENS")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn a_token_with_surrounding_spaces_is_refused_at_start() {
+    let err = refused_with_tokens("tokens.json", r#"{"admin": " admin-token-0123456789 "}"#);
     assert!(err.contains("OG-SERVER-003") && err.contains("spaces"), "{err}");
 }
 
 #[test]
 fn an_actor_given_twice_in_the_tokens_file_is_refused_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    std::fs::write(files.path().join("tokens.yaml"), "admin: admin-token-0123456789\nadmin: other-token-0123456789\n").unwrap();
-    let out = std::process::Command::new(server_bin())
-        .arg("--catalog")
-        .arg(dir.path())
-        .args(["--bind", "127.0.0.1:0", "--tokens-file"])
-        .arg(files.path().join("tokens.yaml"))
-        .env_remove("OMNIGRAPH_TOKENS")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_with_tokens("tokens.yaml", "admin: admin-token-0123456789\nadmin: other-token-0123456789\n");
     assert!(err.contains("OG-SERVER-003") && err.contains("given twice"), "{err}");
 }
