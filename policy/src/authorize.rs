@@ -37,6 +37,53 @@ pub struct Decision {
     pub allowed: bool,
     /// Ids of the Cedar policies that decided (empty for a default deny).
     pub policies: Vec<String>,
+    /// Why a request was refused (`None` when allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denial: Option<Denial>,
+}
+
+/// Why a request was refused, for the answer's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Denial {
+    /// A `deny` rule matched (these Cedar policy ids).
+    DenyRule { policies: Vec<String> },
+    /// An `allow` rule covers the request except that the branch is
+    /// protected and the rule does not name it in `branches`.
+    ProtectedBranch { branch: String },
+    /// No `allow` rule covers the request.
+    NoRule,
+}
+
+impl Denial {
+    /// One sentence for an error message.
+    pub fn explain(&self) -> String {
+        match self {
+            Denial::DenyRule { policies } => {
+                let rules: Vec<String> = policies.iter().map(|p| rule_name(p)).collect();
+                format!("a deny rule matches ({})", rules.join(", "))
+            }
+            Denial::ProtectedBranch { branch } => format!(
+                "branch `{branch}` is protected: a rule allows this action, but only a rule that names the branch (`branches: [{branch}]`) may write to it"
+            ),
+            Denial::NoRule => "no rule allows it".to_string(),
+        }
+    }
+}
+
+/// `rule-3-graph` -> `rule 3 of the server policy`; `graph-g-rule-1-graph`
+/// -> `rule 1 of graph `g`'s policy`.
+fn rule_name(policy_id: &str) -> String {
+    let trimmed = policy_id.trim_end_matches("-graph").trim_end_matches("-server");
+    if let Some(n) = trimmed.strip_prefix("rule-") {
+        return format!("rule {n} of the server policy");
+    }
+    if let Some(rest) = trimmed.strip_prefix("graph-")
+        && let Some((graph, n)) = rest.rsplit_once("-rule-")
+    {
+        return format!("rule {n} of graph `{graph}`'s policy");
+    }
+    policy_id.to_string()
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +187,23 @@ impl Policy {
     }
 
     pub fn authorize_on_branch(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str) -> Decision {
+        let protected = action.writes_branch() && self.file.protected_branches.iter().any(|b| b == branch);
+        let (allowed, policies) = self.ask(actor, action, resource, branch, protected);
+        let denial = if allowed {
+            None
+        } else if !policies.is_empty() {
+            // A denial with deciding policies means a `forbid` matched.
+            Some(Denial::DenyRule { policies: policies.clone() })
+        } else if protected && self.ask(actor, action, resource, branch, false).0 {
+            Some(Denial::ProtectedBranch { branch: branch.to_string() })
+        } else {
+            Some(Denial::NoRule)
+        };
+        Decision { allowed, policies, denial }
+    }
+
+    /// One Cedar request: (allowed, ids of the deciding policies).
+    fn ask(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str, protected: bool) -> (bool, Vec<String>) {
         let principal = uid(&actor_uid(actor));
         let groups: Vec<EntityUid> = self.memberships.get(actor).into_iter().flatten().map(|g| uid(&group_uid(g))).collect();
         let mut entities = vec![Entity::new_no_attrs(principal.clone(), groups.iter().cloned().collect::<HashSet<_>>())];
@@ -157,7 +221,6 @@ impl Policy {
                 u
             }
         };
-        let protected = action.writes_branch() && self.file.protected_branches.iter().any(|b| b == branch);
         let context = Context::from_pairs([
             ("branch".to_string(), RestrictedExpression::new_string(branch.to_string())),
             ("protected_branch".to_string(), RestrictedExpression::new_bool(protected)),
@@ -166,9 +229,6 @@ impl Policy {
         let request = Request::new(principal, uid(&compile::action_uid(action)), resource_uid, context, None).expect("request without a schema");
         let entities = Entities::from_entities(entities, None).expect("distinct entities");
         let response = Authorizer::new().is_authorized(&request, &self.set, &entities);
-        Decision {
-            allowed: response.decision() == cedar_policy::Decision::Allow,
-            policies: response.diagnostics().reason().map(|p| p.to_string()).collect(),
-        }
+        (response.decision() == cedar_policy::Decision::Allow, response.diagnostics().reason().map(|p| p.to_string()).collect())
     }
 }

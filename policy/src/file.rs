@@ -198,6 +198,13 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
         if !actions.iter().any(|a| a.writes_branch()) {
             return Err(err("`branches` applies to change and schema_apply only, and this rule has neither".into()));
         }
+        // A deny's `branches` narrows it to those branches, and a
+        // server-level action has no branch: it cannot be narrowed so.
+        if let Some(a) = actions.iter().find(|a| a.is_server_level()).filter(|_| !permit) {
+            return Err(err(format!(
+                "a deny with `branches` applies on those branches only, and `{a}` is server-level (it has no branch); put it in a deny without `branches`"
+            )));
+        }
         for b in &r.branches {
             if !valid_name(b) {
                 return Err(err(format!("branch `{b}` is not a valid name")));

@@ -24,6 +24,6 @@ pub mod file;
 pub mod unique;
 
 pub use action::Action;
-pub use authorize::{Decision, Policy, Resource};
+pub use authorize::{Decision, Denial, Policy, Resource};
 pub use error::PolicyError;
 pub use file::PolicyFile;

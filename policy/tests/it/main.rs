@@ -202,3 +202,34 @@ fn a_rule_scoped_by_graphs_cannot_grant_a_server_level_action_everywhere() {
     let split = "rules:\n  - allow: [read]\n    actors: [bob]\n    graphs: [\"scratch-*\"]\n  - allow: [graph_delete]\n    actors: [bob]\n";
     assert!(PolicyFile::parse(split, "policy.yaml").unwrap().check().is_ok());
 }
+mod reference;
+
+#[test]
+fn a_refusal_says_why() {
+    use omnigraph_policy::Denial;
+    let p = policy();
+    let why = |actor, action, graph| p.authorize(actor, action, Resource::Graph(graph)).denial;
+    // dave's rule allows `change` but does not name the protected main.
+    assert_eq!(why("dave", Action::Change, "g"), Some(Denial::ProtectedBranch { branch: "main".into() }));
+    assert!(why("dave", Action::Change, "g").unwrap().explain().contains("branches: [main]"));
+    let Some(Denial::DenyRule { policies }) = why("carol", Action::Export, "sales-eu") else { panic!("carol export") };
+    assert!(Denial::DenyRule { policies }.explain().contains("rule 4 of the server policy"));
+    assert_eq!(why("mallory", Action::Read, "g"), Some(Denial::NoRule));
+    assert_eq!(why("alice", Action::Read, "g"), None);
+    let g = p.with_graph_rules("team", &serde_json::json!({"rules": [{"deny": ["read"], "actors": ["alice"]}]})).unwrap();
+    let d = g.authorize("alice", Action::Read, Resource::Graph("team")).denial.unwrap();
+    assert!(d.explain().contains("rule 1 of graph `team`'s policy"), "{}", d.explain());
+}
+
+#[test]
+fn a_deny_narrowed_to_branches_cannot_name_a_server_level_action() {
+    // Found by the reference test: `deny: [graph_create, schema_apply]` with
+    // `branches: [main]` denied graph_create everywhere, since a server-level
+    // action has no branch. Such a rule is refused instead.
+    let src = "rules:\n  - deny: [graph_create, schema_apply]\n    actors: [ann]\n    branches: [main]\n";
+    let msg = PolicyFile::parse(src, "policy.yaml").unwrap().check().unwrap_err().to_string();
+    assert!(msg.contains("rule 1") && msg.contains("`graph_create` is server-level"), "{msg}");
+    // An allow may: its `branches` only opens protected branches to its writes.
+    let allow = "rules:\n  - allow: [graph_create, change]\n    actors: [ann]\n    branches: [main]\n";
+    assert!(PolicyFile::parse(allow, "policy.yaml").unwrap().check().is_ok());
+}
