@@ -243,7 +243,9 @@ pub async fn ids(store: &CatalogStore) -> Result<Vec<String>> {
 /// Graph ids: a letter or digit, then up to 62 of letters, digits, `_`, `-`
 /// (lower case only, so ids are also safe directory and URL names).
 pub fn validate_id(id: &str) -> Result<()> {
-    let bad = |reason: &str| Err(CatalogError::InvalidId { id: id.to_string(), reason: reason.to_string() });
+    // An invalid id is echoed back in part only: it may be anything a client sent.
+    let shown = if id.chars().count() > 64 { format!("{}...", id.chars().take(64).collect::<String>()) } else { id.to_string() };
+    let bad = |reason: &str| Err(CatalogError::InvalidId { id: shown.clone(), reason: reason.to_string() });
     let mut chars = id.chars();
     match chars.next() {
         None => return bad("it is empty"),

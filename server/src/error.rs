@@ -100,7 +100,26 @@ impl ApiError {
     }
 
     pub fn forbidden(actor: &str, action: &str, target: &str) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "OG-AUTH-003", "forbidden", format!("actor `{actor}` may not `{action}` {target} (policy)"))
+        ApiError::forbidden_because(actor, action, target, None)
+    }
+
+    /// A policy refusal; with `why`, the message and `details.reason` say
+    /// which (a deny rule, a protected branch, no rule).
+    pub fn forbidden_because(actor: &str, action: &str, target: &str, why: Option<&omnigraph_policy::Denial>) -> ApiError {
+        let message = match why {
+            Some(d) => format!("actor `{actor}` may not `{action}` {target}: {}", d.explain()),
+            None => format!("actor `{actor}` may not `{action}` {target} (policy)"),
+        };
+        let mut e = ApiError::new(StatusCode::FORBIDDEN, "OG-AUTH-003", "forbidden", message);
+        if let Some(d) = why {
+            e.body["details"] = serde_json::to_value(d).expect("serializable");
+        }
+        e
+    }
+
+    /// A query-string parameter that does not parse.
+    pub fn bad_param(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-014", "bad_query_parameter", message)
     }
 }
 

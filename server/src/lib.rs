@@ -6,6 +6,7 @@
 //! - [`guard`]: the browser guard of a server without tokens (`Host`, `Origin`).
 //! - [`limits`]: the per-actor in-flight limit.
 //! - [`state`]: shared state and the admission middleware (token, limit).
+//! - [`access`]: the policy check of a graph route, before any lookup.
 //! - [`registry`]: the live set of served graphs, following the catalog.
 //! - [`background`]: the catalog refresh and the recovery sweep.
 //! - [`routes`]: the handlers ([`routes::graphs`] lifecycle, [`routes::data`] per graph).
@@ -15,6 +16,7 @@
 //!
 //! docs/user/server.md documents every route; docs/dev/server.md the design.
 
+pub mod access;
 pub mod auth;
 pub mod background;
 pub mod body;

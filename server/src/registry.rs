@@ -139,6 +139,14 @@ impl Registry {
         Opened::Served(Served { entry: e.clone(), graph, policy, write_lock: tokio::sync::Mutex::new(()) })
     }
 
+    /// The policy of a graph this process serves now.
+    pub fn served_policy(&self, id: &str) -> Option<Arc<Policy>> {
+        match self.slot(id) {
+            Some(Slot::Serving(s)) => Some(s.policy.clone()),
+            _ => None,
+        }
+    }
+
     /// The policy of graph `e`: the server's plus the rules stored on the
     /// entry. The one place that combines them, for served graphs and for
     /// entries this process does not serve (listing, showing).

@@ -69,10 +69,10 @@ pub async fn admit(State(state): State<Shared>, mut req: Request, next: Next) ->
 impl AppState {
     /// Server-level actions (`graph_list`, `graph_create`, `graph_delete`).
     pub fn authorize_server(&self, actor: &Actor, action: Action) -> ApiResult<()> {
-        if self.policy.authorize(&actor.0, action, Resource::Server).allowed {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(&actor.0, action.as_str(), "on this server"))
+        let d = self.policy.authorize(&actor.0, action, Resource::Server);
+        match d.denial {
+            None => Ok(()),
+            Some(why) => Err(ApiError::forbidden_because(&actor.0, action.as_str(), "on this server", Some(&why))),
         }
     }
 }
@@ -80,9 +80,8 @@ impl AppState {
 /// Per-graph actions, decided by the graph's own policy (the server's plus
 /// the rules attached to the graph).
 pub fn authorize_graph(policy: &Policy, actor: &Actor, action: Action, id: &str) -> ApiResult<()> {
-    if policy.authorize(&actor.0, action, Resource::Graph(id)).allowed {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(&actor.0, action.as_str(), &format!("on graph `{id}`")))
+    match crate::access::refusal(policy, actor, action, id) {
+        None => Ok(()),
+        Some(e) => Err(e),
     }
 }

@@ -2,6 +2,7 @@
 //! loopback, real catalogs in temp dirs and on the S3 test server, HTTP from
 //! a real client.
 
+mod access;
 mod auth;
 mod memory;
 mod common;
@@ -18,3 +19,5 @@ mod remote_cli;
 mod s3;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
+#[path = "../support/policy_reference.rs"]
+mod policy_reference;

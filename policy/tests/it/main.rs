@@ -203,6 +203,8 @@ fn a_rule_scoped_by_graphs_cannot_grant_a_server_level_action_everywhere() {
     assert!(PolicyFile::parse(split, "policy.yaml").unwrap().check().is_ok());
 }
 mod reference;
+#[path = "../../../tests/support/policy_reference.rs"]
+mod policy_reference;
 
 #[test]
 fn a_refusal_says_why() {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use omnigraph::load::{LoadMode, LoadOptions};
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::{GraphId, gate, params};
 use crate::body::{ChunkWriter, JsonBody, load_is_json, read_limited, stream_body};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
@@ -181,16 +183,19 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
     responses(
         (status = 200, description = "`{\"metadata\": {query, manifest_version, columns, row_count}, \"rows\": [{column: value}]}`", body = Object),
         (status = 400, description = "Query errors with positions, a mutation, bad parameters", body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "The query is too large (`OG-QUERY-016`) or its result is (`OG-QUERY-018`)", body = ErrorBody),
+        (status = 503, description = "The graph is not served (quarantined)", body = ErrorBody),
+        (status = 504, description = "The query ran past the server's deadline (`OG-QUERY-019`)", body = ErrorBody)))]
 pub async fn query(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    id: GraphId,
     request: Request,
 ) -> ApiResult<Response> {
-    // The graph and the right to read it come before the body is parsed.
-    let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+    // The right to read the graph comes before the graph and the body.
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
     let (name, result) = read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await)?;
     Ok(crate::body::query_result(result, &name))
@@ -205,9 +210,11 @@ pub async fn query(
 pub async fn mutate(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    id: GraphId,
     request: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
+    gate(&state, &actor, Action::Change, &id).await?;
+    let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
@@ -246,10 +253,13 @@ fn parse_mode(mode: Option<&str>) -> ApiResult<LoadMode> {
 pub async fn load(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    Query(p): Query<LoadParams>,
+    id: GraphId,
+    q: Result<Query<LoadParams>, QueryRejection>,
     req: Request,
 ) -> ApiResult<Json<serde_json::Value>> {
+    gate(&state, &actor, Action::Change, &id).await?;
+    let GraphId(id) = id;
+    let p = params(q)?;
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
     let is_json = load_is_json(&req)?;
@@ -307,15 +317,18 @@ pub async fn load(
 
 /// Streams the graph (or one type) as NDJSON that `/load` reads back
 /// (`export`).
-#[utoipa::path(get, path = "/graphs/{id}/export", tag = "data", params(("id" = String, Path), ExportParams), security(("bearer" = [])),
+#[utoipa::path(method(get, post), path = "/graphs/{id}/export", tag = "data", params(("id" = String, Path), ExportParams), security(("bearer" = [])),
     responses((status = 200, description = "NDJSON, one record per line", content_type = "application/x-ndjson", body = String),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    Query(p): Query<ExportParams>,
+    id: GraphId,
+    q: Result<Query<ExportParams>, QueryRejection>,
 ) -> ApiResult<Response> {
+    gate(&state, &actor, Action::Export, &id).await?;
+    let GraphId(id) = id;
+    let p = params(q)?;
     let s = read_fresh!(state, id, |s| {
         let checked: ApiResult<()> = async {
             authorize_graph(&s.policy, &actor, Action::Export, &id)?;
@@ -354,7 +367,9 @@ pub async fn export(
 /// The graph's schema: source, compiled IR and content hash (`read`).
 #[utoipa::path(get, path = "/graphs/{id}/schema", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, description = "`{schema_hash, source, ir}`", body = Object), (status = 404, body = ErrorBody)))]
-pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<serde_json::Value>> {
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
     read_fresh!(state, id, |s| {
         let r: ApiResult<serde_json::Value> = async {
             authorize_graph(&s.policy, &actor, Action::Read, &id)?;
@@ -370,7 +385,9 @@ pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Act
 /// The published snapshot: manifest version, tables, row counts (`read`).
 #[utoipa::path(get, path = "/graphs/{id}/snapshot", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, description = "`{root, manifest_version, genesis_id, schema_hash, tables}`", body = Object), (status = 404, body = ErrorBody)))]
-pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<serde_json::Value>> {
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
     read_fresh!(state, id, |s| {
         let r: ApiResult<serde_json::Value> = async {
             authorize_graph(&s.policy, &actor, Action::Read, &id)?;

@@ -3,7 +3,8 @@
 //! hangs up cannot stop it half way.
 
 use axum::Json;
-use axum::extract::{Extension, FromRequest, Path, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, FromRequest, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnigraph_catalog::lifecycle::retention::parse_duration_ms;
@@ -12,10 +13,11 @@ use omnigraph_policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::{GraphId, gate, is_operator, params, refusal};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Serving;
-use crate::state::{Actor, Shared, authorize_graph};
+use crate::state::{Actor, Shared};
 
 /// A graph as the catalog records it, and whether this process serves it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,11 +89,6 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
-/// Whether `actor` may `read` graph `e` under the graph's own policy.
-fn may_read(state: &Shared, actor: &Actor, e: &GraphEntry) -> bool {
-    state.registry.policy_of(e).is_ok_and(|p| authorize_graph(&p, actor, Action::Read, &e.id).is_ok())
-}
-
 fn view(state: &Shared, graph: GraphInfo) -> GraphView {
     let serving = state.registry.serving(&graph.entry.id);
     GraphView { graph, serving }
@@ -113,37 +110,37 @@ async fn detached<T: Send + 'static>(f: impl Future<Output = Result<T, CatalogEr
     }
 }
 
-/// Every graph with its state (`graph_list`).
+/// The graphs the caller may `read`, with their states (`graph_list`).
+/// An operator (server-level `graph_delete`) also sees graphs whose own
+/// rules no longer compile, and catalog records that do not read.
 #[utoipa::path(get, path = "/graphs", tag = "graphs", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = GraphList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(State(state): State<Shared>, Extension(actor): Extension<Actor>, Query(p): Query<ListParams>) -> ApiResult<Json<GraphList>> {
+    responses((status = 200, body = GraphList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(State(state): State<Shared>, Extension(actor): Extension<Actor>, q: Result<Query<ListParams>, QueryRejection>) -> ApiResult<Json<GraphList>> {
     state.authorize_server(&actor, Action::GraphList)?;
+    let p = params(q)?;
     let listing = state.catalog.list_all().await?;
+    let operator = is_operator(&state, &actor);
     let graphs = listing
         .graphs
         .into_iter()
         .filter(|g| p.all || g.listed())
-        .map(|mut g| {
-            // Metadata (a graph's own rules among it) is for those who may read the graph.
-            if !may_read(&state, &actor, &g.entry) {
-                g.entry.metadata = serde_json::Value::Null;
-            }
-            view(&state, g)
+        .filter(|g| match state.registry.policy_of(&g.entry) {
+            Ok(policy) => refusal(&policy, &actor, Action::Read, &g.entry.id).is_none(),
+            Err(_) => operator,
         })
+        .map(|g| view(&state, g))
         .collect();
-    Ok(Json(GraphList { catalog: state.catalog.uri().to_string(), graphs, unreadable: listing.unreadable }))
+    let unreadable = if operator { listing.unreadable } else { Vec::new() };
+    Ok(Json(GraphList { catalog: state.catalog.uri().to_string(), graphs, unreadable }))
 }
 
 /// One graph (`read` on it).
 #[utoipa::path(get, path = "/graphs/{id}", tag = "graphs", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = GraphView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn show(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<GraphView>> {
+    responses((status = 200, body = GraphView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn show(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<GraphView>> {
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
     let g = state.catalog.show(&id).await?;
-    // The graph's own policy decides, served here or not; one that does not
-    // compile lets nobody read the entry.
-    if !may_read(&state, &actor, &g.entry) {
-        return Err(ApiError::forbidden(&actor.0, Action::Read.as_str(), &format!("on graph `{id}`")));
-    }
     if !g.listed() {
         return Err(CatalogError::NotFound { id }.into());
     }
@@ -203,10 +200,11 @@ pub async fn create(State(state): State<Shared>, Extension(actor): Extension<Act
 pub async fn delete(
     State(state): State<Shared>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    Query(p): Query<DeleteParams>,
+    GraphId(id): GraphId,
+    q: Result<Query<DeleteParams>, QueryRejection>,
 ) -> ApiResult<Json<GraphView>> {
     state.authorize_server(&actor, Action::GraphDelete)?;
+    let p = params(q)?;
     omnigraph_catalog::entry::validate_id(&id)?;
     let retain_ms = p.retain.as_deref().map(parse_duration_ms).transpose()?;
     let catalog = state.catalog.clone().with_actor(&actor.0);
@@ -220,7 +218,7 @@ pub async fn delete(
 /// Brings back a deleted graph whose data is retained (`graph_create`).
 #[utoipa::path(post, path = "/graphs/{id}/restore", tag = "graphs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = GraphView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn restore(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<GraphView>> {
+pub async fn restore(State(state): State<Shared>, Extension(actor): Extension<Actor>, GraphId(id): GraphId) -> ApiResult<Json<GraphView>> {
     state.authorize_server(&actor, Action::GraphCreate)?;
     omnigraph_catalog::entry::validate_id(&id)?;
     let catalog = state.catalog.clone().with_actor(&actor.0);
@@ -233,7 +231,7 @@ pub async fn restore(State(state): State<Shared>, Extension(actor): Extension<Ac
 /// Removes a retained deleted graph's data now (`graph_delete`).
 #[utoipa::path(post, path = "/graphs/{id}/purge", tag = "graphs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = GraphView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn purge(State(state): State<Shared>, Extension(actor): Extension<Actor>, Path(id): Path<String>) -> ApiResult<Json<GraphView>> {
+pub async fn purge(State(state): State<Shared>, Extension(actor): Extension<Actor>, GraphId(id): GraphId) -> ApiResult<Json<GraphView>> {
     state.authorize_server(&actor, Action::GraphDelete)?;
     omnigraph_catalog::entry::validate_id(&id)?;
     let catalog = state.catalog.clone().with_actor(&actor.0);
