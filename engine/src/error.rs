@@ -71,7 +71,7 @@ pub enum Error {
     #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
     RecoveryRequired { root: String, ops: Vec<String> },
 
-    #[error("{source_name}: {} invalid line(s){}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]
+    #[error("{source_name}: {} problem(s) in its lines{}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]
     InvalidData {
         source_name: String,
         total: u64,

@@ -56,7 +56,7 @@ fn errors_are_one_line_with_a_code_and_json_on_request() {
     let bad = w.run(&["load", "--data", "bad.jsonl", "--store", &w.graph()]);
     assert_eq!(bad.status.code(), Some(1));
     let err = stderr(&bad);
-    assert!(err.starts_with("error[OG-LOAD-001]: bad.jsonl: 2 invalid line(s)"), "{err}");
+    assert!(err.starts_with("error[OG-LOAD-001]: bad.jsonl: 2 problem(s) in its lines"), "{err}");
     assert!(err.contains("line 1: OG-LOAD-006") && err.contains("line 2: OG-LOAD-003"), "{err}");
     let bad_json = w.run(&["load", "--data", "bad.jsonl", "--store", &w.graph(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&bad_json.stdout).unwrap();

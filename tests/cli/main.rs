@@ -8,6 +8,7 @@ mod catalog_race;
 mod commands;
 mod common;
 mod crash;
+mod docs;
 mod durability;
 mod init_race;
 mod policy;
