@@ -168,7 +168,7 @@ async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
         Target::Store(store) => {
             let g = if mutation { Graph::open_for_write(&store).await? } else { Graph::open(&store).await? };
             for r in g.recovered() {
-                eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+                eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
             let plans = omnigraph::query::compile(g.schema(), &src)?;
             let plan = omnigraph::query::select(&plans, args.name.as_deref())?;
@@ -237,7 +237,7 @@ async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
             };
             let g = Graph::open_for_write(&store).await?;
             for r in g.recovered() {
-                eprintln!("recovered an interrupted write {} ({}): {:?}", r.op_id, r.kind, r.decision);
+                eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
             let mut opts = LoadOptions::new(mode, args.data.display().to_string());
             opts.max_errors = args.max_errors;

@@ -25,6 +25,16 @@ fn recover_apply(w: &Work) -> serde_json::Value {
     let dry = w.run(&["recover", "--store", &w.graph()]);
     assert_eq!(dry.status.code(), Some(1), "dry run should report work: {}", String::from_utf8_lossy(&dry.stdout));
     let v: serde_json::Value = serde_json::from_str(&w.ok(&["recover", "--store", &w.graph(), "--apply", "--json"])).unwrap();
+    // The dry run said which it would do, and the run says which it did.
+    let planned = String::from_utf8_lossy(&dry.stdout).to_string();
+    let (will, did) = match (v["items"][0]["kind"].as_str(), v["items"][0]["decision"].as_str()) {
+        (Some("init_claim"), _) => ("roll back abandoned init", "rolled back abandoned init"),
+        (_, Some("rolled_forward")) => ("roll forward abandoned", "rolled forward abandoned"),
+        (_, Some("rolled_back")) => ("roll back abandoned", "rolled back abandoned"),
+        _ => ("remove the record of", "removed the record of"),
+    };
+    assert!(planned.contains(will), "{planned}");
+    assert!(v["items"][0]["action"].as_str().unwrap().starts_with(did), "{v}");
     // Idempotent: a second run finds nothing.
     assert_eq!(w.ok(&["recover", "--store", &w.graph()]).trim(), "nothing to recover");
     v
@@ -55,7 +65,7 @@ fn crash_after_first_table_commit_rolls_back_on_next_write() {
     std::fs::write(w.path("more.jsonl"), "{\"type\":\"Person\",\"data\":{\"name\":\"cy\"}}\n").unwrap();
     let out = w.run(&["load", "--data", "more.jsonl", "--store", &w.graph()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("RolledBack"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rolled back abandoned load"), "{}", stderr(&out));
     assert_eq!(w.rows("Person"), 1);
     assert_eq!(w.rows("Company"), 0);
     assert_eq!(w.rows("Knows"), 0);

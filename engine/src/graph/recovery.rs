@@ -41,6 +41,8 @@ pub struct Recovered {
     pub op_id: String,
     pub kind: String,
     pub decision: Decision,
+    /// How many tables the write touched.
+    pub tables: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,9 +87,22 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
     ))
 }
 
-/// Recovers one sidecar. `force_rollback` is used by a writer undoing its
-/// own failed write: it never rolls forward.
-pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
+impl Decision {
+    /// What recovering a write this way does, in words (`done`: it was done).
+    pub fn describe(&self, kind: &str, tables: usize, done: bool) -> String {
+        match (self, done) {
+            (Decision::RolledForward, false) => format!("roll forward abandoned {kind}: all {tables} table(s) landed; publish them"),
+            (Decision::RolledForward, true) => format!("rolled forward abandoned {kind}: published its {tables} table(s)"),
+            (Decision::RolledBack, false) => format!("roll back abandoned {kind}: not every table landed; restore the {tables} table(s) it touched"),
+            (Decision::RolledBack, true) => format!("rolled back abandoned {kind}: restored the table(s) it touched; nothing of it is visible"),
+            (Decision::AlreadyConsistent, false) => format!("remove the record of {kind}: it was already published, or never wrote"),
+            (Decision::AlreadyConsistent, true) => format!("removed the record of {kind}: it was already published, or never wrote"),
+        }
+    }
+}
+
+/// Where each table of a write stands, and so what recovering it does.
+async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Decided> {
     let manifest_uri = root.child_uri(layout::MANIFEST);
     let (mds, mstate) = manifest::read(&manifest_uri, None).await?;
     let mut states = Vec::new();
@@ -99,6 +114,29 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
     let decision = if !pending {
         Decision::AlreadyConsistent
     } else if !force_rollback && states.iter().all(|s| *s == TableState::Committed) {
+        Decision::RolledForward
+    } else {
+        Decision::RolledBack
+    };
+    Ok(Decided { decision, states, manifest: mds, state: mstate })
+}
+
+/// What [`decide`] found, with the manifest it read (a publish expects it).
+struct Decided {
+    decision: Decision,
+    states: Vec<TableState>,
+    manifest: Arc<lance::Dataset>,
+    state: manifest::ManifestState,
+}
+
+/// Recovers one sidecar. `force_rollback` is used by a writer undoing its
+/// own failed write: it never rolls forward.
+pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
+    let manifest_uri = root.child_uri(layout::MANIFEST);
+    let Decided { decision, states, manifest: mds, state: mstate } = decide(root, sidecar, force_rollback).await?;
+    let decision = if decision == Decision::AlreadyConsistent {
+        Decision::AlreadyConsistent
+    } else if decision == Decision::RolledForward {
         let mut updates = Vec::new();
         for t in &sidecar.tables {
             let ds = table::open(&root.child_uri(&t.location), Some(t.before + 1)).await?;
@@ -137,7 +175,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
         Decision::RolledBack
     };
     sidecar.remove(root).await?;
-    Ok(Recovered { op_id: sidecar.op_id.clone(), kind: sidecar.kind.clone(), decision })
+    Ok(Recovered { op_id: sidecar.op_id.clone(), kind: sidecar.kind.clone(), decision, tables: sidecar.tables.len() })
 }
 
 /// One thing `omnigraph recover --store` found.
@@ -182,6 +220,11 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
             root.delete(layout::INIT_CLAIM).await?;
             applied = true;
         }
+        let action = match (applied, landed) {
+            (true, true) => "removed the claim left by an init that completed".to_string(),
+            (true, false) => format!("rolled back abandoned init {}: removed the artifacts it created under its claim", claim.attempt),
+            _ => action,
+        };
         items.push(RepairItem { kind: "init_claim", id: claim.attempt, action, actionable, applied, decision: None });
     }
     if root.list(layout::MANIFEST).await?.is_empty() {
@@ -189,16 +232,19 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
     }
     for s in super::sidecar::list(&root).await? {
         let actionable = s.abandoned();
-        let action = if actionable {
-            format!("finish or undo abandoned {} ({} table(s))", s.kind, s.tables.len())
-        } else {
-            format!("wait: {} is in its commit window ({})", s.kind, s.owner)
+        let mut item = RepairItem {
+            kind: "write",
+            id: s.op_id.clone(),
+            action: format!("wait: {} is in its commit window ({})", s.kind, s.owner),
+            actionable,
+            applied: false,
+            decision: None,
         };
-        let mut item = RepairItem { kind: "write", id: s.op_id.clone(), action, actionable, applied: false, decision: None };
-        if apply && actionable {
-            let r = recover(&root, &s, false).await?;
-            item.decision = Some(r.decision);
-            item.applied = true;
+        if actionable {
+            let decision = if apply { recover(&root, &s, false).await?.decision } else { decide(&root, &s, false).await?.decision };
+            item.action = decision.describe(&s.kind, s.tables.len(), apply);
+            item.decision = Some(decision);
+            item.applied = apply;
         }
         items.push(item);
     }
