@@ -60,7 +60,7 @@ async fn run(backend: &str, uri: &str, existing: usize, rounds: usize) {
         create_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let s1 = c.stats();
         let t = Instant::now();
-        c.delete(&id, None).await.unwrap();
+        c.delete(&id, Default::default()).await.unwrap();
         delete_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let s2 = c.stats();
         create_req += s1.requests - s0.requests;
@@ -91,7 +91,7 @@ async fn history(backend: &str, uri: &str, cycles: usize, window: usize) {
     for _ in 0..cycles {
         let t = Instant::now();
         c.create("again", SCHEMA, serde_json::Value::Null).await.unwrap();
-        c.delete("again", None).await.unwrap();
+        c.delete("again", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap();
         ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let mut first = ms[..window].to_vec();

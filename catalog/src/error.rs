@@ -46,6 +46,9 @@ pub enum CatalogError {
     #[error("operation {op} renewed its lease (until {until_ms} ms since the epoch) since recovery looked; it is left to its owner")]
     LeaseLive { op: String, until_ms: i64 },
 
+    #[error("graph `{id}` was imported from {location}, a directory the catalog did not create; deleting it removes that directory. Pass --remove-data (HTTP: ?remove_data=true) to delete it with its data, or --retain DURATION to keep the data for a while")]
+    ImportedData { id: String, location: String },
+
     #[error("no unfinished operation {op} in the catalog")]
     UnknownOperation { op: String },
 
@@ -77,6 +80,7 @@ impl CatalogError {
             CatalogError::Storage { .. } => "OG-CATALOG-013",
             CatalogError::NotConditional { .. } => "OG-CATALOG-014",
             CatalogError::LeaseLive { .. } => "OG-CATALOG-015",
+            CatalogError::ImportedData { .. } => "OG-CATALOG-016",
             CatalogError::Engine(e) => e.code(),
         }
     }
@@ -98,6 +102,7 @@ impl CatalogError {
             CatalogError::Storage { .. } => "storage",
             CatalogError::NotConditional { .. } => "store_not_conditional",
             CatalogError::LeaseLive { .. } => "lease_live",
+            CatalogError::ImportedData { .. } => "imported_data",
             CatalogError::Engine(e) => e.kind(),
         }
     }

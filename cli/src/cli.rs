@@ -180,6 +180,10 @@ pub enum GraphsCommand {
         /// Keep the data this long, e.g. 30m, 12h, 7d.
         #[arg(long, value_name = "DURATION")]
         retain: Option<String>,
+        /// Delete an imported graph with its data: its directory, which the
+        /// catalog did not create, is removed (refused without this flag).
+        #[arg(long, conflicts_with = "retain")]
+        remove_data: bool,
     },
     /// Bring back a deleted graph whose data is still retained.
     Restore {

@@ -152,12 +152,17 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
             };
             print_done(&e, json, format!("created graph `{}` at {}", e.id, e.location));
         }
-        GraphsCommand::Delete { catalog, id, retain } => {
+        GraphsCommand::Delete { catalog, id, retain, remove_data } => {
             let retain_ms = retain.as_deref().map(parse_duration_ms).transpose()?;
+            let opts = omnigraph_catalog::lifecycle::delete::DeleteOptions { retain_ms, remove_imported_data: remove_data };
             let e = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.delete(&id, retain_ms).await?,
+                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.delete(&id, opts).await?,
                 Where::Server(r) => {
-                    let q = retain.map(|d| format!("?retain={}", crate::remote::encode(&d))).unwrap_or_default();
+                    let q = match (retain, remove_data) {
+                        (Some(d), _) => format!("?retain={}", crate::remote::encode(&d)),
+                        (None, true) => "?remove_data=true".to_string(),
+                        (None, false) => String::new(),
+                    };
                     info(r.delete(&format!("{}{q}", id_path(&id))).await?)?.entry
                 }
             };

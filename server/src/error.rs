@@ -153,7 +153,7 @@ impl From<CatalogError> for ApiError {
         let status = match &e {
             Engine(inner) => engine_status(inner),
             InvalidId { .. } => StatusCode::BAD_REQUEST,
-            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } | LeaseLive { .. } => StatusCode::CONFLICT,
+            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } | LeaseLive { .. } | ImportedData { .. } => StatusCode::CONFLICT,
             NotFound { .. } | UnknownOperation { .. } => StatusCode::NOT_FOUND,
             Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
             OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -142,3 +142,23 @@ fn a_storage_fault_during_delete_never_skips_the_fence() {
     assert!(!std::path::Path::new(&loc).exists());
     assert_consistent(&w, &cat);
 }
+
+#[test]
+fn deleting_an_imported_graph_keeps_the_users_directory_unless_asked() {
+    let w = Work::new();
+    let cat = catalog_uri(&w, false).unwrap();
+    let mine = w.path("mine").display().to_string();
+    w.ok(&["init", "--schema", "schema.pg", &mine]);
+    w.ok(&["load", "--store", &mine, "--data", "data.jsonl"]);
+    let before = crate::tree_hash::tree_hash(std::path::Path::new(&mine));
+    graphs_ok(&w, &cat, &["import", "--id", "mine", &mine]);
+    let out = graphs(&w, &cat, &["delete", "mine"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error[OG-CATALOG-016]") && stderr(&out).contains("--remove-data"), "{}", stderr(&out));
+    assert_eq!(crate::tree_hash::tree_hash(std::path::Path::new(&mine)), before, "the refused delete changed nothing");
+    assert_eq!(graphs_ok(&w, &cat, &["show", "mine"])["state"], "active");
+    // Asked for, the data goes.
+    assert_eq!(graphs_ok(&w, &cat, &["delete", "mine", "--remove-data"])["state"], "deleted");
+    assert!(!std::path::Path::new(&mine).join("__manifest").exists());
+    assert_consistent(&w, &cat);
+}

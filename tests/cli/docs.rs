@@ -4,7 +4,7 @@
 //! markup; in short, the info string after a fence's language says what a
 //! block is:
 //!
-//! - `sh` (or `bash`): a shell block, run with `bash -e -o pipefail`; every
+//! - `sh` (or `bash`): a shell block, run with `bash -e` (a failing command fails the block; a pipeline's status is its last command's, as in an interactive shell); every
 //!   variable it sets is kept for the page's later blocks. `sh exit=N`: the
 //!   last command must exit with N (the others may fail).
 //! - `sh server`: a one-line command that starts a server, run in the
@@ -184,7 +184,7 @@ impl Page {
 
     fn run(&mut self, b: &Block, body: &str) {
         let expect = b.attr("exit").map(|n| n.parse::<i32>().unwrap_or_else(|_| self.fail(b, "exit=N needs a number")));
-        let strict = if expect.is_none() { "set -e -o pipefail\n" } else { "" };
+        let strict = if expect.is_none() { "set -e\n" } else { "" };
         let script = format!("set -a\n[ -f .docenv ] && . ./.docenv\ntrap 'export -p > .docenv' EXIT\n{strict}{body}");
         let out_path = self.work.path().join(".out");
         let out = std::fs::File::create(&out_path).unwrap();

@@ -31,16 +31,38 @@ fn retention_over(e: &GraphEntry) -> bool {
         .is_some_and(|t| t.timestamp_millis() <= now_ms())
 }
 
+/// How a delete treats the graph's data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteOptions {
+    /// Keep the data (fenced) this long, for `restore` or `purge`.
+    pub retain_ms: Option<i64>,
+    /// Remove the data of an imported graph (a directory the catalog did
+    /// not create); without it, such a delete is refused unless it retains.
+    pub remove_imported_data: bool,
+}
+
+impl DeleteOptions {
+    pub fn retain(retain_ms: Option<i64>) -> DeleteOptions {
+        DeleteOptions { retain_ms, remove_imported_data: false }
+    }
+}
+
 impl Catalog {
     /// Deletes graph `id`. With `retain_ms`, the data is kept (fenced) for
-    /// that long, and `restore` or `purge` may follow.
-    pub async fn delete(&self, id: &str, retain_ms: Option<i64>) -> Result<GraphEntry> {
+    /// that long, and `restore` or `purge` may follow. An imported graph's
+    /// data is the user's own directory: removing it needs
+    /// `remove_imported_data`.
+    pub async fn delete(&self, id: &str, opts: DeleteOptions) -> Result<GraphEntry> {
         validate_id(id)?;
+        let retain_ms = opts.retain_ms;
         let (op, deleting) = self
             .begin_on_existing(
                 id,
                 OpKind::Delete,
                 |h| match h.state {
+                    State::Active if h.imported && retain_ms.is_none() && !opts.remove_imported_data => {
+                        Err(CatalogError::ImportedData { id: id.to_string(), location: h.location.clone() })
+                    }
                     State::Active => Ok(()),
                     State::Deleted | State::Failed => Err(CatalogError::NotFound { id: id.to_string() }),
                     _ => Err(wrong_state(h, "delete", "active")),

@@ -63,12 +63,12 @@ fn delete_fences_removes_data_and_leaves_a_tombstone_then_the_id_is_free() {
         rt().block_on(async {
             let c = Catalog::open(&b.uri).await.unwrap();
             let first = c.create("g", SCHEMA, json!(null)).await.unwrap();
-            let gone = c.delete("g", None).await.unwrap();
+            let gone = c.delete("g", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap();
             assert_eq!(gone.state, State::Deleted);
             assert!(gone.data_removed && gone.deleted_at.is_some());
             assert!(!omnigraph_catalog::lifecycle::data::exists(&first.location).await.unwrap(), "data removed");
             assert_eq!(c.active_location("g").await.unwrap_err().code(), "OG-CATALOG-004");
-            assert_eq!(c.delete("g", None).await.unwrap_err().code(), "OG-CATALOG-004");
+            assert_eq!(c.delete("g", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap_err().code(), "OG-CATALOG-004");
             let second = c.create("g", SCHEMA, json!(null)).await.unwrap();
             assert_ne!(second.incarnation, first.incarnation);
             assert_ne!(second.location, first.location);
@@ -84,7 +84,7 @@ fn retained_delete_can_be_restored_with_its_data() {
             let c = Catalog::open(&b.uri).await.unwrap();
             let e = c.create("kept", SCHEMA, json!(null)).await.unwrap();
             load_one(&e.location).await;
-            let d = c.delete("kept", Some(3_600_000)).await.unwrap();
+            let d = c.delete("kept", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(3_600_000))).await.unwrap();
             assert!(d.retained() && d.retained_until.is_some());
             // Fenced: no reads, no writes, while deleted.
             let g = omnigraph::Graph::open(&e.location).await.unwrap();
@@ -108,7 +108,7 @@ fn purge_removes_retained_data_and_restore_then_refuses() {
             let c = Catalog::open(&b.uri).await.unwrap();
             let e = c.create("p", SCHEMA, json!(null)).await.unwrap();
             assert_eq!(c.purge("p").await.unwrap_err().code(), "OG-CATALOG-005", "active graphs are not purged");
-            c.delete("p", Some(3_600_000)).await.unwrap();
+            c.delete("p", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(3_600_000))).await.unwrap();
             let t = c.purge("p").await.unwrap();
             assert!(t.data_removed && !t.retained());
             assert!(!omnigraph_catalog::lifecycle::data::exists(&e.location).await.unwrap());
@@ -138,8 +138,16 @@ fn import_registers_an_existing_graph_without_rewriting_it() {
         assert_eq!(c.entry("legacy2").await.unwrap().unwrap().state, State::Failed);
         let err = c.import("bad", dir.path().to_str().unwrap()).await.unwrap_err();
         assert_eq!(err.code(), "OG-OPEN-001", "not a graph: {err}");
+        // Deleting it would remove the user's own directory: refused unless asked for.
+        use omnigraph_catalog::lifecycle::delete::DeleteOptions;
+        let err = c.delete("legacy", DeleteOptions::retain(None)).await.unwrap_err();
+        assert_eq!(err.code(), "OG-CATALOG-016", "{err}");
+        assert!(err.to_string().contains("--remove-data"), "{err}");
+        assert_eq!(tree(&path), before, "a refused delete changed no file");
+        assert_eq!(c.entry("legacy").await.unwrap().unwrap().state, State::Active);
         // Once deleted (data removed), the location claim is released.
-        c.delete("legacy", None).await.unwrap();
+        c.delete("legacy", DeleteOptions { retain_ms: None, remove_imported_data: true }).await.unwrap();
+        assert!(!std::path::Path::new(&path).join("__manifest").exists());
         assert!(c.location_claim(&e.location).await.unwrap().is_none());
     });
 }
@@ -193,7 +201,7 @@ fn retention_periods_are_bounded_when_parsed_and_when_applied() {
     rt().block_on(async {
         let c = Catalog::open(&b.uri).await.unwrap();
         c.create("huge", SCHEMA, json!(null)).await.unwrap();
-        let e = c.delete("huge", Some(i64::MAX)).await.unwrap();
+        let e = c.delete("huge", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(i64::MAX))).await.unwrap();
         assert_eq!(e.state, State::Deleted);
         let until = chrono::DateTime::parse_from_rfc3339(e.retained_until.as_deref().unwrap()).unwrap();
         let years = (until.timestamp_millis() - chrono::Utc::now().timestamp_millis()) / (365 * 86_400_000);
@@ -230,7 +238,7 @@ fn every_spelling_of_one_directory_is_one_import() {
         assert!(c.owns_location(&first).await.unwrap());
         let g = omnigraph::Graph::open(&first.location).await.unwrap();
         assert!(g.snapshot().await.unwrap().tables.iter().any(|t| t.row_count > 0));
-        c.delete("b", None).await.unwrap();
+        c.delete("b", omnigraph_catalog::lifecycle::delete::DeleteOptions { retain_ms: None, remove_imported_data: true }).await.unwrap();
         assert!(!std::path::Path::new(&path).join("__manifest").exists(), "the owner's delete removed the data");
     });
 }

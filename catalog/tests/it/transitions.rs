@@ -44,7 +44,7 @@ fn a_transition_costs_the_same_with_more_graphs_in_the_catalog() {
             async move {
                 let before = c.stats();
                 c.create(id, SCHEMA, json!(null)).await.unwrap();
-                c.delete(id, None).await.unwrap();
+                c.delete(id, Default::default()).await.unwrap();
                 let after = c.stats();
                 (after.requests - before.requests, after.bytes_written - before.bytes_written)
             }
@@ -105,7 +105,7 @@ fn a_transition_costs_the_same_after_a_long_history_of_its_id() {
             async move {
                 let before = c.stats();
                 c.create("again", SCHEMA, json!(null)).await.unwrap();
-                c.delete("again", None).await.unwrap();
+                c.delete("again", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap();
                 let after = c.stats();
                 (after.requests - before.requests, after.keys_listed - before.keys_listed, after.bytes_read - before.bytes_read)
             }

@@ -75,6 +75,10 @@ pub struct CreateGraph {
 pub struct DeleteParams {
     /// Keep the data this long (`30m`, `12h`, `7d`) for restore or purge.
     pub retain: Option<String>,
+    /// Delete an imported graph with its data (its directory, which the
+    /// catalog did not create); refused (`409 OG-CATALOG-016`) without it.
+    #[serde(default)]
+    pub remove_data: bool,
 }
 
 /// `{"error", "code", "kind", "details"?}`.
@@ -209,7 +213,8 @@ pub async fn delete(
     let retain_ms = p.retain.as_deref().map(parse_duration_ms).transpose()?;
     let catalog = state.catalog.clone().with_actor(&actor.0);
     let gid = id.clone();
-    let entry = detached(async move { catalog.delete(&gid, retain_ms).await }).await?;
+    let opts = omnigraph_catalog::lifecycle::delete::DeleteOptions { retain_ms, remove_imported_data: p.remove_data };
+    let entry = detached(async move { catalog.delete(&gid, opts).await }).await?;
     state.registry.evict(&id, &entry.incarnation);
     crate::log!("deleted graph `{id}` (incarnation {}) for {}", entry.incarnation, actor.0);
     Ok(Json(entry_view(&state, entry).await))
