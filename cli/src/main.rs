@@ -28,7 +28,8 @@ fn main() {
     let args = cli::Cli::parse();
     let json = args.json;
     // `recover` and `policy test` reserve exit code 1 for "problems found"; their errors are 2.
-    let error_code = if matches!(args.command, cli::Command::Recover { .. } | cli::Command::Policy { .. }) { 2 } else { 1 };
+    let checks = matches!(args.command, cli::Command::Recover { .. } | cli::Command::Policy { command: cli::PolicyCommand::Test { .. } });
+    let error_code = if checks { 2 } else { 1 };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = match rt.block_on(commands::run(args)) {
         Ok(code) => code,

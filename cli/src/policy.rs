@@ -32,7 +32,8 @@ pub fn run(cmd: PolicyCommand, json: bool) -> Result<i32, CliError> {
                 for r in &results {
                     let on = r.graph.as_deref().map(|g| format!(" on {g}")).unwrap_or_default();
                     let status = if r.passed { "ok  " } else { "FAIL" };
-                    println!("{status} case {}: {} {}{on}: expected {:?}, got {:?}", r.case, r.actor, r.action, r.expect, r.got);
+                    let word = |e: cases::Expect| if e == cases::Expect::Allow { "allow" } else { "deny" };
+                    println!("{status} case {}: {} {}{on}: expected {}, got {}", r.case, r.actor, r.action, word(r.expect), word(r.got));
                 }
                 println!("{} passed, {failed} failed", results.len() - failed);
             }

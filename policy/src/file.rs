@@ -100,13 +100,37 @@ fn valid_graph_pattern(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '*'))
 }
 
+/// The parser names rules by position from 0 (`rules[1]`); every other
+/// message numbers them from 1 (`rule 2`), as a reader counts.
+fn rules_from_one(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("rules[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "rules[".len()..];
+        let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+        match (digits.parse::<usize>(), after[digits.len()..].starts_with(']')) {
+            (Ok(n), true) => {
+                out.push_str(&format!("rule {}", n + 1));
+                rest = &after[digits.len() + 1..];
+            }
+            _ => {
+                out.push_str("rules[");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl PolicyFile {
     /// Parses a policy file (YAML; JSON is YAML too).
     pub fn parse(src: &str, source_name: &str) -> Result<PolicyFile, PolicyError> {
         let mut f: PolicyFile = if src.trim().is_empty() {
             PolicyFile::default()
         } else {
-            serde_norway::from_str(src).map_err(|e| PolicyError::Syntax { source_name: source_name.into(), message: e.to_string() })?
+            serde_norway::from_str(src).map_err(|e| PolicyError::Syntax { source_name: source_name.into(), message: rules_from_one(&e.to_string()) })?
         };
         f.source_name = source_name.to_string();
         Ok(f)
@@ -170,7 +194,12 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
     }
     for g in &r.groups {
         if !file.groups.contains_key(g) {
-            return Err(err(format!("unknown group `{g}` (groups: {})", file.groups.keys().cloned().collect::<Vec<_>>().join(", "))));
+            let known = if file.groups.is_empty() {
+                "the policy file defines no groups".to_string()
+            } else {
+                format!("groups: {}", file.groups.keys().cloned().collect::<Vec<_>>().join(", "))
+            };
+            return Err(err(format!("unknown group `{g}` ({known})")));
         }
     }
     let everyone = r.actors.iter().any(|a| a == "*");

@@ -18,13 +18,21 @@ fn validate_reports_the_policy_count_and_prints_cedar() {
 }
 
 #[test]
-fn validate_names_the_bad_rule_and_exits_2() {
+fn validate_names_the_bad_rule_and_exits_1() {
     let w = Work::new();
     std::fs::write(w.path("bad.yaml"), "groups: {a: [x]}\nrules:\n  - allow: [read]\n    groups: [a]\n  - allow: [raed]\n    groups: [a]\n").unwrap();
     let out = w.run(&["policy", "validate", "bad.yaml"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "an error is exit 1, as for every command but recover and policy test");
     let err = stderr(&out);
     assert!(err.contains("OG-POLICY-002") && err.contains("rule 2") && err.contains("raed"), "{err}");
+    // A typo in a field names the rule the same way, counted from 1.
+    std::fs::write(w.path("typo.yaml"), "groups: {a: [x]}\nrules:\n  - allow: [read]\n    groups: [a]\n  - alow: [read]\n    groups: [a]\n").unwrap();
+    let err = stderr(&w.run(&["policy", "validate", "typo.yaml"]));
+    assert!(err.contains("rule 2: unknown field `alow`") && !err.contains("rules[1]"), "{err}");
+    // An unknown group in a file without groups says so.
+    std::fs::write(w.path("nogroups.yaml"), "rules:\n  - allow: [read]\n    groups: [nope]\n").unwrap();
+    let err = stderr(&w.run(&["policy", "validate", "nogroups.yaml"]));
+    assert!(err.contains("unknown group `nope` (the policy file defines no groups)"), "{err}");
 }
 
 #[test]
@@ -43,5 +51,5 @@ fn test_runs_cases_and_fails_on_a_wrong_expectation() {
     let out = w.run(&["policy", "test", "p.yaml", "--cases", "wrong.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FAIL case 1: bob graph_create: expected Allow, got Deny"), "{text}");
+    assert!(text.contains("FAIL case 1: bob graph_create: expected allow, got deny"), "{text}");
 }
