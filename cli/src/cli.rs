@@ -47,7 +47,7 @@ pub enum Command {
     /// Run a read query (.gq) against a graph.
     Query(QueryArgs),
     /// Run a mutation query (.gq): all its statements publish as one commit.
-    Mutate(QueryArgs),
+    Mutate(MutateArgs),
     /// Typecheck queries against a schema, without a graph.
     Lint {
         /// The .pg schema file.
@@ -75,6 +75,7 @@ pub enum Command {
     /// (or left), 2 error.
     #[command(group = clap::ArgGroup::new("target").required(true).args(["store", "catalog"]))]
     Recover {
+        /// One graph's directory or URI: its unfinished writes and init claim.
         #[arg(long)]
         store: Option<String>,
         /// The catalog URI (a directory or s3://bucket/prefix).
@@ -148,6 +149,7 @@ pub enum GraphsCommand {
     List {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// Also list failed creates and tombstones whose data is gone.
         #[arg(long)]
         all: bool,
     },
@@ -155,6 +157,7 @@ pub enum GraphsCommand {
     Show {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// The graph id.
         id: String,
     },
     /// Create a graph: reserve the id, init fresh storage, publish it active.
@@ -176,6 +179,7 @@ pub enum GraphsCommand {
     Delete {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// The graph id.
         id: String,
         /// Keep the data this long, e.g. 30m, 12h, 7d.
         #[arg(long, value_name = "DURATION")]
@@ -189,21 +193,24 @@ pub enum GraphsCommand {
     Restore {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// The graph id.
         id: String,
     },
     /// Remove a retained deleted graph's data now.
     Purge {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// The graph id.
         id: String,
     },
     /// Register a graph made by `omnigraph init` (its directory is not moved or rewritten).
     Import {
         #[command(flatten)]
         catalog: CatalogArg,
+        /// The id to register it under: [a-z0-9][a-z0-9_-]{0,62}.
         #[arg(long)]
         id: String,
-        /// The graph's root.
+        /// The graph's root directory (or URI on the catalog's storage).
         path: String,
     },
 }
@@ -241,6 +248,32 @@ pub struct QueryArgs {
     /// Output format; `table` on a terminal, `jsonl` otherwise (`json` with --json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+/// A mutation prints its report (rows inserted, updated, deleted), so it
+/// takes no `--format`.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["exec", "query"]))]
+pub struct MutateArgs {
+    #[command(flatten)]
+    pub target: GraphTarget,
+    /// Query source given inline.
+    #[arg(short = 'e', long = "exec", value_name = "SOURCE")]
+    pub exec: Option<String>,
+    /// A .gq file.
+    #[arg(long, value_name = "FILE")]
+    pub query: Option<PathBuf>,
+    /// Which query of the file to run (needed when it declares several).
+    pub name: Option<String>,
+    /// Parameter values as a JSON object, e.g. '{"name": "Alice"}'.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+}
+
+impl From<MutateArgs> for QueryArgs {
+    fn from(m: MutateArgs) -> QueryArgs {
+        QueryArgs { target: m.target, exec: m.exec, query: m.query, name: m.name, params: m.params, format: None }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

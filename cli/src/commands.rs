@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Query(args) => query_cmd(args, json, false).await?,
-        Command::Mutate(args) => query_cmd(args, json, true).await?,
+        Command::Mutate(args) => query_cmd(args.into(), json, true).await?,
         Command::Lint { schema, query } => {
             let ir = compile_schema(&read_file(&schema)?).map_err(Error::Schema)?;
             let plans = omnigraph::query::compile(&ir, &read_file(&query)?)?;

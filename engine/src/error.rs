@@ -68,7 +68,7 @@ pub enum Error {
     #[error("the fence of {root} moved: {reason}; this operation was taken over and changed nothing")]
     FenceMoved { root: String, reason: String },
 
-    #[error("{root} has pending write(s) {ops:?} that need recovery; open it for write to repair")]
+    #[error("{root} has pending write(s) {ops:?} that need recovery: run `omnigraph recover --store {root} --apply` (the next load repairs them too)")]
     RecoveryRequired { root: String, ops: Vec<String> },
 
     #[error("{source_name}: {} problem(s) in its lines{}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]

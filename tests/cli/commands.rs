@@ -89,3 +89,18 @@ fn load_reads_stdin_and_stays_quiet_when_piped() {
     assert!(out.stderr.is_empty(), "progress output leaked into a pipe: {}", stderr(&out));
     assert_eq!(w.rows("Person"), 2);
 }
+
+#[test]
+fn every_argument_has_help_and_mutate_takes_no_format() {
+    let w = Work::new();
+    let help = |args: &[&str]| String::from_utf8(w.run(args).stdout).unwrap();
+    assert!(help(&["graphs", "list", "--help"]).contains("tombstones whose data is gone"));
+    assert!(help(&["graphs", "show", "--help"]).contains("The graph id"));
+    assert!(help(&["graphs", "import", "--help"]).contains("The id to register it under"));
+    assert!(help(&["recover", "--help"]).contains("One graph's directory"));
+    assert!(help(&["graphs", "delete", "--help"]).contains("--remove-data"));
+    let mutate = help(&["mutate", "--help"]);
+    assert!(!mutate.contains("--format"), "{mutate}");
+    let out = w.run(&["mutate", "--store", "x", "-e", "q", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown flag is a usage error");
+}

@@ -337,34 +337,41 @@ impl<'s> Checker<'s> {
                     out.push(PClause::Bind { var: v });
                 }
                 Clause::Traverse { from, from_pos, edge, edge_pos, hops, to, to_pos } => {
+                    // A clause with an error still binds its variables (typed
+                    // when the edge is known), so their uses add no errors.
                     let Some(e) = self.schema.edges.iter().find(|e| edge_word(&e.name) == *edge) else {
                         let known: Vec<String> = self.schema.edges.iter().map(|e| edge_word(&e.name)).collect();
                         self.err("OG-QUERY-004", *edge_pos, format!("unknown edge `{edge}` (edges: {})", known.join(", ")));
+                        self.bind_var(from, "", *from_pos);
+                        self.bind_var(to, "", *to_pos);
                         continue;
                     };
                     let (src, dst) = (e.from.clone().unwrap_or_default(), e.to.clone().unwrap_or_default());
                     let hops = match hops {
-                        None => None,
+                        None => Some(None),
+                        Some(_) if src != dst => {
+                            self.err(
+                                "OG-QUERY-008",
+                                *edge_pos,
+                                format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
+                            );
+                            None
+                        }
                         Some((min, max)) => {
-                            if src != dst {
-                                self.err(
-                                    "OG-QUERY-008",
-                                    *edge_pos,
-                                    format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
-                                );
-                                continue;
-                            }
                             let max = max.unwrap_or(MAX_HOPS.max(*min));
                             if max > MAX_HOPS {
                                 self.err("OG-QUERY-008", *edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
-                                continue;
+                                None
+                            } else {
+                                Some(Some((*min, max)))
                             }
-                            Some((*min, max))
                         }
                     };
                     let f = self.bind_var(from, &src, *from_pos);
                     let t = self.bind_var(to, &dst, *to_pos);
-                    out.push(PClause::Traverse { from: f, edge: e.name.clone(), hops, to: t });
+                    if let Some(hops) = hops {
+                        out.push(PClause::Traverse { from: f, edge: e.name.clone(), hops, to: t });
+                    }
                 }
                 _ => {}
             }

@@ -402,6 +402,21 @@ fn typecheck_errors_carry_codes_and_positions() {
 }
 
 #[test]
+fn a_bad_traversal_is_one_error_not_a_cascade() {
+    let ir = omnigraph::schema::compile_schema(SOCIAL).unwrap();
+    for src in [
+        "query q() { match { $p: Person $p knows{0,99} $f } return { $f.name } }",
+        "query q() { match { $p worksAt{1,2} $c } return { $c.name } }",
+        "query q() { match { $p: Person $p knws $f } return { $f.name } }",
+    ] {
+        match query::compile(&ir, src) {
+            Err(omnigraph::Error::Query(d)) => assert_eq!(d.len(), 1, "{src}: {d:?}"),
+            other => panic!("expected one error for {src}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn wrong_command_kind_and_bad_params_are_rejected() {
     rt().block_on(async {
         let t = social().await;
