@@ -130,7 +130,7 @@ impl Error {
     /// The stable code of this error, also used to pick an HTTP status.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Schema(errs) => errs.first().map(|e| e.code).unwrap_or("OG-SCHEMA-000"),
+            Error::Schema(errs) => errs.first().map(|e| e.code).unwrap_or("OG-SCHEMA-001"),
             Error::AlreadyInitialized { .. } => "OG-INIT-001",
             Error::InitInProgress { .. } => "OG-INIT-002",
             Error::InitOutcomeUnknown { .. } => "OG-INIT-003",
@@ -142,7 +142,7 @@ impl Error {
             Error::FenceMoved { .. } => "OG-OPEN-006",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
             Error::InvalidData { .. } => "OG-LOAD-001",
-            Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-000"),
+            Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-001"),
             Error::QueryKind(_) => "OG-QUERY-011",
             Error::QueryNotFound(_) => "OG-QUERY-012",
             Error::QueryTooLarge { .. } => "OG-QUERY-016",

@@ -377,3 +377,46 @@ fn graphs_page() {
 fn server_page() {
     run_page("docs/user/server.md");
 }
+
+/// Every `OG-AREA-NNN` written out in `text`.
+fn codes_in(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("OG-") {
+        let tail = &rest[at + 3..];
+        let area: String = tail.chars().take_while(|c| c.is_ascii_uppercase()).collect();
+        let after = &tail[area.len()..];
+        let digits: String = after.strip_prefix('-').unwrap_or("").chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !area.is_empty() && digits.len() == 3 {
+            out.insert(format!("OG-{area}-{digits}"));
+        }
+        rest = tail;
+    }
+    out
+}
+
+fn files_under(dir: &std::path::Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_error_code_is_documented_and_every_documented_code_exists() {
+    let mut sources = Vec::new();
+    for krate in ["engine", "catalog", "recovery", "policy", "server", "cli"] {
+        files_under(&repo().join(krate).join("src"), "rs", &mut sources);
+    }
+    let in_code: std::collections::BTreeSet<String> = sources.iter().flat_map(|p| codes_in(&std::fs::read_to_string(p).unwrap())).collect();
+    let in_docs: std::collections::BTreeSet<String> = PAGES.iter().flat_map(|p| codes_in(&std::fs::read_to_string(repo().join(p)).unwrap())).collect();
+    let undocumented: Vec<_> = in_code.difference(&in_docs).collect();
+    let unknown: Vec<_> = in_docs.difference(&in_code).collect();
+    assert!(undocumented.is_empty(), "codes the program uses that no user page lists: {undocumented:?}");
+    assert!(unknown.is_empty(), "codes the user pages list that the program never uses: {unknown:?}");
+    assert!(in_code.len() > 100, "the scan found only {} codes", in_code.len());
+}
