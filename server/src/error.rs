@@ -15,11 +15,30 @@ pub struct ApiError {
     pub status: StatusCode,
     pub body: serde_json::Value,
     pub retry_after_s: Option<u64>,
+    /// What the handlers need to know about the error beyond its answer.
+    pub cause: Cause,
+}
+
+/// The few facts about an error that change what a handler does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cause {
+    /// The graph this handle serves is gone: fenced by a delete, or its
+    /// root no longer holds a graph.
+    GraphGone,
+    #[default]
+    Other,
+}
+
+fn engine_cause(e: &EngineError) -> Cause {
+    match e {
+        EngineError::GraphRetired { .. } | EngineError::NotAGraph { .. } => Cause::GraphGone,
+        _ => Cause::Other,
+    }
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, kind: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: serde_json::json!({"error": message.into(), "code": code, "kind": kind}), retry_after_s: None }
+        ApiError { status, body: serde_json::json!({"error": message.into(), "code": code, "kind": kind}), retry_after_s: None, cause: Cause::Other }
     }
 
     pub fn code(&self) -> &str {
@@ -143,7 +162,7 @@ fn engine_status(e: &EngineError) -> StatusCode {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        ApiError { status: engine_status(&e), body: e.to_json(), retry_after_s: None }
+        ApiError { status: engine_status(&e), body: e.to_json(), retry_after_s: None, cause: engine_cause(&e) }
     }
 }
 
@@ -158,13 +177,14 @@ impl From<CatalogError> for ApiError {
             Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
             OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError { status, body: e.to_json(), retry_after_s: None }
+        let cause = if let Engine(inner) = &e { engine_cause(inner) } else { Cause::Other };
+        ApiError { status, body: e.to_json(), retry_after_s: None, cause }
     }
 }
 
 impl From<PolicyError> for ApiError {
     fn from(e: PolicyError) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, body: e.to_json(), retry_after_s: None }
+        ApiError { status: StatusCode::BAD_REQUEST, body: e.to_json(), retry_after_s: None, cause: Cause::Other }
     }
 }
 

@@ -77,7 +77,7 @@ pub struct ExportParams {
 /// True for errors that say outright "this handle's graph is gone": its
 /// fence is retired, or its root no longer holds a graph.
 fn gone(e: &ApiError) -> bool {
-    matches!(e.code(), "OG-OPEN-005" | "OG-OPEN-001")
+    e.cause == crate::error::Cause::GraphGone
 }
 
 /// Whether an error on a served graph came from the graph going away under
