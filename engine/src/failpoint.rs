@@ -7,9 +7,42 @@
 //! creating the file `OMNIGRAPH_FAILPOINT_RESUME` names.
 //! Without the feature both are no-ops the compiler removes.
 
+/// Every failpoint, by the protocol step it interrupts. A test checks that
+/// each is in the code and is armed by some crash or error-path test.
+pub const NAMES: &[&str] = &[
+    // A graph's init (engine/src/graph/init.rs).
+    "init.before_genesis",
+    "init.after_genesis",
+    "init.after_first_table",
+    "init.create_table",
+    "init.genesis_unknown",
+    // A write: sidecar, table commits, publish (engine/src/graph/write.rs).
+    "write.after_sidecar",
+    "write.after_first_table_commit",
+    "write.before_publish",
+    "publish.before_manifest_commit",
+    "write.after_publish",
+    // The fence (engine/src/graph/fence.rs).
+    "fence.storage",
+    // Catalog lifecycle operations (catalog/src/lifecycle/).
+    "create.after_reserve",
+    "create.after_initializing",
+    "create.after_init",
+    "create.after_publish",
+    "import.after_reserve",
+    "delete.after_mark_deleting",
+    "delete.after_fence",
+    "delete.mid_data_removal",
+    "delete.before_tombstone",
+    "delete.after_tombstone",
+    "restore.after_mark",
+    "purge.after_mark",
+];
+
 /// Aborts the process if the failpoint `name` is armed.
 #[inline]
 pub fn hit(name: &str) {
+    debug_assert!(NAMES.contains(&name), "failpoint `{name}` is not in failpoint::NAMES");
     #[cfg(feature = "failpoints")]
     if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT") {
         if armed == name {
@@ -31,6 +64,7 @@ pub fn hit(name: &str) {
 /// True if `name` is armed as an injected error (`<name>=error`).
 #[inline]
 pub fn fail(name: &str) -> bool {
+    debug_assert!(NAMES.contains(&name), "failpoint `{name}` is not in failpoint::NAMES");
     #[cfg(feature = "failpoints")]
     if let Ok(armed) = std::env::var("OMNIGRAPH_FAILPOINT") {
         return armed.strip_suffix("=error") == Some(name);

@@ -42,17 +42,44 @@ fn recover_apply(w: &Work) -> serde_json::Value {
 
 #[test]
 fn crash_before_publish_rolls_forward() {
-    let w = Work::new();
-    w.init();
-    let (n, nh) = neighbour(&w);
-    crash_load(&w, "write.before_publish");
-    let ro = w.run(&["snapshot", "--store", &w.graph()]);
-    assert!(stderr(&ro).starts_with("error[OG-OPEN-004]"), "{}", stderr(&ro));
-    let v = recover_apply(&w);
-    assert_eq!(v["items"][0]["decision"], "rolled_forward", "{v}");
-    assert_eq!(w.rows("Person"), 2);
-    assert_eq!(w.rows("WorksAt"), 1);
-    assert_eq!(tree_hash(Path::new(&n)), nh);
+    // Before the publish starts, and inside it just before the `__manifest` commit.
+    for fp in ["write.before_publish", "publish.before_manifest_commit"] {
+        let w = Work::new();
+        w.init();
+        let (n, nh) = neighbour(&w);
+        crash_load(&w, fp);
+        let ro = w.run(&["snapshot", "--store", &w.graph()]);
+        assert!(stderr(&ro).starts_with("error[OG-OPEN-004]"), "{fp}: {}", stderr(&ro));
+        let v = recover_apply(&w);
+        assert_eq!(v["items"][0]["decision"], "rolled_forward", "{fp}: {v}");
+        assert_eq!(w.rows("Person"), 2);
+        assert_eq!(w.rows("WorksAt"), 1);
+        assert_eq!(tree_hash(Path::new(&n)), nh);
+    }
+}
+
+#[test]
+fn every_failpoint_is_in_the_code_and_armed_by_a_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let read_all = |dirs: &[&str]| {
+        let mut text = String::new();
+        let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                text.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+        text
+    };
+    let code = read_all(&["engine/src", "catalog/src", "recovery/src", "server/src", "cli/src"]);
+    let tests = read_all(&["tests", "engine/tests", "catalog/tests", "recovery/tests"]);
+    for name in omnigraph::failpoint::NAMES {
+        let quoted = format!("\"{name}\"");
+        assert!(code.matches(&quoted).count() >= 2, "failpoint `{name}` is listed but never hit");
+        assert!(tests.contains(name), "failpoint `{name}` is never armed by a test");
+    }
 }
 
 #[test]
