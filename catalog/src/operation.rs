@@ -130,8 +130,9 @@ impl Operation {
         }
     }
 
-    /// Retires the sidecar: the operation is finished.
-    pub async fn retire(store: &CatalogStore, op_id: &str) -> Result<()> {
+    /// Removes the operation's sidecar: the operation is finished. (Not
+    /// to be confused with `fence::retire`, which fences a graph.)
+    pub async fn remove_sidecar(store: &CatalogStore, op_id: &str) -> Result<()> {
         store.delete(&sidecar_path(op_id)).await
     }
 

@@ -34,23 +34,23 @@ pub enum Error {
     #[error("{root} already holds a graph artifact ({artifact}); init touched nothing")]
     AlreadyInitialized { root: String, artifact: String },
 
-    #[error("another init holds the claim on {root} (attempt {attempt}); init touched nothing")]
-    InitInProgress { root: String, attempt: String },
+    #[error("another init holds the claim on {root} (op {op_id}); init touched nothing")]
+    InitInProgress { root: String, op_id: String },
 
     #[error(
-        "init of {root} (attempt {attempt}) ended with an unknown outcome: {reason}; everything was kept, including the init claim; run recovery before retrying"
+        "init of {root} (op {op_id}) ended with an unknown outcome: {reason}; everything was kept, including the init claim; run recovery before retrying"
     )]
     InitOutcomeUnknown {
         root: String,
-        attempt: String,
+        op_id: String,
         reason: String,
     },
 
     #[error("{root} is not an omnigraph graph (missing {missing})")]
     NotAGraph { root: String, missing: String },
 
-    #[error("{root} has an unfinished init (claim {attempt}); the graph cannot be opened")]
-    InitIncomplete { root: String, attempt: String },
+    #[error("{root} has an unfinished init (claim {op_id}); the graph cannot be opened")]
+    InitIncomplete { root: String, op_id: String },
 
     #[error("{root}: schema files disagree: {reason}")]
     SchemaStateMismatch { root: String, reason: String },

@@ -25,10 +25,12 @@ pub const NAMES: &[&str] = &[
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",
     // Catalog lifecycle operations (catalog/src/lifecycle/).
+    "create.after_sidecar",
     "create.after_reserve",
     "create.after_initializing",
     "create.after_init",
     "create.after_publish",
+    "import.after_sidecar",
     "import.after_reserve",
     "delete.after_mark_deleting",
     "delete.after_fence",

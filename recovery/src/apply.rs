@@ -14,7 +14,7 @@ use futures::FutureExt;
 use omnigraph_catalog::lifecycle::{create::init_landed, data};
 use omnigraph_catalog::{Catalog, CatalogError, OpKind, Operation, Result, State};
 
-use crate::plan::{Decision, Item, ItemKind, Plan};
+use crate::plan::{Remedy, Item, ItemKind, Plan};
 
 pub async fn apply(catalog: &Catalog, plan: &mut Plan) {
     plan.applied = true;
@@ -58,7 +58,7 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
     let entry = catalog.entry(&op.graph_id).await?;
     let in_flight = entry.as_ref().filter(|e| e.op.as_ref().is_some_and(|o| o.id == op.op_id));
     match (item.decision, in_flight) {
-        (Decision::RollForward, Some(e)) => {
+        (Remedy::RollForward, Some(e)) => {
             match op.kind {
                 OpKind::Create => {
                     if !init_landed(&e.location, &op.op_id).await {
@@ -77,13 +77,13 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
                 }
                 OpKind::Import => return Err(CatalogError::Superseded { id: op.graph_id.clone(), op: op.op_id.clone() }),
             }
-            Operation::retire(catalog.store(), &op.op_id).await
+            Operation::remove_sidecar(catalog.store(), &op.op_id).await
         }
-        (Decision::RollBack, Some(e)) => {
+        (Remedy::RollBack, Some(e)) => {
             catalog.roll_back_create(op, e, "rolled back by recovery: the operation was abandoned").await?;
             Ok(())
         }
-        (Decision::Retire, _) | (Decision::RollBack, None) => {
+        (Remedy::Retire, _) | (Remedy::RollBack, None) => {
             match entry.as_ref() {
                 Some(e) if e.last_op.as_deref() == Some(op.op_id.as_str()) && e.state == State::Failed => {
                     catalog.clean_up_failed(op, e).await?;
@@ -95,7 +95,7 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
                 _ if op.kind == OpKind::Create => data::remove(&op.location).await?,
                 _ => {}
             }
-            Operation::retire(catalog.store(), &op.op_id).await
+            Operation::remove_sidecar(catalog.store(), &op.op_id).await
         }
         // The entry moved since the sweep: leave it to the next run.
         _ => Err(CatalogError::Superseded { id: op.graph_id.clone(), op: op.op_id.clone() }),

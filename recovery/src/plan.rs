@@ -24,7 +24,7 @@ pub enum ItemKind {
 /// What to do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum Remedy {
     /// Finish the operation.
     RollForward,
     /// Undo the operation.
@@ -43,23 +43,23 @@ pub enum Decision {
     Purge,
 }
 
-impl Decision {
+impl Remedy {
     pub fn as_str(self) -> &'static str {
         match self {
-            Decision::RollForward => "roll forward",
-            Decision::RollBack => "roll back",
-            Decision::Retire => "retire",
-            Decision::Wait => "wait",
-            Decision::NeedsOperator => "needs operator",
-            Decision::Remove => "remove",
-            Decision::RepairGraph => "repair graph",
-            Decision::Purge => "purge",
+            Remedy::RollForward => "roll forward",
+            Remedy::RollBack => "roll back",
+            Remedy::Retire => "retire",
+            Remedy::Wait => "wait",
+            Remedy::NeedsOperator => "needs operator",
+            Remedy::Remove => "remove",
+            Remedy::RepairGraph => "repair graph",
+            Remedy::Purge => "purge",
         }
     }
 
     /// Can `--apply` carry it out?
     pub fn actionable(self) -> bool {
-        !matches!(self, Decision::Wait | Decision::NeedsOperator)
+        !matches!(self, Remedy::Wait | Remedy::NeedsOperator)
     }
 }
 
@@ -76,7 +76,7 @@ pub struct Item {
     pub state: Option<State>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    pub decision: Decision,
+    pub decision: Remedy,
     /// Why, in a sentence an operator can act on.
     pub reason: String,
     pub applied: bool,
@@ -92,7 +92,7 @@ pub struct Item {
 }
 
 impl Item {
-    pub(crate) fn new(kind: ItemKind, decision: Decision, reason: String) -> Item {
+    pub(crate) fn new(kind: ItemKind, decision: Remedy, reason: String) -> Item {
         Item {
             kind,
             graph_id: None,

@@ -20,7 +20,7 @@ use omnigraph_catalog::lifecycle::{create::init_landed, data, retention};
 use omnigraph_catalog::operation::now_ms;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, OpKind, Operation, Result, State};
 
-use crate::plan::{Decision, Item, ItemKind, Plan};
+use crate::plan::{Remedy, Item, ItemKind, Plan};
 
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -36,7 +36,7 @@ fn lease_note(op: &Operation) -> String {
     format!("lease held by {} until {}{gone}", op.owner, when(op.lease_until_ms))
 }
 
-fn op_item(e: Option<&GraphEntry>, op: &Operation, decision: Decision, reason: String) -> Item {
+fn op_item(e: Option<&GraphEntry>, op: &Operation, decision: Remedy, reason: String) -> Item {
     let mut i = Item::new(ItemKind::Operation, decision, reason);
     i.graph_id = Some(op.graph_id.clone());
     i.op_id = Some(op.op_id.clone());
@@ -60,7 +60,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
     for bad in &listing.unreadable {
         let mut i = Item::new(
             ItemKind::UnreadableRecord,
-            Decision::NeedsOperator,
+            Remedy::NeedsOperator,
             format!("the catalog record of `{}` does not read ({} {}); its data is left alone; fix or remove the record", bad.id, bad.code, bad.error),
         );
         i.graph_id = Some(bad.id.clone());
@@ -69,7 +69,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
     for (op_id, e) in &bad_sidecars {
         let mut i = Item::new(
             ItemKind::UnreadableRecord,
-            Decision::NeedsOperator,
+            Remedy::NeedsOperator,
             format!("the sidecar of operation {op_id} does not read ({} {e}); storage no entry owns is left alone until it is fixed or removed", e.code()),
         );
         i.op_id = Some(op_id.clone());
@@ -87,33 +87,33 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         let forced = force == Some(opref.id.as_str());
         force_found |= forced;
         if !forced && now_ms() <= op.lease_until_ms {
-            items.push(op_item(Some(e), &op, Decision::Wait, lease_note(&op)));
+            items.push(op_item(Some(e), &op, Remedy::Wait, lease_note(&op)));
             continue;
         }
         let why = if forced { "forced by the operator".to_string() } else { format!("lease expired at {}", when(op.lease_until_ms)) };
         let (decision, reason) = match (opref.kind, e.state) {
             (OpKind::Create, State::Reserved | State::Initializing) => {
                 if init_landed(&e.location, &opref.id).await {
-                    (Decision::RollForward, format!("{why}; the graph's init landed: publish `active`, retire the sidecar"))
+                    (Remedy::RollForward, format!("{why}; the graph's init landed: publish `active`, retire the sidecar"))
                 } else {
-                    (Decision::RollBack, format!("{why}; the init did not complete: mark `failed`, remove {}, retire the sidecar", e.location))
+                    (Remedy::RollBack, format!("{why}; the init did not complete: mark `failed`, remove {}, retire the sidecar", e.location))
                 }
             }
             (OpKind::Import, State::Reserved) => {
-                (Decision::RollBack, format!("{why}; the import did not complete: mark `failed`, release its location claim (the graph's files are not touched)"))
+                (Remedy::RollBack, format!("{why}; the import did not complete: mark `failed`, release its location claim (the graph's files are not touched)"))
             }
             (OpKind::Delete, State::Deleting) => {
                 let rest = match opref.retain_ms {
                     Some(ms) if ms > 0 => format!("keep the data {ms} ms"),
                     _ => format!("remove {}", e.location),
                 };
-                (Decision::RollForward, format!("{why}; the graph is no longer served: fence it, {rest}, publish the tombstone"))
+                (Remedy::RollForward, format!("{why}; the graph is no longer served: fence it, {rest}, publish the tombstone"))
             }
             (OpKind::Restore, State::Deleted) => {
-                (Decision::RollForward, format!("{why}; lift the fence and publish `active`"))
+                (Remedy::RollForward, format!("{why}; lift the fence and publish `active`"))
             }
-            (OpKind::Purge, State::Deleted) => (Decision::RollForward, format!("{why}; remove {} and publish the tombstone", e.location)),
-            (kind, state) => (Decision::NeedsOperator, format!("{why}; a {kind} operation on a `{state}` entry is not a state this version knows how to finish")),
+            (OpKind::Purge, State::Deleted) => (Remedy::RollForward, format!("{why}; remove {} and publish the tombstone", e.location)),
+            (kind, state) => (Remedy::NeedsOperator, format!("{why}; a {kind} operation on a `{state}` entry is not a state this version knows how to finish")),
         };
         let mut item = op_item(Some(e), &op, decision, reason);
         item.forced = forced;
@@ -125,18 +125,18 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         force_found |= forced;
         let e = graphs.iter().find(|g| g.entry.id == op.graph_id).map(|g| &g.entry);
         if !forced && !op.lease_expired() {
-            items.push(op_item(e, op, Decision::Wait, lease_note(op)));
+            items.push(op_item(e, op, Remedy::Wait, lease_note(op)));
             continue;
         }
         let finished = e.is_some_and(|e| e.last_op.as_deref() == Some(op.op_id.as_str()));
         let item = if finished {
-            op_item(e, op, Decision::Retire, "the operation completed in the catalog; finish its cleanup and retire its sidecar".into())
+            op_item(e, op, Remedy::Retire, "the operation completed in the catalog; finish its cleanup and retire its sidecar".into())
         } else {
             let cleanup = match op.kind {
                 OpKind::Create if e.is_none_or(|e| e.location != op.location) => format!(", remove {} if anything is there", op.location),
                 _ => String::new(),
             };
-            op_item(e, op, Decision::RollBack, format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"))
+            op_item(e, op, Remedy::RollBack, format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"))
         };
         let mut item = item;
         item.forced = forced;
@@ -159,7 +159,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         if retention::expired(e) {
             let mut i = Item::new(
                 ItemKind::Retention,
-                Decision::Purge,
+                Remedy::Purge,
                 format!("retention ended at {}: remove {} and keep the tombstone", e.retained_until.as_deref().unwrap_or("?"), e.location),
             );
             i.graph_id = Some(e.id.clone());
@@ -174,7 +174,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
     // sidecar may own, is not known to be an orphan: a person decides.
     for i in found.iter_mut() {
         if !bad_sidecars.is_empty() || i.graph_id.as_ref().is_some_and(|id| unreadable_ids.contains(id)) {
-            i.decision = Decision::NeedsOperator;
+            i.decision = Remedy::NeedsOperator;
             i.reason = format!("{}; but a catalog record that does not read may own it, so it is left for an operator", i.reason);
         }
     }
@@ -186,24 +186,24 @@ async fn check_active(e: &GraphEntry) -> Option<Item> {
     let found = match omnigraph::Graph::open(&e.location).await {
         Ok(g) => match g.snapshot().await {
             Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => Some((
-                Decision::NeedsOperator,
+                Remedy::NeedsOperator,
                 format!(
                     "{} holds a different graph (genesis {:?}, the catalog recorded {:?}); nothing is changed automatically",
                     e.location, s.genesis_id, e.genesis_id
                 ),
             )),
             Ok(_) => None,
-            Err(err) => Some((Decision::NeedsOperator, format!("{} does not read: {} {err}", e.location, err.code()))),
+            Err(err) => Some((Remedy::NeedsOperator, format!("{} does not read: {} {err}", e.location, err.code()))),
         },
         Err(omnigraph::Error::RecoveryRequired { ops, .. }) => Some((
-            Decision::RepairGraph,
+            Remedy::RepairGraph,
             format!("write(s) {ops:?} were left unfinished inside the graph: finish or undo them (engine recovery)"),
         )),
         Err(omnigraph::Error::NotAGraph { missing, .. }) => Some((
-            Decision::NeedsOperator,
+            Remedy::NeedsOperator,
             format!("storage is missing at {} ({missing}); restore it from a backup, or delete the graph", e.location),
         )),
-        Err(err) => Some((Decision::NeedsOperator, format!("{} does not open: {} {err}", e.location, err.code()))),
+        Err(err) => Some((Remedy::NeedsOperator, format!("{} does not open: {} {err}", e.location, err.code()))),
     };
     found.map(|(decision, reason)| {
         let mut i = Item::new(ItemKind::ActiveGraph, decision, reason);
@@ -244,7 +244,7 @@ async fn orphans(catalog: &Catalog, dirs: Vec<(String, String)>, entries: &[&Gra
             }
             let mut i = Item::new(
                 ItemKind::OrphanLocation,
-                Decision::Remove,
+                Remedy::Remove,
                 format!("no catalog entry or operation owns incarnation {inc} of `{id}`: remove it"),
             );
             i.graph_id = Some(id.clone());

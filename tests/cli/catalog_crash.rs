@@ -116,6 +116,7 @@ crash_cases! {
     restore_crash_after_mark: "restore.after_mark", Op::Restore;
     purge_crash_after_mark: "purge.after_mark", Op::Purge;
     purge_crash_mid_data_removal: "delete.mid_data_removal", Op::Purge;
+    import_crash_after_sidecar: "import.after_sidecar", Op::Import;
     import_crash_after_reserve: "import.after_reserve", Op::Import;
 }
 

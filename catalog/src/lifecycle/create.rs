@@ -5,7 +5,7 @@
 //!    lease) over the head the availability check read. Lost race: retire
 //!    the sidecar, re-read, re-check.
 //! 3. Publish `initializing`, then init the graph at the fresh incarnation
-//!    location with the operation id as the engine's attempt id (claim,
+//!    location with the operation id as the engine's init op id (claim,
 //!    first table commits and genesis row all carry it).
 //! 4. Publish `active` (clearing the operation), then retire the sidecar.
 //!
@@ -38,7 +38,7 @@ impl Catalog {
         failpoint::hit("create.after_reserve");
         let active = self.leased(&op, self.finish_create(&op, reserved, schema_src)).await?;
         failpoint::hit("create.after_publish");
-        Operation::retire(&self.store, &op.op_id).await?;
+        Operation::remove_sidecar(&self.store, &op.op_id).await?;
         Ok(active)
     }
 
@@ -47,7 +47,7 @@ impl Catalog {
         next.state = State::Initializing;
         let initializing = self.step(op, &reserved, next).await?;
         failpoint::hit("create.after_initializing");
-        let report = match omnigraph::graph::init_with_attempt(&op.location, schema_src, &op.op_id).await {
+        let report = match omnigraph::graph::init_with_op_id(&op.location, schema_src, &op.op_id).await {
             Ok(r) => r,
             Err(e @ omnigraph::Error::InitOutcomeUnknown { .. }) => {
                 return Err(CatalogError::OutcomeUnknown { id: op.graph_id.clone(), op: op.op_id.clone(), reason: e.to_string() });
@@ -96,7 +96,7 @@ impl Catalog {
         } else {
             data::remove(&op.location).await?;
         }
-        Operation::retire(&self.store, &op.op_id).await
+        Operation::remove_sidecar(&self.store, &op.op_id).await
     }
 }
 

@@ -79,7 +79,7 @@ impl Catalog {
         failpoint::hit("delete.after_mark_deleting");
         let tombstone = self.leased(&op, self.finish_delete(&op, &deleting)).await?;
         failpoint::hit("delete.after_tombstone");
-        Operation::retire(&self.store, &op.op_id).await?;
+        Operation::remove_sidecar(&self.store, &op.op_id).await?;
         Ok(tombstone)
     }
 
@@ -160,7 +160,7 @@ impl Catalog {
             .await?;
         failpoint::hit("restore.after_mark");
         let active = self.leased(&op, self.finish_restore(&op, &marked)).await?;
-        Operation::retire(&self.store, &op.op_id).await?;
+        Operation::remove_sidecar(&self.store, &op.op_id).await?;
         Ok(active)
     }
 
@@ -194,7 +194,7 @@ impl Catalog {
             .await?;
         failpoint::hit("purge.after_mark");
         let tombstone = self.leased(&op, self.finish_purge(&op, &marked)).await?;
-        Operation::retire(&self.store, &op.op_id).await?;
+        Operation::remove_sidecar(&self.store, &op.op_id).await?;
         Ok(tombstone)
     }
 

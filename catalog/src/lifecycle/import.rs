@@ -60,7 +60,7 @@ impl Catalog {
         let (op, reserved) = self.reserve_new(id, OpKind::Import, &new).await?;
         failpoint::hit("import.after_reserve");
         let active = self.leased(&op, self.finish_import(&op, &reserved)).await?;
-        Operation::retire(&self.store, &op.op_id).await?;
+        Operation::remove_sidecar(&self.store, &op.op_id).await?;
         Ok(active)
     }
 
@@ -85,7 +85,7 @@ impl Catalog {
                     next.last_op = Some(op.op_id.clone());
                     next.failure = Some(format!("location already registered as `{owner}`"));
                     self.step(op, reserved, next).await?;
-                    Operation::retire(&self.store, &op.op_id).await?;
+                    Operation::remove_sidecar(&self.store, &op.op_id).await?;
                     return Err(CatalogError::LocationTaken { location: claim.location, owner });
                 }
             }

@@ -68,7 +68,7 @@ impl Catalog {
             let location = new.location.clone().unwrap_or_else(|| self.incarnation_location(id, &incarnation));
             let op = Operation::new(kind, id, &incarnation, &location, &self.actor, head.as_ref().map(|h| h.version).unwrap_or(0));
             op.write(&self.store).await?;
-            omnigraph::failpoint::hit(&format!("{kind}.after_sidecar"));
+            omnigraph::failpoint::hit(if kind == OpKind::Import { "import.after_sidecar" } else { "create.after_sidecar" });
             let now = now_rfc3339();
             let next = GraphEntry {
                 id: id.to_string(),
@@ -91,7 +91,7 @@ impl Catalog {
             };
             match entry::publish(&self.store, head.as_ref(), next).await? {
                 Publish::Published(e) => return Ok((op, e)),
-                Publish::Lost => Operation::retire(&self.store, &op.op_id).await?,
+                Publish::Lost => Operation::remove_sidecar(&self.store, &op.op_id).await?,
             }
         }
     }
@@ -135,7 +135,7 @@ impl Catalog {
             next.op = Some(op_ref(&op));
             match self.advance(&head, next).await? {
                 Ok(e) => return Ok((op, e)),
-                Err(_) => Operation::retire(&self.store, &op.op_id).await?,
+                Err(_) => Operation::remove_sidecar(&self.store, &op.op_id).await?,
             }
         }
     }

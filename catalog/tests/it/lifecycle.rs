@@ -266,7 +266,7 @@ fn one_unreadable_record_is_reported_and_hides_nothing_else() {
         let plan = omnigraph_recovery::run(&c, &omnigraph_recovery::Options { apply: true, force: None }).await.unwrap();
         let unreadable: Vec<_> = plan.items.iter().filter(|i| i.kind == omnigraph_recovery::ItemKind::UnreadableRecord).collect();
         assert_eq!(unreadable.len(), 2, "{:?}", plan.items);
-        assert!(plan.items.iter().all(|i| i.kind != omnigraph_recovery::ItemKind::OrphanLocation || i.decision == omnigraph_recovery::Decision::NeedsOperator));
+        assert!(plan.items.iter().all(|i| i.kind != omnigraph_recovery::ItemKind::OrphanLocation || i.decision == omnigraph_recovery::Remedy::NeedsOperator));
         assert!(std::path::Path::new(&bad.location).join("__manifest").exists(), "the unreadable graph's data is kept");
         assert!(omnigraph::Graph::open(&c.active_location("good").await.unwrap()).await.is_ok());
     });

@@ -78,7 +78,7 @@ fn recovery_leaves_a_live_operation_alone() {
         assert_eq!(shown.operation.as_ref().unwrap().op_id, op.op_id);
         let plan = omnigraph_recovery::run(&c, &omnigraph_recovery::Options { apply: true, force: None }).await.unwrap();
         assert_eq!(plan.items.len(), 1);
-        assert_eq!(plan.items[0].decision, omnigraph_recovery::Decision::Wait);
+        assert_eq!(plan.items[0].decision, omnigraph_recovery::Remedy::Wait);
         assert!(!plan.clean());
         assert_eq!(c.entry("busy").await.unwrap().unwrap().state, State::Deleting, "left alone");
         let err = c.create("busy", SCHEMA, json!(null)).await.unwrap_err();

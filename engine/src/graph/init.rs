@@ -2,15 +2,15 @@
 //!
 //! 1. Preflight: any graph artifact under the root -> `AlreadyInitialized`,
 //!    nothing touched (a held claim -> `InitInProgress`).
-//! 2. Claim: `__init_claim.json` put-if-absent with this attempt's id; then
+//! 2. Claim: `__init_claim.json` put-if-absent with this init's op id; then
 //!    the preflight again while holding it.
 //! 3. Build: empty table datasets, schema files (put-if-absent), and last the
-//!    genesis `__manifest` commit stamped with the attempt id. Only a root
+//!    genesis `__manifest` commit stamped with the op id. Only a root
 //!    whose manifest carries a genesis id is a graph.
 //! 4. Failure before the genesis commit removes exactly the artifacts this
-//!    attempt created, then its claim. A genesis commit whose outcome cannot
+//!    init created, then its claim. A genesis commit whose outcome cannot
 //!    be read back keeps everything, claim included, and says so.
-//! 5. The claim is removed; a leftover claim whose attempt matches the
+//! 5. The claim is removed; a leftover claim whose op_id matches the
 //!    genesis id is harmless and cleared by the next open for write.
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,9 @@ use crate::storage::{Created, Root, table};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InitClaim {
-    pub attempt: String,
+    /// The init's op id (claims written before the rename say `attempt`).
+    #[serde(alias = "attempt")]
+    pub op_id: String,
     pub owner: Owner,
     pub started_at: String,
     /// After this (ms since the epoch) an owner on another host counts as gone.
@@ -89,29 +91,29 @@ async fn preflight(root: &Root, ignore: Option<&str>) -> Result<()> {
     if present.iter().any(|a| a == layout::INIT_CLAIM)
         && let Some(claim) = read_claim(root).await?
     {
-        return Err(Error::InitInProgress { root: root.uri().to_string(), attempt: claim.attempt });
+        return Err(Error::InitInProgress { root: root.uri().to_string(), op_id: claim.op_id });
     }
     Err(Error::AlreadyInitialized { root: root.uri().to_string(), artifact: present.join(", ") })
 }
 
 /// Creates a new graph at `uri` from `.pg` source.
 pub async fn init(uri: &str, schema_src: &str) -> Result<InitReport> {
-    init_with_attempt(uri, schema_src, &ulid::Ulid::new().to_string()).await
+    init_with_op_id(uri, schema_src, &ulid::Ulid::new().to_string()).await
 }
 
-/// [`init`] with the attempt id chosen by the caller: a catalog create
+/// [`init`] with the op id chosen by the caller: a catalog create
 /// passes its operation id, so the init claim, every table's first commit
 /// and the genesis manifest row are stamped with it, and recovery can tell
 /// "this operation's init landed" from anyone else's graph.
-pub async fn init_with_attempt(uri: &str, schema_src: &str, attempt: &str) -> Result<InitReport> {
+pub async fn init_with_op_id(uri: &str, schema_src: &str, op_id: &str) -> Result<InitReport> {
     let ir = compile_schema(schema_src).map_err(Error::Schema)?;
     let root = Root::new(uri, true)?;
     preflight(&root, None).await?;
 
-    let attempt = attempt.to_string();
+    let op_id = op_id.to_string();
     let now = chrono::Utc::now();
     let claim = InitClaim {
-        attempt: attempt.clone(),
+        op_id: op_id.clone(),
         owner: Owner::current(),
         started_at: now.to_rfc3339(),
         lease_until_ms: now.timestamp_millis() + INIT_LEASE_MS,
@@ -119,20 +121,20 @@ pub async fn init_with_attempt(uri: &str, schema_src: &str, attempt: &str) -> Re
     match root.put_if_absent(layout::INIT_CLAIM, serde_json::to_vec_pretty(&claim).expect("claim serializes")).await? {
         Created::Yes => {}
         Created::AlreadyExists => {
-            let other = read_claim(&root).await?.map(|c| c.attempt).unwrap_or_else(|| "unknown".into());
-            return Err(Error::InitInProgress { root: root.uri().to_string(), attempt: other });
+            let other = read_claim(&root).await?.map(|c| c.op_id).unwrap_or_else(|| "unknown".into());
+            return Err(Error::InitInProgress { root: root.uri().to_string(), op_id: other });
         }
     }
     if let Err(e) = preflight(&root, Some(layout::INIT_CLAIM)).await {
-        release_claim(&root, &attempt).await;
+        release_claim(&root, &op_id).await;
         return Err(e);
     }
 
     let mut created: Vec<String> = Vec::new();
-    match build(&root, &ir, schema_src, &attempt, &mut created).await {
+    match build(&root, &ir, schema_src, &op_id, &mut created).await {
         Ok(report) => {
             failpoint::hit("init.after_genesis");
-            release_claim(&root, &attempt).await;
+            release_claim(&root, &op_id).await;
             Ok(report)
         }
         Err(BuildError::BeforeGenesis(e)) => {
@@ -140,17 +142,17 @@ pub async fn init_with_attempt(uri: &str, schema_src: &str, attempt: &str) -> Re
                 let _ = root.delete_prefix(path).await;
                 let _ = root.delete(path).await;
             }
-            release_claim(&root, &attempt).await;
+            release_claim(&root, &op_id).await;
             Err(e)
         }
-        Err(BuildError::Unknown(reason)) => Err(Error::InitOutcomeUnknown { root: root.uri().to_string(), attempt, reason }),
+        Err(BuildError::Unknown(reason)) => Err(Error::InitOutcomeUnknown { root: root.uri().to_string(), op_id, reason }),
     }
 }
 
-/// Removes the claim only if it is still this attempt's.
-async fn release_claim(root: &Root, attempt: &str) {
+/// Removes the claim only if it is still this init's.
+async fn release_claim(root: &Root, op_id: &str) {
     if let Ok(Some(c)) = read_claim(root).await
-        && c.attempt == attempt
+        && c.op_id == op_id
     {
         let _ = root.delete(layout::INIT_CLAIM).await;
     }
@@ -161,7 +163,7 @@ enum BuildError {
     Unknown(String),
 }
 
-async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &mut Vec<String>) -> Result<InitReport, BuildError> {
+async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut Vec<String>) -> Result<InitReport, BuildError> {
     let mut entries = Vec::new();
     for (i, t) in ir.types().enumerate() {
         let location = t.location();
@@ -174,7 +176,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &m
             created.push(parent);
         }
         created.push(location.clone());
-        let ds = table::create_empty(&root.child_uri(&location), table_schema(t), attempt)
+        let ds = table::create_empty(&root.child_uri(&location), table_schema(t), op_id)
             .await
             .map_err(BuildError::BeforeGenesis)?;
         entries.push(TableEntry {
@@ -182,7 +184,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &m
             version: ds.version().version,
             location,
             row_count: 0,
-            op_id: attempt.to_string(),
+            op_id: op_id.to_string(),
         });
         if i == 0 {
             failpoint::hit("init.after_first_table");
@@ -212,7 +214,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &m
     let genesis = if failpoint::fail("init.genesis_unknown") {
         Err(Error::storage(&manifest_uri, "injected ambiguous failure"))
     } else {
-        manifest::create_genesis(&manifest_uri, &entries, attempt).await
+        manifest::create_genesis(&manifest_uri, &entries, op_id).await
     };
     let mstate = match genesis {
         Ok(s) => s,
@@ -222,8 +224,8 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &m
             }
             // Did it land? Read it back before deciding anything.
             match manifest::read(&manifest_uri, None).await {
-                Ok((_, s)) if s.genesis_id.as_deref() == Some(attempt) => s,
-                Ok(_) => return Err(BuildError::Unknown(format!("{e}; a manifest exists but is not this attempt's"))),
+                Ok((_, s)) if s.genesis_id.as_deref() == Some(op_id) => s,
+                Ok(_) => return Err(BuildError::Unknown(format!("{e}; a manifest exists but is not this init's"))),
                 Err(_) if root.list(layout::MANIFEST).await.map(|l| l.is_empty()).unwrap_or(false) => {
                     return Err(BuildError::BeforeGenesis(e));
                 }
@@ -233,7 +235,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, attempt: &str, created: &m
     };
     Ok(InitReport {
         root: root.uri().to_string(),
-        genesis_id: attempt.to_string(),
+        genesis_id: op_id.to_string(),
         schema_hash: hash,
         manifest_version: mstate.version,
         tables: entries.into_iter().map(|e| e.key).collect(),

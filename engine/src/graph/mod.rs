@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
-pub use init::{InitReport, SchemaState, init, init_with_attempt};
+pub use init::{InitReport, SchemaState, init, init_with_op_id};
 pub use recovery::Recovered;
 
 /// An open graph. Reads go through a [`Snapshot`]; writes through [`write`].
@@ -107,12 +107,12 @@ impl Graph {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         if let Some(claim) = init::read_claim(&root).await? {
             let landed = if manifest_present {
-                manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.attempt.as_str())
+                manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str())
             } else {
                 false
             };
             if !landed {
-                return Err(Error::InitIncomplete { root: root.uri().to_string(), attempt: claim.attempt });
+                return Err(Error::InitIncomplete { root: root.uri().to_string(), op_id: claim.op_id });
             }
             if writable && claim.abandoned() {
                 // The init landed; only its claim was left behind.

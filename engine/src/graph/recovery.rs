@@ -27,7 +27,7 @@ use crate::storage::table;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum WriteOutcome {
     /// Every table had landed: the publish was completed.
     RolledForward,
     /// Some tables had not landed: committed ones were restored.
@@ -40,7 +40,7 @@ pub enum Decision {
 pub struct Recovered {
     pub op_id: String,
     pub kind: String,
-    pub decision: Decision,
+    pub decision: WriteOutcome,
     /// How many tables the write touched.
     pub tables: usize,
 }
@@ -87,16 +87,16 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
     ))
 }
 
-impl Decision {
+impl WriteOutcome {
     /// What recovering a write this way does, in words (`done`: it was done).
     pub fn describe(&self, kind: &str, tables: usize, done: bool) -> String {
         match (self, done) {
-            (Decision::RolledForward, false) => format!("roll forward abandoned {kind}: all {tables} table(s) landed; publish them"),
-            (Decision::RolledForward, true) => format!("rolled forward abandoned {kind}: published its {tables} table(s)"),
-            (Decision::RolledBack, false) => format!("roll back abandoned {kind}: not every table landed; restore the {tables} table(s) it touched"),
-            (Decision::RolledBack, true) => format!("rolled back abandoned {kind}: restored the table(s) it touched; nothing of it is visible"),
-            (Decision::AlreadyConsistent, false) => format!("remove the record of {kind}: it was already published, or never wrote"),
-            (Decision::AlreadyConsistent, true) => format!("removed the record of {kind}: it was already published, or never wrote"),
+            (WriteOutcome::RolledForward, false) => format!("roll forward abandoned {kind}: all {tables} table(s) landed; publish them"),
+            (WriteOutcome::RolledForward, true) => format!("rolled forward abandoned {kind}: published its {tables} table(s)"),
+            (WriteOutcome::RolledBack, false) => format!("roll back abandoned {kind}: not every table landed; restore the {tables} table(s) it touched"),
+            (WriteOutcome::RolledBack, true) => format!("rolled back abandoned {kind}: restored the table(s) it touched; nothing of it is visible"),
+            (WriteOutcome::AlreadyConsistent, false) => format!("remove the record of {kind}: it was already published, or never wrote"),
+            (WriteOutcome::AlreadyConsistent, true) => format!("removed the record of {kind}: it was already published, or never wrote"),
         }
     }
 }
@@ -112,18 +112,18 @@ async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<
     }
     let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::RolledBack(_)));
     let decision = if !pending {
-        Decision::AlreadyConsistent
+        WriteOutcome::AlreadyConsistent
     } else if !force_rollback && states.iter().all(|s| *s == TableState::Committed) {
-        Decision::RolledForward
+        WriteOutcome::RolledForward
     } else {
-        Decision::RolledBack
+        WriteOutcome::RolledBack
     };
     Ok(Decided { decision, states, manifest: mds, state: mstate })
 }
 
 /// What [`decide`] found, with the manifest it read (a publish expects it).
 struct Decided {
-    decision: Decision,
+    decision: WriteOutcome,
     states: Vec<TableState>,
     manifest: Arc<lance::Dataset>,
     state: manifest::ManifestState,
@@ -134,9 +134,9 @@ struct Decided {
 pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
     let manifest_uri = root.child_uri(layout::MANIFEST);
     let Decided { decision, states, manifest: mds, state: mstate } = decide(root, sidecar, force_rollback).await?;
-    let decision = if decision == Decision::AlreadyConsistent {
-        Decision::AlreadyConsistent
-    } else if decision == Decision::RolledForward {
+    let decision = if decision == WriteOutcome::AlreadyConsistent {
+        WriteOutcome::AlreadyConsistent
+    } else if decision == WriteOutcome::RolledForward {
         let mut updates = Vec::new();
         for t in &sidecar.tables {
             let ds = table::open(&root.child_uri(&t.location), Some(t.before + 1)).await?;
@@ -149,7 +149,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
             });
         }
         manifest::publish(&manifest_uri, mds, mstate, &updates, &[], &sidecar.op_id).await?;
-        Decision::RolledForward
+        WriteOutcome::RolledForward
     } else {
         let mut updates = Vec::new();
         for (t, s) in sidecar.tables.iter().zip(&states) {
@@ -172,7 +172,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
             });
         }
         manifest::publish_rollback(&manifest_uri, mds, mstate, &updates, &sidecar.op_id).await?;
-        Decision::RolledBack
+        WriteOutcome::RolledBack
     };
     sidecar.remove(root).await?;
     Ok(Recovered { op_id: sidecar.op_id.clone(), kind: sidecar.kind.clone(), decision, tables: sidecar.tables.len() })
@@ -190,7 +190,7 @@ pub struct RepairItem {
     pub actionable: bool,
     pub applied: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
+    pub decision: Option<WriteOutcome>,
 }
 
 /// Finds abandoned writes and init claims under `uri`; repairs them when
@@ -201,13 +201,13 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
     if let Some(claim) = super::init::read_claim(&root).await? {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         let landed = manifest_present
-            && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.attempt.as_str());
+            && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
         let (action, actionable) = if !claim.abandoned() {
-            (format!("wait: init {} is running ({})", claim.attempt, claim.owner), false)
+            (format!("wait: init {} is running ({})", claim.op_id, claim.owner), false)
         } else if landed {
             ("remove the claim left by an init that completed".to_string(), true)
         } else {
-            (format!("roll back abandoned init {}: remove the artifacts it created under its claim", claim.attempt), true)
+            (format!("roll back abandoned init {}: remove the artifacts it created under its claim", claim.op_id), true)
         };
         let mut applied = false;
         if apply && actionable {
@@ -222,10 +222,10 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
         }
         let action = match (applied, landed) {
             (true, true) => "removed the claim left by an init that completed".to_string(),
-            (true, false) => format!("rolled back abandoned init {}: removed the artifacts it created under its claim", claim.attempt),
+            (true, false) => format!("rolled back abandoned init {}: removed the artifacts it created under its claim", claim.op_id),
             _ => action,
         };
-        items.push(RepairItem { kind: "init_claim", id: claim.attempt, action, actionable, applied, decision: None });
+        items.push(RepairItem { kind: "init_claim", id: claim.op_id, action, actionable, applied, decision: None });
     }
     if root.list(layout::MANIFEST).await?.is_empty() {
         return Ok(items);

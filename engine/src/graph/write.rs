@@ -1,5 +1,5 @@
-//! The write protocol every change to a graph follows (loads now, mutations
-//! later):
+//! The write protocol every change to a graph follows (loads and mutations;
+//! docs/dev/storage.md describes it for readers, this is the code):
 //!
 //! 1. stage: each touched table gets an uncommitted Lance transaction built
 //!    against the version the manifest publishes (nothing visible, nothing
@@ -7,7 +7,7 @@
 //! 2. sidecar: `__recovery/<op-id>.json` names the tables and their versions;
 //! 3. commit: each table commits pinned at `before + 1`, tagged with the op id;
 //! 4. publish: one `__manifest` commit carrying every table's expected version;
-//! 5. retire: the sidecar is removed.
+//! 5. finish: the sidecar is removed.
 //!
 //! A lost race at step 3 rolls back what this write committed and returns
 //! `ExpectedVersionMismatch`. A crash anywhere in 3-5 is repaired from the

@@ -79,7 +79,7 @@ fn a_held_claim_makes_init_report_in_progress() {
         let claim = serde_json::json!({"attempt": "01OTHER", "owner": {"host": "elsewhere", "pid": 1}, "started_at": "now"});
         std::fs::write(dir.path().join("__init_claim.json"), claim.to_string()).unwrap();
         let err = graph::init(dir.path().to_str().unwrap(), SOCIAL).await.unwrap_err();
-        assert!(matches!(&err, Error::InitInProgress { attempt, .. } if attempt == "01OTHER"), "{err}");
+        assert!(matches!(&err, Error::InitInProgress { op_id, .. } if op_id == "01OTHER"), "{err}");
         let open = Graph::open(dir.path().to_str().unwrap()).await.unwrap_err();
         assert_eq!(open.code(), "OG-OPEN-002");
     });
