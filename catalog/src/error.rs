@@ -4,7 +4,6 @@
 //! code re-reads and re-checks; only its outcome (`AlreadyExists`,
 //! `InProgress`, ...) reaches the caller.
 
-use std::fmt;
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
@@ -52,8 +51,13 @@ pub enum CatalogError {
     #[error("no unfinished operation {op} in the catalog")]
     UnknownOperation { op: String },
 
-    #[error("catalog storage error at {path}: {message}")]
-    Storage { path: String, message: String },
+    #[error("catalog storage error at {path}: {source}")]
+    Storage {
+        path: String,
+        /// What the store said, kept whole.
+        #[source]
+        source: omnigraph::error::BoxError,
+    },
 
     #[error("the store at {uri} does not honour conditional writes ({detail}); every guarantee of the catalog depends on them, so it cannot be used (on S3-compatible stores, enable conditional puts)")]
     NotConditional { uri: String, detail: String },
@@ -115,7 +119,7 @@ impl CatalogError {
         }
     }
 
-    pub(crate) fn storage(path: impl Into<String>, e: impl fmt::Display) -> Self {
-        CatalogError::Storage { path: path.into(), message: e.to_string() }
+    pub(crate) fn storage(path: impl Into<String>, e: impl Into<omnigraph::error::BoxError>) -> Self {
+        CatalogError::Storage { path: path.into(), source: e.into() }
     }
 }

@@ -13,6 +13,11 @@ use crate::schema::SchemaError;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One problem found in a JSONL input, tied to its line.
+
+/// The error a lower layer (Lance, object_store, the file system) returned,
+/// kept whole so that callers and logs can walk its `source()` chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LineError {
     pub line: u64,
@@ -111,11 +116,20 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    #[error("storage error at {path}: {message}")]
-    Storage { path: String, message: String },
+    #[error("storage error at {path}: {source}")]
+    Storage {
+        path: String,
+        /// What the store said (an `object_store`, Lance or I/O error).
+        #[source]
+        source: BoxError,
+    },
 
-    #[error("lance error on {table}: {message}")]
-    Lance { table: String, message: String },
+    #[error("lance error on {table}: {source}")]
+    Lance {
+        table: String,
+        #[source]
+        source: BoxError,
+    },
 
     /// The dataset's files are missing or corrupt: not a passing fault, so
     /// retrying will not help (unlike `Storage` or `Lance`).
@@ -220,11 +234,8 @@ impl Error {
         v
     }
 
-    pub(crate) fn storage(path: impl Into<String>, e: impl fmt::Display) -> Self {
-        Error::Storage {
-            path: path.into(),
-            message: e.to_string(),
-        }
+    pub(crate) fn storage(path: impl Into<String>, e: impl Into<BoxError>) -> Self {
+        Error::Storage { path: path.into(), source: e.into() }
     }
 
     /// A Lance error opening `path`: [`Error::Unreadable`] when Lance says
@@ -238,10 +249,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn lance(table: impl Into<String>, e: impl fmt::Display) -> Self {
-        Error::Lance {
-            table: table.into(),
-            message: e.to_string(),
-        }
+    pub(crate) fn lance(table: impl Into<String>, e: impl Into<BoxError>) -> Self {
+        Error::Lance { table: table.into(), source: e.into() }
     }
 }
