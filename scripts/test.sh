@@ -6,5 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# The lint gate: formatting (rustfmt.toml) first, it costs nothing to check.
+cargo fmt --all --check || { echo "scripts/test.sh: run \`cargo fmt --all\` and commit the result" >&2; exit 1; }
 source ./scripts/s3_env.sh
 cargo test --workspace --all-features --locked --no-fail-fast

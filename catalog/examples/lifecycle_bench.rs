@@ -11,10 +11,11 @@
 
 use std::time::Instant;
 
-use omnigraph_catalog::entry::{self, GraphEntry, State};
 use omnigraph_catalog::Catalog;
+use omnigraph_catalog::entry::{self, GraphEntry, State};
 
-const SCHEMA: &str = "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
+const SCHEMA: &str =
+    "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -187,10 +187,7 @@ pub async fn head(store: &CatalogStore, id: &str) -> Result<Option<GraphEntry>> 
         return Ok(Some(e));
     }
     let listed = store.list(&format!("{ENTRIES_DIR}/{id}/")).await?;
-    let latest = listed
-        .iter()
-        .filter_map(|p| p.rsplit('/').next()?.strip_suffix(".json")?.parse::<u64>().ok())
-        .max();
+    let latest = listed.iter().filter_map(|p| p.rsplit('/').next()?.strip_suffix(".json")?.parse::<u64>().ok()).max();
     let Some(version) = latest else { return Ok(None) };
     let e = read_version(store, id, version).await?;
     if e.is_some() {
@@ -207,8 +204,7 @@ async fn write_hint(store: &CatalogStore, id: &str, version: u64) {
 pub async fn read_version(store: &CatalogStore, id: &str, version: u64) -> Result<Option<GraphEntry>> {
     let path = version_path(id, version);
     let Some(bytes) = store.get(&path).await? else { return Ok(None) };
-    let entry: GraphEntry = serde_json::from_slice(&bytes)
-        .map_err(|e| CatalogError::Corrupt { path: store.child_uri(&path), reason: e.to_string() })?;
+    let entry: GraphEntry = serde_json::from_slice(&bytes).map_err(|e| CatalogError::Corrupt { path: store.child_uri(&path), reason: e.to_string() })?;
     Ok(Some(entry))
 }
 

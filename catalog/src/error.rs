@@ -4,7 +4,6 @@
 //! code re-reads and re-checks; only its outcome (`AlreadyExists`,
 //! `InProgress`, ...) reaches the caller.
 
-
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +44,9 @@ pub enum CatalogError {
     #[error("operation {op} renewed its lease (until {until_ms} ms since the epoch) since recovery looked; it is left to its owner")]
     LeaseLive { op: String, until_ms: i64 },
 
-    #[error("graph `{id}` was imported from {location}, a directory the catalog did not create; deleting it removes that directory. Pass --remove-data (HTTP: ?remove_data=true) to delete it with its data, or --retain DURATION to keep the data for a while")]
+    #[error(
+        "graph `{id}` was imported from {location}, a directory the catalog did not create; deleting it removes that directory. Pass --remove-data (HTTP: ?remove_data=true) to delete it with its data, or --retain DURATION to keep the data for a while"
+    )]
     ImportedData { id: String, location: String },
 
     #[error("no unfinished operation {op} in the catalog")]
@@ -59,7 +60,9 @@ pub enum CatalogError {
         source: omnigraph::error::BoxError,
     },
 
-    #[error("the store at {uri} does not honour conditional writes ({detail}); every guarantee of the catalog depends on them, so it cannot be used (on S3-compatible stores, enable conditional puts)")]
+    #[error(
+        "the store at {uri} does not honour conditional writes ({detail}); every guarantee of the catalog depends on them, so it cannot be used (on S3-compatible stores, enable conditional puts)"
+    )]
     NotConditional { uri: String, detail: String },
 
     #[error(transparent)]

@@ -30,11 +30,7 @@ pub const DEFAULT_LEASE_MS: i64 = 30_000;
 /// Lease length for operations this process starts: `OMNIGRAPH_LEASE_MS`
 /// when set to 1 ms .. 1 day (tests and operators), else [`DEFAULT_LEASE_MS`].
 pub fn lease_ms() -> i64 {
-    std::env::var("OMNIGRAPH_LEASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|v| *v > 0 && *v <= 86_400_000)
-        .unwrap_or(DEFAULT_LEASE_MS)
+    std::env::var("OMNIGRAPH_LEASE_MS").ok().and_then(|v| v.parse().ok()).filter(|v| *v > 0 && *v <= 86_400_000).unwrap_or(DEFAULT_LEASE_MS)
 }
 
 /// One id per process, so two processes with a reused pid differ.
@@ -140,9 +136,7 @@ impl Operation {
         let path = sidecar_path(op_id);
         match store.get(&path).await? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| CatalogError::Corrupt { path: store.child_uri(&path), reason: e.to_string() }),
+            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| CatalogError::Corrupt { path: store.child_uri(&path), reason: e.to_string() }),
         }
     }
 

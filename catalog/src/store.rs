@@ -134,7 +134,11 @@ impl CatalogStore {
         };
         let stale = object_store::UpdateVersion { e_tag: Some("\"omnigraph-probe-stale\"".into()), version: None };
         let update = match self.uri.starts_with("s3://") {
-            true => Some(self.store.put_opts(&Path::from(rel.as_str()), PutPayload::from_static(b"{}"), PutOptions { mode: PutMode::Update(stale), ..Default::default() }).await),
+            true => Some(
+                self.store
+                    .put_opts(&Path::from(rel.as_str()), PutPayload::from_static(b"{}"), PutOptions { mode: PutMode::Update(stale), ..Default::default() })
+                    .await,
+            ),
             false => None,
         };
         self.delete(&rel).await?;
@@ -153,10 +157,7 @@ impl CatalogStore {
     /// Overwrites `rel`. Only for records one owner writes (a lease renewal).
     pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
         let n = bytes.len();
-        self.store
-            .put(&Path::from(rel), PutPayload::from(bytes))
-            .await
-            .map_err(|e| CatalogError::storage(self.child_uri(rel), e))?;
+        self.store.put(&Path::from(rel), PutPayload::from(bytes)).await.map_err(|e| CatalogError::storage(self.child_uri(rel), e))?;
         self.count(n, 0);
         Ok(())
     }
@@ -172,12 +173,7 @@ impl CatalogStore {
 
     /// Object paths under `prefix` (recursive), relative to the catalog root.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&Path::from(prefix)))
-            .try_collect()
-            .await
-            .map_err(|e| CatalogError::storage(self.child_uri(prefix), e))?;
+        let metas: Vec<_> = self.store.list(Some(&Path::from(prefix))).try_collect().await.map_err(|e| CatalogError::storage(self.child_uri(prefix), e))?;
         // One request per page of 1,000 keys, as S3 serves them.
         for _ in 0..(metas.len() / 1000 + 1) {
             self.count(0, 0);
@@ -188,14 +184,9 @@ impl CatalogStore {
 
     /// Names of the "directories" directly under `prefix`.
     pub async fn list_dirs(&self, prefix: &str) -> Result<Vec<String>> {
-        let listing = self
-            .store
-            .list_with_delimiter(Some(&Path::from(prefix)))
-            .await
-            .map_err(|e| CatalogError::storage(self.child_uri(prefix), e))?;
+        let listing = self.store.list_with_delimiter(Some(&Path::from(prefix))).await.map_err(|e| CatalogError::storage(self.child_uri(prefix), e))?;
         self.count(0, 0);
-        let mut names: Vec<String> =
-            listing.common_prefixes.into_iter().filter_map(|p| p.filename().map(str::to_string)).collect();
+        let mut names: Vec<String> = listing.common_prefixes.into_iter().filter_map(|p| p.filename().map(str::to_string)).collect();
         names.sort();
         Ok(names)
     }

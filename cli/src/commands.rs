@@ -29,9 +29,7 @@ pub enum Target {
 impl GraphTarget {
     pub fn resolve(&self) -> Result<Target> {
         match (&self.store, &self.server, &self.graph) {
-            (Some(_), Some(_), _) => {
-                Err(CliError::invalid_argument("give --store or --server, not both (is OMNIGRAPH_SERVER set?)"))
-            }
+            (Some(_), Some(_), _) => Err(CliError::invalid_argument("give --store or --server, not both (is OMNIGRAPH_SERVER set?)")),
             (Some(store), None, None) => Ok(Target::Store(store.clone())),
             (Some(_), None, Some(_)) => Err(CliError::invalid_argument("--graph names a graph on --server; with --store, give only the path")),
             (None, Some(server), Some(graph)) => Ok(Target::Remote(Remote::new(server, self.token.clone())?, graph.clone())),
@@ -135,7 +133,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 println!("nothing to recover");
             } else {
                 for i in &items {
-                    let state = if i.applied { "done" } else if i.actionable { "pending" } else { "left alone" };
+                    let state = if i.applied {
+                        "done"
+                    } else if i.actionable {
+                        "pending"
+                    } else {
+                        "left alone"
+                    };
                     println!("{:<10} {:<28} {:<10} {}", i.kind, i.id, state, i.action);
                 }
                 if !apply && items.iter().any(|i| i.actionable) {
@@ -282,9 +286,7 @@ async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
 async fn export_cmd(target: GraphTarget, type_name: Option<String>, output: Option<std::path::PathBuf>, json: bool) -> Result<()> {
     let target = target.resolve()?;
     let mut sink: Box<dyn Write> = match &output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).map_err(|e| CliError::invalid_argument(format!("cannot write {}: {e}", path.display())))?,
-        )),
+        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| CliError::invalid_argument(format!("cannot write {}: {e}", path.display())))?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let report = match target {

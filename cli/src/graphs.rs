@@ -4,8 +4,8 @@
 
 use omnigraph_catalog::lifecycle::retention::parse_duration_ms;
 use omnigraph_catalog::{Catalog, GraphEntry, GraphInfo, Result};
-use serde_json::Value as Json;
 use omnigraph_recovery::Options;
+use serde_json::Value as Json;
 
 use crate::cli::{CatalogArg, GraphsCommand};
 use crate::output::{self, CliError};
@@ -50,9 +50,7 @@ enum Where {
 
 fn resolve(arg: &CatalogArg) -> std::result::Result<Where, CliError> {
     match (&arg.catalog, &arg.server) {
-        (Some(_), Some(_)) => Err(CliError::invalid_argument(
-            "give --catalog or --server, not both (check OMNIGRAPH_CATALOG and OMNIGRAPH_SERVER)",
-        )),
+        (Some(_), Some(_)) => Err(CliError::invalid_argument("give --catalog or --server, not both (check OMNIGRAPH_CATALOG and OMNIGRAPH_SERVER)")),
         (Some(c), None) => Ok(Where::Catalog(c.clone())),
         (None, Some(s)) => Ok(Where::Server(Remote::new(s, arg.token.clone())?)),
         (None, None) => Err(CliError::invalid_argument("give --catalog URI or --server URL (or set OMNIGRAPH_CATALOG / OMNIGRAPH_SERVER)")),

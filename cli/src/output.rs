@@ -15,9 +15,14 @@ pub enum CliError {
     Catalog(omnigraph_catalog::CatalogError),
     Policy(omnigraph_policy::PolicyError),
     /// An error answer from a server: its status and `{"error", "code", ...}` body.
-    Remote { body: Json },
+    Remote {
+        body: Json,
+    },
     /// The server could not be reached, or answered something that is not omnigraph's.
-    Connect { server: String, message: String },
+    Connect {
+        server: String,
+        message: String,
+    },
 }
 
 impl From<omnigraph_catalog::CatalogError> for CliError {

@@ -11,7 +11,9 @@ pub fn run(cmd: PolicyCommand, json: bool) -> Result<i32, CliError> {
         PolicyCommand::Validate { file, cedar } => {
             let policy = Policy::load(&file)?;
             if json {
-                output::print_json(&serde_json::json!({"ok": true, "file": file.display().to_string(), "policies": policy.policy_count(), "cedar": policy.cedar()}));
+                output::print_json(
+                    &serde_json::json!({"ok": true, "file": file.display().to_string(), "policies": policy.policy_count(), "cedar": policy.cedar()}),
+                );
             } else if cedar {
                 print!("{}", policy.cedar());
             } else {

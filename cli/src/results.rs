@@ -60,14 +60,10 @@ fn csv_field(s: &str) -> String {
 }
 
 fn table(cols: &[String], cells: &[Vec<String>], out: &mut dyn Write) -> std::io::Result<()> {
-    let widths: Vec<usize> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| cells.iter().map(|row| row[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0))
-        .collect();
-    let line = |vals: Vec<&str>| -> String {
-        vals.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}", w = *w)).collect::<Vec<_>>().join("  ").trim_end().to_string()
-    };
+    let widths: Vec<usize> =
+        cols.iter().enumerate().map(|(i, c)| cells.iter().map(|row| row[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0)).collect();
+    let line =
+        |vals: Vec<&str>| -> String { vals.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}", w = *w)).collect::<Vec<_>>().join("  ").trim_end().to_string() };
     writeln!(out, "{}", line(cols.iter().map(|s| s.as_str()).collect()))?;
     writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "))?;
     for row in cells {

@@ -219,5 +219,9 @@ fn main() {
     // Each round runs raw then load back to back, so a round's ratio sees
     // the same machine state (page-fault cost here swings run to run).
     let per_round: Vec<f64> = results["raw"].0.iter().zip(&results["load"].0).map(|(r, l)| r / l).collect();
-    println!("median of per-round ratios: {:.2} (rounds: {})", median(per_round.clone()), per_round.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" "));
+    println!(
+        "median of per-round ratios: {:.2} (rounds: {})",
+        median(per_round.clone()),
+        per_round.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" ")
+    );
 }

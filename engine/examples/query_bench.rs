@@ -20,11 +20,7 @@ const QUERIES: &[(&str, &str, usize)] = &[
     ("hop1", "query q($n: String) { match { $p: Person { name: $n } $p knows $f } return { $f.name, $f.age } }", 50),
     ("hop2", "query q($n: String) { match { $p: Person { name: $n } $p knows $m $m knows $f } return { $f.name } }", 50),
     ("var1_3", "query q($n: String) { match { $p: Person { name: $n } $p knows{1,3} $f } return { count($f) } }", 50),
-    (
-        "agg_top20",
-        "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as friends } order { friends desc, $p.name } limit 20 }",
-        5,
-    ),
+    ("agg_top20", "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as friends } order { friends desc, $p.name } limit 20 }", 5),
 ];
 
 fn pct(mut v: Vec<f64>, p: f64) -> f64 {

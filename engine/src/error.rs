@@ -42,14 +42,8 @@ pub enum Error {
     #[error("another init holds the claim on {root} (op {op_id}); init touched nothing")]
     InitInProgress { root: String, op_id: String },
 
-    #[error(
-        "init of {root} (op {op_id}) ended with an unknown outcome: {reason}; everything was kept, including the init claim; run recovery before retrying"
-    )]
-    InitOutcomeUnknown {
-        root: String,
-        op_id: String,
-        reason: String,
-    },
+    #[error("init of {root} (op {op_id}) ended with an unknown outcome: {reason}; everything was kept, including the init claim; run recovery before retrying")]
+    InitOutcomeUnknown { root: String, op_id: String, reason: String },
 
     #[error("{root} is not an omnigraph graph (missing {missing})")]
     NotAGraph { root: String, missing: String },
@@ -61,11 +55,7 @@ pub enum Error {
     SchemaStateMismatch { root: String, reason: String },
 
     #[error("table {table} moved: expected version {expected}, found {actual}; nothing was published")]
-    ExpectedVersionMismatch {
-        table: String,
-        expected: u64,
-        actual: u64,
-    },
+    ExpectedVersionMismatch { table: String, expected: u64, actual: u64 },
 
     #[error("the graph at {root} was deleted (operation {op}); it accepts no reads or writes")]
     GraphRetired { root: String, op: String },
@@ -77,11 +67,7 @@ pub enum Error {
     RecoveryRequired { root: String, ops: Vec<String> },
 
     #[error("{source_name}: {} problem(s) in its lines{}; first: {}; the graph is unchanged", .total, if *.total > .errors.len() as u64 { format!(" (first {} listed)", .errors.len()) } else { String::new() }, .errors.first().map(|e| e.to_string()).unwrap_or_default())]
-    InvalidData {
-        source_name: String,
-        total: u64,
-        errors: Vec<LineError>,
-    },
+    InvalidData { source_name: String, total: u64, errors: Vec<LineError> },
 
     #[error("query has {} error(s); first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
     Query(Vec<SchemaError>),
@@ -92,13 +78,19 @@ pub enum Error {
     #[error("{0}")]
     QueryNotFound(String),
 
-    #[error("the query's match grows past {limit} rows; bind a key or add a filter before the expansion, or raise the limit (OMNIGRAPH_MAX_QUERY_ROWS; omnigraph-server --max-query-rows)")]
+    #[error(
+        "the query's match grows past {limit} rows; bind a key or add a filter before the expansion, or raise the limit (OMNIGRAPH_MAX_QUERY_ROWS; omnigraph-server --max-query-rows)"
+    )]
     QueryTooLarge { limit: u64 },
 
-    #[error("the query's result grows past {limit} bytes; add a limit, return fewer columns, or raise the bound (OMNIGRAPH_MAX_RESULT_BYTES; omnigraph-server --max-result-bytes); `export` streams whole tables")]
+    #[error(
+        "the query's result grows past {limit} bytes; add a limit, return fewer columns, or raise the bound (OMNIGRAPH_MAX_RESULT_BYTES; omnigraph-server --max-result-bytes); `export` streams whole tables"
+    )]
     ResultTooLarge { limit: u64 },
 
-    #[error("the query ran past its deadline of {ms} ms and was stopped; narrow the match or raise the bound (OMNIGRAPH_QUERY_TIMEOUT_MS; omnigraph-server --query-timeout)")]
+    #[error(
+        "the query ran past its deadline of {ms} ms and was stopped; narrow the match or raise the bound (OMNIGRAPH_QUERY_TIMEOUT_MS; omnigraph-server --query-timeout)"
+    )]
     QueryTimeout { ms: u64 },
 
     #[error("the query was cancelled: its caller went away")]
@@ -222,11 +214,7 @@ impl Error {
                 v["details"] = serde_json::to_value(errors).unwrap_or_default();
                 v["total"] = (*total).into();
             }
-            Error::ExpectedVersionMismatch {
-                table,
-                expected,
-                actual,
-            } => {
+            Error::ExpectedVersionMismatch { table, expected, actual } => {
                 v["details"] = serde_json::json!({"table": table, "expected": expected, "actual": actual});
             }
             _ => {}

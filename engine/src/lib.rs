@@ -20,8 +20,8 @@ pub mod export;
 pub mod failpoint;
 pub mod graph;
 pub mod lang;
-pub mod query;
 pub mod load;
+pub mod query;
 pub mod schema;
 pub mod storage;
 

@@ -10,7 +10,7 @@ use cedar_policy::{Authorizer, Context, Entities, Entity, EntityUid, PolicyId, P
 use serde::Serialize;
 
 use crate::action::Action;
-use crate::compile::{self, actor_uid, group_uid, graph_uid, server_uid};
+use crate::compile::{self, actor_uid, graph_uid, group_uid, server_uid};
 use crate::error::PolicyError;
 use crate::file::{GraphRules, MAIN_BRANCH, PolicyFile};
 
@@ -137,19 +137,21 @@ impl Policy {
 
     /// Everything allowed (no tokens, no policy file: a loopback dev server).
     pub fn allow_all() -> Policy {
-        Policy::from_texts(Origin::AllowAll, PolicyFile { source_name: "(allow all)".into(), ..Default::default() }, vec![(
-            "allow-all".into(),
-            "permit(principal, action, resource);".into(),
-        )])
+        Policy::from_texts(
+            Origin::AllowAll,
+            PolicyFile { source_name: "(allow all)".into(), ..Default::default() },
+            vec![("allow-all".into(), "permit(principal, action, resource);".into())],
+        )
         .expect("built-in policy compiles")
     }
 
     /// Tokens without a policy file: `read` for everyone, nothing else.
     pub fn read_only() -> Policy {
-        Policy::from_texts(Origin::ReadOnly, PolicyFile { source_name: "(default: read only)".into(), ..Default::default() }, vec![(
-            "default-read".into(),
-            format!("permit(principal, action == {}, resource is Omnigraph::Graph);", compile::action_uid(Action::Read)),
-        )])
+        Policy::from_texts(
+            Origin::ReadOnly,
+            PolicyFile { source_name: "(default: read only)".into(), ..Default::default() },
+            vec![("default-read".into(), format!("permit(principal, action == {}, resource is Omnigraph::Graph);", compile::action_uid(Action::Read)))],
+        )
         .expect("built-in policy compiles")
     }
 
@@ -161,8 +163,8 @@ impl Policy {
     /// to that graph only). `rules` is the JSON or YAML value given at create.
     pub fn with_graph_rules(&self, graph_id: &str, rules: &serde_json::Value) -> Result<Policy, PolicyError> {
         let source_name = format!("policy of graph `{graph_id}`");
-        let parsed: GraphRules = serde_json::from_value(rules.clone())
-            .map_err(|e| PolicyError::Syntax { source_name: source_name.clone(), message: e.to_string() })?;
+        let parsed: GraphRules =
+            serde_json::from_value(rules.clone()).map_err(|e| PolicyError::Syntax { source_name: source_name.clone(), message: e.to_string() })?;
         let checked = self.file.check_graph_rules(&parsed, &source_name)?;
         let mut texts = self.texts.clone();
         for r in &checked {

@@ -75,7 +75,16 @@ pub fn run(policy: &Policy, cases: &[Case], source_name: &str) -> Result<Vec<Cas
             };
             let d = policy.authorize_on_branch(&c.actor, action, resource, c.branch.as_deref().unwrap_or(MAIN_BRANCH));
             let got = if d.allowed { Expect::Allow } else { Expect::Deny };
-            Ok(CaseResult { case: i + 1, actor: c.actor.clone(), action, graph: c.graph.clone(), expect: c.expect, got, passed: got == c.expect, policies: d.policies })
+            Ok(CaseResult {
+                case: i + 1,
+                actor: c.actor.clone(),
+                action,
+                graph: c.graph.clone(),
+                expect: c.expect,
+                got,
+                passed: got == c.expect,
+                policies: d.policies,
+            })
         })
         .collect()
 }

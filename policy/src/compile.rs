@@ -60,10 +60,8 @@ fn graph_test(patterns: &[String]) -> Option<String> {
     if patterns.is_empty() || patterns.iter().any(|p| p == "*") {
         return None;
     }
-    let tests: Vec<String> = patterns
-        .iter()
-        .map(|p| if p.contains('*') { format!("resource.id like {}", quote(p)) } else { format!("resource.id == {}", quote(p)) })
-        .collect();
+    let tests: Vec<String> =
+        patterns.iter().map(|p| if p.contains('*') { format!("resource.id like {}", quote(p)) } else { format!("resource.id == {}", quote(p)) }).collect();
     Some(format!("({})", tests.join(" || ")))
 }
 

@@ -14,7 +14,7 @@ use futures::FutureExt;
 use omnigraph_catalog::lifecycle::{create::init_landed, data};
 use omnigraph_catalog::{Catalog, CatalogError, OpKind, Operation, Result, State};
 
-use crate::plan::{Remedy, Item, ItemKind, Plan};
+use crate::plan::{Item, ItemKind, Plan, Remedy};
 
 pub async fn apply(catalog: &Catalog, plan: &mut Plan) {
     plan.applied = true;

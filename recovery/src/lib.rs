@@ -15,7 +15,7 @@ pub mod apply;
 pub mod plan;
 pub mod sweep;
 
-pub use plan::{Remedy, Item, ItemKind, Plan};
+pub use plan::{Item, ItemKind, Plan, Remedy};
 
 use omnigraph_catalog::{Catalog, Result};
 

@@ -20,12 +20,10 @@ use omnigraph_catalog::lifecycle::{create::init_landed, data, retention};
 use omnigraph_catalog::operation::now_ms;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, OpKind, Operation, Result, State};
 
-use crate::plan::{Remedy, Item, ItemKind, Plan};
+use crate::plan::{Item, ItemKind, Plan, Remedy};
 
 fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_else(|| ms.to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_else(|| ms.to_string())
 }
 
 fn lease_note(op: &Operation) -> String {
@@ -109,9 +107,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
                 };
                 (Remedy::RollForward, format!("{why}; the graph is no longer served: fence it, {rest}, publish the tombstone"))
             }
-            (OpKind::Restore, State::Deleted) => {
-                (Remedy::RollForward, format!("{why}; lift the fence and publish `active`"))
-            }
+            (OpKind::Restore, State::Deleted) => (Remedy::RollForward, format!("{why}; lift the fence and publish `active`")),
             (OpKind::Purge, State::Deleted) => (Remedy::RollForward, format!("{why}; remove {} and publish the tombstone", e.location)),
             (kind, state) => (Remedy::NeedsOperator, format!("{why}; a {kind} operation on a `{state}` entry is not a state this version knows how to finish")),
         };
@@ -136,7 +132,12 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
                 OpKind::Create if e.is_none_or(|e| e.location != op.location) => format!(", remove {} if anything is there", op.location),
                 _ => String::new(),
             };
-            op_item(e, op, Remedy::RollBack, format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"))
+            op_item(
+                e,
+                op,
+                Remedy::RollBack,
+                format!("the operation never took effect in the catalog (it lost its reservation or was superseded){cleanup}; retire its sidecar"),
+            )
         };
         let mut item = item;
         item.forced = forced;
@@ -195,14 +196,12 @@ async fn check_active(e: &GraphEntry) -> Option<Item> {
             Ok(_) => None,
             Err(err) => Some((Remedy::NeedsOperator, format!("{} does not read: {} {err}", e.location, err.code()))),
         },
-        Err(omnigraph::Error::RecoveryRequired { ops, .. }) => Some((
-            Remedy::RepairGraph,
-            format!("write(s) {ops:?} were left unfinished inside the graph: finish or undo them (engine recovery)"),
-        )),
-        Err(omnigraph::Error::NotAGraph { missing, .. }) => Some((
-            Remedy::NeedsOperator,
-            format!("storage is missing at {} ({missing}); restore it from a backup, or delete the graph", e.location),
-        )),
+        Err(omnigraph::Error::RecoveryRequired { ops, .. }) => {
+            Some((Remedy::RepairGraph, format!("write(s) {ops:?} were left unfinished inside the graph: finish or undo them (engine recovery)")))
+        }
+        Err(omnigraph::Error::NotAGraph { missing, .. }) => {
+            Some((Remedy::NeedsOperator, format!("storage is missing at {} ({missing}); restore it from a backup, or delete the graph", e.location)))
+        }
         Err(err) => Some((Remedy::NeedsOperator, format!("{} does not open: {} {err}", e.location, err.code()))),
     };
     found.map(|(decision, reason)| {
@@ -242,11 +241,8 @@ async fn orphans(catalog: &Catalog, dirs: Vec<(String, String)>, entries: &[&Gra
             if !data::exists(&location).await? {
                 continue;
             }
-            let mut i = Item::new(
-                ItemKind::OrphanLocation,
-                Remedy::Remove,
-                format!("no catalog entry or operation owns incarnation {inc} of `{id}`: remove it"),
-            );
+            let mut i =
+                Item::new(ItemKind::OrphanLocation, Remedy::Remove, format!("no catalog entry or operation owns incarnation {inc} of `{id}`: remove it"));
             i.graph_id = Some(id.clone());
             i.location = Some(location);
             out.push(i);

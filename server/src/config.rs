@@ -176,7 +176,10 @@ impl Config {
                 if serde_norway::from_str::<serde_json::Value>(&src).ok().and_then(|v| v.get("graphs").cloned()).is_some() {
                     return Err(err(
                         "OG-SERVER-001",
-                        format!("{}: `graphs` cannot be configured in a file; graphs live in the catalog (POST /graphs, omnigraph graphs create)", path.display()),
+                        format!(
+                            "{}: `graphs` cannot be configured in a file; graphs live in the catalog (POST /graphs, omnigraph graphs create)",
+                            path.display()
+                        ),
                     ));
                 }
                 serde_norway::from_str::<FileSettings>(&src).map_err(|e| err("OG-SERVER-001", format!("{}: {e}", path.display())))?
@@ -213,7 +216,9 @@ impl Config {
         } else {
             return Err(err(
                 "OG-SERVER-004",
-                format!("refusing to listen on {bind} without tokens: give --tokens-file (or OMNIGRAPH_TOKENS), bind a loopback address, or pass --unauthenticated"),
+                format!(
+                    "refusing to listen on {bind} without tokens: give --tokens-file (or OMNIGRAPH_TOKENS), bind a loopback address, or pass --unauthenticated"
+                ),
             ));
         };
         let query_timeout = duration_flag("--query-timeout", args.query_timeout.or(file.query_timeout), DEFAULT_QUERY_TIMEOUT)?;
@@ -250,9 +255,9 @@ impl Config {
 /// A quarter of the machine's memory (`MemTotal` in /proc/meminfo), or 1 GiB
 /// where that cannot be read.
 fn default_cache_bytes() -> u64 {
-    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
-    });
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())));
     match total_kib {
         Some(kib) => kib * 1024 / 4,
         None => 1 << 30,

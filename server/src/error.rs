@@ -50,7 +50,12 @@ impl ApiError {
     }
 
     pub fn too_large(limit: usize) -> ApiError {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "OG-HTTP-002", "payload_too_large", format!("request body is larger than the server's limit of {limit} bytes"))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "OG-HTTP-002",
+            "payload_too_large",
+            format!("request body is larger than the server's limit of {limit} bytes"),
+        )
     }
 
     pub fn too_many_in_flight(actor: &str, limit: usize) -> ApiError {
@@ -146,9 +151,15 @@ impl ApiError {
 fn engine_status(e: &EngineError) -> StatusCode {
     use EngineError::*;
     match e {
-        Schema(_) | InvalidData { .. } | Query(_) | QueryKind(_) | QueryNotFound(_) | Param { .. } | MutationRejected { .. } | UnknownType { .. } | InvalidArgument(_) => {
-            StatusCode::BAD_REQUEST
-        }
+        Schema(_)
+        | InvalidData { .. }
+        | Query(_)
+        | QueryKind(_)
+        | QueryNotFound(_)
+        | Param { .. }
+        | MutationRejected { .. }
+        | UnknownType { .. }
+        | InvalidArgument(_) => StatusCode::BAD_REQUEST,
         QueryTooLarge { .. } | ResultTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         QueryTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         // Nobody reads this answer: the client went away.
@@ -172,7 +183,14 @@ impl From<CatalogError> for ApiError {
         let status = match &e {
             Engine(inner) => engine_status(inner),
             InvalidId { .. } => StatusCode::BAD_REQUEST,
-            AlreadyExists { .. } | InProgress { .. } | WrongState { .. } | Retained { .. } | LocationTaken { .. } | Superseded { .. } | LeaseLive { .. } | ImportedData { .. } => StatusCode::CONFLICT,
+            AlreadyExists { .. }
+            | InProgress { .. }
+            | WrongState { .. }
+            | Retained { .. }
+            | LocationTaken { .. }
+            | Superseded { .. }
+            | LeaseLive { .. }
+            | ImportedData { .. } => StatusCode::CONFLICT,
             NotFound { .. } | UnknownOperation { .. } => StatusCode::NOT_FOUND,
             Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
             OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,9 +19,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use omnigraph::Graph;
+use omnigraph::graph::QueryLimits;
 use omnigraph::query::CacheBudget;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, State};
-use omnigraph::graph::QueryLimits;
 use omnigraph_policy::Policy;
 use serde::Serialize;
 
@@ -121,7 +121,11 @@ impl Registry {
         };
         match checked.snapshot().await {
             Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => {
-                return quarantine(e, "OG-HTTP-010", format!("{} holds a different graph (genesis {:?}, catalog says {:?})", e.location, s.genesis_id, e.genesis_id));
+                return quarantine(
+                    e,
+                    "OG-HTTP-010",
+                    format!("{} holds a different graph (genesis {:?}, catalog says {:?})", e.location, s.genesis_id, e.genesis_id),
+                );
             }
             Ok(_) => {}
             Err(E::GraphRetired { .. }) => return Opened::Retiring,

@@ -47,7 +47,8 @@ pub fn recover(w: &Work, cat: &str, extra: &[&str]) -> (i32, serde_json::Value) 
     a.extend_from_slice(extra);
     let out = w.run(&a);
     let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("recover output: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("recover output: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
     (code, v)
 }
 
@@ -57,13 +58,7 @@ pub fn crash(w: &Work, cat: &str, fp: &str, lease_ms: u64, args: &[&str]) {
     full.extend_from_slice(&args[..1]);
     full.extend_from_slice(&["--catalog", cat]);
     full.extend_from_slice(&args[1..]);
-    let out = bin()
-        .current_dir(w.dir.path())
-        .env("OMNIGRAPH_FAILPOINT", fp)
-        .env("OMNIGRAPH_LEASE_MS", lease_ms.to_string())
-        .args(&full)
-        .output()
-        .unwrap();
+    let out = bin().current_dir(w.dir.path()).env("OMNIGRAPH_FAILPOINT", fp).env("OMNIGRAPH_LEASE_MS", lease_ms.to_string()).args(&full).output().unwrap();
     assert!(crate::common::killed_by_abort(&out), "{fp}: expected an abort, got {:?}: {}", out.status, crate::common::stderr(&out));
 }
 

@@ -40,8 +40,7 @@ fn query_formats_jsonl_json_csv_and_table() {
     assert_eq!(lines[0]["row_count"], 1);
     assert_eq!(lines[1], serde_json::json!({"f.name": "bob", "age": null}));
 
-    let json: serde_json::Value =
-        serde_json::from_str(&w.ok(&["query", "--store", &g, "--query", "q.gq", "everyone", "--format", "json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["query", "--store", &g, "--query", "q.gq", "everyone", "--format", "json"])).unwrap();
     assert_eq!(json["metadata"]["row_count"], 2);
     assert_eq!(json["rows"][0], serde_json::json!({"p.name": "ada", "p.age": 36}));
 

@@ -162,9 +162,8 @@ fn server_with(catalog: &std::path::Path, policy: &str) -> (Server, tempfile::Te
     }
     std::fs::write(files.path().join("tokens.json"), serde_json::Value::Object(tokens).to_string()).unwrap();
     std::fs::write(files.path().join("policy.yaml"), policy).unwrap();
-    let args = ["--tokens-file", "tokens.json", "--policy-file", "policy.yaml"].map(|a| {
-        if a.ends_with(".json") || a.ends_with(".yaml") { files.path().join(a).display().to_string() } else { a.to_string() }
-    });
+    let args = ["--tokens-file", "tokens.json", "--policy-file", "policy.yaml"]
+        .map(|a| if a.ends_with(".json") || a.ends_with(".yaml") { files.path().join(a).display().to_string() } else { a.to_string() });
     (Server::start_with(catalog, Opts { args: args.to_vec(), env: vec![] }), files)
 }
 
@@ -216,8 +215,16 @@ fn random_policies_are_decided_over_http_as_the_documented_rules_say() {
                     let want = p.decide(actor, action, graph, "main");
                     seen[want as usize] += 1;
                     let exists = graph.is_none_or(|g| GRAPHS.contains(&g));
-                    let ok = if want { r.status != 403 && (!exists || action == Action::GraphDelete || (200..300).contains(&r.status)) } else { r.status == 403 };
-                    assert!(ok, "round {round}: {actor} {action} {graph:?}: reference says {want}, server {} {}\npolicy: {}\ngraph rules: {:?}", r.status, r.text, p.file_text(), own);
+                    let ok =
+                        if want { r.status != 403 && (!exists || action == Action::GraphDelete || (200..300).contains(&r.status)) } else { r.status == 403 };
+                    assert!(
+                        ok,
+                        "round {round}: {actor} {action} {graph:?}: reference says {want}, server {} {}\npolicy: {}\ngraph rules: {:?}",
+                        r.status,
+                        r.text,
+                        p.file_text(),
+                        own
+                    );
                 }
             }
         });

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use crate::common::*;
 
-const TOKENS: &str = r#"{"admin": "admin-token-0123456789", "reader": "reader-token-0123456789", "writer": "writer-token-0123456789", "nobody": "nobody-token-0123456789"}"#;
+const TOKENS: &str =
+    r#"{"admin": "admin-token-0123456789", "reader": "reader-token-0123456789", "writer": "writer-token-0123456789", "nobody": "nobody-token-0123456789"}"#;
 
 const POLICY: &str = r#"
 groups:
@@ -93,7 +94,8 @@ async fn the_actor_comes_from_the_token_only() {
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "OG-AUTH-002");
     // Naming another actor in a header or the body changes nothing.
-    let r = send(http.get(&url).header("authorization", format!("Bearer {}", token("nobody"))).header("x-actor", "admin").header("x-omnigraph-actor", "admin")).await;
+    let r = send(http.get(&url).header("authorization", format!("Bearer {}", token("nobody"))).header("x-actor", "admin").header("x-omnigraph-actor", "admin"))
+        .await;
     assert_eq!(r.status, 403);
     let r = send(
         http.post(&url)
@@ -171,7 +173,13 @@ async fn an_actor_over_its_in_flight_limit_gets_429_with_retry_after() {
 #[test]
 fn a_public_bind_without_tokens_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(server_bin()).arg("--catalog").arg(dir.path()).args(["--bind", "0.0.0.0:0"]).env_remove("OMNIGRAPH_TOKENS").output().unwrap();
+    let out = std::process::Command::new(server_bin())
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "0.0.0.0:0"])
+        .env_remove("OMNIGRAPH_TOKENS")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("OG-SERVER-004") && err.contains("--unauthenticated"), "{err}");
@@ -230,7 +238,10 @@ async fn metadata_cannot_smuggle_in_a_graph_policy() {
     // Other metadata is kept, and the nobody actor still gets nothing.
     let r = admin.post("/graphs", &json!({"id": "open", "schema": SCHEMA, "metadata": {"owner": "x"}})).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(Api::with_token(&s, &token("nobody")).mutate("open", "query add($n: String) { insert Person { name: $n } }", json!({"n": "m"})).await.status, 403);
+    assert_eq!(
+        Api::with_token(&s, &token("nobody")).mutate("open", "query add($n: String) { insert Person { name: $n } }", json!({"n": "m"})).await.status,
+        403
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,16 @@ fn leaf() -> impl Strategy<Value = Json> {
         any::<i64>().prop_map(Json::from),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Json::from),
         ".{0,40}".prop_map(Json::from),
-        prop::sample::select(vec![FRIENDS, "query q() { match { $p: Person } return { $p } }", "query d() { delete Person where name = \"zz\" }", "node X { k: String @key }", "ada", "alice", "people"]).prop_map(Json::from),
+        prop::sample::select(vec![
+            FRIENDS,
+            "query q() { match { $p: Person } return { $p } }",
+            "query d() { delete Person where name = \"zz\" }",
+            "node X { k: String @key }",
+            "ada",
+            "alice",
+            "people"
+        ])
+        .prop_map(Json::from),
     ]
 }
 
@@ -28,8 +37,13 @@ fn value() -> impl Strategy<Value = Json> {
     leaf().prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Json::from),
-            prop::collection::btree_map(prop::sample::select(vec!["query", "name", "params", "id", "schema", "data", "mode", "policy", "metadata", "max_errors", "x"]).prop_map(String::from), inner, 0..6)
-                .prop_map(|m| Json::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["query", "name", "params", "id", "schema", "data", "mode", "policy", "metadata", "max_errors", "x"])
+                    .prop_map(String::from),
+                inner,
+                0..6
+            )
+            .prop_map(|m| Json::Object(m.into_iter().collect())),
         ]
     })
 }

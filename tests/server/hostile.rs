@@ -111,7 +111,13 @@ async fn without_tokens_a_web_page_cannot_write_or_read_through_the_browser() {
     for origin in ["http://evil.example", "null", "https://127.0.0.1:1"] {
         let r = send(http.post(format!("{}/graphs/g/purge", s.url)).header("origin", origin)).await;
         assert_eq!((r.status, r.code().as_str()), (403, "OG-HTTP-012"), "{origin}: {}", r.text);
-        let r = send(http.post(format!("{}/graphs/g/load", s.url)).header("origin", origin).header("content-type", "application/x-ndjson").body("{\"type\":\"Person\",\"data\":{\"name\":\"mallory\"}}\n")).await;
+        let r = send(
+            http.post(format!("{}/graphs/g/load", s.url))
+                .header("origin", origin)
+                .header("content-type", "application/x-ndjson")
+                .body("{\"type\":\"Person\",\"data\":{\"name\":\"mallory\"}}\n"),
+        )
+        .await;
         assert_eq!((r.status, r.code().as_str()), (403, "OG-HTTP-012"), "{origin}: {}", r.text);
     }
     // DNS rebinding: the page's name now points at 127.0.0.1, so `Host` names it.

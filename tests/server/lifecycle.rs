@@ -159,7 +159,8 @@ async fn a_bad_load_is_rejected_with_line_numbers_and_changes_nothing() {
     api.create_loaded("g").await;
     let before = api.get("/graphs/g/snapshot").await.json();
 
-    let bad = format!("{DATA}{{\"type\":\"Person\",\"data\":{{\"name\":\"zed\",\"age\":\"old\"}}}}\n{{\"edge\":\"Knows\",\"from\":\"alice\",\"to\":\"nobody\"}}\n");
+    let bad =
+        format!("{DATA}{{\"type\":\"Person\",\"data\":{{\"name\":\"zed\",\"age\":\"old\"}}}}\n{{\"edge\":\"Knows\",\"from\":\"alice\",\"to\":\"nobody\"}}\n");
     let r = api.load("g", &bad).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.code(), "OG-LOAD-001");

@@ -54,7 +54,12 @@ async fn a_query_past_its_deadline_is_stopped_with_504() {
     assert_eq!((r.status, r.code().as_str()), (504, "OG-QUERY-019"), "{}", r.text);
     assert_eq!(column(&api.query("g", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
     // A bad flag is refused at start with a code.
-    let out = std::process::Command::new(server_bin()).arg("--catalog").arg(dir.path()).args(["--bind", "127.0.0.1:0", "--query-timeout", "forever"]).output().unwrap();
+    let out = std::process::Command::new(server_bin())
+        .arg("--catalog")
+        .arg(dir.path())
+        .args(["--bind", "127.0.0.1:0", "--query-timeout", "forever"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("OG-SERVER-005"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -122,7 +127,8 @@ async fn a_query_whose_client_went_away_stops_computing() {
     let q = "query q() { match { $a: Person $b: Person $c: Person $a.age = $b.age or $b.age = $c.age or $c.name = \"x\" } return { count(*) as n } }";
     // The client gives up after half a second; the query would run much longer.
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().unwrap();
-    let sent = impatient.post(format!("{}/graphs/g/query", s.url)).header("content-type", "application/json").body(json!({"query": q}).to_string()).send().await;
+    let sent =
+        impatient.post(format!("{}/graphs/g/query", s.url)).header("content-type", "application/json").body(json!({"query": q}).to_string()).send().await;
     assert!(sent.is_err(), "the query answered within half a second");
     let stopped = eventually(Duration::from_secs(60), || async { s.stderr().contains("stopped: its client went away") }).await;
     assert!(stopped.is_some(), "the query kept computing for nobody: {}", s.stderr());

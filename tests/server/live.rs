@@ -24,11 +24,7 @@ async fn a_graph_created_through_a_is_served_by_b() {
     // And within a second without any request for it.
     assert_eq!(api_a.create("second").await.status, 201);
     let took = eventually(Duration::from_secs(1), || async {
-        api_b.get("/graphs").await.json()["graphs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g["id"] == "second" && g["serving"]["status"] == "serving")
+        api_b.get("/graphs").await.json()["graphs"].as_array().unwrap().iter().any(|g| g["id"] == "second" && g["serving"]["status"] == "serving")
     })
     .await;
     assert!(took.is_some(), "B did not serve `second` within 1 s");

@@ -4,20 +4,20 @@
 
 mod access;
 mod auth;
-mod memory;
 mod common;
 mod crash;
 mod fuzz;
 mod hostile;
 mod lifecycle;
 mod limits;
-mod loads;
 mod live;
+mod loads;
+mod memory;
 mod openapi;
+#[path = "../support/policy_reference.rs"]
+mod policy_reference;
 mod quarantine;
 mod remote_cli;
 mod s3;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
-#[path = "../support/policy_reference.rs"]
-mod policy_reference;

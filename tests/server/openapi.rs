@@ -13,7 +13,17 @@ fn checked_in_openapi_matches_the_code() {
         path.display()
     );
     let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
-    for route in ["/graphs", "/graphs/{id}", "/graphs/{id}/query", "/graphs/{id}/mutate", "/graphs/{id}/load", "/graphs/{id}/export", "/graphs/{id}/schema", "/graphs/{id}/snapshot", "/healthz"] {
+    for route in [
+        "/graphs",
+        "/graphs/{id}",
+        "/graphs/{id}/query",
+        "/graphs/{id}/mutate",
+        "/graphs/{id}/load",
+        "/graphs/{id}/export",
+        "/graphs/{id}/schema",
+        "/graphs/{id}/snapshot",
+        "/healthz",
+    ] {
         assert!(doc["paths"][route].is_object(), "{route} missing from the OpenAPI document");
     }
 }

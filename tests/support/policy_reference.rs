@@ -55,8 +55,8 @@ fn glob(pattern: &str, s: &str) -> bool {
 
 impl RefRule {
     fn applies(&self, p: &RefPolicy, actor: &str, action: Action, graph: Option<&str>, own_graph: bool) -> bool {
-        let who = self.actors.iter().any(|a| a == "*" || a == actor)
-            || self.groups.iter().any(|g| p.groups.get(g).is_some_and(|m| m.iter().any(|x| x == actor)));
+        let who =
+            self.actors.iter().any(|a| a == "*" || a == actor) || self.groups.iter().any(|g| p.groups.get(g).is_some_and(|m| m.iter().any(|x| x == actor)));
         let what = match graph {
             None => action.is_server_level(),
             Some(g) => !action.is_server_level() && (own_graph || self.graphs.is_empty() || self.graphs.iter().any(|pat| glob(pat, g))),
@@ -170,4 +170,3 @@ pub fn compiled(p: &RefPolicy) -> (Policy, Option<Policy>) {
     let with_graph = p.graph_rules_json().map(|(g, rules)| server.with_graph_rules(&g, &rules).unwrap_or_else(|e| panic!("{e}")));
     (server, with_graph)
 }
-

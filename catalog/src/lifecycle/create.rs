@@ -27,13 +27,7 @@ impl Catalog {
     pub async fn create(&self, id: &str, schema_src: &str, metadata: serde_json::Value) -> Result<GraphEntry> {
         validate_id(id)?;
         let ir = omnigraph::schema::compile_schema(schema_src).map_err(omnigraph::Error::Schema)?;
-        let new = NewIncarnation {
-            location: None,
-            schema_hash: Some(ir.content_hash()),
-            genesis_id: None,
-            imported: false,
-            metadata,
-        };
+        let new = NewIncarnation { location: None, schema_hash: Some(ir.content_hash()), genesis_id: None, imported: false, metadata };
         let (op, reserved) = self.reserve_new(id, OpKind::Create, &new).await?;
         failpoint::hit("create.after_reserve");
         let active = self.leased(&op, self.finish_create(&op, reserved, schema_src)).await?;

@@ -25,10 +25,7 @@ fn wrong_state(e: &GraphEntry, action: &str, needs: &str) -> CatalogError {
 }
 
 fn retention_over(e: &GraphEntry) -> bool {
-    e.retained_until
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .is_some_and(|t| t.timestamp_millis() <= now_ms())
+    e.retained_until.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t.timestamp_millis() <= now_ms())
 }
 
 /// How a delete treats the graph's data.

@@ -102,9 +102,7 @@ impl Catalog {
         let path = claim_path(location);
         match self.store.get(&path).await? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| CatalogError::Corrupt { path: self.store.child_uri(&path), reason: e.to_string() }),
+            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| CatalogError::Corrupt { path: self.store.child_uri(&path), reason: e.to_string() }),
         }
     }
 

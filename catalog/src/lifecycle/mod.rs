@@ -44,9 +44,7 @@ pub(crate) fn check_available(id: &str, head: Option<&GraphEntry>) -> Result<()>
         State::Reserved | State::Initializing | State::Deleting => {
             Err(CatalogError::InProgress { id: id.into(), op: h.last_op.clone().unwrap_or_default(), kind: h.state.to_string() })
         }
-        State::Deleted if h.retained() => {
-            Err(CatalogError::Retained { id: id.into(), until: h.retained_until.clone().unwrap_or_default() })
-        }
+        State::Deleted if h.retained() => Err(CatalogError::Retained { id: id.into(), until: h.retained_until.clone().unwrap_or_default() }),
         State::Deleted | State::Failed => Ok(()),
     }
 }

@@ -9,10 +9,7 @@ use crate::operation::now_ms;
 pub fn expired(e: &GraphEntry) -> bool {
     e.retained()
         && e.op.is_none()
-        && e.retained_until
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| t.timestamp_millis() <= now_ms())
+        && e.retained_until.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t.timestamp_millis() <= now_ms())
 }
 
 impl Catalog {

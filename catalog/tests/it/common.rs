@@ -2,7 +2,8 @@
 //! test bucket of the S3-compatible server (`OMNIGRAPH_TEST_S3`, set by
 //! scripts/test.sh).
 
-pub const SCHEMA: &str = "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
+pub const SCHEMA: &str =
+    "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
 
 pub struct Backend {
     pub uri: String,

@@ -120,13 +120,7 @@ async fn set(uri: &str, op_id: &str, to: &str, condition: Condition) -> Result<(
             }
             _ => {}
         }
-        let update = TableUpdate {
-            key: FENCE_KEY.to_string(),
-            expected: generation,
-            new_version: generation + 1,
-            location: to.to_string(),
-            row_count: 0,
-        };
+        let update = TableUpdate { key: FENCE_KEY.to_string(), expected: generation, new_version: generation + 1, location: to.to_string(), row_count: 0 };
         match manifest::publish(&manifest_uri, ds, state, &[update], &[], op_id).await {
             Ok(_) => return Ok(()),
             // Someone else moved the fence: look again.

@@ -63,22 +63,14 @@ pub async fn ensure(graph: &Graph) -> Result<usize> {
             continue;
         }
         let existing = ds.load_indices().await.map_err(|e| Error::lance(&key, e))?;
-        let fragments: Vec<(u32, usize)> = ds
-            .get_fragments()
-            .iter()
-            .map(|f| (f.id() as u32, f.metadata().physical_rows.unwrap_or(0)))
-            .collect();
+        let fragments: Vec<(u32, usize)> = ds.get_fragments().iter().map(|f| (f.id() as u32, f.metadata().physical_rows.unwrap_or(0))).collect();
         let mut new_indices = Vec::new();
         let mut removed_indices = Vec::new();
         for col in cols {
             let name = index_name(&col);
             let old = existing.iter().find(|i| i.name == name).cloned();
             if let Some(old) = &old {
-                let uncovered: usize = fragments
-                    .iter()
-                    .filter(|(id, _)| !old.fragment_bitmap.as_ref().is_some_and(|b| b.contains(*id)))
-                    .map(|(_, n)| *n)
-                    .sum();
+                let uncovered: usize = fragments.iter().filter(|(id, _)| !old.fragment_bitmap.as_ref().is_some_and(|b| b.contains(*id))).map(|(_, n)| *n).sum();
                 if (uncovered as f64) < REBUILD_FRACTION * rows as f64 {
                     continue;
                 }

@@ -68,18 +68,13 @@ pub struct InitReport {
 /// Graph artifacts present under the root, other than `ignore`.
 async fn artifacts_present(root: &Root, ignore: Option<&str>) -> Result<Vec<String>> {
     let top = root.top_level().await?;
-    Ok(top
-        .into_iter()
-        .filter(|name| ARTIFACTS.contains(&name.as_str()) && Some(name.as_str()) != ignore)
-        .collect())
+    Ok(top.into_iter().filter(|name| ARTIFACTS.contains(&name.as_str()) && Some(name.as_str()) != ignore).collect())
 }
 
 pub(crate) async fn read_claim(root: &Root) -> Result<Option<InitClaim>> {
     match root.get(layout::INIT_CLAIM).await? {
         None => Ok(None),
-        Some(b) => Ok(Some(
-            serde_json::from_slice(&b).map_err(|e| Error::storage(root.child_uri(layout::INIT_CLAIM), format!("unreadable init claim: {e}")))?,
-        )),
+        Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| Error::storage(root.child_uri(layout::INIT_CLAIM), format!("unreadable init claim: {e}")))?)),
     }
 }
 
@@ -112,12 +107,8 @@ pub async fn init_with_op_id(uri: &str, schema_src: &str, op_id: &str) -> Result
 
     let op_id = op_id.to_string();
     let now = chrono::Utc::now();
-    let claim = InitClaim {
-        op_id: op_id.clone(),
-        owner: Owner::current(),
-        started_at: now.to_rfc3339(),
-        lease_until_ms: now.timestamp_millis() + INIT_LEASE_MS,
-    };
+    let claim =
+        InitClaim { op_id: op_id.clone(), owner: Owner::current(), started_at: now.to_rfc3339(), lease_until_ms: now.timestamp_millis() + INIT_LEASE_MS };
     match root.put_if_absent(layout::INIT_CLAIM, serde_json::to_vec_pretty(&claim).expect("claim serializes")).await? {
         Created::Yes => {}
         Created::AlreadyExists => {
@@ -176,16 +167,8 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
             created.push(parent);
         }
         created.push(location.clone());
-        let ds = table::create_empty(&root.child_uri(&location), table_schema(t), op_id)
-            .await
-            .map_err(BuildError::BeforeGenesis)?;
-        entries.push(TableEntry {
-            key: t.table_key(),
-            version: ds.version().version,
-            location,
-            row_count: 0,
-            op_id: op_id.to_string(),
-        });
+        let ds = table::create_empty(&root.child_uri(&location), table_schema(t), op_id).await.map_err(BuildError::BeforeGenesis)?;
+        entries.push(TableEntry { key: t.table_key(), version: ds.version().version, location, row_count: 0, op_id: op_id.to_string() });
         if i == 0 {
             failpoint::hit("init.after_first_table");
         }
@@ -201,10 +184,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
         match root.put_if_absent(name, bytes).await.map_err(BuildError::BeforeGenesis)? {
             Created::Yes => created.push(name.to_string()),
             Created::AlreadyExists => {
-                return Err(BuildError::BeforeGenesis(Error::AlreadyInitialized {
-                    root: root.uri().to_string(),
-                    artifact: name.to_string(),
-                }));
+                return Err(BuildError::BeforeGenesis(Error::AlreadyInitialized { root: root.uri().to_string(), artifact: name.to_string() }));
             }
         }
     }

@@ -139,9 +139,7 @@ impl Graph {
             return Err(mismatch(format!("{} does not compile to {}", layout::SCHEMA_PG, layout::SCHEMA_IR)));
         }
 
-        if writable
-            && let fence::FenceState::Retired { op } = fence::state(root.uri()).await?
-        {
+        if writable && let fence::FenceState::Retired { op } = fence::state(root.uri()).await? {
             return Err(Error::GraphRetired { root: root.uri().to_string(), op });
         }
         let mut recovered = Vec::new();
@@ -149,16 +147,23 @@ impl Graph {
         let abandoned: Vec<_> = pending.into_iter().filter(|s| s.abandoned()).collect();
         if !abandoned.is_empty() {
             if !writable {
-                return Err(Error::RecoveryRequired {
-                    root: root.uri().to_string(),
-                    ops: abandoned.iter().map(|s| s.op_id.clone()).collect(),
-                });
+                return Err(Error::RecoveryRequired { root: root.uri().to_string(), ops: abandoned.iter().map(|s| s.op_id.clone()).collect() });
             }
             for s in &abandoned {
                 recovered.push(recovery::recover(&root, s, false).await?);
             }
         }
-        Ok(Graph { root, schema: Arc::new(ir), schema_source: Arc::new(src), schema_hash: hash, writable, recovered, view_cache: Default::default(), manifest_cache: Default::default(), limits: default_limits() })
+        Ok(Graph {
+            root,
+            schema: Arc::new(ir),
+            schema_source: Arc::new(src),
+            schema_hash: hash,
+            writable,
+            recovered,
+            view_cache: Default::default(),
+            manifest_cache: Default::default(),
+            limits: default_limits(),
+        })
     }
 
     pub fn root(&self) -> &Root {
@@ -255,14 +260,7 @@ impl Graph {
             let Some(e) = state.tables.get(&key) else {
                 return Err(Error::storage(self.root.child_uri(layout::MANIFEST), format!("manifest has no entry for {key}")));
             };
-            tables.push(TableSnapshot {
-                key,
-                kind: t.kind,
-                name: t.name.clone(),
-                location: e.location.clone(),
-                version: e.version,
-                row_count: e.row_count,
-            });
+            tables.push(TableSnapshot { key, kind: t.kind, name: t.name.clone(), location: e.location.clone(), version: e.version, row_count: e.row_count });
         }
         Ok(Snapshot {
             root: self.root.uri().to_string(),
@@ -283,17 +281,10 @@ impl Graph {
 
     /// Looks a type up by name (node types first).
     pub fn type_named(&self, name: &str) -> Result<&TypeDef> {
-        self.schema
-            .node(name)
-            .or_else(|| self.schema.edge(name))
-            .ok_or_else(|| Error::UnknownType { name: name.to_string() })
+        self.schema.node(name).or_else(|| self.schema.edge(name)).ok_or_else(|| Error::UnknownType { name: name.to_string() })
     }
 
     pub(crate) fn require_writable(&self) -> Result<()> {
-        if self.writable {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument("graph was opened read-only; open it for write".into()))
-        }
+        if self.writable { Ok(()) } else { Err(Error::InvalidArgument("graph was opened read-only; open it for write".into())) }
     }
 }

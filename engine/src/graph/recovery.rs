@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::sidecar::{Sidecar, SidecarTable};
 use super::layout;
+use super::sidecar::{Sidecar, SidecarTable};
 use crate::error::{Error, Result};
 use crate::storage::Root;
 use crate::storage::manifest::{self, TableUpdate};
@@ -80,10 +80,7 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
     }
     Err(Error::storage(
         root.child_uri(&layout::sidecar_path(op_id)),
-        format!(
-            "table {} is at version {head}, which write {op_id} (before {}) did not make; an operator must look at it",
-            t.key, t.before
-        ),
+        format!("table {} is at version {head}, which write {op_id} (before {}) did not make; an operator must look at it", t.key, t.before),
     ))
 }
 
@@ -200,8 +197,7 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
     let mut items = Vec::new();
     if let Some(claim) = super::init::read_claim(&root).await? {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
-        let landed = manifest_present
-            && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
+        let landed = manifest_present && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
         let (action, actionable) = if !claim.abandoned() {
             (format!("wait: init {} is running ({})", claim.op_id, claim.owner), false)
         } else if landed {

@@ -21,11 +21,7 @@ pub const WRITE_LEASE_MS: i64 = 120_000;
 /// Only processes on other hosts are judged by it; on this host a write is
 /// abandoned exactly when its process is gone.
 pub fn write_lease_ms() -> i64 {
-    std::env::var("OMNIGRAPH_WRITE_LEASE_MS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|v| *v > 0 && *v <= 86_400_000)
-        .unwrap_or(WRITE_LEASE_MS)
+    std::env::var("OMNIGRAPH_WRITE_LEASE_MS").ok().and_then(|v| v.trim().parse().ok()).filter(|v| *v > 0 && *v <= 86_400_000).unwrap_or(WRITE_LEASE_MS)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,10 +51,7 @@ pub async fn commit_and_publish(
         &op_id,
         kind,
         mstate.version,
-        staged
-            .iter()
-            .map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version })
-            .collect(),
+        staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version }).collect(),
     );
     sidecar.write(root).await?;
     failpoint::hit("write.after_sidecar");
@@ -74,13 +71,7 @@ pub async fn commit_and_publish(
             failpoint::hit("write.after_first_table_commit");
         }
         let row_count = committed.count_rows(None).await.map_err(|e| Error::lance(&s.key, e))? as u64;
-        updates.push(TableUpdate {
-            key: s.key,
-            expected: before,
-            new_version: committed.version().version,
-            location: s.location,
-            row_count,
-        });
+        updates.push(TableUpdate { key: s.key, expected: before, new_version: committed.version().version, location: s.location, row_count });
     }
     failpoint::hit("write.before_publish");
     let manifest_uri = root.child_uri(super::layout::MANIFEST);

@@ -112,7 +112,10 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
         }
         if c == '/' && chars.get(i + 1) == Some(&'/') {
             while i < chars.len() && chars[i] != '\n' {
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
             }
             continue;
         }
@@ -128,7 +131,10 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
                     advance(&mut i, &mut line, &mut col, '/');
                     break;
                 }
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
             }
             continue;
         }
@@ -152,11 +158,7 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
                 Tok::LBrace | Tok::LParen | Tok::LBracket => {
                     depth += 1;
                     if depth > MAX_NESTING {
-                        return Err(Diagnostic::new(
-                            too_deep,
-                            pos,
-                            format!("brackets nest deeper than {MAX_NESTING} levels here; flatten the expression"),
-                        ));
+                        return Err(Diagnostic::new(too_deep, pos, format!("brackets nest deeper than {MAX_NESTING} levels here; flatten the expression")));
                     }
                 }
                 Tok::RBrace | Tok::RParen | Tok::RBracket => depth = depth.saturating_sub(1),
@@ -204,7 +206,10 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
             advance(&mut i, &mut line, &mut col, c);
             let start = i;
             while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
             }
             if start == i {
                 return Err(Diagnostic::new(code, pos, "`$` must be followed by a name"));
@@ -216,26 +221,41 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
             let start = i;
             advance(&mut i, &mut line, &mut col, c);
             while i < chars.len() && chars[i].is_ascii_digit() {
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
             }
             let mut is_float = false;
             if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
                 is_float = true;
                 advance(&mut i, &mut line, &mut col, '.');
                 while i < chars.len() && chars[i].is_ascii_digit() {
-                    { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                    {
+                        let ch = chars[i];
+                        advance(&mut i, &mut line, &mut col, ch);
+                    }
                 }
             }
             if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
                 let save = (i, line, col);
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
                 if i < chars.len() && (chars[i] == '-' || chars[i] == '+') {
-                    { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                    {
+                        let ch = chars[i];
+                        advance(&mut i, &mut line, &mut col, ch);
+                    }
                 }
                 if i < chars.len() && chars[i].is_ascii_digit() {
                     is_float = true;
                     while i < chars.len() && chars[i].is_ascii_digit() {
-                        { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                        {
+                            let ch = chars[i];
+                            advance(&mut i, &mut line, &mut col, ch);
+                        }
                     }
                 } else {
                     (i, line, col) = save;
@@ -253,7 +273,10 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
         if c.is_alphabetic() || c == '_' {
             let start = i;
             while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                { let ch = chars[i]; advance(&mut i, &mut line, &mut col, ch); }
+                {
+                    let ch = chars[i];
+                    advance(&mut i, &mut line, &mut col, ch);
+                }
             }
             out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), pos });
             continue;
@@ -280,11 +303,7 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
                             '"' => '"',
                             '\\' => '\\',
                             other => {
-                                return Err(Diagnostic::new(
-                                    code,
-                                    Pos { line, col: col - 2 },
-                                    format!("unknown escape \\{other} in string"),
-                                ));
+                                return Err(Diagnostic::new(code, Pos { line, col: col - 2 }, format!("unknown escape \\{other} in string")));
                             }
                         });
                     }

@@ -14,8 +14,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::{Deserialize, Deserializer as _};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
 use serde_json::Value;
 
 use super::ids::{IdKey, id_key};
@@ -443,10 +443,7 @@ fn owned_ref(s: String) -> IdRef {
 pub fn parse(index: &TypeIndex<'_>, line: &str) -> Result<Parsed, LineErrors> {
     let shape = |m: String| vec![("OG-LOAD-002", m)];
     let mut de = serde_json::Deserializer::from_str(line);
-    let mut h = de
-        .deserialize_map(LineVisitor { index })
-        .and_then(|h| de.end().map(|_| h))
-        .map_err(|e| shape(format!("not a valid record: {e}")))?;
+    let mut h = de.deserialize_map(LineVisitor { index }).and_then(|h| de.end().map(|_| h)).map_err(|e| shape(format!("not a valid record: {e}")))?;
     if let Some(f) = h.extra_fields.first() {
         return Err(shape(format!("unknown field `{f}` (a record has type or edge, id, from, to, data)")));
     }

@@ -131,12 +131,7 @@ struct TypeSlot {
 }
 
 /// Loads JSONL from `input` into `graph` (opened for write).
-pub async fn load(
-    graph: &Graph,
-    input: impl BufRead + Send + 'static,
-    opts: &LoadOptions,
-    progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<LoadReport> {
+pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &LoadOptions, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<LoadReport> {
     graph.require_writable()?;
     let snap = graph.snapshot().await?;
     let load_id = ulid::Ulid::new().to_string();
@@ -309,11 +304,7 @@ fn read_and_parse(
             at += l.len();
         }
         lines.par_extend(spans.par_iter().with_min_len(256).map(|&(no, start, end, bad)| {
-            let parsed = if bad {
-                Err(vec![("OG-LOAD-002", "not valid UTF-8".to_string())])
-            } else {
-                line::parse(&index, &text[start..end])
-            };
+            let parsed = if bad { Err(vec![("OG-LOAD-002", "not valid UTF-8".to_string())]) } else { line::parse(&index, &text[start..end]) };
             ParsedLine { no, start, end, parsed }
         }));
         if tx.blocking_send(ParsedChunk { text, lines, last_line: line_no, bytes }).is_err() {
@@ -597,9 +588,7 @@ async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Da
                 })
                 .collect();
             ordinal += batch.num_rows() as u64;
-            Ok::<RecordBatch, lance::deps::datafusion::error::DataFusionError>(
-                arrow_select::filter::filter_record_batch(&batch, &mask)?,
-            )
+            Ok::<RecordBatch, lance::deps::datafusion::error::DataFusionError>(arrow_select::filter::filter_record_batch(&batch, &mask)?)
         });
     let source: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(schema, stream));
     let job = MergeInsertBuilder::try_new(base, vec!["id".to_string()])

@@ -57,7 +57,6 @@ impl RowTracker {
         errs.truncate(cap);
         (self.total, errs)
     }
-
 }
 
 struct UniqueSet {
@@ -434,7 +433,11 @@ impl TypeRows {
                 let n = counts.get(id).map(|c| c.0).unwrap_or(0);
                 if n < card.min {
                     let which = if line == 0 { "stored node" } else { "node" };
-                    tracker.error(line, "OG-LOAD-014", format!("{which} `{from}` `{id}` has {n} `{}` edges; @card({range}) needs at least {}", t.name, card.min));
+                    tracker.error(
+                        line,
+                        "OG-LOAD-014",
+                        format!("{which} `{from}` `{id}` has {n} `{}` edges; @card({range}) needs at least {}", t.name, card.min),
+                    );
                 }
             };
             let mut seen = FxHashSet::default();
@@ -456,16 +459,10 @@ impl TypeRows {
         }
         Ok(())
     }
-
 }
 
 /// Edge endpoints that were unknown when read: they must exist now.
-pub fn check_endpoints(
-    schema: &SchemaIr,
-    rows: &[&TypeRows],
-    index: &std::collections::BTreeMap<(TypeKind, String), usize>,
-    tracker: &mut RowTracker,
-) {
+pub fn check_endpoints(schema: &SchemaIr, rows: &[&TypeRows], index: &std::collections::BTreeMap<(TypeKind, String), usize>, tracker: &mut RowTracker) {
     for (t, r) in schema.types().zip(rows) {
         if t.kind != TypeKind::Edge {
             continue;

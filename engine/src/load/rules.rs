@@ -17,7 +17,14 @@ impl ValueRules {
             checks: t
                 .checks
                 .iter()
-                .map(|c| (idx(&c.property), c.property.clone(), c.pattern.clone(), crate::schema::pattern::compile(&c.pattern).expect("compiled schema checked the pattern")))
+                .map(|c| {
+                    (
+                        idx(&c.property),
+                        c.property.clone(),
+                        c.pattern.clone(),
+                        crate::schema::pattern::compile(&c.pattern).expect("compiled schema checked the pattern"),
+                    )
+                })
                 .collect(),
         }
     }

@@ -23,19 +23,8 @@ use crate::storage::{Root, table};
 const IN_FLIGHT: usize = 2;
 
 pub enum Stager {
-    Direct {
-        key: String,
-        location: String,
-        ds: Arc<Dataset>,
-        pending: Vec<JoinHandle<Result<Vec<Fragment>>>>,
-        fragments: Vec<Fragment>,
-    },
-    Scratch {
-        key: String,
-        location: String,
-        uri: String,
-        written: bool,
-    },
+    Direct { key: String, location: String, ds: Arc<Dataset>, pending: Vec<JoinHandle<Result<Vec<Fragment>>>>, fragments: Vec<Fragment> },
+    Scratch { key: String, location: String, uri: String, written: bool },
 }
 
 fn params(mode: WriteMode) -> WriteParams {

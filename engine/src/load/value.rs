@@ -52,9 +52,7 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
         return Some(dt.timestamp_micros());
     }
     // A date-time without an offset is taken as UTC.
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc().timestamp_micros())
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc().timestamp_micros())
 }
 
 pub fn format_date(days: i32) -> String {
@@ -65,9 +63,7 @@ pub fn format_date(days: i32) -> String {
 }
 
 pub fn format_datetime(us: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(us)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp_micros(us).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default()
 }
 
 /// Converts `v` for `ty` (no nullability or constraints). Takes the value
@@ -82,10 +78,7 @@ pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> 
         PropType::Enum(values) => match v {
             Value::String(s) if values.iter().any(|x| *x == s) => Cell::Str(s),
             Value::String(s) => {
-                return Err(ValueError {
-                    code: "OG-LOAD-007",
-                    message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")),
-                });
+                return Err(ValueError { code: "OG-LOAD-007", message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")) });
             }
             other => return Err(err(&other)),
         },
@@ -111,10 +104,7 @@ pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> 
         PropType::Vector(n) => {
             let Value::Array(arr) = v else { return Err(err(&v)) };
             if arr.len() != *n as usize {
-                return Err(ValueError {
-                    code: "OG-LOAD-006",
-                    message: format!("property `{prop}` expects Vector({n}), got {} values", arr.len()),
-                });
+                return Err(ValueError { code: "OG-LOAD-006", message: format!("property `{prop}` expects Vector({n}), got {} values", arr.len()) });
             }
             let mut out = Vec::with_capacity(arr.len());
             for x in &arr {

@@ -103,13 +103,27 @@ pub enum Expr {
     /// `$x`: a parameter, or a bound variable (its id) in a return item.
     Var(String, Pos),
     /// `$p.name`
-    Prop { var: String, prop: String, pos: Pos },
+    Prop {
+        var: String,
+        prop: String,
+        pos: Pos,
+    },
     /// A bare property name in `update ... where` and `delete ... where`.
     Field(String, Pos),
     List(Vec<Expr>, Pos),
     /// `date("...")`, `datetime("...")`, `now()`, and the aggregates.
-    Call { name: String, args: Vec<Expr>, pos: Pos, star: bool },
-    Cmp { op: CmpOp, left: Box<Expr>, right: Box<Expr>, pos: Pos },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+        pos: Pos,
+        star: bool,
+    },
+    Cmp {
+        op: CmpOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+        pos: Pos,
+    },
     /// `a and b and ...`: two or more parts, flat.
     And(Vec<Expr>),
     /// `a or b or ...`: two or more parts, flat.

@@ -35,7 +35,13 @@ pub struct BudgetUsage {
 impl CacheBudget {
     /// A budget of `limit_bytes` shared by every cache registered with it.
     pub fn new(limit_bytes: u64) -> Arc<CacheBudget> {
-        Arc::new(CacheBudget { limit: limit_bytes, used: AtomicU64::new(0), clock: AtomicU64::new(0), evictions: AtomicU64::new(0), caches: Mutex::new(Vec::new()) })
+        Arc::new(CacheBudget {
+            limit: limit_bytes,
+            used: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+            caches: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn usage(&self) -> BudgetUsage {

@@ -205,19 +205,10 @@ impl<'s> Checker<'s> {
             return Some(t);
         }
         if self.schema.edge(name).is_some() {
-            self.err(
-                "OG-QUERY-002",
-                pos,
-                format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)),
-            );
+            self.err("OG-QUERY-002", pos, format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)));
         } else if self.schema.interfaces.iter().any(|i| i.name == name) {
-            let users: Vec<&str> =
-                self.schema.nodes.iter().filter(|t| t.implements.iter().any(|i| i == name)).map(|t| t.name.as_str()).collect();
-            self.err(
-                "OG-QUERY-002",
-                pos,
-                format!("`{name}` is an interface; bind one of the node types that implement it ({})", users.join(", ")),
-            );
+            let users: Vec<&str> = self.schema.nodes.iter().filter(|t| t.implements.iter().any(|i| i == name)).map(|t| t.name.as_str()).collect();
+            self.err("OG-QUERY-002", pos, format!("`{name}` is an interface; bind one of the node types that implement it ({})", users.join(", ")));
         } else {
             let known: Vec<&str> = self.schema.nodes.iter().map(|t| t.name.as_str()).collect();
             self.err("OG-QUERY-002", pos, format!("unknown node type `{name}` (node types: {})", known.join(", ")));
@@ -275,9 +266,7 @@ impl<'s> Checker<'s> {
                 Expr::Field(f, _) => items.iter().position(|i| i.name == *f),
                 _ => None,
             };
-            let by_text = r.items.iter().position(|i| i.text == k.text && i.alias.is_none()).or_else(|| {
-                r.items.iter().position(|i| i.text == k.text)
-            });
+            let by_text = r.items.iter().position(|i| i.text == k.text && i.alias.is_none()).or_else(|| r.items.iter().position(|i| i.text == k.text));
             let key = match by_name.or(by_text) {
                 Some(i) => OrderRef::Item(i),
                 None if aggregate => {
@@ -350,11 +339,7 @@ impl<'s> Checker<'s> {
                     let hops = match hops {
                         None => Some(None),
                         Some(_) if src != dst => {
-                            self.err(
-                                "OG-QUERY-008",
-                                *edge_pos,
-                                format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
-                            );
+                            self.err("OG-QUERY-008", *edge_pos, format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"));
                             None
                         }
                         Some((min, max)) => {
@@ -631,11 +616,7 @@ impl<'s> Checker<'s> {
                 Some((PExpr::Agg { func, arg: Some(Box::new(a)) }, ty))
             }
             other => {
-                self.err(
-                    "OG-QUERY-010",
-                    pos,
-                    format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"),
-                );
+                self.err("OG-QUERY-010", pos, format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"));
                 None
             }
         }
@@ -683,11 +664,7 @@ impl<'s> Checker<'s> {
                 match t.property(name) {
                     Some(p) => {
                         if !inserting && t.key.contains(name) {
-                            self.err(
-                                "OG-QUERY-015",
-                                *pos,
-                                format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name),
-                            );
+                            self.err("OG-QUERY-015", *pos, format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name));
                             ok = false;
                             continue;
                         }

@@ -72,11 +72,8 @@ impl Env {
             PExpr::Id(var) => Value::from_array(cols[&(*var, ID.to_string())].as_ref(), b.get(*var, r) as usize),
             PExpr::Node(var) => {
                 let d = b.get(*var, r) as usize;
-                let mut fields: Vec<(String, Value)> = cols
-                    .iter()
-                    .filter(|((v, _), _)| v == var)
-                    .map(|((_, p), c)| (p.clone(), Value::from_array(c.as_ref(), d)))
-                    .collect();
+                let mut fields: Vec<(String, Value)> =
+                    cols.iter().filter(|((v, _), _)| v == var).map(|((_, p), c)| (p.clone(), Value::from_array(c.as_ref(), d))).collect();
                 fields.sort_by(|a, b| (a.0 != ID).cmp(&(b.0 != ID)).then_with(|| a.0.cmp(&b.0)));
                 Value::Map(fields)
             }

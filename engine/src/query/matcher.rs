@@ -79,8 +79,7 @@ impl Bindings {
                 vals.push(x);
             }
         }
-        let mut cols: Vec<Option<Vec<u32>>> =
-            self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
+        let mut cols: Vec<Option<Vec<u32>>> = self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
         cols[v] = Some(vals);
         Ok(Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect() })
     }
@@ -88,9 +87,7 @@ impl Bindings {
     /// Keeps one row per distinct assignment of `vars`.
     pub fn distinct(&self, vars: &[usize]) -> Bindings {
         let mut seen = FxHashSet::default();
-        let mask: Vec<bool> = (0..self.len())
-            .map(|r| seen.insert(vars.iter().map(|&v| self.get(v, r)).collect::<Vec<_>>()))
-            .collect();
+        let mask: Vec<bool> = (0..self.len()).map(|r| seen.insert(vars.iter().map(|&v| self.get(v, r)).collect::<Vec<_>>())).collect();
         self.keep(&mask)
     }
 }
@@ -207,11 +204,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
         })
     }
 
-    fn clauses<'s>(
-        &'s mut self,
-        clauses: &'a [PClause],
-        mut b: Bindings,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bindings>> + Send + 's>>
+    fn clauses<'s>(&'s mut self, clauses: &'a [PClause], mut b: Bindings) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Bindings>> + Send + 's>>
     where
         'a: 's,
     {
@@ -227,8 +220,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
             to_bind.retain(|v| !b.bound(*v));
             to_bind.sort_unstable();
             to_bind.dedup();
-            let mut pending: Vec<&'a PClause> =
-                clauses.iter().filter(|c| !matches!(c, PClause::Bind { .. })).collect();
+            let mut pending: Vec<&'a PClause> = clauses.iter().filter(|c| !matches!(c, PClause::Bind { .. })).collect();
             // A filter fully answered by a candidate set needs no second look.
             pending.retain(|c| !matches!(c, PClause::Filter(e) if self.pushed.contains(&(e as *const PExpr as usize))));
             loop {
@@ -256,7 +248,9 @@ impl<'a, 'g> Matcher<'a, 'g> {
                     continue;
                 }
                 // Traversals: both ends bound first (a check), then one end.
-                let ready = pending.iter().position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) && b.bound(*to)))
+                let ready = pending
+                    .iter()
+                    .position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) && b.bound(*to)))
                     .or_else(|| pending.iter().position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) || b.bound(*to))));
                 if let Some(i) = ready {
                     let PClause::Traverse { from, edge, hops, to } = pending.remove(i) else { unreachable!() };
@@ -362,7 +356,6 @@ impl<'a, 'g> Matcher<'a, 'g> {
         Ok(b.keep(&mask))
     }
 }
-
 
 /// Columns an expression reads, keyed by (variable, property).
 pub type Columns = HashMap<(usize, String), ArrayRef>;

@@ -31,11 +31,11 @@ pub mod view;
 
 use serde_json::Value as Json;
 
+pub use budget::{BudgetUsage, CacheBudget};
 pub use check::MAX_HOPS;
 pub use mutate::MutationReport;
 pub use plan::Plan;
 pub use project::QueryResult;
-pub use budget::{BudgetUsage, CacheBudget};
 pub use value::Value;
 
 use crate::error::{Error, Result};
@@ -53,10 +53,7 @@ pub fn compile(schema: &SchemaIr, src: &str) -> Result<Vec<Plan>> {
 pub fn select<'p>(plans: &'p [Plan], name: Option<&str>) -> Result<&'p Plan> {
     let names = || plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     match name {
-        Some(n) => plans
-            .iter()
-            .find(|p| p.name == n)
-            .ok_or_else(|| Error::QueryNotFound(format!("no query named `{n}` (queries: {})", names()))),
+        Some(n) => plans.iter().find(|p| p.name == n).ok_or_else(|| Error::QueryNotFound(format!("no query named `{n}` (queries: {})", names()))),
         None if plans.len() == 1 => Ok(&plans[0]),
         None => Err(Error::QueryNotFound(format!("the file declares several queries; name one of: {}", names()))),
     }
@@ -84,17 +81,13 @@ pub fn bind_params(plan: &Plan, params: &Json) -> Result<Vec<Value>> {
         .iter()
         .map(|spec| match obj.get(&spec.name) {
             None | Some(Json::Null) if spec.nullable => Ok(Value::Null),
-            None | Some(Json::Null) => {
-                Err(Error::Param { name: spec.name.clone(), message: format!("missing value of type {}", spec.ty) })
-            }
-            Some(v) => convert(&spec.name, &spec.ty, v.clone())
-                .map(Value::from)
-                .map_err(|e| {
-                    // The loader's message names a property; here the subject is the parameter.
-                    let prefix = format!("property `{}` ", spec.name);
-                    let message = e.message.strip_prefix(&prefix).map(str::to_string).unwrap_or(e.message);
-                    Error::Param { name: spec.name.clone(), message }
-                }),
+            None | Some(Json::Null) => Err(Error::Param { name: spec.name.clone(), message: format!("missing value of type {}", spec.ty) }),
+            Some(v) => convert(&spec.name, &spec.ty, v.clone()).map(Value::from).map_err(|e| {
+                // The loader's message names a property; here the subject is the parameter.
+                let prefix = format!("property `{}` ", spec.name);
+                let message = e.message.strip_prefix(&prefix).map(str::to_string).unwrap_or(e.message);
+                Error::Param { name: spec.name.clone(), message }
+            }),
         })
         .collect::<Result<Vec<Value>>>()?;
     if let plan::PlanBody::Read(read) = &plan.body {

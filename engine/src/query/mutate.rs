@@ -211,9 +211,8 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let ends = if t.kind == TypeKind::Edge {
             let end = |name: &str| -> Result<String> {
                 let v = given(name).unwrap_or(Value::Null);
-                endpoint_id(v.to_json()).ok_or_else(|| {
-                    rejected("OG-MUTATE-004", format!("{} `{name}` must be a node key (string, number or list of key values)", t.name))
-                })
+                endpoint_id(v.to_json())
+                    .ok_or_else(|| rejected("OG-MUTATE-004", format!("{} `{name}` must be a node key (string, number or list of key values)", t.name)))
             };
             Some((end("from")?, end("to")?))
         } else {
@@ -274,15 +273,9 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 if removed.is_some_and(|s| s.contains(id)) {
                     continue;
                 }
-                let ends = (t.kind == TypeKind::Edge).then(|| {
-                    (b.column(1).as_string::<i32>().value(r).to_string(), b.column(2).as_string::<i32>().value(r).to_string())
-                });
-                let cells = t
-                    .properties
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| to_cell(&Value::from_array(b.column(first_prop + i).as_ref(), r), &p.ty))
-                    .collect();
+                let ends = (t.kind == TypeKind::Edge)
+                    .then(|| (b.column(1).as_string::<i32>().value(r).to_string(), b.column(2).as_string::<i32>().value(r).to_string()));
+                let cells = t.properties.iter().enumerate().map(|(i, p)| to_cell(&Value::from_array(b.column(first_prop + i).as_ref(), r), &p.ty)).collect();
                 out.push(Row { id: id.to_string(), ends, cells });
             }
         }
@@ -426,10 +419,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
                     }
                     None => {
                         if self.changes.get(type_name).is_some_and(|c| c.removed.contains(id)) {
-                            return Err(rejected(
-                                "OG-MUTATE-002",
-                                format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
-                            ));
+                            return Err(rejected("OG-MUTATE-002", format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id)));
                         }
                         unknown.insert(id.clone());
                     }
@@ -438,8 +428,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             if unknown.is_empty() {
                 continue;
             }
-            let found: FxHashSet<String> =
-                self.stored(nt, Some(pushdown::in_strings(ID, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
+            let found: FxHashSet<String> = self.stored(nt, Some(pushdown::in_strings(ID, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
             if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
                 let side = if end == 0 { "from" } else { "to" };
                 return Err(rejected("OG-MUTATE-002", format!("{name} `{side}` names {type_name} `{missing}`, which does not exist")));
@@ -479,10 +468,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
         for (src, n) in counts {
             if n < card.min || card.max.is_some_and(|m| n > m) {
                 let max = card.max.map(|m| m.to_string()).unwrap_or_default();
-                return Err(rejected(
-                    "OG-MUTATE-003",
-                    format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min),
-                ));
+                return Err(rejected("OG-MUTATE-003", format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min)));
             }
         }
         Ok(())
@@ -499,8 +485,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             self.report.manifest_version = snap.manifest_version;
             return Ok(self.report);
         }
-        let reads: Vec<(String, u64)> =
-            snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
+        let reads: Vec<(String, u64)> = snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
         let published = commit_and_publish(graph.root(), snap.manifest_ds(), snap.manifest_state(), "mutation", staged, &reads).await?;
         self.report.manifest_version = published.version;
         Ok(self.report)
@@ -518,13 +503,9 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let params = crate::storage::session::write_params(WriteMode::Append);
         let mut new_fragments = Vec::new();
         let append = match &new_rows {
-            Some(b) => Some(
-                InsertBuilder::new(base.clone())
-                    .with_params(&params)
-                    .execute_uncommitted(vec![b.clone()])
-                    .await
-                    .map_err(|e| Error::lance(&key, e))?,
-            ),
+            Some(b) => {
+                Some(InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(vec![b.clone()]).await.map_err(|e| Error::lance(&key, e))?)
+            }
             None => None,
         };
         if c.removed.is_empty() {
@@ -542,13 +523,8 @@ impl<'a, 'g> Mutator<'a, 'g> {
         sc.with_row_address();
         sc.project(&[ID]).map_err(|e| Error::lance(&key, e))?;
         sc.filter_expr(pushdown::in_strings(ID, c.removed.iter().cloned()));
-        let batches: Vec<RecordBatch> = sc
-            .try_into_stream()
-            .await
-            .map_err(|e| Error::lance(&key, e))?
-            .try_collect()
-            .await
-            .map_err(|e| Error::lance(&key, e))?;
+        let batches: Vec<RecordBatch> =
+            sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?.try_collect().await.map_err(|e| Error::lance(&key, e))?;
         let mut by_fragment: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
         for b in &batches {
             let addrs = b.column_by_name(lance_core::ROW_ADDR).expect("row addresses").as_any().downcast_ref::<UInt64Array>().expect("u64");
@@ -584,12 +560,8 @@ impl<'a, 'g> Mutator<'a, 'g> {
 
 fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str) -> Error {
     let shown: Vec<String> = tuple.iter().map(|v| v.to_json().to_string()).collect();
-    rejected(
-        "OG-MUTATE-001",
-        format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")),
-    )
+    rejected("OG-MUTATE-001", format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")))
 }
-
 
 /// A `where` leaf on one row.
 fn field(t: &TypeDef, row: &Row, leaf: &PExpr) -> Value {

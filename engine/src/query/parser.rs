@@ -79,11 +79,7 @@ impl Parser {
             "description" => *desc = Some(text),
             "instruction" => *instr = Some(text),
             other => {
-                return Err(Diagnostic::new(
-                    SYNTAX,
-                    pos,
-                    format!("unknown query annotation @{other} (expected @description or @instruction)"),
-                ));
+                return Err(Diagnostic::new(SYNTAX, pos, format!("unknown query annotation @{other} (expected @description or @instruction)")));
             }
         }
         Ok(())
@@ -315,11 +311,7 @@ impl Parser {
                     Mutation::Delete { type_name, pos, filter: self.expr()? }
                 }
                 other => {
-                    return Err(Diagnostic::new(
-                        SYNTAX,
-                        pos,
-                        format!("expected `match`, `insert`, `update` or `delete`, found `{other}`"),
-                    ));
+                    return Err(Diagnostic::new(SYNTAX, pos, format!("expected `match`, `insert`, `update` or `delete`, found `{other}`")));
                 }
             };
             out.push(m);

@@ -67,8 +67,15 @@ pub enum Rows {
 #[derive(Debug, Clone)]
 pub enum PClause {
     /// The variable ranges over its type (its inline equalities are filters).
-    Bind { var: usize },
-    Traverse { from: usize, edge: String, hops: Option<(u32, u32)>, to: usize },
+    Bind {
+        var: usize,
+    },
+    Traverse {
+        from: usize,
+        edge: String,
+        hops: Option<(u32, u32)>,
+        to: usize,
+    },
     Not(Vec<PClause>),
     Filter(PExpr),
 }
@@ -87,7 +94,10 @@ pub enum PExpr {
     Const(Value),
     Param(usize),
     Now,
-    Prop { var: usize, prop: String },
+    Prop {
+        var: usize,
+        prop: String,
+    },
     /// A variable's node id (comparisons of variables compare identity).
     Id(usize),
     /// The whole node, for `return { $p }`.
@@ -95,12 +105,19 @@ pub enum PExpr {
     /// A property of the row a mutation's `where` looks at.
     Field(String),
     List(Vec<PExpr>),
-    Cmp { op: CmpOp, left: Box<PExpr>, right: Box<PExpr> },
+    Cmp {
+        op: CmpOp,
+        left: Box<PExpr>,
+        right: Box<PExpr>,
+    },
     /// Two or more parts, flat (see the parser).
     And(Vec<PExpr>),
     Or(Vec<PExpr>),
     /// `count(*)` has no argument.
-    Agg { func: AggFn, arg: Option<Box<PExpr>> },
+    Agg {
+        func: AggFn,
+        arg: Option<Box<PExpr>>,
+    },
 }
 
 impl PExpr {

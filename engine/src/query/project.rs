@@ -415,9 +415,7 @@ fn identified_node(view: &View<'_>, plan: &ReadPlan, e: &PExpr) -> Option<usize>
 impl QueryResult {
     /// One JSON object per row, keyed by column name.
     pub fn json_rows(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
-        self.rows.iter().map(|r| {
-            serde_json::Value::Object(self.columns.iter().cloned().zip(r.iter().map(Value::to_json)).collect())
-        })
+        self.rows.iter().map(|r| serde_json::Value::Object(self.columns.iter().cloned().zip(r.iter().map(Value::to_json)).collect()))
     }
 
     /// The metadata line of a result of query `name`.

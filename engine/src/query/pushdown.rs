@@ -46,10 +46,7 @@ pub fn id_equality(e: &PExpr, v: usize, t: &TypeDef, params: &[Value]) -> Option
     let names_id = |x: &PExpr| match x {
         PExpr::Id(var) => *var == v,
         PExpr::Prop { var, prop } => {
-            *var == v
-                && t.key.len() == 1
-                && t.key[0] == *prop
-                && t.property(prop).is_some_and(|p| matches!(p.ty, PropType::String | PropType::Enum(_)))
+            *var == v && t.key.len() == 1 && t.key[0] == *prop && t.property(prop).is_some_and(|p| matches!(p.ty, PropType::String | PropType::Enum(_)))
         }
         _ => false,
     };

@@ -95,13 +95,7 @@ pub(crate) struct EntryRef {
 
 impl ViewCache {
     pub(crate) fn with_budget(budget: Arc<CacheBudget>) -> ViewCache {
-        ViewCache {
-            datasets: Default::default(),
-            ids: Default::default(),
-            columns: Default::default(),
-            adjacency: Default::default(),
-            budget: Some(budget),
-        }
+        ViewCache { datasets: Default::default(), ids: Default::default(), columns: Default::default(), adjacency: Default::default(), budget: Some(budget) }
     }
 
     fn tick(&self) -> u64 {

@@ -62,11 +62,7 @@ impl Compiler {
                 self.err("OG-SCHEMA-015", d.pos, format!("type name `{}` must use ASCII letters, digits and `_`", d.name));
             }
             if let Some(first) = seen.get(d.name.as_str()) {
-                self.err(
-                    "OG-SCHEMA-002",
-                    d.pos,
-                    format!("duplicate type name `{}` (first declared at {}:{})", d.name, first.line, first.col),
-                );
+                self.err("OG-SCHEMA-002", d.pos, format!("duplicate type name `{}` (first declared at {}:{})", d.name, first.line, first.col));
             } else {
                 seen.insert(&d.name, d.pos);
             }
@@ -179,7 +175,9 @@ impl Compiler {
                         self.err(
                             "OG-SCHEMA-010",
                             *pos,
-                            format!("unknown type `{name}` (expected String, Bool, I32, I64, U32, U64, F32, F64, Date, DateTime, Blob, Vector(N), [T] or enum(..))"),
+                            format!(
+                                "unknown type `{name}` (expected String, Bool, I32, I64, U32, U64, F32, F64, Date, DateTime, Blob, Vector(N), [T] or enum(..))"
+                            ),
                         );
                         (PropType::String, false)
                     }
@@ -199,11 +197,7 @@ impl Compiler {
                 self.err("OG-SCHEMA-012", p.pos, format!("property name `{}` is reserved (id, src and dst are storage columns)", p.name));
             }
             if let Some(first) = seen.get(&p.name) {
-                self.err(
-                    "OG-SCHEMA-003",
-                    p.pos,
-                    format!("duplicate property `{}` in `{}` (first declared at {}:{})", p.name, d.name, first.line, first.col),
-                );
+                self.err("OG-SCHEMA-003", p.pos, format!("duplicate property `{}` in `{}` (first declared at {}:{})", p.name, d.name, first.line, first.col));
                 continue;
             }
             seen.insert(p.name.clone(), p.pos);
@@ -282,11 +276,9 @@ impl Compiler {
                     implements.push(iname.clone());
                     for p in &i.properties {
                         match inherited.iter().find(|q| q.name == p.name) {
-                            Some(q) if q.ty != p.ty || q.nullable != p.nullable => self.err(
-                                "OG-SCHEMA-011",
-                                *ipos,
-                                format!("interfaces of `{}` disagree on property `{}`", d.name, p.name),
-                            ),
+                            Some(q) if q.ty != p.ty || q.nullable != p.nullable => {
+                                self.err("OG-SCHEMA-011", *ipos, format!("interfaces of `{}` disagree on property `{}`", d.name, p.name))
+                            }
                             Some(_) => {}
                             None => inherited.push(p.clone()),
                         }
@@ -398,9 +390,7 @@ impl Compiler {
             }
             t.key = key;
         }
-        for (embed_prop, pos) in d.properties.iter().filter_map(|p| {
-            p.annotations.iter().find(|a| a.name == "embed").map(|a| (p.name.clone(), a.pos))
-        }) {
+        for (embed_prop, pos) in d.properties.iter().filter_map(|p| p.annotations.iter().find(|a| a.name == "embed").map(|a| (p.name.clone(), a.pos))) {
             let p = t.property(&embed_prop).expect("declared").clone();
             if !matches!(p.ty, PropType::Vector(_)) {
                 self.err("OG-SCHEMA-009", pos, format!("@embed target `{embed_prop}` must be a Vector(N)"));

@@ -44,24 +44,11 @@ impl Parser {
             "edge" => DeclKind::Edge,
             "interface" => DeclKind::Interface,
             _ => {
-                return Err(SchemaError::new(
-                    "OG-SCHEMA-001",
-                    pos,
-                    format!("expected `node`, `edge` or `interface`, found `{kw}`"),
-                ));
+                return Err(SchemaError::new("OG-SCHEMA-001", pos, format!("expected `node`, `edge` or `interface`, found `{kw}`")));
             }
         };
         let (name, name_pos) = self.ident("a type name")?;
-        let mut decl = Decl {
-            kind,
-            name,
-            pos: name_pos,
-            implements: vec![],
-            endpoints: None,
-            annotations: vec![],
-            constraints: vec![],
-            properties: vec![],
-        };
+        let mut decl = Decl { kind, name, pos: name_pos, implements: vec![], endpoints: None, annotations: vec![], constraints: vec![], properties: vec![] };
         if kind == DeclKind::Edge {
             self.expect(Tok::Colon, "`:` and the edge's endpoints (`Edge: From -> To`)")?;
             let from = self.ident("the source node type")?;

@@ -197,11 +197,8 @@ fn check_expected(uri: &str, state: &ManifestState, updates: &[TableUpdate], rea
     }
     let expected = updates.iter().map(|u| (&u.key, u.expected)).chain(reads.iter().map(|(k, v)| (k, *v)));
     for (key, want) in expected {
-        let actual = if key == FENCE_KEY {
-            state.fence.as_ref().map(|f| f.version).unwrap_or(0)
-        } else {
-            state.tables.get(key).map(|e| e.version).unwrap_or(0)
-        };
+        let actual =
+            if key == FENCE_KEY { state.fence.as_ref().map(|f| f.version).unwrap_or(0) } else { state.tables.get(key).map(|e| e.version).unwrap_or(0) };
         if actual != want {
             return Err(Error::ExpectedVersionMismatch { table: key.clone(), expected: want, actual });
         }
@@ -271,13 +268,7 @@ pub async fn find_publish(uri: &str, since: u64, op_id: &str) -> Result<Option<M
 /// [`publish`] for a recovery roll-back, which may pass a retired fence: it
 /// only records table versions whose content equals what is already
 /// published, so that later writes can pin their commits again.
-pub async fn publish_rollback(
-    uri: &str,
-    ds: Arc<Dataset>,
-    state: ManifestState,
-    updates: &[TableUpdate],
-    op_id: &str,
-) -> Result<ManifestState> {
+pub async fn publish_rollback(uri: &str, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str) -> Result<ManifestState> {
     publish_impl(uri, ds, state, updates, &[], op_id, true).await
 }
 
@@ -292,13 +283,7 @@ async fn publish_impl(
 ) -> Result<ManifestState> {
     let entries: Vec<TableEntry> = updates
         .iter()
-        .map(|u| TableEntry {
-            key: u.key.clone(),
-            version: u.new_version,
-            location: u.location.clone(),
-            row_count: u.row_count,
-            op_id: op_id.to_string(),
-        })
+        .map(|u| TableEntry { key: u.key.clone(), version: u.new_version, location: u.location.clone(), row_count: u.row_count, op_id: op_id.to_string() })
         .collect();
     let (mut ds, mut state) = (ds, state);
     check_expected(uri, &state, updates, reads, through_fence)?;

@@ -18,9 +18,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use lance_io::object_store::ObjectStore;
 use lance_table::format::{IndexMetadata, Manifest, Transaction};
-use lance_table::io::commit::{
-    CommitError, CommitHandler, ManifestLocation, ManifestNamingScheme, ManifestWriter, PredecessorIdentity,
-};
+use lance_table::io::commit::{CommitError, CommitHandler, ManifestLocation, ManifestNamingScheme, ManifestWriter, PredecessorIdentity};
 use object_store::ObjectStore as OSObjectStore;
 use object_store::path::Path;
 
@@ -47,20 +45,11 @@ impl CommitHandler for PinnedCommitHandler {
         self.inner.propagate_commit_error_after_success()
     }
 
-    async fn resolve_latest_location(
-        &self,
-        base_path: &Path,
-        object_store: &ObjectStore,
-    ) -> lance_core::Result<ManifestLocation> {
+    async fn resolve_latest_location(&self, base_path: &Path, object_store: &ObjectStore) -> lance_core::Result<ManifestLocation> {
         self.inner.resolve_latest_location(base_path, object_store).await
     }
 
-    async fn resolve_version_location(
-        &self,
-        base_path: &Path,
-        version: u64,
-        object_store: &dyn OSObjectStore,
-    ) -> lance_core::Result<ManifestLocation> {
+    async fn resolve_version_location(&self, base_path: &Path, version: u64, object_store: &dyn OSObjectStore) -> lance_core::Result<ManifestLocation> {
         self.inner.resolve_version_location(base_path, version, object_store).await
     }
 
@@ -74,11 +63,7 @@ impl CommitHandler for PinnedCommitHandler {
         self.inner.version_exists(base_path, version, object_store, naming_scheme).await
     }
 
-    fn list_detached_manifest_locations<'a>(
-        &self,
-        base_path: &Path,
-        object_store: &'a ObjectStore,
-    ) -> BoxStream<'a, lance_core::Result<ManifestLocation>> {
+    fn list_detached_manifest_locations<'a>(&self, base_path: &Path, object_store: &'a ObjectStore) -> BoxStream<'a, lance_core::Result<ManifestLocation>> {
         self.inner.list_detached_manifest_locations(base_path, object_store)
     }
 
@@ -114,29 +99,18 @@ impl CommitHandler for PinnedCommitHandler {
             // Lance rebased us over a version we did not read: refuse.
             return Err(CommitError::CommitConflict);
         }
-        self.inner
-            .commit(manifest, indices, base_path, object_store, manifest_writer, naming_scheme, transaction)
-            .await
+        self.inner.commit(manifest, indices, base_path, object_store, manifest_writer, naming_scheme, transaction).await
     }
 
     fn supports_predecessor_condition(&self) -> bool {
         false
     }
 
-    async fn resolve_latest_identity(
-        &self,
-        base_path: &Path,
-        object_store: &ObjectStore,
-    ) -> lance_core::Result<Option<PredecessorIdentity>> {
+    async fn resolve_latest_identity(&self, base_path: &Path, object_store: &ObjectStore) -> lance_core::Result<Option<PredecessorIdentity>> {
         self.inner.resolve_latest_identity(base_path, object_store).await
     }
 
-    async fn resolve_identity(
-        &self,
-        base_path: &Path,
-        object_store: &ObjectStore,
-        version: u64,
-    ) -> lance_core::Result<Option<PredecessorIdentity>> {
+    async fn resolve_identity(&self, base_path: &Path, object_store: &ObjectStore, version: u64) -> lance_core::Result<Option<PredecessorIdentity>> {
         self.inner.resolve_identity(base_path, object_store, version).await
     }
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
-use object_store::prefix::PrefixStore;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
@@ -41,19 +41,13 @@ pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn Obje
         let prefix = canonical_key_prefix(uri, prefix)?;
         let prefix = prefix.as_str();
         let canonical = format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string();
-        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-            Arc::new(s3)
-        } else {
-            Arc::new(PrefixStore::new(s3, prefix))
-        };
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, prefix)) };
         return Ok((canonical, store));
     }
     if let Some(scheme_end) = uri.find("://") {
         let scheme = &uri[..scheme_end];
         if scheme != "file" {
-            return Err(Error::InvalidArgument(format!(
-                "storage scheme `{scheme}://` is not supported; use a local path or s3://bucket/prefix"
-            )));
+            return Err(Error::InvalidArgument(format!("storage scheme `{scheme}://` is not supported; use a local path or s3://bucket/prefix")));
         }
     }
     let path = uri.strip_prefix("file://").unwrap_or(uri);
@@ -61,18 +55,13 @@ pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn Obje
     if create_local {
         create_dir_durably(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
     } else if !path.is_dir() {
-        return Err(Error::NotAGraph {
-            root: path.display().to_string(),
-            missing: "the directory itself".into(),
-        });
+        return Err(Error::NotAGraph { root: path.display().to_string(), missing: "the directory itself".into() });
     }
     // One name per directory: symlinks, `.`, `..` and trailing slashes
     // resolved, so that two spellings of one graph are one root (the
     // catalog's location claims and "inside the catalog" checks rely on it).
     let path = std::fs::canonicalize(&path).map_err(|e| Error::storage(path.display().to_string(), e))?;
-    let store = LocalFileSystem::new_with_prefix(&path)
-        .map_err(|e| Error::storage(path.display().to_string(), e))?
-        .with_fsync(true);
+    let store = LocalFileSystem::new_with_prefix(&path).map_err(|e| Error::storage(path.display().to_string(), e))?.with_fsync(true);
     Ok((path.display().to_string(), Arc::new(store)))
 }
 
@@ -190,10 +179,7 @@ impl Root {
     }
 
     pub async fn put_if_absent(&self, rel: &str, bytes: Vec<u8>) -> Result<Created> {
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.store.put_opts(&Path::from(rel), PutPayload::from(bytes), opts).await {
             Ok(_) => Ok(Created::Yes),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(Created::AlreadyExists),
@@ -211,12 +197,7 @@ impl Root {
     /// Every object under `prefix` (recursive), as paths relative to the root.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let p = Path::from(prefix);
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&p))
-            .try_collect()
-            .await
-            .map_err(|e| Error::storage(self.child_uri(prefix), e))?;
+        let metas: Vec<_> = self.store.list(Some(&p)).try_collect().await.map_err(|e| Error::storage(self.child_uri(prefix), e))?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
 
@@ -234,17 +215,9 @@ impl Root {
 
     /// Names directly under the root (files and directories).
     pub async fn top_level(&self) -> Result<Vec<String>> {
-        let listing = self
-            .store
-            .list_with_delimiter(None)
-            .await
-            .map_err(|e| Error::storage(&self.uri, e))?;
-        let mut names: Vec<String> = listing
-            .common_prefixes
-            .into_iter()
-            .map(|p| p.to_string())
-            .chain(listing.objects.into_iter().map(|o| o.location.to_string()))
-            .collect();
+        let listing = self.store.list_with_delimiter(None).await.map_err(|e| Error::storage(&self.uri, e))?;
+        let mut names: Vec<String> =
+            listing.common_prefixes.into_iter().map(|p| p.to_string()).chain(listing.objects.into_iter().map(|o| o.location.to_string())).collect();
         names.sort();
         Ok(names)
     }

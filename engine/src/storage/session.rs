@@ -63,11 +63,7 @@ pub fn lance_session() -> Arc<Session> {
         .get_or_init(|| {
             let registry = ObjectStoreRegistry::default();
             registry.insert("file", Arc::new(DurableFileProvider));
-            Arc::new(Session::new(
-                lance::dataset::DEFAULT_INDEX_CACHE_SIZE,
-                lance::dataset::DEFAULT_METADATA_CACHE_SIZE,
-                Arc::new(registry),
-            ))
+            Arc::new(Session::new(lance::dataset::DEFAULT_INDEX_CACHE_SIZE, lance::dataset::DEFAULT_METADATA_CACHE_SIZE, Arc::new(registry)))
         })
         .clone()
 }

@@ -24,10 +24,7 @@ pub const PROP_ROLE: &str = "omnigraph.role";
 pub async fn create_empty(uri: &str, schema: SchemaRef, op_id: &str) -> Result<Dataset> {
     let reader = RecordBatchIterator::new(Vec::<std::result::Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
     let params = WriteParams {
-        transaction_properties: Some(Arc::new(HashMap::from([
-            (PROP_OP_ID.to_string(), op_id.to_string()),
-            (PROP_ROLE.to_string(), "create".to_string()),
-        ]))),
+        transaction_properties: Some(Arc::new(HashMap::from([(PROP_OP_ID.to_string(), op_id.to_string()), (PROP_ROLE.to_string(), "create".to_string())]))),
         ..super::session::write_params(WriteMode::Create)
     };
     Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(uri, e))
@@ -65,18 +62,10 @@ pub async fn commit_pinned(ds: Arc<Dataset>, mut txn: Transaction, table: &str, 
     let read = ds.version().version;
     let uri = ds.uri().to_string();
     txn.read_version = read;
-    txn.transaction_properties = Some(Arc::new(HashMap::from([
-        (PROP_OP_ID.to_string(), op_id.to_string()),
-        (PROP_ROLE.to_string(), role.to_string()),
-    ])));
+    txn.transaction_properties = Some(Arc::new(HashMap::from([(PROP_OP_ID.to_string(), op_id.to_string()), (PROP_ROLE.to_string(), role.to_string())])));
     let inner = commit_handler_from_url(&uri, &None).await.map_err(|e| Error::lance(&uri, e))?;
     let handler = Arc::new(PinnedCommitHandler::new(inner, read + 1));
-    let res = CommitBuilder::new(ds.clone())
-        .with_commit_handler(handler)
-        .with_max_retries(0)
-        .with_skip_auto_cleanup(true)
-        .execute(txn)
-        .await;
+    let res = CommitBuilder::new(ds.clone()).with_commit_handler(handler).with_max_retries(0).with_skip_auto_cleanup(true).execute(txn).await;
     match res {
         Ok(new) => Ok(new),
         Err(e) if is_conflict(&e) => {
@@ -102,4 +91,3 @@ fn is_conflict(e: &lance::Error) -> bool {
             | lance::Error::TooMuchWriteContention { .. }
     )
 }
-

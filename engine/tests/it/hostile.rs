@@ -87,7 +87,9 @@ fn long_and_or_chains_are_flat_and_evaluate_correctly() {
 fn three_valued_logic_of_flat_chains() {
     rt().block_on(async {
         let t = new_graph(SOCIAL).await;
-        load(&t.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"ada\",\"age\":36}}\n{\"type\":\"Person\",\"data\":{\"name\":\"nil\"}}\n").await.unwrap();
+        load(&t.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"ada\",\"age\":36}}\n{\"type\":\"Person\",\"data\":{\"name\":\"nil\"}}\n")
+            .await
+            .unwrap();
         let g = Graph::open(&t.uri()).await.unwrap();
         let names = |src: &'static str| {
             let g = &g;
@@ -118,11 +120,9 @@ fn deep_list_types_in_a_schema_are_a_coded_error() {
 fn check_patterns_and_schemas_are_bounded() {
     let with_check = |pattern: &str| format!("node Person {{ name: String @key @check(name, {}) }}", serde_json::to_string(pattern).unwrap());
     // A pattern whose program would be huge, one nested past the limit, one too long.
-    for (pattern, says) in [
-        ("(\\w{100}){100}".to_string(), "size limit"),
-        (format!("{}a{}", "(".repeat(200), ")".repeat(200)), "nest"),
-        ("a".repeat(5000), "limit is 4096"),
-    ] {
+    for (pattern, says) in
+        [("(\\w{100}){100}".to_string(), "size limit"), (format!("{}a{}", "(".repeat(200), ")".repeat(200)), "nest"), ("a".repeat(5000), "limit is 4096")]
+    {
         let errs = omnigraph::schema::compile_schema(&with_check(&pattern)).unwrap_err();
         assert_eq!(errs[0].code, "OG-SCHEMA-009", "{}", errs[0]);
         assert!(errs[0].message.contains(says), "{}", errs[0]);

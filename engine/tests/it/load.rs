@@ -28,11 +28,7 @@ async fn rejected(uri: &str, mode: LoadMode, bad: &str) -> Vec<(u64, &'static st
     let err = load(uri, mode, bad).await.unwrap_err();
     let after = Graph::open(uri).await.unwrap().snapshot().await.unwrap();
     assert_eq!(before_snapshot.manifest_version, after.manifest_version);
-    assert_eq!(
-        before_files,
-        tree_hash(std::path::Path::new(uri)),
-        "a rejected load left files behind or changed some"
-    );
+    assert_eq!(before_files, tree_hash(std::path::Path::new(uri)), "a rejected load left files behind or changed some");
     line_errors(err)
 }
 
@@ -54,7 +50,8 @@ fn append_of_an_existing_key_is_rejected() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
         load(&g.uri(), LoadMode::Append, PEOPLE).await.unwrap();
-        let errs = rejected(&g.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"zed\"}}\n{\"type\":\"Person\",\"data\":{\"name\":\"ada\"}}").await;
+        let errs =
+            rejected(&g.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"zed\"}}\n{\"type\":\"Person\",\"data\":{\"name\":\"ada\"}}").await;
         assert_eq!(errs, vec![(2, "OG-LOAD-011")]);
     });
 }
@@ -65,20 +62,20 @@ fn every_value_error_is_reported_with_its_line() {
         let g = new_graph(SOCIAL).await;
         load(&g.uri(), LoadMode::Append, PEOPLE).await.unwrap();
         let bad = [
-            r#"{"type":"Person","data":{"name":"ok1"}}"#,                  // 1 fine
-            r#"not json"#,                                                 // 2
-            r#"{"type":"Robot","data":{}}"#,                               // 3 unknown type
-            r#"{"type":"Person","data":{"age":3}}"#,                       // 4 missing key property
-            r#"{"type":"Person","data":{"name":"x2","height":3}}"#,        // 5 unknown property
-            r#"{"type":"Person","data":{"name":"x3","age":"old"}}"#,       // 6 wrong type
-            r#"{"type":"Person","data":{"name":"x4","age":200}}"#,         // 7 range
-            r#"{"type":"Person","data":{"name":"ok1"}}"#,                  // 8 duplicate key in batch
+            r#"{"type":"Person","data":{"name":"ok1"}}"#,                    // 1 fine
+            r#"not json"#,                                                   // 2
+            r#"{"type":"Robot","data":{}}"#,                                 // 3 unknown type
+            r#"{"type":"Person","data":{"age":3}}"#,                         // 4 missing key property
+            r#"{"type":"Person","data":{"name":"x2","height":3}}"#,          // 5 unknown property
+            r#"{"type":"Person","data":{"name":"x3","age":"old"}}"#,         // 6 wrong type
+            r#"{"type":"Person","data":{"name":"x4","age":200}}"#,           // 7 range
+            r#"{"type":"Person","data":{"name":"ok1"}}"#,                    // 8 duplicate key in batch
             r#"{"type":"Person","data":{"name":"x5","email":"ada@x.org"}}"#, // 9 unique vs stored
-            r#"{"edge":"Knows","from":"ada","to":"nobody"}"#,              // 10 dangling endpoint
-            r#"{"edge":"Knows","from":"ada"}"#,                            // 11 malformed edge
-            r#"{"type":"Person","data":{"name":"x6","age":3000000000}}"#, // 12 out of I32
-            r#"{"edge":"WorksAt","from":"bob","to":"acme"}"#,              // 13 fine
-            r#"{"edge":"WorksAt","from":"bob","to":"acme"}"#,              // 14 card max 1
+            r#"{"edge":"Knows","from":"ada","to":"nobody"}"#,                // 10 dangling endpoint
+            r#"{"edge":"Knows","from":"ada"}"#,                              // 11 malformed edge
+            r#"{"type":"Person","data":{"name":"x6","age":3000000000}}"#,    // 12 out of I32
+            r#"{"edge":"WorksAt","from":"bob","to":"acme"}"#,                // 13 fine
+            r#"{"edge":"WorksAt","from":"bob","to":"acme"}"#,                // 14 card max 1
         ]
         .join("\n");
         let errs = rejected(&g.uri(), LoadMode::Append, &bad).await;
@@ -105,10 +102,7 @@ fn every_value_error_is_reported_with_its_line() {
 #[test]
 fn enum_check_and_unique_within_the_batch() {
     rt().block_on(async {
-        let g = new_graph(
-            "node T { k: String @key  s: enum(on, off)  code: String?  mail: String? @unique\n @check(code, \"^[A-Z]{3}$\") }",
-        )
-        .await;
+        let g = new_graph("node T { k: String @key  s: enum(on, off)  code: String?  mail: String? @unique\n @check(code, \"^[A-Z]{3}$\") }").await;
         let bad = [
             r#"{"type":"T","data":{"k":"a","s":"maybe"}}"#,
             r#"{"type":"T","data":{"k":"b","s":"on","code":"abc"}}"#,

@@ -129,7 +129,9 @@ fn traversal_forward_backward_and_parallel_edges_bind_once() {
         let r = run(&g, "query q() { match { $p knows $p } return { $p.name } }", json!({})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("grace")]);
         // Two hops.
-        let r = run(&g, "query q() { match { $a: Person { name: \"ada\" } $a knows $b $b knows $c } return { $c.name } order { $c.name } }", json!({})).await.unwrap();
+        let r = run(&g, "query q() { match { $a: Person { name: \"ada\" } $a knows $b $b knows $c } return { $c.name } order { $c.name } }", json!({}))
+            .await
+            .unwrap();
         assert_eq!(column(&r, 0), vec![json!("grace")]);
     });
 }
@@ -159,7 +161,9 @@ fn filters_compare_properties_params_literals_and_dates() {
         let t = social().await;
         let g = Graph::open(&t.uri()).await.unwrap();
         let names = |r: QueryResult| column(&r, 0);
-        let r = run(&g, "query q($min: I32) { match { $p: Person $p.age >= $min and $p.age < 80 } return { $p.name } order { $p.name } }", json!({"min": 40})).await.unwrap();
+        let r = run(&g, "query q($min: I32) { match { $p: Person $p.age >= $min and $p.age < 80 } return { $p.name } order { $p.name } }", json!({"min": 40}))
+            .await
+            .unwrap();
         assert_eq!(names(r), vec![json!("alan")]);
         let r = run(&g, "query q() { match { $p: Person ($p.age > 80 or $p.name = \"ada\") } return { $p.name } order { $p.name } }", json!({})).await.unwrap();
         assert_eq!(names(r), vec![json!("ada"), json!("grace")]);
@@ -168,7 +172,13 @@ fn filters_compare_properties_params_literals_and_dates() {
         assert_eq!(names(r), vec![json!("alan"), json!("grace")]);
         let r = run(&g, "query q() { match { $p: Person $p.name contains \"ra\" } return { $p.name } }", json!({})).await.unwrap();
         assert_eq!(names(r), vec![json!("grace")]);
-        let r = run(&g, "query q($names: [String]) { match { $p: Person $names contains $p.name } return { $p.name } order { $p.name } }", json!({"names": ["alan", "edsger", "zed"]})).await.unwrap();
+        let r = run(
+            &g,
+            "query q($names: [String]) { match { $p: Person $names contains $p.name } return { $p.name } order { $p.name } }",
+            json!({"names": ["alan", "edsger", "zed"]}),
+        )
+        .await
+        .unwrap();
         assert_eq!(names(r), vec![json!("alan"), json!("edsger")]);
         let r = run(&g, "query q() { match { $a knows $b $a.name = \"ada\" $b.name != $a.name } return { $b.name } }", json!({})).await.unwrap();
         assert_eq!(names(r), vec![json!("alan")]);
@@ -216,16 +226,18 @@ fn return_whole_nodes_aliases_and_aggregates() {
         .await
         .unwrap();
         assert_eq!(rows(&r), vec![json!({"p.name": "grace", "friends": 2}), json!({"p.name": "ada", "friends": 1})]);
-        let r = run(&g, "query q() { match { $p: Person } return { count($p), sum($p.age), avg($p.age), min($p.age), max($p.name), count(*) } }", json!({})).await.unwrap();
-        assert_eq!(
-            rows(&r),
-            vec![json!({"count(p)": 4, "sum(p.age)": 162, "avg(p.age)": 54.0, "min(p.age)": 36, "max(p.name)": "grace", "count(*)": 4})]
-        );
+        let r = run(&g, "query q() { match { $p: Person } return { count($p), sum($p.age), avg($p.age), min($p.age), max($p.name), count(*) } }", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(rows(&r), vec![json!({"count(p)": 4, "sum(p.age)": 162, "avg(p.age)": 54.0, "min(p.age)": 36, "max(p.name)": "grace", "count(*)": 4})]);
         // A global aggregate over nothing is one row with count 0.
-        let r = run(&g, "query q() { match { $p: Person { name: \"nobody\" } $p knows $f } return { count($f) as n, sum($f.age) as s } }", json!({})).await.unwrap();
+        let r = run(&g, "query q() { match { $p: Person { name: \"nobody\" } $p knows $f } return { count($f) as n, sum($f.age) as s } }", json!({}))
+            .await
+            .unwrap();
         assert_eq!(rows(&r), vec![json!({"n": 0, "s": null})]);
         // Grouping is by value: alan and edsger share a null email.
-        let r = run(&g, "query q() { match { $p: Person } return { $p.email, count($p) as n, sum($p.age) as s } order { $p.email } }", json!({})).await.unwrap();
+        let r =
+            run(&g, "query q() { match { $p: Person } return { $p.email, count($p) as n, sum($p.age) as s } order { $p.email } }", json!({})).await.unwrap();
         assert_eq!(
             rows(&r),
             vec![
@@ -285,7 +297,10 @@ fn limit_and_offset_page_through_the_ordered_result() {
         let none = run(&g, &paged, json!({"n": 2, "o": null})).await.unwrap();
         assert_eq!(rows(&none), all[..2].to_vec());
         // After grouping: pages of the groups.
-        let agg = run(&g, "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as c } order { c desc, $p.name } limit 1 offset 1 }", json!({})).await.unwrap();
+        let agg =
+            run(&g, "query q() { match { $p: Person $p knows $f } return { $p.name, count($f) as c } order { c desc, $p.name } limit 1 offset 1 }", json!({}))
+                .await
+                .unwrap();
         // grace 2, then ada, alan, edsger with 1 each.
         assert_eq!(rows(&agg), vec![json!({"p.name": "ada", "c": 1})]);
 
@@ -345,9 +360,7 @@ fn reads_see_one_snapshot_while_a_load_publishes() {
             let uri = uri.clone();
             tokio::spawn(async move {
                 for i in 0..6 {
-                    let data = format!(
-                        "{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}\n{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"ada\"}}\n"
-                    );
+                    let data = format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}\n{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"ada\"}}\n");
                     load(&uri, LoadMode::Append, &data).await.unwrap();
                 }
             })
@@ -421,7 +434,11 @@ fn wrong_command_kind_and_bad_params_are_rejected() {
     rt().block_on(async {
         let t = social().await;
         let g = Graph::open_for_write(&t.uri()).await.unwrap();
-        let plans = query::compile(g.schema(), "query m() { delete Person where name = \"ada\" }\nquery r($n: String, $a: I32?) { match { $p: Person { name: $n } } return { $p.name } }").unwrap();
+        let plans = query::compile(
+            g.schema(),
+            "query m() { delete Person where name = \"ada\" }\nquery r($n: String, $a: I32?) { match { $p: Person { name: $n } } return { $p.name } }",
+        )
+        .unwrap();
         assert_eq!(query::run_read(&g, &plans[0], &json!({})).await.unwrap_err().code(), "OG-QUERY-011");
         assert_eq!(query::run_mutation(&g, &plans[1], &json!({})).await.unwrap_err().code(), "OG-QUERY-011");
         let e = query::run_read(&g, &plans[1], &json!({})).await.unwrap_err();
@@ -460,7 +477,13 @@ fn declarations_keep_description_instruction_and_typed_params() {
     assert!(query::bind_params(&plans[0], &json!({"v": [1, 2, 3], "tags": ["a"]})).is_ok());
     rt().block_on(async {
         let t = new_graph("node Doc { k: String @key  emb: Vector(3)?  tags: [String]? }").await;
-        load(&t.uri(), LoadMode::Append, "{\"type\":\"Doc\",\"data\":{\"k\":\"a\",\"emb\":[1,2,3]}}\n{\"type\":\"Doc\",\"data\":{\"k\":\"b\",\"emb\":[1,2,4]}}\n").await.unwrap();
+        load(
+            &t.uri(),
+            LoadMode::Append,
+            "{\"type\":\"Doc\",\"data\":{\"k\":\"a\",\"emb\":[1,2,3]}}\n{\"type\":\"Doc\",\"data\":{\"k\":\"b\",\"emb\":[1,2,4]}}\n",
+        )
+        .await
+        .unwrap();
         let g = Graph::open(&t.uri()).await.unwrap();
         let r = run(&g, src, json!({"v": [1, 2, 3], "tags": ["a", "b"]})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("a")]);

@@ -129,12 +129,8 @@ fn generated_graphs_answer_like_nested_loops() {
 
             // Backwards from a bound target, with a filter on nullable age.
             let target = seed as usize % n;
-            let want: BTreeSet<Vec<String>> = m
-                .edges
-                .iter()
-                .filter(|e| e.1 == target && m.nodes[e.0].1.is_some_and(|a| a > 20))
-                .map(|&(a, _)| s(&[m.name(a)]))
-                .collect();
+            let want: BTreeSet<Vec<String>> =
+                m.edges.iter().filter(|e| e.1 == target && m.nodes[e.0].1.is_some_and(|a| a > 20)).map(|&(a, _)| s(&[m.name(a)])).collect();
             let got = answer(&g, "query q($t: String) { match { $b: P { k: $t } $a e $b $a.age > 20 } return { $a.k } }", json!({"t": m.name(target)})).await;
             assert_eq!(got, want, "{ctx}");
 
@@ -194,7 +190,8 @@ fn generated_graphs_answer_like_nested_loops() {
             ranked.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
             for (limit, offset) in [(1, 0), (3, 0), (2, 1), (2, 3), (0, 0), (50, 2)] {
                 let want: Vec<Vec<String>> = ranked.iter().skip(offset).take(limit).map(|(c, k)| s(&[k.clone(), c.to_string()])).collect();
-                let src = format!("query q() {{ match {{ $a e $b }} return {{ $a.k, count($b) as c }} order {{ c desc, $a.k }} limit {limit} offset {offset} }}");
+                let src =
+                    format!("query q() {{ match {{ $a e $b }} return {{ $a.k, count($b) as c }} order {{ c desc, $a.k }} limit {limit} offset {offset} }}");
                 assert_eq!(ordered(&g, &src).await, want, "{ctx} limit {limit} offset {offset}");
             }
         }

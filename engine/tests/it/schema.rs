@@ -153,7 +153,8 @@ fn all_semantic_errors_are_reported_in_order() {
 
 #[test]
 fn interfaces_give_their_properties_to_implementors() {
-    let ir = compile_schema("interface Named { name: String }\ninterface Aged { age: I32? }\nnode P implements Named, Aged { extra: Bool?\n @key(name) }").unwrap();
+    let ir =
+        compile_schema("interface Named { name: String }\ninterface Aged { age: I32? }\nnode P implements Named, Aged { extra: Bool?\n @key(name) }").unwrap();
     let p = ir.node("P").unwrap();
     let names: Vec<_> = p.properties.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, vec!["name", "age", "extra"]);

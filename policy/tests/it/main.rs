@@ -76,7 +76,8 @@ fn protected_branches_need_a_rule_naming_them() {
     // alice's rule names main.
     assert!(allowed(&p, "alice", Action::Change, Some("g")));
     // Reads are never subject to protection.
-    let open = Policy::compile(PolicyFile::parse("groups: {r: [x]}\nprotected_branches: [main]\nrules:\n  - {allow: [read], groups: [r]}\n", "t").unwrap()).unwrap();
+    let open =
+        Policy::compile(PolicyFile::parse("groups: {r: [x]}\nprotected_branches: [main]\nrules:\n  - {allow: [read], groups: [r]}\n", "t").unwrap()).unwrap();
     assert!(allowed(&open, "x", Action::Read, Some("g")));
 }
 
@@ -105,7 +106,8 @@ fn built_in_policies() {
 
 #[test]
 fn graph_rules_apply_to_their_graph_only() {
-    let p = policy().with_graph_rules("team-a", &serde_json::json!({"rules": [{"allow": ["change", "export"], "actors": ["bob"], "branches": ["main"]}]})).unwrap();
+    let p =
+        policy().with_graph_rules("team-a", &serde_json::json!({"rules": [{"allow": ["change", "export"], "actors": ["bob"], "branches": ["main"]}]})).unwrap();
     assert!(allowed(&p, "bob", Action::Change, Some("team-a")));
     assert!(!allowed(&p, "bob", Action::Change, Some("team-b")));
     // The server's rules still hold: carol is denied export everywhere.
@@ -202,9 +204,9 @@ fn a_rule_scoped_by_graphs_cannot_grant_a_server_level_action_everywhere() {
     let split = "rules:\n  - allow: [read]\n    actors: [bob]\n    graphs: [\"scratch-*\"]\n  - allow: [graph_delete]\n    actors: [bob]\n";
     assert!(PolicyFile::parse(split, "policy.yaml").unwrap().check().is_ok());
 }
-mod reference;
 #[path = "../../../tests/support/policy_reference.rs"]
 mod policy_reference;
+mod reference;
 
 #[test]
 fn a_refusal_says_why() {

@@ -187,12 +187,7 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
         (status = 422, description = "The query is too large (`OG-QUERY-016`) or its result is (`OG-QUERY-018`)", body = ErrorBody),
         (status = 503, description = "The graph is not served (quarantined)", body = ErrorBody),
         (status = 504, description = "The query ran past the server's deadline (`OG-QUERY-019`)", body = ErrorBody)))]
-pub async fn query(
-    State(state): State<Shared>,
-    Extension(actor): Extension<Actor>,
-    id: GraphId,
-    request: Request,
-) -> ApiResult<Response> {
+pub async fn query(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Response> {
     // The right to read the graph comes before the graph and the body.
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
@@ -207,12 +202,7 @@ pub async fn query(
         (status = 200, description = "`{inserted, updated, deleted, cascaded, manifest_version}`", body = Object),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Another process published first (`OG-PUBLISH-001`); nothing was published", body = ErrorBody)))]
-pub async fn mutate(
-    State(state): State<Shared>,
-    Extension(actor): Extension<Actor>,
-    id: GraphId,
-    request: Request,
-) -> ApiResult<Json<serde_json::Value>> {
+pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Json<serde_json::Value>> {
     gate(&state, &actor, Action::Change, &id).await?;
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
