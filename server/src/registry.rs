@@ -151,6 +151,15 @@ impl Registry {
         }
     }
 
+    /// The policy of graph `e`, compiled once: the served handle's when this
+    /// process serves that incarnation, else compiled from the entry.
+    pub fn cached_policy_of(&self, e: &GraphEntry) -> Result<Arc<Policy>, omnigraph_policy::PolicyError> {
+        match self.slot(&e.id) {
+            Some(Slot::Serving(s)) if s.entry.incarnation == e.incarnation => Ok(s.policy.clone()),
+            _ => self.policy_of(e),
+        }
+    }
+
     /// The policy of graph `e`: the server's plus the rules stored on the
     /// entry. The one place that combines them, for served graphs and for
     /// entries this process does not serve (listing, showing).

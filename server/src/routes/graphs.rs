@@ -128,7 +128,7 @@ pub async fn list(State(state): State<Shared>, Extension(actor): Extension<Actor
         .graphs
         .into_iter()
         .filter(|g| p.all || g.listed())
-        .filter(|g| match state.registry.policy_of(&g.entry) {
+        .filter(|g| match state.registry.cached_policy_of(&g.entry) {
             Ok(policy) => refusal(&policy, &actor, Action::Read, &g.entry.id).is_none(),
             Err(_) => operator,
         })
