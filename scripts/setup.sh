@@ -21,7 +21,7 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 2; }
-# The lint gate (scripts/test.sh) needs rustfmt; a minimal rustup profile lacks it.
-if ! cargo fmt --version >/dev/null 2>&1; then
-  command -v rustup >/dev/null 2>&1 && rustup component add rustfmt >/dev/null 2>&1 || { echo "setup: rustfmt is required (rustup component add rustfmt)" >&2; exit 2; }
+# The lint gate (scripts/test.sh) needs rustfmt and clippy; a minimal rustup profile lacks them.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  command -v rustup >/dev/null 2>&1 && rustup component add rustfmt clippy >/dev/null 2>&1 || { echo "setup: rustfmt and clippy are required (rustup component add rustfmt clippy)" >&2; exit 2; }
 fi

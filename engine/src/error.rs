@@ -12,12 +12,11 @@ use crate::schema::SchemaError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// One problem found in a JSONL input, tied to its line.
-
 /// The error a lower layer (Lance, object_store, the file system) returned,
 /// kept whole so that callers and logs can walk its `source()` chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// One problem found in a JSONL input, tied to its line.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LineError {
     pub line: u64,

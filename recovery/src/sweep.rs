@@ -152,10 +152,11 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
 
     for g in &graphs {
         let e = &g.entry;
-        if e.state == State::Active && e.op.is_none() {
-            if let Some(item) = check_active(e).await {
-                items.push(item);
-            }
+        if e.state == State::Active
+            && e.op.is_none()
+            && let Some(item) = check_active(e).await
+        {
+            items.push(item);
         }
         if retention::expired(e) {
             let mut i = Item::new(

@@ -148,4 +148,5 @@ async fn main() {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
 }

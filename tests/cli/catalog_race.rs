@@ -92,7 +92,8 @@ fn storm(s3: bool, secs: u64) {
                     let mut oks = 0;
                     while Instant::now() < deadline {
                         let id = format!("s{}", (t + n) % 2);
-                        let args: Vec<&str> = if (t + n / 2) % 2 == 0 { vec!["create", "--id", &id, "--schema", "schema.pg"] } else { vec!["delete", &id] };
+                        let args: Vec<&str> =
+                            if (t + n / 2).is_multiple_of(2) { vec!["create", "--id", &id, "--schema", "schema.pg"] } else { vec!["delete", &id] };
                         let (code, err) = finish(spawn(w, cat, &args));
                         if code == 0 {
                             oks += 1;

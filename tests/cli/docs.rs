@@ -43,8 +43,10 @@ impl Block {
 /// The fenced blocks of a Markdown page (``` fences, possibly indented
 /// inside a list).
 fn blocks(md: &str) -> Vec<Block> {
+    // (line, indent, lang, attrs, body lines) of the block being read.
+    type Open = (usize, usize, String, Vec<String>, Vec<String>);
     let mut out = Vec::new();
-    let mut open: Option<(usize, usize, String, Vec<String>, Vec<String>)> = None;
+    let mut open: Option<Open> = None;
     for (i, line) in md.lines().enumerate() {
         let indent = line.len() - line.trim_start().len();
         let t = line.trim_start();

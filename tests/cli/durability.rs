@@ -81,10 +81,10 @@ fn parse(trace: &str) -> Syncs {
             if q.len() >= 2 && s.files.contains_key(&q[0]) {
                 s.files.insert(q[1].clone(), i);
             }
-        } else if call.starts_with("mkdir") {
-            if let Some(p) = quoted(line).into_iter().next() {
-                s.made_dirs.insert(p, i);
-            }
+        } else if call.starts_with("mkdir")
+            && let Some(p) = quoted(line).into_iter().next()
+        {
+            s.made_dirs.insert(p, i);
         }
     }
     s

@@ -48,15 +48,10 @@ pub struct Server {
     _logs: tempfile::TempDir,
 }
 
+#[derive(Default)]
 pub struct Opts<'a> {
     pub args: Vec<String>,
     pub env: Vec<(&'a str, String)>,
-}
-
-impl Default for Opts<'_> {
-    fn default() -> Self {
-        Opts { args: vec![], env: vec![] }
-    }
 }
 
 impl Server {

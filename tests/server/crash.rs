@@ -19,7 +19,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
         let api = Api::new(&s);
         api.create_loaded("bystander").await;
     }
-    let bystander = tree_hash(&dir.path().join("graphs/bystander"));
+    let bystander = tree_hash(dir.path().join("graphs/bystander"));
 
     let mut s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", failpoint.to_string()), short_lease.clone()] });
     let url = s.url.clone();
@@ -68,7 +68,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
         }
         other => panic!("unexpected {other}: {}", victim.text),
     }
-    assert_eq!(tree_hash(&dir.path().join("graphs/bystander")), bystander, "the bystander graph changed");
+    assert_eq!(tree_hash(dir.path().join("graphs/bystander")), bystander, "the bystander graph changed");
     assert_eq!(column(&api.query("bystander", FRIENDS, json!({"name": "alice"})).await.json(), "f.name"), ["bob"]);
 
     // The operator tool agrees there is nothing left to do.

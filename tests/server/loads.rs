@@ -13,11 +13,9 @@ fn person_lines(n: usize, pad: usize) -> String {
     (0..n).map(|i| format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"q{i:06}{pad}\",\"age\":{}}}}}\n", i % 90)).collect()
 }
 
-fn people(api: &Api) -> impl Future<Output = u64> + '_ {
-    async move {
-        let q = api.query("g", "query n() { match { $p: Person } return { count(*) as n } }", json!({})).await;
-        q.json()["rows"][0]["n"].as_u64().unwrap()
-    }
+async fn people(api: &Api) -> u64 {
+    let q = api.query("g", "query n() { match { $p: Person } return { count(*) as n } }", json!({})).await;
+    q.json()["rows"][0]["n"].as_u64().unwrap()
 }
 
 #[tokio::test]

@@ -36,12 +36,15 @@ pub struct Graph {
     /// What queries read, per table version (see `query::view`).
     view_cache: Arc<crate::query::view::ViewCache>,
     /// The `__manifest` as last read (see [`Graph::snapshot`]).
-    manifest_cache: Arc<std::sync::Mutex<Option<(Arc<Dataset>, ManifestState)>>>,
+    manifest_cache: Arc<std::sync::Mutex<Option<ManifestRead>>>,
     /// What one query may use (see `query::limits`).
     limits: QueryLimits,
 }
 
 pub use crate::query::limits::{DEFAULT_MAX_QUERY_ROWS, QueryLimits};
+
+/// The `__manifest` dataset as read, and the state it holds.
+type ManifestRead = (Arc<Dataset>, ManifestState);
 
 /// The limits from the environment, read once per process.
 fn default_limits() -> QueryLimits {

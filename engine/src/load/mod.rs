@@ -412,7 +412,7 @@ impl<'s> Checker<'s> {
             let (id, key) = match &p.id {
                 Some(r) => (p.text(text, &r.text), Some(r.key)),
                 None => {
-                    self.last_ulid = self.last_ulid.increment().unwrap_or_else(ulid::Ulid::new);
+                    self.last_ulid = self.last_ulid.increment().unwrap_or_default();
                     (&*self.last_ulid.array_to_str(&mut ulid_text), None)
                 }
             };

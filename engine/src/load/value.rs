@@ -76,7 +76,7 @@ pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> 
             other => return Err(err(&other)),
         },
         PropType::Enum(values) => match v {
-            Value::String(s) if values.iter().any(|x| *x == s) => Cell::Str(s),
+            Value::String(s) if values.contains(&s) => Cell::Str(s),
             Value::String(s) => {
                 return Err(ValueError { code: "OG-LOAD-007", message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")) });
             }

@@ -89,7 +89,7 @@ impl Deadline {
     /// [`Deadline::check`] on every [`CLOCK_EVERY`]th `row`.
     #[inline]
     pub fn tick(&self, row: usize) -> Result<()> {
-        if row % CLOCK_EVERY == 0 { self.check() } else { Ok(()) }
+        if row.is_multiple_of(CLOCK_EVERY) { self.check() } else { Ok(()) }
     }
 }
 

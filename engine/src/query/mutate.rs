@@ -37,7 +37,7 @@ use crate::schema::{PropType, TypeDef, TypeKind};
 use crate::storage::columns::{DST, ID, SRC};
 
 /// What a mutation changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct MutationReport {
     /// The manifest version that publishes the change (unchanged when the
     /// mutation matched nothing).
@@ -119,12 +119,6 @@ pub async fn run(graph: &Graph, stmts: &[MutationPlan], env: &Env) -> Result<Mut
     }
     m.validate().await?;
     m.commit(graph).await
-}
-
-impl Default for MutationReport {
-    fn default() -> Self {
-        MutationReport { manifest_version: 0, inserted: 0, updated: 0, deleted: 0, cascaded: 0 }
-    }
 }
 
 struct Mutator<'a, 'g> {

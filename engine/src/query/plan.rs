@@ -124,11 +124,7 @@ impl PExpr {
     /// Variables the expression reads.
     pub fn vars(&self, out: &mut Vec<usize>) {
         match self {
-            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) => {
-                if !out.contains(var) {
-                    out.push(*var)
-                }
-            }
+            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) if !out.contains(var) => out.push(*var),
             PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) => items.iter().for_each(|e| e.vars(out)),
             PExpr::Cmp { left, right, .. } => {
                 left.vars(out);

@@ -113,8 +113,8 @@ async fn plain(
     // Ties are broken by the ids of the named variables, in binding order.
     let tie_vars: Vec<usize> = (0..plan.vars.len()).filter(|&v| b.bound(v) && !plan.vars[v].anonymous).collect();
     for &v in &tie_vars {
-        if !cols.contains_key(&(v, ID.to_string())) {
-            cols.insert((v, ID.to_string()), view.column(&plan.vars[v].type_name, ID).await?);
+        if let std::collections::hash_map::Entry::Vacant(e) = cols.entry((v, ID.to_string())) {
+            e.insert(view.column(&plan.vars[v].type_name, ID).await?);
         }
     }
     let keys: Vec<Vec<Value>> = (0..n)

@@ -310,9 +310,9 @@ fn concat(arrays: &[ArrayRef], t: &TypeDef, col: &str) -> Result<ArrayRef> {
     }
     if arrays.is_empty() {
         let schema = crate::storage::columns::table_schema(t);
-        let field = schema.field_with_name(col).map_err(|e| Error::lance(&t.table_key(), e))?;
+        let field = schema.field_with_name(col).map_err(|e| Error::lance(t.table_key(), e))?;
         return Ok(arrow_array::new_empty_array(field.data_type()));
     }
     let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-    arrow_select::concat::concat(&refs).map_err(|e| Error::lance(&t.table_key(), e))
+    arrow_select::concat::concat(&refs).map_err(|e| Error::lance(t.table_key(), e))
 }

@@ -147,7 +147,7 @@ impl Parser {
             // `@range(..10)`, `@range(-5..)`: bounds only.
             "range" => !has_args || matches!(tok(3), Some(Tok::Ident(_))) || matches!(tok(4), Some(Tok::Comma)),
             // `@check(email, "re")` or `@check("email", "re")` against `@check("re")`.
-            "check" => !has_args || !(matches!(tok(3), Some(Tok::Str(_))) && matches!(tok(4), Some(Tok::RParen))),
+            "check" => !(has_args && matches!(tok(3), Some(Tok::Str(_))) && matches!(tok(4), Some(Tok::RParen))),
             "key" | "unique" | "index" => has_args,
             _ => false,
         }
