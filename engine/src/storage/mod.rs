@@ -3,10 +3,12 @@
 //! the process's Lance [`session`] (which makes local writes durable).
 
 pub mod columns;
-pub mod manifest;
-pub mod pinned_commit;
+pub(crate) mod manifest;
+pub(crate) mod pinned_commit;
 pub mod root;
 pub mod session;
-pub mod table;
+pub(crate) mod table;
 
+pub use manifest::CHECKPOINT_FRAGMENTS;
 pub use root::{Created, Root};
+pub use table::head_version;

@@ -60,7 +60,7 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         let lines = export_lines(&g.uri(), true).await;
         assert!(lines.iter().any(|l| l.contains("first")) && !lines.iter().any(|l| l.contains("late")), "{lines:?}");
         let person = now.table("node:Person").unwrap();
-        let head = omnigraph::storage::table::head_version(&graph.root().child_uri(&person.location)).await.unwrap();
+        let head = omnigraph::storage::head_version(&graph.root().child_uri(&person.location)).await.unwrap();
         assert_eq!(head, person.version, "the loser left an unpublished table version");
         // And the graph takes new writes.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"next"}}"#).await.unwrap();
@@ -133,7 +133,7 @@ fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
         let genesis = Graph::open(&g.uri()).await.unwrap().snapshot().await.unwrap().genesis_id;
-        let n = omnigraph::storage::manifest::CHECKPOINT_FRAGMENTS + 6;
+        let n = omnigraph::storage::CHECKPOINT_FRAGMENTS + 6;
         for i in 0..n {
             load(&g.uri(), LoadMode::Append, &format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}")).await.unwrap();
         }
@@ -143,7 +143,7 @@ fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
         assert_eq!(snap.table("node:Company").unwrap().row_count, 0);
         assert_eq!(snap.genesis_id, genesis, "a checkpoint must keep the genesis id");
         let fragments = snap.manifest_ds().get_fragments().len();
-        assert!(fragments < omnigraph::storage::manifest::CHECKPOINT_FRAGMENTS, "{fragments} manifest fragments");
+        assert!(fragments < omnigraph::storage::CHECKPOINT_FRAGMENTS, "{fragments} manifest fragments");
     });
 }
 
