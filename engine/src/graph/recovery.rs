@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::layout;
-use super::sidecar::{Sidecar, SidecarTable};
+use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use crate::error::{Error, Result};
 use crate::storage::Root;
 use crate::storage::manifest::{self, TableUpdate};
@@ -39,7 +39,7 @@ pub enum WriteOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovered {
     pub op_id: String,
-    pub kind: String,
+    pub kind: WriteKind,
     pub decision: WriteOutcome,
     /// How many tables the write touched.
     pub tables: usize,
@@ -86,7 +86,7 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
 
 impl WriteOutcome {
     /// What recovering a write this way does, in words (`done`: it was done).
-    pub fn describe(&self, kind: &str, tables: usize, done: bool) -> String {
+    pub fn describe(&self, kind: &WriteKind, tables: usize, done: bool) -> String {
         match (self, done) {
             (WriteOutcome::RolledForward, false) => format!("roll forward abandoned {kind}: all {tables} table(s) landed; publish them"),
             (WriteOutcome::RolledForward, true) => format!("rolled forward abandoned {kind}: published its {tables} table(s)"),

@@ -24,6 +24,67 @@ pub fn write_lease_ms() -> i64 {
     std::env::var("OMNIGRAPH_WRITE_LEASE_MS").ok().and_then(|v| v.trim().parse().ok()).filter(|v| *v > 0 && *v <= 86_400_000).unwrap_or(WRITE_LEASE_MS)
 }
 
+/// What kind of write a sidecar records. Stored as `load:append`,
+/// `load:merge`, `load:overwrite`, `mutation` or `index`; a kind this
+/// version does not know (a newer writer's) is kept as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum WriteKind {
+    LoadAppend,
+    LoadMerge,
+    LoadOverwrite,
+    Mutation,
+    /// Building the indexes a load asked for.
+    Index,
+    Other(String),
+}
+
+impl WriteKind {
+    fn stored(&self) -> &str {
+        match self {
+            WriteKind::LoadAppend => "load:append",
+            WriteKind::LoadMerge => "load:merge",
+            WriteKind::LoadOverwrite => "load:overwrite",
+            WriteKind::Mutation => "mutation",
+            WriteKind::Index => "index",
+            WriteKind::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for WriteKind {
+    fn from(s: String) -> WriteKind {
+        match s.as_str() {
+            "load:append" => WriteKind::LoadAppend,
+            "load:merge" => WriteKind::LoadMerge,
+            "load:overwrite" => WriteKind::LoadOverwrite,
+            "mutation" => WriteKind::Mutation,
+            "index" => WriteKind::Index,
+            _ => WriteKind::Other(s),
+        }
+    }
+}
+
+impl From<WriteKind> for String {
+    fn from(k: WriteKind) -> String {
+        k.stored().to_string()
+    }
+}
+
+/// In messages: `load (append)`, `mutation`, `index build`.
+impl std::fmt::Display for WriteKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteKind::LoadAppend => f.write_str("load (append)"),
+            WriteKind::LoadMerge => f.write_str("load (merge)"),
+            WriteKind::LoadOverwrite => f.write_str("load (overwrite)"),
+            WriteKind::Mutation => f.write_str("mutation"),
+            WriteKind::Index => f.write_str("index build"),
+            WriteKind::Other(s) => f.write_str(s),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SidecarTable {
     pub key: String,
@@ -34,7 +95,7 @@ pub struct SidecarTable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
     pub op_id: String,
-    pub kind: String,
+    pub kind: WriteKind,
     pub manifest_version: u64,
     pub tables: Vec<SidecarTable>,
     pub owner: Owner,
@@ -43,11 +104,11 @@ pub struct Sidecar {
 }
 
 impl Sidecar {
-    pub fn new(op_id: &str, kind: &str, manifest_version: u64, tables: Vec<SidecarTable>) -> Sidecar {
+    pub fn new(op_id: &str, kind: WriteKind, manifest_version: u64, tables: Vec<SidecarTable>) -> Sidecar {
         let now = chrono::Utc::now();
         Sidecar {
             op_id: op_id.to_string(),
-            kind: kind.to_string(),
+            kind,
             manifest_version,
             tables,
             owner: Owner::current(),

@@ -19,7 +19,7 @@ use lance::Dataset;
 use lance::dataset::transaction::Transaction;
 
 use super::recovery;
-use super::sidecar::{Sidecar, SidecarTable};
+use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::storage::Root;
@@ -40,7 +40,7 @@ pub async fn commit_and_publish(
     root: &Root,
     manifest_ds: Arc<Dataset>,
     mstate: ManifestState,
-    kind: &str,
+    kind: WriteKind,
     staged: Vec<StagedWrite>,
     reads: &[(String, u64)],
 ) -> Result<ManifestState> {

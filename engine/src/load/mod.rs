@@ -34,6 +34,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::graph::layout;
+use crate::graph::sidecar::WriteKind;
 use crate::graph::write::{StagedWrite, commit_and_publish};
 use crate::graph::{Graph, Snapshot};
 use crate::schema::TypeKind;
@@ -535,12 +536,16 @@ async fn finish(
     }
     let rows: BTreeMap<String, u64> = schema.types().zip(slots.iter()).filter(|(_, s)| s.read > 0).map(|(t, s)| (t.name.clone(), s.read)).collect();
     let manifest_ds = snap.manifest_ds.clone().expect("snapshot carries its manifest");
-    let kind = format!("load:{}", serde_json::to_value(opts.mode).expect("mode").as_str().unwrap_or("load"));
+    let kind = match opts.mode {
+        LoadMode::Append => WriteKind::LoadAppend,
+        LoadMode::Merge => WriteKind::LoadMerge,
+        LoadMode::Overwrite => WriteKind::LoadOverwrite,
+    };
     let state = if staged.is_empty() {
         snap.state.clone()
     } else {
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
-        commit_and_publish(graph.root(), manifest_ds, snap.state.clone(), &kind, staged, &reads).await?
+        commit_and_publish(graph.root(), manifest_ds, snap.state.clone(), kind, staged, &reads).await?
     };
     // Indexes follow the data in their own publish (see graph::indexes).
     let published = state.version;

@@ -45,7 +45,16 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"first"}}"#).await.unwrap();
         let after_winner = graph.snapshot().await.unwrap();
 
-        let err = commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &[]).await.unwrap_err();
+        let err = commit_and_publish(
+            graph.root(),
+            old.manifest_ds(),
+            old.manifest_state(),
+            omnigraph::graph::sidecar::WriteKind::Other("test".into()),
+            vec![staged],
+            &[],
+        )
+        .await
+        .unwrap_err();
         match &err {
             Error::ExpectedVersionMismatch { table, expected, actual } => {
                 assert_eq!(table, "node:Person");
@@ -76,7 +85,16 @@ fn writers_of_different_tables_both_publish() {
         let staged = stage_person(&graph, &old, "p1").await;
         // A Company write lands first and moves the manifest.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
-        commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &[]).await.unwrap();
+        commit_and_publish(
+            graph.root(),
+            old.manifest_ds(),
+            old.manifest_state(),
+            omnigraph::graph::sidecar::WriteKind::Other("test".into()),
+            vec![staged],
+            &[],
+        )
+        .await
+        .unwrap();
         let counts = row_counts(&g.uri()).await;
         assert_eq!((counts["Person"], counts["Company"]), (1, 1));
     });
@@ -92,7 +110,16 @@ fn a_write_whose_read_tables_moved_is_refused() {
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
         let company = old.table("node:Company").unwrap();
         let reads = vec![(company.key.clone(), company.version)];
-        let err = commit_and_publish(graph.root(), old.manifest_ds(), old.manifest_state(), "test", vec![staged], &reads).await.unwrap_err();
+        let err = commit_and_publish(
+            graph.root(),
+            old.manifest_ds(),
+            old.manifest_state(),
+            omnigraph::graph::sidecar::WriteKind::Other("test".into()),
+            vec![staged],
+            &reads,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(&err, Error::ExpectedVersionMismatch { table, .. } if table == "node:Company"), "{err}");
         assert_eq!(row_counts(&g.uri()).await["Person"], 0);
         // The rolled-back Person table still takes writes.
