@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use omnigraph::graph::owner::Owner;
+use omnigraph::graph::owner::{Lease, Owner};
 use serde::{Deserialize, Serialize};
 
 use crate::entry::{OpKind, now_rfc3339};
@@ -54,9 +54,11 @@ pub struct Operation {
     /// Who asked (a user name, `cli`, `recovery`, ...).
     pub actor: String,
     pub started_at: String,
-    pub owner: Owner,
+    /// The owning process and how long it holds the operation (renewed
+    /// while it works; recovery leaves it alone until it runs out).
+    #[serde(flatten)]
+    pub lease: Lease,
     pub process_instance: String,
-    pub lease_until_ms: i64,
     /// The entry version this operation read before its first transition.
     #[serde(default)]
     pub base_version: u64,
@@ -83,9 +85,8 @@ impl Operation {
             location: location.to_string(),
             actor: actor.to_string(),
             started_at: now_rfc3339(),
-            owner: Owner::current(),
+            lease: Lease::new(lease_ms()),
             process_instance: process_instance().to_string(),
-            lease_until_ms: now_ms() + lease_ms(),
             base_version,
             retain_ms: None,
             fence_generation: None,
@@ -104,9 +105,8 @@ impl Operation {
             location: e.location.clone(),
             actor: "unknown (sidecar missing)".into(),
             started_at: e.updated_at.clone(),
-            owner: Owner { host: "unknown".into(), pid: 0, pid_start: None },
+            lease: Lease { owner: Owner { host: "unknown".into(), pid: 0, pid_start: None }, until_ms: op.lease_until_ms },
             process_instance: String::new(),
-            lease_until_ms: op.lease_until_ms,
             base_version: e.version.saturating_sub(1),
             retain_ms: op.retain_ms,
             fence_generation: op.fence_generation,
@@ -114,7 +114,7 @@ impl Operation {
     }
 
     pub fn lease_expired(&self) -> bool {
-        now_ms() > self.lease_until_ms
+        self.lease.expired()
     }
 
     /// Writes the sidecar; it must not exist (operation ids are fresh).
@@ -196,7 +196,7 @@ impl LeaseKeeper {
                 // The margin keeps a renewal from landing just as the lease
                 // ends, when recovery may already be reading it as expired.
                 let margin = (lease_ms() / 10).max(10);
-                if now_ms() + margin >= current.lease_until_ms {
+                if now_ms() + margin >= current.lease.until_ms {
                     return;
                 }
                 match Operation::read(&store, &current.op_id).await {
@@ -204,11 +204,11 @@ impl LeaseKeeper {
                     Ok(None) => return,
                     Err(_) => continue,
                 }
-                if now_ms() + margin >= current.lease_until_ms {
+                if now_ms() + margin >= current.lease.until_ms {
                     return;
                 }
                 let mut next = current.clone();
-                next.lease_until_ms = now_ms() + lease_ms();
+                next.lease.until_ms = now_ms() + lease_ms();
                 let bytes = serde_json::to_vec_pretty(&next).expect("operation serializes");
                 if store.put(&sidecar_path(&current.op_id), bytes).await.is_ok() {
                     current = next;

@@ -37,7 +37,7 @@ fn print_entry(e: &GraphEntry) {
 fn print_info(g: &GraphInfo) {
     print_entry(&g.entry);
     if let Some(op) = &g.entry.op {
-        let owner = g.operation.as_ref().map(|o| format!(", {} (actor {})", o.owner, o.actor)).unwrap_or_default();
+        let owner = g.operation.as_ref().map(|o| format!(", {} (actor {})", o.lease.owner, o.actor)).unwrap_or_default();
         println!("operation    {} {} in flight{owner}", op.kind, op.id);
     }
 }

@@ -52,7 +52,7 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
         && let Some(now) = Operation::read(catalog.store(), &op.op_id).await?
         && !now.lease_expired()
     {
-        return Err(CatalogError::LeaseLive { op: op.op_id.clone(), until_ms: now.lease_until_ms });
+        return Err(CatalogError::LeaseLive { op: op.op_id.clone(), until_ms: now.lease.until_ms });
     }
     // Decide on the entry as it is now, not as the sweep saw it.
     let entry = catalog.entry(&op.graph_id).await?;

@@ -27,11 +27,11 @@ fn when(ms: i64) -> String {
 }
 
 fn lease_note(op: &Operation) -> String {
-    let gone = match op.owner.alive_here() {
-        Some(false) => format!("; its process ({}) is gone, so `--force {}` resolves it now", op.owner, op.op_id),
+    let gone = match op.lease.owner.alive_here() {
+        Some(false) => format!("; its process ({}) is gone, so `--force {}` resolves it now", op.lease.owner, op.op_id),
         _ => String::new(),
     };
-    format!("lease held by {} until {}{gone}", op.owner, when(op.lease_until_ms))
+    format!("lease held by {} until {}{gone}", op.lease.owner, when(op.lease.until_ms))
 }
 
 fn op_item(e: Option<&GraphEntry>, op: &Operation, decision: Remedy, reason: String) -> Item {
@@ -84,11 +84,11 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         let op = sidecars.iter().find(|s| s.op_id == opref.id).cloned().unwrap_or_else(|| Operation::from_entry(e, opref));
         let forced = force == Some(opref.id.as_str());
         force_found |= forced;
-        if !forced && now_ms() <= op.lease_until_ms {
+        if !forced && now_ms() <= op.lease.until_ms {
             items.push(op_item(Some(e), &op, Remedy::Wait, lease_note(&op)));
             continue;
         }
-        let why = if forced { "forced by the operator".to_string() } else { format!("lease expired at {}", when(op.lease_until_ms)) };
+        let why = if forced { "forced by the operator".to_string() } else { format!("lease expired at {}", when(op.lease.until_ms)) };
         let (decision, reason) = match (opref.kind, e.state) {
             (OpKind::Create, State::Reserved | State::Initializing) => {
                 if init_landed(&e.location, &opref.id).await {

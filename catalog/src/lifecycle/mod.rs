@@ -50,7 +50,7 @@ pub(crate) fn check_available(id: &str, head: Option<&GraphEntry>) -> Result<()>
 }
 
 pub(crate) fn op_ref(op: &Operation) -> OpRef {
-    OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: op.retain_ms, fence_generation: op.fence_generation }
+    OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease.until_ms, retain_ms: op.retain_ms, fence_generation: op.fence_generation }
 }
 
 impl Catalog {

@@ -73,7 +73,7 @@ fn recovery_leaves_a_live_operation_alone() {
         let mut next = head.clone();
         next.state = State::Deleting;
         next.op =
-            Some(omnigraph_catalog::OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease_until_ms, retain_ms: None, fence_generation: None });
+            Some(omnigraph_catalog::OpRef { id: op.op_id.clone(), kind: op.kind, lease_until_ms: op.lease.until_ms, retain_ms: None, fence_generation: None });
         omnigraph_catalog::entry::publish(c.store(), Some(&head), next).await.unwrap();
         let shown = c.show("busy").await.unwrap();
         assert_eq!(shown.operation.as_ref().unwrap().op_id, op.op_id);

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::layout::{self, ARTIFACTS};
-use super::owner::Owner;
+use super::owner::Lease;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::schema::{SchemaIr, compile_schema};
@@ -29,11 +29,10 @@ pub struct InitClaim {
     /// The init's op id (claims written before the rename say `attempt`).
     #[serde(alias = "attempt")]
     pub op_id: String,
-    pub owner: Owner,
+    /// After its end an owner on another host counts as gone.
+    #[serde(flatten)]
+    pub lease: Lease,
     pub started_at: String,
-    /// After this (ms since the epoch) an owner on another host counts as gone.
-    #[serde(default)]
-    pub lease_until_ms: i64,
 }
 
 /// How long an init may run before a claim from another host counts as abandoned.
@@ -43,10 +42,7 @@ impl InitClaim {
     /// True when the init that holds this claim is gone: its process died
     /// (same host) or its lease ran out.
     pub fn abandoned(&self) -> bool {
-        match self.owner.alive_here() {
-            Some(alive) => !alive,
-            None => chrono::Utc::now().timestamp_millis() > self.lease_until_ms,
-        }
+        self.lease.abandoned()
     }
 }
 
@@ -107,8 +103,7 @@ pub async fn init_with_op_id(uri: &str, schema_src: &str, op_id: &str) -> Result
 
     let op_id = op_id.to_string();
     let now = chrono::Utc::now();
-    let claim =
-        InitClaim { op_id: op_id.clone(), owner: Owner::current(), started_at: now.to_rfc3339(), lease_until_ms: now.timestamp_millis() + INIT_LEASE_MS };
+    let claim = InitClaim { op_id: op_id.clone(), lease: Lease::new(INIT_LEASE_MS), started_at: now.to_rfc3339() };
     match root.put_if_absent(layout::INIT_CLAIM, serde_json::to_vec_pretty(&claim).expect("claim serializes")).await? {
         Created::Yes => {}
         Created::AlreadyExists => {

@@ -1,6 +1,7 @@
-//! Who runs an operation (host, pid, process start time) and whether that
-//! process is still alive. Used by init claims and write sidecars so that
-//! recovery acts only on operations whose owner is gone or whose lease ran out.
+//! Who runs a piece of work (host, pid, process start time), whether that
+//! process is still alive, and the [`Lease`] it holds: the one type behind
+//! init claims, write sidecars and catalog operations, so that recovery acts
+//! only on work whose owner is gone or whose lease ran out.
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,42 @@ impl Owner {
             (None, _) => Some(false),
             (Some(now), Some(then)) => Some(now == then),
             (Some(_), None) => Some(true),
+        }
+    }
+}
+
+/// Who holds a piece of work, and until when (ms since the epoch) the
+/// holder promises to be at it. Stored flat in its record, as `owner` and
+/// `lease_until_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub owner: Owner,
+    #[serde(rename = "lease_until_ms", default)]
+    pub until_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Lease {
+    /// This process, for `ms` from now.
+    pub fn new(ms: i64) -> Lease {
+        Lease { owner: Owner::current(), until_ms: now_ms() + ms }
+    }
+
+    /// The lease ran out.
+    pub fn expired(&self) -> bool {
+        now_ms() > self.until_ms
+    }
+
+    /// Nobody is at the work any more: its owner died (on this host, where
+    /// that is known exactly) or, for an owner on another host, its lease
+    /// ran out.
+    pub fn abandoned(&self) -> bool {
+        match self.owner.alive_here() {
+            Some(alive) => !alive,
+            None => self.expired(),
         }
     }
 }

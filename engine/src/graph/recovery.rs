@@ -199,7 +199,7 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         let landed = manifest_present && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
         let (action, actionable) = if !claim.abandoned() {
-            (format!("wait: init {} is running ({})", claim.op_id, claim.owner), false)
+            (format!("wait: init {} is running ({})", claim.op_id, claim.lease.owner), false)
         } else if landed {
             ("remove the claim left by an init that completed".to_string(), true)
         } else {
@@ -231,7 +231,7 @@ pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
         let mut item = RepairItem {
             kind: "write",
             id: s.op_id.clone(),
-            action: format!("wait: {} is in its commit window ({})", s.kind, s.owner),
+            action: format!("wait: {} is in its commit window ({})", s.kind, s.lease.owner),
             actionable,
             applied: false,
             decision: None,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::owner::Owner;
+use super::owner::Lease;
 use crate::error::{Error, Result};
 use crate::storage::{Created, Root};
 
@@ -98,33 +98,22 @@ pub struct Sidecar {
     pub kind: WriteKind,
     pub manifest_version: u64,
     pub tables: Vec<SidecarTable>,
-    pub owner: Owner,
+    #[serde(flatten)]
+    pub lease: Lease,
     pub started_at: String,
-    pub lease_until_ms: i64,
 }
 
 impl Sidecar {
     pub fn new(op_id: &str, kind: WriteKind, manifest_version: u64, tables: Vec<SidecarTable>) -> Sidecar {
         let now = chrono::Utc::now();
-        Sidecar {
-            op_id: op_id.to_string(),
-            kind,
-            manifest_version,
-            tables,
-            owner: Owner::current(),
-            started_at: now.to_rfc3339(),
-            lease_until_ms: now.timestamp_millis() + write_lease_ms(),
-        }
+        Sidecar { op_id: op_id.to_string(), kind, manifest_version, tables, lease: Lease::new(write_lease_ms()), started_at: now.to_rfc3339() }
     }
 
     /// True when nobody is working on it any more: its owner died (same
     /// host, where liveness is known exactly) or, for an owner on another
     /// host, its lease ran out.
     pub fn abandoned(&self) -> bool {
-        match self.owner.alive_here() {
-            Some(alive) => !alive,
-            None => chrono::Utc::now().timestamp_millis() > self.lease_until_ms,
-        }
+        self.lease.abandoned()
     }
 
     pub async fn write(&self, root: &Root) -> Result<()> {
