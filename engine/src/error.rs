@@ -56,6 +56,17 @@ pub enum Error {
     #[error("table {table} moved: expected version {expected}, found {actual}; nothing was published")]
     ExpectedVersionMismatch { table: String, expected: u64, actual: u64 },
 
+    /// The `__manifest` commit failed in a way that does not say whether it
+    /// landed. The write's sidecar is kept: recovery settles it, all or nothing.
+    #[error(
+        "the publish of write {op_id} may or may not have landed ({source}); the write is either wholly visible or not at all: `omnigraph recover --store <graph> --apply` (or the next load) settles which, so check before retrying"
+    )]
+    PublishOutcomeUnknown {
+        op_id: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("the graph at {root} was deleted (operation {op}); it accepts no reads or writes")]
     GraphRetired { root: String, op: String },
 
@@ -146,6 +157,7 @@ impl Error {
             Error::GraphRetired { .. } => "OG-OPEN-005",
             Error::FenceMoved { .. } => "OG-OPEN-006",
             Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
+            Error::PublishOutcomeUnknown { .. } => "OG-PUBLISH-002",
             Error::InvalidData { .. } => "OG-LOAD-001",
             Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-001"),
             Error::QueryKind(_) => "OG-QUERY-011",
@@ -179,6 +191,7 @@ impl Error {
             Error::GraphRetired { .. } => "graph_retired",
             Error::FenceMoved { .. } => "fence_moved",
             Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
+            Error::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
             Error::InvalidData { .. } => "invalid_data",
             Error::Query(_) => "query_invalid",
             Error::QueryKind(_) => "query_kind",

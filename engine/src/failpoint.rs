@@ -21,6 +21,7 @@ pub const NAMES: &[&str] = &[
     "write.after_first_table_commit",
     "write.before_publish",
     "publish.before_manifest_commit",
+    "publish.manifest_commit",
     "write.after_publish",
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",

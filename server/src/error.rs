@@ -166,7 +166,7 @@ fn engine_status(e: &EngineError) -> StatusCode {
         QueryCancelled => StatusCode::SERVICE_UNAVAILABLE,
         AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } | FenceMoved { .. } => StatusCode::CONFLICT,
         GraphRetired { .. } | NotAGraph { .. } => StatusCode::NOT_FOUND,
-        InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } | PublishOutcomeUnknown { .. } => StatusCode::SERVICE_UNAVAILABLE,
         InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Unreadable { .. } | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

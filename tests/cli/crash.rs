@@ -228,3 +228,21 @@ fn a_write_rolled_forward_by_another_process_is_reported_as_done_not_as_a_confli
     assert_eq!(w.rows("Person"), 3);
     assert_eq!(w.ok(&["recover", "--store", &w.graph()]).trim(), "nothing to recover");
 }
+
+#[test]
+fn a_publish_whose_outcome_is_unknown_says_so_and_recovery_settles_it() {
+    let w = Work::new();
+    w.init();
+    let out = w.run_with_failpoint("publish.manifest_commit=error", &["load", "--data", "data.jsonl", "--store", &w.graph()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error[OG-PUBLISH-002]") && err.contains("recover --store"), "{err}");
+    // Not visible, and its record kept: reads say recovery is needed.
+    let ro = w.run(&["snapshot", "--store", &w.graph()]);
+    assert!(stderr(&ro).starts_with("error[OG-OPEN-004]"), "{}", stderr(&ro));
+    // Every table landed, so recovery publishes the write whole.
+    let v = recover_apply(&w);
+    assert_eq!(v["items"][0]["decision"], "rolled_forward", "{v}");
+    assert_eq!(w.rows("Person"), 2);
+    assert_eq!(w.rows("WorksAt"), 1);
+}

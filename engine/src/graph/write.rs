@@ -101,7 +101,7 @@ pub async fn commit_and_publish(
             return Err(e);
         }
         // Outcome unknown: the sidecar stays for recovery to decide.
-        Err(e) => return Err(e),
+        Err(e) => return Err(Error::PublishOutcomeUnknown { op_id, source: Box::new(e) }),
     };
     failpoint::hit("write.after_publish");
     sidecar.remove(root).await?;

@@ -299,6 +299,9 @@ async fn publish_impl(
             }
         }
         let txn = stage_publish(&ds, &next, &entries).await?;
+        if failpoint::fail("publish.manifest_commit") {
+            return Err(Error::storage(uri, "injected failure of the manifest commit (failpoint)"));
+        }
         // A roll-back's publish is tagged apart from a write's, so that
         // `find_publish` never takes an undone write for a published one.
         let role = if through_fence { "publish-rollback" } else { "publish" };
