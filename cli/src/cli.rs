@@ -229,9 +229,10 @@ pub struct LoadArgs {
     pub max_errors: usize,
 }
 
+/// What `query` and `mutate` both take: the graph, the query and its parameters.
 #[derive(Args, Debug)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["exec", "query"]))]
-pub struct QueryArgs {
+pub struct QuerySource {
     #[command(flatten)]
     pub target: GraphTarget,
     /// Query source given inline.
@@ -245,6 +246,12 @@ pub struct QueryArgs {
     /// Parameter values as a JSON object, e.g. '{"name": "Alice"}'.
     #[arg(long, value_name = "JSON")]
     pub params: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub source: QuerySource,
     /// Output format; `table` on a terminal, `jsonl` otherwise (`json` with --json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -253,26 +260,14 @@ pub struct QueryArgs {
 /// A mutation prints its report (rows inserted, updated, deleted), so it
 /// takes no `--format`.
 #[derive(Args, Debug)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["exec", "query"]))]
 pub struct MutateArgs {
     #[command(flatten)]
-    pub target: GraphTarget,
-    /// Query source given inline.
-    #[arg(short = 'e', long = "exec", value_name = "SOURCE")]
-    pub exec: Option<String>,
-    /// A .gq file.
-    #[arg(long, value_name = "FILE")]
-    pub query: Option<PathBuf>,
-    /// Which query of the file to run (needed when it declares several).
-    pub name: Option<String>,
-    /// Parameter values as a JSON object, e.g. '{"name": "Alice"}'.
-    #[arg(long, value_name = "JSON")]
-    pub params: Option<String>,
+    pub source: QuerySource,
 }
 
 impl From<MutateArgs> for QueryArgs {
     fn from(m: MutateArgs) -> QueryArgs {
-        QueryArgs { target: m.target, exec: m.exec, query: m.query, name: m.name, params: m.params, format: None }
+        QueryArgs { source: m.source, format: None }
     }
 }
 

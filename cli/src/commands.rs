@@ -159,23 +159,23 @@ pub async fn run(cli: Cli) -> Result<i32> {
 }
 
 async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
-    let src = match (&args.exec, &args.query) {
+    let src = match (&args.source.exec, &args.source.query) {
         (Some(s), _) => s.clone(),
         (None, Some(path)) => read_file(path)?,
         (None, None) => return Err(CliError::invalid_argument("give the query with -e '<source>' or --query FILE")),
     };
-    let params: Json = match &args.params {
+    let params: Json = match &args.source.params {
         Some(p) => serde_json::from_str(p).map_err(|e| CliError::invalid_argument(format!("--params is not valid JSON: {e}")))?,
         None => Json::Null,
     };
-    let (name, doc) = match args.target.resolve()? {
+    let (name, doc) = match args.source.target.resolve()? {
         Target::Store(store) => {
             let g = if mutation { Graph::open_for_write(&store).await? } else { Graph::open(&store).await? };
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
             let plans = omnigraph::query::compile(g.schema(), &src)?;
-            let plan = omnigraph::query::select(&plans, args.name.as_deref())?;
+            let plan = omnigraph::query::select(&plans, args.source.name.as_deref())?;
             if mutation {
                 let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
                 (plan.name.clone(), serde_json::to_value(&report).expect("serializable"))
@@ -185,7 +185,7 @@ async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
             }
         }
         Target::Remote(r, g) => {
-            let body = serde_json::json!({"query": src, "name": args.name, "params": params});
+            let body = serde_json::json!({"query": src, "name": args.source.name, "params": params});
             let doc = r.post(&graph_path(&g, if mutation { "mutate" } else { "query" }), &body).await?;
             (String::new(), doc)
         }
