@@ -6,11 +6,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 
-use cedar_policy::{Authorizer, Context, Entities, Entity, EntityUid, PolicyId, PolicySet, Request, RestrictedExpression};
+use cedar_policy::{Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request, RestrictedExpression};
 use serde::Serialize;
 
 use crate::action::Action;
-use crate::compile::{self, actor_uid, graph_uid, group_uid, server_uid};
+use crate::compile::{self, group_uid, server_uid};
 use crate::error::PolicyError;
 use crate::file::{GraphRules, MAIN_BRANCH, PolicyFile};
 
@@ -95,6 +95,14 @@ pub struct Policy {
     texts: Vec<(String, String)>,
     /// actor -> groups.
     memberships: BTreeMap<String, Vec<String>>,
+}
+
+/// The uid of entity `id` of type `Omnigraph::<kind>`, built without
+/// parsing: `id` may be anything a client sent (quotes, control
+/// characters), and stays plain data.
+fn entity(kind: &str, id: &str) -> EntityUid {
+    let name = EntityTypeName::from_str(&format!("Omnigraph::{kind}")).expect("our type names parse");
+    EntityUid::from_type_name_and_id(name, EntityId::new(id))
 }
 
 fn uid(s: &str) -> EntityUid {
@@ -206,7 +214,7 @@ impl Policy {
 
     /// One Cedar request: (allowed, ids of the deciding policies).
     fn ask(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str, protected: bool) -> (bool, Vec<String>) {
-        let principal = uid(&actor_uid(actor));
+        let principal = entity("Actor", actor);
         let groups: Vec<EntityUid> = self.memberships.get(actor).into_iter().flatten().map(|g| uid(&group_uid(g))).collect();
         let mut entities = vec![Entity::new_no_attrs(principal.clone(), groups.iter().cloned().collect::<HashSet<_>>())];
         entities.extend(groups.into_iter().map(|g| Entity::new_no_attrs(g, HashSet::new())));
@@ -217,7 +225,7 @@ impl Policy {
                 u
             }
             Resource::Graph(id) => {
-                let u = uid(&graph_uid(id));
+                let u = entity("Graph", id);
                 let attrs = HashMap::from([("id".to_string(), RestrictedExpression::new_string(id.to_string()))]);
                 entities.push(Entity::new(u.clone(), attrs, HashSet::new()).expect("a string attribute evaluates"));
                 u

@@ -122,6 +122,15 @@ async fn bad_parameters_are_json_errors_after_the_policy_check() {
     let r = admin.get(&format!("/graphs/{long}/snapshot")).await;
     assert_eq!((r.status, r.code().as_str()), (400, "OG-CATALOG-001"), "{}", r.text);
     assert!(r.text.len() < 400, "the id is echoed whole: {} bytes", r.text.len());
+    // Ids with quotes, backslashes or control characters are plain data to
+    // the policy: refused or rejected with a code, and the server stays up.
+    for raw in ["%00", "%22", "%5C", "a%0Ab", "%FF%FE", "x%22%7C%7Ctrue"] {
+        let r = nobody.get(&format!("/graphs/{raw}/snapshot")).await;
+        assert_eq!((r.status, r.code().as_str()), (403, "OG-AUTH-003"), "{raw}: {}", r.text);
+        let r = admin.get(&format!("/graphs/{raw}")).await;
+        assert_eq!((r.status, r.code().as_str()), (400, "OG-CATALOG-001"), "{raw}: {}", r.text);
+    }
+    assert_eq!(admin.get("/graphs/g").await.status, 200, "the server is still up");
     let r = admin.delete(&format!("/graphs/{long}")).await;
     assert_eq!((r.status, r.code().as_str()), (400, "OG-CATALOG-001"));
     assert!(r.text.len() < 400);

@@ -237,3 +237,16 @@ fn a_deny_narrowed_to_branches_cannot_name_a_server_level_action() {
     let allow = "rules:\n  - allow: [graph_create, change]\n    actors: [ann]\n    branches: [main]\n";
     assert!(PolicyFile::parse(allow, "policy.yaml").unwrap().check().is_ok());
 }
+
+#[test]
+fn any_graph_id_a_client_sends_is_decided_without_a_panic() {
+    // The server asks the policy about a route's id before checking it, so
+    // ids with quotes, backslashes, control characters or non-ASCII must
+    // be plain data to Cedar.
+    let p = policy();
+    for id in ["\"", "\\", "\\\"", "\0", "a\nb", "\u{7f}", "\u{fffd}", "x\"||true||\"", "é", &"x".repeat(256), ""] {
+        assert!(!p.authorize("mallory", Action::Read, Resource::Graph(id)).allowed, "{id:?}");
+        assert!(p.authorize("alice", Action::Read, Resource::Graph(id)).allowed, "{id:?}");
+        assert!(!p.authorize("bob", Action::Read, Resource::Graph(id)).allowed, "{id:?}: no sales-* or ops pattern matches");
+    }
+}
