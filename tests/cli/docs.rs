@@ -249,8 +249,19 @@ impl Page {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        // The banner is printed before it listens.
-        self.last = Some((b.line, std::fs::read_to_string(&log).unwrap_or_default()));
+        // The port accepts connections from the moment it is bound, a little
+        // before the banner is printed: wait for the banner's last line.
+        let banner = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.lines().any(|l| l.trim_start().starts_with("policy ")) {
+                break text;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                self.fail(b, &format!("the server printed no banner within 60 s\n--- output ---\n{text}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.last = Some((b.line, banner));
         self.servers.push((child, log));
     }
 
