@@ -1,0 +1,125 @@
+//! Typechecking mutations: `insert`, `update ... set ... where`, `delete ... where`.
+
+use super::*;
+
+impl<'s> Checker<'s> {
+    pub(super) fn any_type(&mut self, name: &str, pos: Pos) -> Option<&'s TypeDef> {
+        let schema = self.schema;
+        match schema.node(name).or_else(|| schema.edge(name)) {
+            Some(t) => Some(t),
+            None => {
+                let known: Vec<&str> = schema.types().map(|t| t.name.as_str()).collect();
+                self.err("OG-QUERY-002", pos, format!("unknown type `{name}` (types: {})", known.join(", ")));
+                None
+            }
+        }
+    }
+
+    pub(super) fn assignments(&mut self, t: &TypeDef, props: &[(String, Pos, Expr)], inserting: bool) -> Option<Vec<(String, PExpr)>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, pos, value) in props {
+            if out.iter().any(|(n, _): &(String, PExpr)| n == name) {
+                self.err("OG-QUERY-014", *pos, format!("`{name}` is assigned twice"));
+                ok = false;
+                continue;
+            }
+            let target = if t.from.is_some() && (name == "from" || name == "to") {
+                if !inserting {
+                    self.err("OG-QUERY-015", *pos, format!("an edge's `{name}` cannot be updated; delete the edge and insert another"));
+                    ok = false;
+                    continue;
+                }
+                // An endpoint is a node id: the key value, or the key values
+                // as a list for a composite key.
+                None
+            } else if name == "id" {
+                if !inserting || !t.key.is_empty() {
+                    let why = if t.key.is_empty() { "ids cannot be updated" } else { "its id comes from its @key" };
+                    self.err("OG-QUERY-015", *pos, format!("{}: {why}", t.name));
+                    ok = false;
+                    continue;
+                }
+                Some(Ty::Str)
+            } else {
+                match t.property(name) {
+                    Some(p) => {
+                        if !inserting && t.key.contains(name) {
+                            self.err("OG-QUERY-015", *pos, format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name));
+                            ok = false;
+                            continue;
+                        }
+                        Some(Ty::of(&p.ty))
+                    }
+                    None => {
+                        let known: Vec<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
+                        self.err("OG-QUERY-003", *pos, format!("{} has no property `{name}` (properties: {})", t.name, known.join(", ")));
+                        ok = false;
+                        continue;
+                    }
+                }
+            };
+            let Some((pe, ty)) = self.expr(value, Ctx::Value) else {
+                ok = false;
+                continue;
+            };
+            if let Some(want) = target
+                && !want.compatible(&ty)
+            {
+                self.err("OG-QUERY-006", value.pos(), format!("`{name}` is {}, got {}", want.name(), ty.name()));
+                ok = false;
+                continue;
+            }
+            out.push((name.clone(), pe));
+        }
+        if inserting {
+            let given = |n: &str| props.iter().any(|(p, _, _)| p == n);
+            let pos = props.first().map(|p| p.1).unwrap_or_default();
+            if t.from.is_some() {
+                for end in ["from", "to"] {
+                    if !given(end) {
+                        self.err("OG-QUERY-003", pos, format!("inserting a {} edge needs `{end}`", t.name));
+                        ok = false;
+                    }
+                }
+            }
+            for p in &t.properties {
+                if !p.nullable && !given(&p.name) {
+                    self.err("OG-QUERY-003", pos, format!("inserting {} needs `{}` (it is not nullable)", t.name, p.name));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    pub(super) fn mutation(&mut self, m: &Mutation) -> Option<MutationPlan> {
+        match m {
+            Mutation::Insert { type_name, pos, props } => {
+                let t = self.any_type(type_name, *pos)?;
+                let props = self.assignments(t, props, true)?;
+                Some(MutationPlan::Insert { type_name: t.name.clone(), props })
+            }
+            Mutation::Update { type_name, pos, set, filter } => {
+                let t = self.any_type(type_name, *pos)?;
+                let set = self.assignments(t, set, false);
+                let filter = self.where_filter(t, filter);
+                Some(MutationPlan::Update { type_name: t.name.clone(), set: set?, filter: filter? })
+            }
+            Mutation::Delete { type_name, pos, filter } => {
+                let t = self.any_type(type_name, *pos)?;
+                let filter = self.where_filter(t, filter)?;
+                Some(MutationPlan::Delete { type_name: t.name.clone(), filter })
+            }
+        }
+    }
+
+    pub(super) fn where_filter(&mut self, t: &TypeDef, e: &Expr) -> Option<PExpr> {
+        let (pe, ty) = self.expr(e, Ctx::Where(t))?;
+        if ty != Ty::Bool {
+            self.err("OG-QUERY-006", e.pos(), format!("`where` needs a condition, this is {}", ty.name()));
+            return None;
+        }
+        Some(pe)
+    }
+}
