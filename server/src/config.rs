@@ -24,7 +24,7 @@ fn duration_flag(flag: &str, text: Option<String>, default: std::time::Duration)
         .ok()
         .filter(|ms| *ms <= 86_400_000)
         .map(|ms| std::time::Duration::from_millis(ms as u64))
-        .ok_or_else(|| err("OG-SERVER-005", format!("{flag} `{text}`: expected a duration from 1ms to 24h, like 500ms, 30s or 5m")))
+        .ok_or_else(|| err(crate::codes::BAD_DURATION.code, format!("{flag} `{text}`: expected a duration from 1ms to 24h, like 500ms, 30s or 5m")))
 }
 
 #[derive(Parser, Debug, Default)]
@@ -172,17 +172,17 @@ impl Config {
     pub fn from_args(args: Args) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(path) => {
-                let src = std::fs::read_to_string(path).map_err(|e| err("OG-SERVER-001", format!("cannot read {}: {e}", path.display())))?;
+                let src = std::fs::read_to_string(path).map_err(|e| err(crate::codes::BAD_SETTINGS.code, format!("cannot read {}: {e}", path.display())))?;
                 if serde_norway::from_str::<serde_json::Value>(&src).ok().and_then(|v| v.get("graphs").cloned()).is_some() {
                     return Err(err(
-                        "OG-SERVER-001",
+                        crate::codes::BAD_SETTINGS.code,
                         format!(
                             "{}: `graphs` cannot be configured in a file; graphs live in the catalog (POST /graphs, omnigraph graphs create)",
                             path.display()
                         ),
                     ));
                 }
-                serde_norway::from_str::<FileSettings>(&src).map_err(|e| err("OG-SERVER-001", format!("{}: {e}", path.display())))?
+                serde_norway::from_str::<FileSettings>(&src).map_err(|e| err(crate::codes::BAD_SETTINGS.code, format!("{}: {e}", path.display())))?
             }
             None => FileSettings::default(),
         };
@@ -194,16 +194,16 @@ impl Config {
         let bind_text = args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind = bind_text
             .to_socket_addrs()
-            .map_err(|e| err("OG-SERVER-002", format!("--bind {bind_text}: {e}")))?
+            .map_err(|e| err(crate::codes::BAD_BIND.code, format!("--bind {bind_text}: {e}")))?
             .next()
-            .ok_or_else(|| err("OG-SERVER-002", format!("--bind {bind_text}: no address")))?;
+            .ok_or_else(|| err(crate::codes::BAD_BIND.code, format!("--bind {bind_text}: no address")))?;
 
         let tokens = match (args.tokens_file.or(file.tokens_file), std::env::var("OMNIGRAPH_TOKENS").ok().filter(|s| !s.trim().is_empty())) {
             (Some(path), _) => {
-                let src = std::fs::read_to_string(&path).map_err(|e| err("OG-SERVER-003", format!("cannot read {}: {e}", path.display())))?;
-                Tokens::parse(&src, &path.display().to_string()).map_err(|e| err("OG-SERVER-003", e.to_string()))?
+                let src = std::fs::read_to_string(&path).map_err(|e| err(crate::codes::BAD_TOKENS.code, format!("cannot read {}: {e}", path.display())))?;
+                Tokens::parse(&src, &path.display().to_string()).map_err(|e| err(crate::codes::BAD_TOKENS.code, e.to_string()))?
             }
-            (None, Some(inline)) => Tokens::parse(&inline, "OMNIGRAPH_TOKENS").map_err(|e| err("OG-SERVER-003", e.to_string()))?,
+            (None, Some(inline)) => Tokens::parse(&inline, "OMNIGRAPH_TOKENS").map_err(|e| err(crate::codes::BAD_TOKENS.code, e.to_string()))?,
             (None, None) => Tokens::default(),
         };
         let unauthenticated = args.unauthenticated || file.unauthenticated;
@@ -215,7 +215,7 @@ impl Config {
             AuthMode::Unauthenticated
         } else {
             return Err(err(
-                "OG-SERVER-004",
+                crate::codes::PUBLIC_WITHOUT_TOKENS.code,
                 format!(
                     "refusing to listen on {bind} without tokens: give --tokens-file (or OMNIGRAPH_TOKENS), bind a loopback address, or pass --unauthenticated"
                 ),

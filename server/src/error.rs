@@ -10,6 +10,8 @@ use omnigraph::Error as EngineError;
 use omnigraph_catalog::CatalogError;
 use omnigraph_policy::PolicyError;
 
+use crate::codes;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -37,8 +39,10 @@ fn engine_cause(e: &EngineError) -> Cause {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, kind: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: serde_json::json!({"error": message.into(), "code": code, "kind": kind}), retry_after_s: None, cause: Cause::Other }
+    /// An error with one of the server's own codes ([`codes`]).
+    pub fn coded(code: &codes::Code, message: impl Into<String>) -> ApiError {
+        let status = code.status.expect("an HTTP code");
+        ApiError { status, body: serde_json::json!({"error": message.into(), "code": code.code, "kind": code.kind}), retry_after_s: None, cause: Cause::Other }
     }
 
     pub fn code(&self) -> &str {
@@ -46,81 +50,61 @@ impl ApiError {
     }
 
     pub fn bad_body(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-001", "bad_request_body", message)
+        ApiError::coded(&codes::BAD_BODY, message)
     }
 
     pub fn too_large(limit: usize) -> ApiError {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "OG-HTTP-002",
-            "payload_too_large",
-            format!("request body is larger than the server's limit of {limit} bytes"),
-        )
+        ApiError::coded(&codes::TOO_LARGE, format!("request body is larger than the server's limit of {limit} bytes"))
     }
 
     pub fn too_many_in_flight(actor: &str, limit: usize) -> ApiError {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "OG-HTTP-003",
-            "too_many_requests",
-            format!("actor `{actor}` already has {limit} requests in flight; retry shortly"),
-        );
+        let mut e = ApiError::coded(&codes::TOO_MANY, format!("actor `{actor}` already has {limit} requests in flight; retry shortly"));
         e.retry_after_s = Some(1);
         e
     }
 
     pub fn quarantined(id: &str, reason: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "OG-HTTP-004",
-            "graph_quarantined",
-            format!("graph `{id}` is not served: {reason}; `omnigraph recover --catalog` explains and repairs it"),
-        )
+        ApiError::coded(&codes::QUARANTINED, format!("graph `{id}` is not served: {reason}; `omnigraph recover --catalog` explains and repairs it"))
     }
 
     pub fn no_route(method: &str, path: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "OG-HTTP-005", "no_such_route", format!("no route {method} {path} (GET /openapi.json lists them)"))
+        ApiError::coded(&codes::NO_ROUTE, format!("no route {method} {path} (GET /openapi.json lists them)"))
     }
 
     pub fn wrong_query_kind(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-006", "wrong_query_kind", message)
+        ApiError::coded(&codes::WRONG_QUERY_KIND, message)
     }
 
     pub fn method_not_allowed(method: &str, path: &str) -> ApiError {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "OG-HTTP-007", "method_not_allowed", format!("{method} is not allowed on {path}"))
+        ApiError::coded(&codes::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}"))
     }
 
     pub fn unsupported_media(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "OG-HTTP-008", "unsupported_media_type", message)
+        ApiError::coded(&codes::UNSUPPORTED_MEDIA, message)
     }
 
     pub fn body_idle(idle: std::time::Duration) -> ApiError {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "OG-HTTP-013",
-            "request_body_idle",
-            format!("the request body sent nothing for {} s (--idle-timeout); nothing was loaded", idle.as_secs()),
-        )
+        ApiError::coded(&codes::BODY_IDLE, format!("the request body sent nothing for {} s (--idle-timeout); nothing was loaded", idle.as_secs()))
     }
 
     pub fn host_not_allowed(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "OG-HTTP-011", "host_not_allowed", message)
+        ApiError::coded(&codes::HOST_NOT_ALLOWED, message)
     }
 
     pub fn cross_origin(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "OG-HTTP-012", "cross_origin_refused", message)
+        ApiError::coded(&codes::CROSS_ORIGIN, message)
     }
 
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "OG-HTTP-009", "internal", message)
+        ApiError::coded(&codes::INTERNAL, message)
     }
 
     pub fn missing_token() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "OG-AUTH-001", "missing_token", "this server needs a bearer token: `Authorization: Bearer <token>`")
+        ApiError::coded(&codes::MISSING_TOKEN, "this server needs a bearer token: `Authorization: Bearer <token>`")
     }
 
     pub fn bad_token() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "OG-AUTH-002", "invalid_token", "the bearer token is not one this server knows")
+        ApiError::coded(&codes::BAD_TOKEN, "the bearer token is not one this server knows")
     }
 
     pub fn forbidden(actor: &str, action: &str, target: &str) -> ApiError {
@@ -134,7 +118,7 @@ impl ApiError {
             Some(d) => format!("actor `{actor}` may not `{action}` {target}: {}", d.explain()),
             None => format!("actor `{actor}` may not `{action}` {target} (policy)"),
         };
-        let mut e = ApiError::new(StatusCode::FORBIDDEN, "OG-AUTH-003", "forbidden", message);
+        let mut e = ApiError::coded(&codes::FORBIDDEN, message);
         if let Some(d) = why {
             e.body["details"] = serde_json::to_value(d).expect("serializable");
         }
@@ -143,7 +127,7 @@ impl ApiError {
 
     /// A query-string parameter that does not parse.
     pub fn bad_param(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "OG-HTTP-014", "bad_query_parameter", message)
+        ApiError::coded(&codes::BAD_PARAM, message)
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`routes`]: the handlers ([`routes::graphs`] lifecycle, [`routes::data`] per graph).
 //! - [`body`]: JSON bodies, the streamed load body, the streamed export.
 //! - [`error`]: [`error::ApiError`], codes to HTTP statuses.
+//! - [`codes`]: the server's own error codes, each once, with status and meaning.
 //! - [`openapi`]: the generated OpenAPI document.
 //!
 //! docs/user/server.md documents every route; docs/dev/server.md the design.
@@ -20,6 +21,7 @@ pub mod access;
 pub mod auth;
 pub mod background;
 pub mod body;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod guard;
@@ -66,8 +68,9 @@ pub async fn run(config: Config) -> Result<(), String> {
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }
-    let stop = shutdown_signal().map_err(|e| format!("error[OG-SERVER-002]: cannot install signal handlers: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| format!("error[OG-SERVER-002]: cannot listen on {}: {e}", config.bind))?;
+    let stop = shutdown_signal().map_err(|e| format!("error[{}]: cannot install signal handlers: {e}", codes::BAD_BIND.code))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.bind).await.map_err(|e| format!("error[{}]: cannot listen on {}: {e}", codes::BAD_BIND.code, config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = Arc::new(AppState {
         catalog: catalog.clone(),

@@ -123,7 +123,7 @@ impl Registry {
             Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => {
                 return quarantine(
                     e,
-                    "OG-HTTP-010",
+                    crate::codes::GENESIS_MISMATCH.code,
                     format!("{} holds a different graph (genesis {:?}, catalog says {:?})", e.location, s.genesis_id, e.genesis_id),
                 );
             }

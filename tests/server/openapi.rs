@@ -56,3 +56,29 @@ async fn the_server_serves_the_same_document() {
     let generated: serde_json::Value = serde_json::from_str(&omnigraph_server::openapi::document()).unwrap();
     assert_eq!(served, generated);
 }
+
+#[test]
+fn the_servers_codes_are_defined_once_and_distinct() {
+    use omnigraph_server::codes::ALL;
+    let mut seen = std::collections::BTreeSet::new();
+    for c in ALL {
+        assert!(seen.insert(c.code), "{} is defined twice", c.code);
+        assert!(c.code.starts_with("OG-") && !c.kind.is_empty() && !c.meaning.is_empty(), "{c:?}");
+    }
+    // Every code the server's sources write out is one of them (engine,
+    // catalog and policy codes come from their own crates).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        for (i, _) in text.match_indices("\"OG-") {
+            let lit: String = text[i + 1..].chars().take_while(|c| *c != '"').collect();
+            let ours = lit.starts_with("OG-HTTP-") || lit.starts_with("OG-AUTH-") || lit.starts_with("OG-SERVER-");
+            assert!(!ours || p.ends_with("codes.rs"), "{}: `{lit}` is written out; use the constant in codes.rs", p.display());
+        }
+    }
+}
