@@ -92,6 +92,26 @@ impl CatalogError {
         }
     }
 
+    /// The HTTP status the server answers this error with.
+    pub fn http_status(&self) -> u16 {
+        use CatalogError::*;
+        match self {
+            Engine(inner) => inner.http_status(),
+            InvalidId { .. } => 400,
+            AlreadyExists { .. }
+            | InProgress { .. }
+            | WrongState { .. }
+            | Retained { .. }
+            | LocationTaken { .. }
+            | Superseded { .. }
+            | LeaseLive { .. }
+            | ImportedData { .. } => 409,
+            NotFound { .. } | UnknownOperation { .. } => 404,
+            Storage { .. } => 503,
+            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => 500,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             CatalogError::InvalidId { .. } => "invalid_graph_id",

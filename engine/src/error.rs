@@ -177,6 +177,31 @@ impl Error {
         }
     }
 
+    /// The HTTP status the server answers this error with, defined here with
+    /// its code so that the two cannot drift apart.
+    pub fn http_status(&self) -> u16 {
+        use Error::*;
+        match self {
+            Schema(_)
+            | InvalidData { .. }
+            | Query(_)
+            | QueryKind(_)
+            | QueryNotFound(_)
+            | Param { .. }
+            | MutationRejected { .. }
+            | UnknownType { .. }
+            | InvalidArgument(_) => 400,
+            QueryTooLarge { .. } | ResultTooLarge { .. } => 422,
+            QueryTimeout { .. } => 504,
+            // Nobody reads this answer: the client went away.
+            QueryCancelled => 503,
+            AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } | FenceMoved { .. } => 409,
+            GraphRetired { .. } | NotAGraph { .. } => 404,
+            InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } | PublishOutcomeUnknown { .. } => 503,
+            InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Unreadable { .. } | Io(_) => 500,
+        }
+    }
+
     /// Short snake_case name of the code, for people and logs.
     pub fn kind(&self) -> &'static str {
         match self {

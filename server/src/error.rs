@@ -31,6 +31,11 @@ pub enum Cause {
     Other,
 }
 
+/// The status an engine or catalog error names (they define it with the code).
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 fn engine_cause(e: &EngineError) -> Cause {
     match e {
         EngineError::GraphRetired { .. } | EngineError::NotAGraph { .. } => Cause::GraphGone,
@@ -131,56 +136,16 @@ impl ApiError {
     }
 }
 
-/// The status for an engine error code.
-fn engine_status(e: &EngineError) -> StatusCode {
-    use EngineError::*;
-    match e {
-        Schema(_)
-        | InvalidData { .. }
-        | Query(_)
-        | QueryKind(_)
-        | QueryNotFound(_)
-        | Param { .. }
-        | MutationRejected { .. }
-        | UnknownType { .. }
-        | InvalidArgument(_) => StatusCode::BAD_REQUEST,
-        QueryTooLarge { .. } | ResultTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        QueryTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-        // Nobody reads this answer: the client went away.
-        QueryCancelled => StatusCode::SERVICE_UNAVAILABLE,
-        AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } | FenceMoved { .. } => StatusCode::CONFLICT,
-        GraphRetired { .. } | NotAGraph { .. } => StatusCode::NOT_FOUND,
-        InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } | PublishOutcomeUnknown { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Unreadable { .. } | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        ApiError { status: engine_status(&e), body: e.to_json(), retry_after_s: None, cause: engine_cause(&e) }
+        ApiError { status: status(e.http_status()), body: e.to_json(), retry_after_s: None, cause: engine_cause(&e) }
     }
 }
 
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> ApiError {
-        use CatalogError::*;
-        let status = match &e {
-            Engine(inner) => engine_status(inner),
-            InvalidId { .. } => StatusCode::BAD_REQUEST,
-            AlreadyExists { .. }
-            | InProgress { .. }
-            | WrongState { .. }
-            | Retained { .. }
-            | LocationTaken { .. }
-            | Superseded { .. }
-            | LeaseLive { .. }
-            | ImportedData { .. } => StatusCode::CONFLICT,
-            NotFound { .. } | UnknownOperation { .. } => StatusCode::NOT_FOUND,
-            Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let cause = if let Engine(inner) = &e { engine_cause(inner) } else { Cause::Other };
-        ApiError { status, body: e.to_json(), retry_after_s: None, cause }
+        let cause = if let CatalogError::Engine(inner) = &e { engine_cause(inner) } else { Cause::Other };
+        ApiError { status: status(e.http_status()), body: e.to_json(), retry_after_s: None, cause }
     }
 }
 
