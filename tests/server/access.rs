@@ -164,16 +164,11 @@ async fn a_refusal_says_why_to_a_caller_that_may_read_the_graph() {
 /// Starts a server on `catalog` with `policy` and a token for every actor
 /// of the reference policies (and `root`).
 fn server_with(catalog: &std::path::Path, policy: &str) -> (Server, tempfile::TempDir) {
-    let files = tempfile::tempdir().unwrap();
     let mut tokens = serde_json::Map::new();
     for a in crate::policy_reference::ACTORS.iter().chain(&["stranger", "root"]) {
         tokens.insert(a.to_string(), json!(format!("{a}-token-0123456789")));
     }
-    std::fs::write(files.path().join("tokens.json"), serde_json::Value::Object(tokens).to_string()).unwrap();
-    std::fs::write(files.path().join("policy.yaml"), policy).unwrap();
-    let args = ["--tokens-file", "tokens.json", "--policy-file", "policy.yaml"]
-        .map(|a| if a.ends_with(".json") || a.ends_with(".yaml") { files.path().join(a).display().to_string() } else { a.to_string() });
-    (Server::start_with(catalog, Opts { args: args.to_vec(), env: vec![] }), files)
+    crate::auth::secured_with(catalog, &serde_json::Value::Object(tokens).to_string(), Some(policy), &[])
 }
 
 #[test]

@@ -27,8 +27,14 @@ pub fn token(actor: &str) -> String {
 }
 
 pub fn secured(dir: &std::path::Path, policy: Option<&str>, extra: &[&str]) -> (Server, tempfile::TempDir) {
+    secured_with(dir, TOKENS, policy, extra)
+}
+
+/// A server on `dir` with the tokens file `tokens` (JSON) and, when given,
+/// the policy file `policy`; the files live in the returned directory.
+pub fn secured_with(dir: &std::path::Path, tokens: &str, policy: Option<&str>, extra: &[&str]) -> (Server, tempfile::TempDir) {
     let files = tempfile::tempdir().unwrap();
-    std::fs::write(files.path().join("tokens.json"), TOKENS).unwrap();
+    std::fs::write(files.path().join("tokens.json"), tokens).unwrap();
     let mut args = vec!["--tokens-file".to_string(), files.path().join("tokens.json").display().to_string()];
     if let Some(p) = policy {
         std::fs::write(files.path().join("policy.yaml"), p).unwrap();

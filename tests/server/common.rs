@@ -271,3 +271,10 @@ pub fn column(doc: &Json, col: &str) -> Vec<String> {
 }
 
 pub use crate::tree_hash::tree_hash;
+
+/// Starts `POST /graphs` for `id` (with `SCHEMA`) in the background. The
+/// raw client result: the server may be killed under it.
+pub fn spawn_create(url: &str, id: &str) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let (url, body) = (format!("{url}/graphs"), serde_json::json!({"id": id, "schema": SCHEMA}).to_string());
+    tokio::spawn(async move { client().post(url).header("content-type", "application/json").body(body).send().await })
+}

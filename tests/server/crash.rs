@@ -23,14 +23,7 @@ async fn killed_mid_create(failpoint: &str, sigkill: bool) {
 
     let mut s = Server::start_with(dir.path(), Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", failpoint.to_string()), short_lease.clone()] });
     let url = s.url.clone();
-    let create = tokio::spawn(async move {
-        client()
-            .post(format!("{url}/graphs"))
-            .header("content-type", "application/json")
-            .body(json!({"id": "victim", "schema": SCHEMA}).to_string())
-            .send()
-            .await
-    });
+    let create = spawn_create(&url, "victim");
     if sigkill {
         let paused = eventually(Duration::from_secs(30), || async { s.stderr().contains("paused") }).await;
         assert!(paused.is_some(), "never reached {failpoint}: {}", s.stderr());

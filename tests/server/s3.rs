@@ -96,14 +96,7 @@ async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
 
     let mut s = Server::start_with(&cat, Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", "create.after_init=pause".to_string()), short_lease.clone()] });
     let url = s.url.clone();
-    let create = tokio::spawn(async move {
-        client()
-            .post(format!("{url}/graphs"))
-            .header("content-type", "application/json")
-            .body(json!({"id": "victim", "schema": SCHEMA}).to_string())
-            .send()
-            .await
-    });
+    let create = spawn_create(&url, "victim");
     let paused = eventually(Duration::from_secs(30), || async { s.stderr().contains("paused") }).await;
     assert!(paused.is_some(), "never reached the failpoint: {}", s.stderr());
     // The operation is in flight: the operator tool reports it and waits.
