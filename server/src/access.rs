@@ -14,6 +14,10 @@
 //! (`404`, `409`, `503`). A graph whose stored rules no longer compile
 //! (they name a group the server's file dropped) refuses everyone, except
 //! that an operator (server-level `graph_delete`) may see it and why.
+//!
+//! Each data handler asks once more, against the handle it then resolves:
+//! a graph deleted and re-created between the two (or on a retry after it
+//! went away) may carry other rules. Both are in-memory Cedar calls.
 
 use std::sync::Arc;
 
