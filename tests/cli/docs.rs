@@ -147,6 +147,24 @@ fn shows(expected: &str, got: &str, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Waits for `child`; kills it if it is still running after `limit`.
+/// Returns its status and whether it ended in time.
+fn wait_or_kill(mut child: Child, limit: Duration) -> (std::process::ExitStatus, bool) {
+    let pid = child.id().to_string();
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let late = watch.recv_timeout(limit).is_err();
+        if late {
+            let _ = Command::new("kill").arg("-KILL").arg(&pid).status();
+        }
+        late
+    });
+    let status = child.wait().unwrap();
+    let _ = done.send(());
+    let late = watchdog.join().unwrap();
+    (status, !late)
+}
+
 struct Page {
     name: String,
     work: tempfile::TempDir,
@@ -193,18 +211,10 @@ impl Page {
         let mut cmd = Command::new("bash");
         cmd.arg("-c").arg(&script).stdout(out.try_clone().unwrap()).stderr(out);
         self.env(&mut cmd);
-        let mut child = cmd.spawn().unwrap();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if started.elapsed() > Duration::from_secs(180) {
-                let _ = child.kill();
-                self.fail(b, "still running after 180 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let (status, in_time) = wait_or_kill(cmd.spawn().unwrap(), Duration::from_secs(180));
+        if !in_time {
+            self.fail(b, "still running after 180 s");
+        }
         let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
         let code = status.code().unwrap_or(-1);
         match expect {
@@ -266,14 +276,9 @@ impl Page {
     }
 
     fn stop_servers(&mut self) {
-        for (mut child, _) in self.servers.drain(..) {
+        for (child, _) in self.servers.drain(..) {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let started = Instant::now();
-            while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            wait_or_kill(child, Duration::from_secs(20));
         }
     }
 
