@@ -49,7 +49,7 @@ async fn fill(c: &Catalog, n: usize) {
 }
 
 async fn run(backend: &str, uri: &str, existing: usize, rounds: usize) {
-    let c = Catalog::open(uri).await.unwrap();
+    let c = Catalog::open(uri, &omnigraph::Session::default()).await.unwrap();
     fill(&c, existing).await;
     let (mut create_ms, mut delete_ms) = (Vec::new(), Vec::new());
     let (mut create_req, mut delete_req, mut create_bytes, mut delete_bytes) = (0u64, 0u64, 0u64, 0u64);
@@ -87,7 +87,7 @@ async fn run(backend: &str, uri: &str, existing: usize, rounds: usize) {
 /// the first `window` cycles against the last `window`, when the id's chain
 /// holds thousands of versions.
 async fn history(backend: &str, uri: &str, cycles: usize, window: usize) {
-    let c = Catalog::open(uri).await.unwrap();
+    let c = Catalog::open(uri, &omnigraph::Session::default()).await.unwrap();
     let mut ms = Vec::with_capacity(cycles);
     for _ in 0..cycles {
         let t = Instant::now();

@@ -10,6 +10,7 @@
 //! graphs/<id>/<incarnation>/         graph data, one root per incarnation
 //! ```
 
+use omnigraph::Session;
 use serde::{Deserialize, Serialize};
 
 use crate::entry::{self, GraphEntry, Publish, State};
@@ -32,6 +33,8 @@ struct Marker {
 pub struct Catalog {
     pub(crate) store: CatalogStore,
     pub(crate) actor: String,
+    /// The engine session graphs are created, opened and fenced through.
+    pub(crate) session: Session,
 }
 
 /// A graph as `list` and `show` report it.
@@ -77,23 +80,24 @@ impl UnreadableRecord {
 
 impl Catalog {
     /// Opens the catalog at `uri` (a local path or `s3://bucket/prefix`).
-    /// Nothing is written until the first create or import.
-    pub async fn open(uri: &str) -> Result<Catalog> {
-        let store = CatalogStore::open(uri, true)?;
-        Ok(Catalog { store, actor: "cli".into() })
+    /// Nothing is written until the first create or import. Graphs are
+    /// created, opened and fenced through `session`.
+    pub async fn open(uri: &str, session: &Session) -> Result<Catalog> {
+        let store = CatalogStore::open(session, uri, true)?;
+        Ok(Catalog { store, actor: "cli".into(), session: session.clone() })
     }
 
     /// Opens a catalog that must already exist (for list, show, recover).
     /// Writes nothing, not even a missing local directory.
-    pub async fn open_existing(uri: &str) -> Result<Catalog> {
-        let store = match CatalogStore::open(uri, false) {
+    pub async fn open_existing(uri: &str, session: &Session) -> Result<Catalog> {
+        let store = match CatalogStore::open(session, uri, false) {
             Ok(s) => s,
             Err(CatalogError::Engine(omnigraph::Error::NotAGraph { root, .. })) => {
                 return Err(CatalogError::NotACatalog { uri: root, marker: MARKER.into() });
             }
             Err(e) => return Err(e),
         };
-        let c = Catalog { store, actor: "cli".into() };
+        let c = Catalog { store, actor: "cli".into(), session: session.clone() };
         if c.store.get(MARKER).await?.is_none() {
             return Err(CatalogError::NotACatalog { uri: c.store.uri().to_string(), marker: MARKER.into() });
         }
@@ -112,6 +116,26 @@ impl Catalog {
 
     pub fn store(&self) -> &CatalogStore {
         &self.store
+    }
+
+    /// The engine session this catalog works through.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The root of a graph location, opened through this catalog's session.
+    pub(crate) fn graph_root(&self, location: &str) -> omnigraph::Result<omnigraph::storage::Root> {
+        omnigraph::storage::Root::new(&self.session, location, false)
+    }
+
+    /// The fence of the graph at `location`.
+    pub(crate) async fn fence_state(&self, location: &str) -> omnigraph::Result<omnigraph::graph::fence::FenceState> {
+        omnigraph::graph::fence::state(&self.graph_root(location)?).await
+    }
+
+    /// Retires the fence of the graph at `location` (see `fence::retire`).
+    pub(crate) async fn retire_fence(&self, location: &str, op_id: &str, expected: Option<u64>) -> omnigraph::Result<()> {
+        omnigraph::graph::fence::retire(&self.graph_root(location)?, op_id, expected).await
     }
 
     /// Requests and bytes this handle has sent to storage.

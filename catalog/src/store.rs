@@ -56,8 +56,8 @@ pub enum Put {
 }
 
 impl CatalogStore {
-    pub fn open(uri: &str, create_local: bool) -> Result<CatalogStore> {
-        let (uri, store) = omnigraph::storage::root::open_store(uri, create_local)?;
+    pub fn open(session: &omnigraph::Session, uri: &str, create_local: bool) -> Result<CatalogStore> {
+        let (uri, store) = omnigraph::storage::root::open_store(session, uri, create_local)?;
         Ok(CatalogStore { uri, store, counters: Default::default() })
     }
 

@@ -46,10 +46,13 @@ fn graph_path(graph: &str, route: &str) -> String {
 /// Runs one command; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
     let json = cli.json;
+    // One engine session for everything this command opens.
+    let session = omnigraph::Session::default();
+    let session = &session;
     match cli.command {
         Command::Init { schema, uri } => {
             let src = read_file(&schema)?;
-            let report = graph::init(&uri, &src).await?;
+            let report = graph::init(&uri, session, &src).await?;
             if json {
                 output::print_json(&report);
             } else {
@@ -59,10 +62,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 println!("  tables    {}", report.tables.join(", "));
             }
         }
-        Command::Load(args) => load_cmd(args, json).await?,
+        Command::Load(args) => load_cmd(session, args, json).await?,
         Command::Snapshot(target) => {
             let snap = match target.resolve()? {
-                Target::Store(store) => serde_json::to_value(Graph::open(&store).await?.snapshot().await?).expect("serializable"),
+                Target::Store(store) => serde_json::to_value(Graph::open(&store, session).await?.snapshot().await?).expect("serializable"),
                 Target::Remote(r, g) => r.get(&graph_path(&g, "snapshot")).await?,
             };
             if json {
@@ -71,11 +74,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 output::print_snapshot(&snap);
             }
         }
-        Command::Export { target, type_name, output } => export_cmd(target, type_name, output, json).await?,
+        Command::Export { target, type_name, output } => export_cmd(session, target, type_name, output, json).await?,
         Command::Schema { command: SchemaCommand::Show(target) } => {
             let doc = match target.resolve()? {
                 Target::Store(store) => {
-                    let g = Graph::open(&store).await?;
+                    let g = Graph::open(&store, session).await?;
                     serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()})
                 }
                 Target::Remote(r, g) => r.get(&graph_path(&g, "schema")).await?,
@@ -99,8 +102,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 println!("ok: {} node type(s), {} edge type(s), hash {}", ir.nodes.len(), ir.edges.len(), ir.content_hash());
             }
         }
-        Command::Query(args) => query_cmd(args, json, false).await?,
-        Command::Mutate(args) => query_cmd(args.into(), json, true).await?,
+        Command::Query(args) => query_cmd(session, args, json, false).await?,
+        Command::Mutate(args) => query_cmd(session, args.into(), json, true).await?,
         Command::Lint { schema, query } => {
             let ir = compile_schema(&read_file(&schema)?).map_err(Error::Schema)?;
             let plans = omnigraph::query::compile(&ir, &read_file(&query)?)?;
@@ -126,7 +129,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Recover { store: Some(store), apply, .. } => {
-            let items = graph::recovery::repair(&store, apply).await?;
+            let items = graph::recovery::repair(&store, session, apply).await?;
             if json {
                 output::print_json(&serde_json::json!({"applied": apply, "items": items}));
             } else if items.is_empty() {
@@ -150,15 +153,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 return Ok(1);
             }
         }
-        Command::Recover { catalog: Some(uri), apply, force, .. } => return Ok(crate::graphs::recover(&uri, apply, force, json).await?),
+        Command::Recover { catalog: Some(uri), apply, force, .. } => return Ok(crate::graphs::recover(session, &uri, apply, force, json).await?),
         Command::Recover { .. } => unreachable!("clap requires --store or --catalog"),
-        Command::Graphs { command } => return crate::graphs::run(command, json).await,
+        Command::Graphs { command } => return crate::graphs::run(session, command, json).await,
         Command::Policy { command } => return crate::policy::run(command, json),
     }
     Ok(0)
 }
 
-async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
+async fn query_cmd(session: &omnigraph::Session, args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
     let src = match (&args.source.exec, &args.source.query) {
         (Some(s), _) => s.clone(),
         (None, Some(path)) => read_file(path)?,
@@ -170,7 +173,7 @@ async fn query_cmd(args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
     };
     let (name, doc) = match args.source.target.resolve()? {
         Target::Store(store) => {
-            let g = if mutation { Graph::open_for_write(&store).await? } else { Graph::open(&store).await? };
+            let g = if mutation { Graph::open_for_write(&store, session).await? } else { Graph::open(&store, session).await? };
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
@@ -224,7 +227,7 @@ fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
+async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> Result<()> {
     let started = std::time::Instant::now();
     let size = if args.data.as_os_str() == "-" {
         None
@@ -239,7 +242,7 @@ async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
                 Mode::Append => LoadMode::Append,
                 Mode::Merge => LoadMode::Merge,
             };
-            let g = Graph::open_for_write(&store).await?;
+            let g = Graph::open_for_write(&store, session).await?;
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
@@ -283,7 +286,13 @@ async fn load_cmd(args: LoadArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn export_cmd(target: GraphTarget, type_name: Option<String>, output: Option<std::path::PathBuf>, json: bool) -> Result<()> {
+async fn export_cmd(
+    session: &omnigraph::Session,
+    target: GraphTarget,
+    type_name: Option<String>,
+    output: Option<std::path::PathBuf>,
+    json: bool,
+) -> Result<()> {
     let target = target.resolve()?;
     let mut sink: Box<dyn Write> = match &output {
         Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| CliError::invalid_argument(format!("cannot write {}: {e}", path.display())))?)),
@@ -291,7 +300,7 @@ async fn export_cmd(target: GraphTarget, type_name: Option<String>, output: Opti
     };
     let report = match target {
         Target::Store(store) => {
-            let g = Graph::open(&store).await?;
+            let g = Graph::open(&store, session).await?;
             let r = omnigraph::export::export(&g, type_name.as_deref(), &mut sink).await?;
             sink.flush().map_err(Error::Io)?;
             serde_json::json!({"manifest_version": r.manifest_version, "rows": r.rows})

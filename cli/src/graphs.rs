@@ -110,11 +110,11 @@ fn id_path(id: &str) -> String {
     format!("/graphs/{}", crate::remote::encode(id))
 }
 
-pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, CliError> {
+pub async fn run(session: &omnigraph::Session, cmd: GraphsCommand, json: bool) -> std::result::Result<i32, CliError> {
     match cmd {
         GraphsCommand::List { catalog, all } => match resolve(&catalog)? {
             Where::Catalog(uri) => {
-                let c = Catalog::open_existing(&uri).await?;
+                let c = Catalog::open_existing(&uri, session).await?;
                 let graphs: Vec<GraphInfo> = c.list().await?.into_iter().filter(|g| all || g.listed()).collect();
                 print_list(c.uri(), &graphs, json);
             }
@@ -126,7 +126,7 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
         },
         GraphsCommand::Show { catalog, id } => {
             let g = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.show(&id).await?,
+                Where::Catalog(uri) => Catalog::open_existing(&uri, session).await?.show(&id).await?,
                 Where::Server(r) => info(r.get(&id_path(&id)).await?)?,
             };
             if json {
@@ -139,7 +139,7 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
             let src = read_schema(&schema)?;
             let metadata = parse_metadata(metadata)?;
             let e = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open(&uri).await?.create(&id, &src, metadata).await?,
+                Where::Catalog(uri) => Catalog::open(&uri, session).await?.create(&id, &src, metadata).await?,
                 Where::Server(r) => {
                     let mut body = serde_json::json!({"id": id, "schema": src});
                     if !metadata.is_null() {
@@ -154,7 +154,7 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
             let retain_ms = retain.as_deref().map(parse_duration_ms).transpose()?;
             let opts = omnigraph_catalog::lifecycle::delete::DeleteOptions { retain_ms, remove_imported_data: remove_data };
             let e = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.delete(&id, opts).await?,
+                Where::Catalog(uri) => Catalog::open_existing(&uri, session).await?.delete(&id, opts).await?,
                 Where::Server(r) => {
                     let q = match (retain, remove_data) {
                         (Some(d), _) => format!("?retain={}", crate::remote::encode(&d)),
@@ -168,21 +168,21 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
         }
         GraphsCommand::Restore { catalog, id } => {
             let e = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.restore(&id).await?,
+                Where::Catalog(uri) => Catalog::open_existing(&uri, session).await?.restore(&id).await?,
                 Where::Server(r) => info(r.post(&format!("{}/restore", id_path(&id)), &Json::Null).await?)?.entry,
             };
             print_done(&e, json, format!("restored graph `{}` at {}", e.id, e.location));
         }
         GraphsCommand::Purge { catalog, id } => {
             let e = match resolve(&catalog)? {
-                Where::Catalog(uri) => Catalog::open_existing(&uri).await?.purge(&id).await?,
+                Where::Catalog(uri) => Catalog::open_existing(&uri, session).await?.purge(&id).await?,
                 Where::Server(r) => info(r.post(&format!("{}/purge", id_path(&id)), &Json::Null).await?)?.entry,
             };
             print_done(&e, json, format!("purged graph `{}`: its data is removed", e.id));
         }
         GraphsCommand::Import { catalog, id, path } => match resolve(&catalog)? {
             Where::Catalog(uri) => {
-                let e = Catalog::open(&uri).await?.import(&id, &path).await?;
+                let e = Catalog::open(&uri, session).await?.import(&id, &path).await?;
                 print_done(&e, json, format!("imported graph `{}` from {}", e.id, e.location));
             }
             Where::Server(_) => {
@@ -194,8 +194,8 @@ pub async fn run(cmd: GraphsCommand, json: bool) -> std::result::Result<i32, Cli
 }
 
 /// `omnigraph recover --catalog`: 0 clean, 1 problems found or left, 2 error.
-pub async fn recover(uri: &str, apply: bool, force: Option<String>, json: bool) -> Result<i32> {
-    let c = Catalog::open_existing(uri).await?.with_actor("recovery");
+pub async fn recover(session: &omnigraph::Session, uri: &str, apply: bool, force: Option<String>, json: bool) -> Result<i32> {
+    let c = Catalog::open_existing(uri, session).await?.with_actor("recovery");
     let plan = omnigraph_recovery::run(&c, &Options { apply, force }).await?;
     if json {
         output::print_json(&plan);

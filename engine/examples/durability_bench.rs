@@ -37,8 +37,9 @@ fn people(n: usize) -> Vec<u8> {
 async fn run(place: &str, base: &std::path::Path, mutations: usize, load_rows: usize) -> (f64, f64, f64) {
     let dir = tempfile::tempdir_in(base).expect("temp dir");
     let uri = dir.path().join("g").display().to_string();
-    omnigraph::graph::init(&uri, SCHEMA).await.unwrap();
-    let g = omnigraph::Graph::open_for_write(&uri).await.unwrap();
+    let session = omnigraph::Session::default();
+    omnigraph::graph::init(&uri, &session, SCHEMA).await.unwrap();
+    let g = omnigraph::Graph::open_for_write(&uri, &session).await.unwrap();
     let plans = omnigraph::query::compile(g.schema(), "query add($n: String) { insert Person { name: $n, age: 1 } }").unwrap();
     let mut lat = Vec::new();
     for i in 0..mutations {

@@ -130,8 +130,9 @@ async fn raw(dir: &std::path::Path, persons: usize, knows: usize) -> f64 {
 async fn load(dir: &std::path::Path, data: &std::path::Path) -> f64 {
     let uri = dir.join("graph").display().to_string();
     let t = Instant::now();
-    omnigraph::graph::init(&uri, SCHEMA).await.unwrap();
-    let g = omnigraph::Graph::open_for_write(&uri).await.unwrap();
+    let session = omnigraph::Session::default();
+    omnigraph::graph::init(&uri, &session, SCHEMA).await.unwrap();
+    let g = omnigraph::Graph::open_for_write(&uri, &session).await.unwrap();
     let opts = omnigraph::load::LoadOptions::new(omnigraph::load::LoadMode::Overwrite, "bench.jsonl");
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(data).unwrap());
     omnigraph::load::load(&g, file, &opts, &mut |_| {}).await.unwrap();

@@ -38,8 +38,9 @@ fn main() {
         let uri = format!("{dir}/omnigraph.db");
         let _ = std::fs::remove_dir_all(&uri);
         let schema = std::fs::read_to_string(format!("{dir}/social.pg")).unwrap();
-        omnigraph::graph::init(&uri, &schema).await.unwrap();
-        let g = Graph::open_for_write(&uri).await.unwrap();
+        let session = omnigraph::Session::default();
+        omnigraph::graph::init(&uri, &session, &schema).await.unwrap();
+        let g = Graph::open_for_write(&uri, &session).await.unwrap();
         let t = Instant::now();
         let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(format!("{dir}/social.jsonl")).unwrap());
         omnigraph::load::load(&g, file, &LoadOptions::new(LoadMode::Overwrite, "social.jsonl"), &mut |_| {}).await.unwrap();

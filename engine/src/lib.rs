@@ -3,6 +3,8 @@
 //! Module map:
 //! - [`lang`]: the lexer and diagnostics both languages share.
 //! - [`schema`]: the `.pg` language, compiled to a canonical IR with a content hash.
+//! - [`session`]: what a process shares between the graphs it opens (the
+//!   Lance session, S3 clients, the cache budget, query limits).
 //! - [`storage`]: the graph root (object_store), table datasets, the pinned
 //!   commit seam and the `__manifest` publisher.
 //! - [`graph`]: init (claim + preflight), open, snapshots, write sidecars and
@@ -23,7 +25,9 @@ pub mod lang;
 pub mod load;
 pub mod query;
 pub mod schema;
+pub mod session;
 pub mod storage;
 
 pub use error::{Error, Result};
 pub use graph::{Graph, Snapshot};
+pub use session::{Session, SessionOptions};

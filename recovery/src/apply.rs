@@ -33,9 +33,9 @@ pub async fn apply(catalog: &Catalog, plan: &mut Plan) {
 async fn apply_item(catalog: &Catalog, item: &Item) -> Result<()> {
     match item.kind {
         ItemKind::Operation => apply_operation(catalog, item).await,
-        ItemKind::OrphanLocation => data::remove(item.location.as_deref().unwrap_or_default()).await,
+        ItemKind::OrphanLocation => data::remove(catalog.session(), item.location.as_deref().unwrap_or_default()).await,
         ItemKind::ActiveGraph => {
-            omnigraph::graph::recovery::repair(item.location.as_deref().unwrap_or_default(), true).await?;
+            omnigraph::graph::recovery::repair(item.location.as_deref().unwrap_or_default(), catalog.session(), true).await?;
             Ok(())
         }
         ItemKind::Retention => catalog.purge(item.graph_id.as_deref().unwrap_or_default()).await.map(|_| ()),
@@ -61,7 +61,7 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
         (Remedy::RollForward, Some(e)) => {
             match op.kind {
                 OpKind::Create => {
-                    if !init_landed(&e.location, &op.op_id).await {
+                    if !init_landed(catalog.session(), &e.location, &op.op_id).await {
                         return Err(CatalogError::Superseded { id: op.graph_id.clone(), op: op.op_id.clone() });
                     }
                     catalog.publish_created(op, e, Some(op.op_id.clone())).await?;
@@ -89,10 +89,10 @@ async fn apply_operation(catalog: &Catalog, item: &Item) -> Result<()> {
                     catalog.clean_up_failed(op, e).await?;
                 }
                 Some(e) if e.last_op.as_deref() == Some(op.op_id.as_str()) && e.state == State::Deleted && e.data_removed => {
-                    data::remove(&e.location).await?;
+                    data::remove(catalog.session(), &e.location).await?;
                 }
                 Some(e) if e.location == op.location => {}
-                _ if op.kind == OpKind::Create => data::remove(&op.location).await?,
+                _ if op.kind == OpKind::Create => data::remove(catalog.session(), &op.location).await?,
                 _ => {}
             }
             Operation::remove_sidecar(catalog.store(), &op.op_id).await

@@ -91,7 +91,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         let why = if forced { "forced by the operator".to_string() } else { format!("lease expired at {}", when(op.lease.until_ms)) };
         let (decision, reason) = match (opref.kind, e.state) {
             (OpKind::Create, State::Reserved | State::Initializing) => {
-                if init_landed(&e.location, &opref.id).await {
+                if init_landed(catalog.session(), &e.location, &opref.id).await {
                     (Remedy::RollForward, format!("{why}; the graph's init landed: publish `active`, retire the sidecar"))
                 } else {
                     (Remedy::RollBack, format!("{why}; the init did not complete: mark `failed`, remove {}, retire the sidecar", e.location))
@@ -154,7 +154,7 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
         let e = &g.entry;
         if e.state == State::Active
             && e.op.is_none()
-            && let Some(item) = check_active(e).await
+            && let Some(item) = check_active(catalog.session(), e).await
         {
             items.push(item);
         }
@@ -184,8 +184,8 @@ pub async fn build(catalog: &Catalog, force: Option<&str>) -> Result<Plan> {
     Ok(Plan { catalog: catalog.uri().to_string(), applied: false, items })
 }
 
-async fn check_active(e: &GraphEntry) -> Option<Item> {
-    let found = match omnigraph::Graph::open(&e.location).await {
+async fn check_active(session: &omnigraph::Session, e: &GraphEntry) -> Option<Item> {
+    let found = match omnigraph::Graph::open(&e.location, session).await {
         Ok(g) => match g.snapshot().await {
             Ok(s) if e.genesis_id.is_some() && s.genesis_id != e.genesis_id => Some((
                 Remedy::NeedsOperator,
@@ -239,7 +239,7 @@ async fn orphans(catalog: &Catalog, dirs: Vec<(String, String)>, entries: &[&Gra
                 continue;
             }
             let location = store.child_uri(&format!("{GRAPHS_DIR}/{id}/{inc}"));
-            if !data::exists(&location).await? {
+            if !data::exists(catalog.session(), &location).await? {
                 continue;
             }
             let mut i =

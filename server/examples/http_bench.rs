@@ -2,6 +2,11 @@
 //! creates/s and latency, then point-lookup and 2-hop query throughput and
 //! p50/p99 on a 100k-node graph with 1, 8 and 64 concurrent clients.
 //!
+//! With `OMNIGRAPH_TEST_S3` set (the script starts the moto S3 server), it
+//! also measures opening graphs on S3: a server restarted over a catalog of
+//! 20 small graphs, the time until it listens (it opens every graph first),
+//! and each graph's first query after that.
+//!
 //! Run with `./scripts/bench_server.sh` (release build). It starts its own
 //! `omnigraph-server` (the path is the first argument) on a temp catalog.
 
@@ -69,15 +74,12 @@ async fn create_graph(http: reqwest::Client, base: String, id: String) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-#[tokio::main]
-async fn main() {
-    let server = std::env::args().nth(1).expect("usage: http_bench <path to omnigraph-server>");
-    let nodes: u64 = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10.0);
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(&server)
-        .arg("--catalog")
-        .arg(dir.path())
+/// Starts the server on `catalog`; returns it, its base URL and the time
+/// until it listened.
+fn start(server: &str, catalog: &str) -> (std::process::Child, String, f64) {
+    let t = Instant::now();
+    let mut child = Command::new(server)
+        .args(["--catalog", catalog])
         .args(["--bind", "127.0.0.1:0", "--max-in-flight", "256", "--max-body-bytes", "1073741824"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -85,7 +87,73 @@ async fn main() {
         .expect("start server");
     let first = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
     let base = first.strip_prefix("omnigraph-server listening on ").expect("server banner").trim().to_string();
+    (child, base, t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// `n` people, each knowing two others, as load lines.
+fn people(n: u64) -> String {
+    let mut data = String::with_capacity(n as usize * 120);
+    for i in 0..n {
+        data.push_str(&format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\",\"age\":{}}}}}\n", i % 90));
+    }
+    for i in 0..n {
+        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i + 1) % n));
+        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i * 7 + 3) % n));
+    }
+    data
+}
+
+/// Opening graphs on S3: a catalog of `graphs` small graphs, the server
+/// restarted over it (it opens each before it listens), then each graph's
+/// first point lookup, then a warm one.
+async fn s3_open(server: &str, bucket: &str, http: &reqwest::Client) {
+    let graphs = 20;
+    let catalog = format!("{bucket}/http-bench-{}", std::process::id());
+    let (mut child, base, empty_ms) = start(server, &catalog);
+    for g in 0..graphs {
+        create_graph(http.clone(), base.clone(), format!("g{g}")).await;
+        let (s, text) = post(http, &format!("{base}/graphs/g{g}/load?mode=overwrite"), people(1000), "application/x-ndjson").await;
+        assert_eq!(s, 200, "{text}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, base, full_ms) = start(server, &catalog);
+    let body = serde_json::json!({"query": POINT, "params": {"n": "p7"}}).to_string();
+    let mut first = Vec::new();
+    let mut warm = Vec::new();
+    for g in 0..graphs {
+        let url = format!("{base}/graphs/g{g}/query");
+        let t = Instant::now();
+        let (s, text) = post(http, &url, body.clone(), "application/json").await;
+        assert_eq!(s, 200, "{text}");
+        first.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        let (s, _) = post(http, &url, body.clone(), "application/json").await;
+        assert_eq!(s, 200);
+        warm.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    first.sort_by(f64::total_cmp);
+    warm.sort_by(f64::total_cmp);
+    println!("S3 (moto), {graphs} graphs of 1,000 nodes:");
+    println!("| server start, empty catalog | {empty_ms:.0} ms |");
+    println!("| server start, {graphs} graphs | {full_ms:.0} ms ({:.1} ms per graph) |", (full_ms - empty_ms) / graphs as f64);
+    println!("| first point lookup per graph | p50 {:.1} ms | p99 {:.1} ms |", pct(&first, 0.5), pct(&first, 0.99));
+    println!("| second point lookup per graph | p50 {:.1} ms | p99 {:.1} ms |", pct(&warm, 0.5), pct(&warm, 0.99));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::main]
+async fn main() {
+    let server = std::env::args().nth(1).expect("usage: http_bench <path to omnigraph-server>");
+    let nodes: u64 = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10.0);
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    if let Ok(bucket) = std::env::var("OMNIGRAPH_TEST_S3") {
+        s3_open(&server, &bucket, &http).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, _) = start(&server, dir.path().to_str().unwrap());
     println!("server {base}, catalog {}", dir.path().display());
 
     // Creates: sequential, then 8 at a time.
@@ -122,14 +190,7 @@ async fn main() {
 
     // The query graph: `nodes` people, each knowing two others.
     create("bench".into()).await;
-    let mut data = String::with_capacity(nodes as usize * 120);
-    for i in 0..nodes {
-        data.push_str(&format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\",\"age\":{}}}}}\n", i % 90));
-    }
-    for i in 0..nodes {
-        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i + 1) % nodes));
-        data.push_str(&format!("{{\"edge\":\"Knows\",\"from\":\"p{i}\",\"to\":\"p{}\"}}\n", (i * 7 + 3) % nodes));
-    }
+    let data = people(nodes);
     let t = Instant::now();
     let (s, text) = post(&http, &format!("{base}/graphs/bench/load?mode=overwrite"), data, "application/x-ndjson").await;
     assert_eq!(s, 200, "{text}");

@@ -151,7 +151,7 @@ pub struct Config {
     pub max_query_bytes: usize,
     pub max_in_flight: usize,
     pub cache_bytes: u64,
-    pub limits: omnigraph::graph::QueryLimits,
+    pub limits: omnigraph::session::QueryLimits,
     pub idle_timeout: std::time::Duration,
     pub refresh_ms: u64,
     pub sweep_ms: u64,
@@ -240,9 +240,9 @@ impl Config {
             max_query_bytes: args.max_query_bytes.or(file.max_query_bytes).unwrap_or(DEFAULT_MAX_QUERY_BYTES).max(1024),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(32),
             cache_bytes: args.cache_bytes.or(file.cache_bytes).unwrap_or_else(default_cache_bytes),
-            limits: omnigraph::graph::QueryLimits {
-                max_rows: args.max_query_rows.or(file.max_query_rows).unwrap_or(omnigraph::graph::DEFAULT_MAX_QUERY_ROWS),
-                max_result_bytes: args.max_result_bytes.or(file.max_result_bytes).unwrap_or(omnigraph::query::limits::DEFAULT_MAX_RESULT_BYTES),
+            limits: omnigraph::session::QueryLimits {
+                max_rows: args.max_query_rows.or(file.max_query_rows).unwrap_or(omnigraph::session::DEFAULT_MAX_QUERY_ROWS),
+                max_result_bytes: args.max_result_bytes.or(file.max_result_bytes).unwrap_or(omnigraph::session::DEFAULT_MAX_RESULT_BYTES),
                 timeout: Some(query_timeout),
             },
             idle_timeout,

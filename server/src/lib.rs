@@ -60,11 +60,11 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight
 /// (and with them any lifecycle operation they started) and returns.
 pub async fn run(config: Config) -> Result<(), String> {
-    let catalog = Catalog::open(&config.catalog).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
+    let session = omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: Some(config.cache_bytes), limits: config.limits });
+    let catalog = Catalog::open(&config.catalog, &session).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
     catalog.store().probe_conditional_writes().await.map_err(|e| format!("error[{}]: {e}", e.code()))?;
     let policy = Arc::new(config.policy);
-    let budget = omnigraph::query::CacheBudget::new(config.cache_bytes);
-    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone(), budget, config.limits));
+    let registry = Arc::new(Registry::new(catalog.clone(), policy.clone()));
     if let Err(e) = registry.refresh(true).await {
         return Err(format!("error[{}]: reading the catalog at {}: {e}", e.code(), catalog.uri()));
     }
@@ -98,7 +98,14 @@ pub async fn run(config: Config) -> Result<(), String> {
     crate::say!("  catalog  {}", catalog.uri());
     crate::say!("  graphs   {serving} served, {quarantined} quarantined");
     crate::say!("  auth     {auth}");
-    crate::say!("  cache    {} MiB for query data, shared by all graphs", config.cache_bytes >> 20);
+    let shares = omnigraph::session::CacheShares::of(config.cache_bytes);
+    crate::say!(
+        "  cache    {} MiB shared by all graphs: {} MiB query data, {} MiB Lance indexes, {} MiB Lance metadata",
+        shares.total >> 20,
+        shares.query >> 20,
+        shares.lance_index >> 20,
+        shares.lance_metadata >> 20
+    );
     crate::say!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
 
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);

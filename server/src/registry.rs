@@ -19,8 +19,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use omnigraph::Graph;
-use omnigraph::graph::QueryLimits;
-use omnigraph::query::CacheBudget;
 use omnigraph_catalog::{Catalog, CatalogError, GraphEntry, State};
 use omnigraph_policy::Policy;
 use serde::Serialize;
@@ -67,8 +65,6 @@ pub enum Serving {
 pub struct Registry {
     catalog: Catalog,
     base_policy: Arc<Policy>,
-    cache_budget: Arc<CacheBudget>,
-    limits: QueryLimits,
     slots: RwLock<HashMap<String, Slot>>,
 }
 
@@ -84,15 +80,15 @@ fn quarantine(e: &GraphEntry, code: &str, reason: String) -> Opened {
 }
 
 impl Registry {
-    /// `cache_budget` is shared by every graph's query cache; each graph
-    /// bounds every query by `limits` (match rows, result bytes, deadline).
-    pub fn new(catalog: Catalog, base_policy: Arc<Policy>, cache_budget: Arc<CacheBudget>, limits: QueryLimits) -> Registry {
-        Registry { catalog, base_policy, cache_budget, limits, slots: RwLock::new(HashMap::new()) }
+    /// Graphs are opened through the catalog's engine session, which holds
+    /// the cache budget every served graph shares and the query limits.
+    pub fn new(catalog: Catalog, base_policy: Arc<Policy>) -> Registry {
+        Registry { catalog, base_policy, slots: RwLock::new(HashMap::new()) }
     }
 
-    /// The memory budget all served graphs' query caches share.
-    pub fn cache_budget(&self) -> &Arc<CacheBudget> {
-        &self.cache_budget
+    /// The engine session every served graph is opened through.
+    pub fn session(&self) -> &omnigraph::Session {
+        self.catalog.session()
     }
 
     fn slot(&self, id: &str) -> Option<Slot> {
@@ -110,7 +106,7 @@ impl Registry {
     /// Opens an active entry's graph, or says why it cannot be served.
     async fn open(&self, e: &GraphEntry) -> Opened {
         use omnigraph::Error as E;
-        let checked = match Graph::open(&e.location).await {
+        let checked = match Graph::open(&e.location, self.catalog.session()).await {
             Ok(g) => g,
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err @ (E::RecoveryRequired { .. } | E::InitIncomplete { .. })) => {
@@ -131,8 +127,8 @@ impl Registry {
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
         }
-        let graph = match Graph::open_for_write(&e.location).await {
-            Ok(g) => g.with_cache_budget(&self.cache_budget).with_query_limits(self.limits),
+        let graph = match Graph::open_for_write(&e.location, self.catalog.session()).await {
+            Ok(g) => g,
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),
         };

@@ -69,7 +69,7 @@ fn a_process_holding_a_deleted_graph_cannot_write_to_it() {
     let loc = e["location"].as_str().unwrap().to_string();
     w.ok(&["load", "--store", &loc, "--data", "data.jsonl"]);
     rt().block_on(async {
-        let a = omnigraph::Graph::open_for_write(&loc).await.unwrap();
+        let a = omnigraph::Graph::open_for_write(&loc, &crate::common::session()).await.unwrap();
         let before = a.snapshot().await.unwrap().table("node:Person").unwrap().row_count;
         graphs_ok(&w, &cat, &["delete", "fenced", "--retain", "1h"]);
         let opts = omnigraph::load::LoadOptions::new(omnigraph::load::LoadMode::Append, "a");
@@ -78,7 +78,7 @@ fn a_process_holding_a_deleted_graph_cannot_write_to_it() {
         assert_eq!(err.code(), "OG-OPEN-005", "{err}");
         // Restored, the graph has exactly what it had before the delete.
         graphs_ok(&w, &cat, &["restore", "fenced"]);
-        let b = omnigraph::Graph::open(&loc).await.unwrap();
+        let b = omnigraph::Graph::open(&loc, &crate::common::session()).await.unwrap();
         assert_eq!(b.snapshot().await.unwrap().table("node:Person").unwrap().row_count, before);
         // And takes writes again.
         omnigraph::load::load(&a, std::io::Cursor::new(data.as_bytes()), &opts, &mut |_| {}).await.unwrap();

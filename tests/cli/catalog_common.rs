@@ -72,21 +72,24 @@ pub fn assert_consistent(w: &Work, cat: &str) {
     let (code, plan) = recover(w, cat, &[]);
     assert_eq!(code, 0, "recovery still finds work: {plan:#}");
     rt().block_on(async {
-        let c = Catalog::open_existing(cat).await.unwrap();
+        let c = Catalog::open_existing(cat, &crate::common::session()).await.unwrap();
         assert!(omnigraph_catalog::Operation::list(c.store()).await.unwrap().is_empty(), "a sidecar is left");
         for g in c.list().await.unwrap() {
             let e = &g.entry;
             assert!(e.op.is_none(), "{} has operation {:?} in flight", e.id, e.op);
             match e.state {
                 State::Active => {
-                    let graph = omnigraph::Graph::open(&e.location).await.unwrap_or_else(|err| panic!("{} does not open: {err}", e.id));
+                    let graph =
+                        omnigraph::Graph::open(&e.location, &crate::common::session()).await.unwrap_or_else(|err| panic!("{} does not open: {err}", e.id));
                     let snap = graph.snapshot().await.unwrap();
                     assert_eq!(snap.genesis_id, e.genesis_id, "{}: a different graph at its location", e.id);
                 }
-                State::Deleted if e.retained() => assert!(data::exists(&e.location).await.unwrap(), "{}: retained data missing", e.id),
+                State::Deleted if e.retained() => {
+                    assert!(data::exists(&crate::common::session(), &e.location).await.unwrap(), "{}: retained data missing", e.id)
+                }
                 State::Deleted | State::Failed => {
                     if !e.imported {
-                        assert!(!data::exists(&e.location).await.unwrap(), "{}: {} data left at {}", e.id, e.state, e.location);
+                        assert!(!data::exists(&crate::common::session(), &e.location).await.unwrap(), "{}: {} data left at {}", e.id, e.state, e.location);
                     }
                 }
                 s => panic!("{} left in state {s}", e.id),

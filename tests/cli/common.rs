@@ -74,3 +74,10 @@ pub fn killed_by_abort(o: &Output) -> bool {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// An engine session, as a process makes one. Each call makes a new one:
+/// tests run on runtimes of their own, and a session's S3 clients belong to
+/// the runtime that first used them.
+pub fn session() -> omnigraph::Session {
+    omnigraph::Session::default()
+}

@@ -41,7 +41,7 @@ impl Catalog {
         next.state = State::Initializing;
         let initializing = self.step(op, &reserved, next).await?;
         failpoint::hit("create.after_initializing");
-        let report = match omnigraph::graph::init_with_op_id(&op.location, schema_src, &op.op_id).await {
+        let report = match omnigraph::graph::init_with_op_id(&op.location, &self.session, schema_src, &op.op_id).await {
             Ok(r) => r,
             Err(e @ omnigraph::Error::InitOutcomeUnknown { .. }) => {
                 return Err(CatalogError::OutcomeUnknown { id: op.graph_id.clone(), op: op.op_id.clone(), reason: e.to_string() });
@@ -88,7 +88,7 @@ impl Catalog {
         if failed.imported {
             self.release_location(failed).await?;
         } else {
-            data::remove(&op.location).await?;
+            data::remove(&self.session, &op.location).await?;
         }
         Operation::remove_sidecar(&self.store, &op.op_id).await
     }
@@ -96,8 +96,8 @@ impl Catalog {
 
 /// Did the init of operation `op_id` land at `location`? True when the graph
 /// there opens and its genesis row carries `op_id`.
-pub async fn init_landed(location: &str, op_id: &str) -> bool {
-    match omnigraph::Graph::open(location).await {
+pub async fn init_landed(session: &omnigraph::Session, location: &str, op_id: &str) -> bool {
+    match omnigraph::Graph::open(location, session).await {
         Ok(g) => g.snapshot().await.ok().and_then(|s| s.genesis_id).as_deref() == Some(op_id),
         Err(_) => false,
     }

@@ -2,13 +2,14 @@
 //! Object by object, so an interruption leaves a prefix that the next run
 //! (recovery rolls these operations forward) finishes.
 
+use omnigraph::Session;
 use omnigraph::storage::Root;
 
 use crate::error::Result;
 
 /// True if anything is stored under `location`.
-pub async fn exists(location: &str) -> Result<bool> {
-    let root = match Root::new(location, false) {
+pub async fn exists(session: &Session, location: &str) -> Result<bool> {
+    let root = match Root::new(session, location, false) {
         Ok(r) => r,
         Err(omnigraph::Error::NotAGraph { .. }) => return Ok(false),
         Err(e) => return Err(e.into()),
@@ -17,8 +18,8 @@ pub async fn exists(location: &str) -> Result<bool> {
 }
 
 /// True if `location` holds a `__manifest` (something a fence can be written to).
-pub async fn has_manifest(location: &str) -> Result<bool> {
-    let root = match Root::new(location, false) {
+pub async fn has_manifest(session: &Session, location: &str) -> Result<bool> {
+    let root = match Root::new(session, location, false) {
         Ok(r) => r,
         Err(omnigraph::Error::NotAGraph { .. }) => return Ok(false),
         Err(e) => return Err(e.into()),
@@ -32,8 +33,8 @@ pub async fn has_manifest(location: &str) -> Result<bool> {
 pub const REMOVAL_MARKER: &str = "__removing.json";
 
 /// True if a data removal started at `location` and did not finish.
-pub async fn removal_started(location: &str) -> Result<bool> {
-    match Root::new(location, false) {
+pub async fn removal_started(session: &Session, location: &str) -> Result<bool> {
+    match Root::new(session, location, false) {
         Ok(root) => Ok(root.get(REMOVAL_MARKER).await?.is_some()),
         Err(omnigraph::Error::NotAGraph { .. }) => Ok(false),
         Err(e) => Err(e.into()),
@@ -42,8 +43,8 @@ pub async fn removal_started(location: &str) -> Result<bool> {
 
 /// Deletes every object under `location`, then (local disk) its directory.
 /// Idempotent.
-pub async fn remove(location: &str) -> Result<()> {
-    let root = match Root::new(location, false) {
+pub async fn remove(session: &Session, location: &str) -> Result<()> {
+    let root = match Root::new(session, location, false) {
         Ok(r) => r,
         Err(omnigraph::Error::NotAGraph { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),

@@ -90,9 +90,9 @@ impl Catalog {
         // fence) to the entry that does.
         let owns_data = !deleting.imported || self.owns_location(deleting).await?;
         if owns_data
-            && !data::removal_started(&deleting.location).await?
-            && data::has_manifest(&deleting.location).await?
-            && let Err(e) = omnigraph::graph::fence::retire(&deleting.location, &op.op_id, op.fence_generation).await
+            && !data::removal_started(&self.session, &deleting.location).await?
+            && data::has_manifest(&self.session, &deleting.location).await?
+            && let Err(e) = self.retire_fence(&deleting.location, &op.op_id, op.fence_generation).await
         {
             // Data removal starts only after the fence landed. A manifest
             // whose files are missing or corrupt therefore means removal
@@ -103,7 +103,7 @@ impl Catalog {
             if matches!(e, omnigraph::Error::FenceMoved { .. }) {
                 return Err(e.into());
             }
-            match omnigraph::graph::fence::state(&deleting.location).await {
+            match self.fence_state(&deleting.location).await {
                 Ok(FenceState::Retired { .. }) => {}
                 Err(omnigraph::Error::NotAGraph { .. } | omnigraph::Error::Unreadable { .. }) => {}
                 Ok(FenceState::Live) | Err(_) => return Err(e.into()),
@@ -123,7 +123,7 @@ impl Catalog {
                     if let InFlight::Done(h) = self.in_flight(op).await? {
                         return Ok(h);
                     }
-                    data::remove(&deleting.location).await?;
+                    data::remove(&self.session, &deleting.location).await?;
                 }
                 if deleting.imported {
                     self.release_location(deleting).await?;
@@ -167,7 +167,7 @@ impl Catalog {
             return Ok(h);
         }
         // Only the fence of the delete this tombstone records.
-        omnigraph::graph::fence::restore(&marked.location, &op.op_id, marked.last_op.as_deref()).await?;
+        omnigraph::graph::fence::restore(&self.graph_root(&marked.location)?, &op.op_id, marked.last_op.as_deref()).await?;
         let mut next = marked.clone();
         next.state = State::Active;
         next.op = None;
@@ -202,7 +202,7 @@ impl Catalog {
             return Ok(h);
         }
         if !marked.imported || self.owns_location(marked).await? {
-            data::remove(&marked.location).await?;
+            data::remove(&self.session, &marked.location).await?;
         }
         if marked.imported {
             self.release_location(marked).await?;

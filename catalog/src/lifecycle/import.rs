@@ -43,7 +43,7 @@ impl Catalog {
     /// claimed in its canonical spelling (the graph root's URI).
     pub async fn import(&self, id: &str, path: &str) -> Result<GraphEntry> {
         validate_id(id)?;
-        let graph = omnigraph::Graph::open(path).await?;
+        let graph = omnigraph::Graph::open(path, &self.session).await?;
         let snap = graph.snapshot().await?;
         let location = graph.root().uri().to_string();
         let inside = self.store.child_uri(GRAPHS_DIR);

@@ -122,10 +122,13 @@ impl Catalog {
             check(&head)?;
             let mut op = Operation::new(kind, id, &head.incarnation, &head.location, &self.actor, head.version);
             op.retain_ms = retain_ms;
-            if kind == OpKind::Delete && data::has_manifest(&head.location).await? {
+            if kind == OpKind::Delete && data::has_manifest(&self.session, &head.location).await? {
                 // A graph whose fence does not read cannot be fenced (nor
                 // written); its delete is unconditional.
-                op.fence_generation = omnigraph::graph::fence::generation(&head.location).await.ok();
+                op.fence_generation = match self.graph_root(&head.location) {
+                    Ok(root) => omnigraph::graph::fence::generation(&root).await.ok(),
+                    Err(_) => None,
+                };
             }
             let op = op;
             op.write(&self.store).await?;

@@ -35,3 +35,10 @@ pub fn backends() -> Vec<Backend> {
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
+
+/// An engine session, as a process makes one. Each call makes a new one:
+/// tests run on runtimes of their own, and a session's S3 clients belong to
+/// the runtime that first used them.
+pub fn session() -> omnigraph::Session {
+    omnigraph::Session::default()
+}

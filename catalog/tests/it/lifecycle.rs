@@ -10,14 +10,14 @@ use crate::common::{SCHEMA, backends, rt};
 fn create_publishes_an_active_graph_at_a_fresh_incarnation() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let e = c.create("social", SCHEMA, json!({"policy": "open"})).await.unwrap();
             assert_eq!(e.state, State::Active);
             assert!(e.op.is_none());
             assert!(e.location.starts_with(&format!("{}/graphs/social/", c.uri())), "{}", e.location);
             assert_eq!(e.genesis_id.as_deref(), e.last_op.as_deref(), "genesis is stamped with the create's op id");
             assert_eq!(e.metadata["policy"], "open");
-            let g = omnigraph::Graph::open(&e.location).await.unwrap();
+            let g = omnigraph::Graph::open(&e.location, &crate::common::session()).await.unwrap();
             assert_eq!(Some(g.schema_hash()), e.schema_hash.as_deref());
             let listed = c.list().await.unwrap();
             assert_eq!(listed.len(), 1);
@@ -32,7 +32,7 @@ fn create_publishes_an_active_graph_at_a_fresh_incarnation() {
 fn bad_ids_and_bad_schemas_write_nothing() {
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         for bad in ["", "Social", "-x", "a b", "a/b", &"x".repeat(64)] {
             let err = c.create(bad, SCHEMA, json!(null)).await.unwrap_err();
             assert_eq!(err.code(), "OG-CATALOG-001", "{bad:?}: {err}");
@@ -40,7 +40,7 @@ fn bad_ids_and_bad_schemas_write_nothing() {
         let err = c.create("ok", "node Person { name: Strin @key }", json!(null)).await.unwrap_err();
         assert!(err.code().starts_with("OG-SCHEMA"), "{err}");
         assert!(c.store().list("").await.unwrap().is_empty(), "nothing written");
-        assert!(matches!(Catalog::open_existing(&b.uri).await, Err(CatalogError::NotACatalog { .. })));
+        assert!(matches!(Catalog::open_existing(&b.uri, &crate::common::session()).await, Err(CatalogError::NotACatalog { .. })));
     });
 }
 
@@ -48,7 +48,7 @@ fn bad_ids_and_bad_schemas_write_nothing() {
 fn an_active_id_cannot_be_created_again() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let first = c.create("g1", SCHEMA, json!(null)).await.unwrap();
             let err = c.create("g1", SCHEMA, json!(null)).await.unwrap_err();
             assert_eq!(err.code(), "OG-CATALOG-002", "{err}");
@@ -61,12 +61,12 @@ fn an_active_id_cannot_be_created_again() {
 fn delete_fences_removes_data_and_leaves_a_tombstone_then_the_id_is_free() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let first = c.create("g", SCHEMA, json!(null)).await.unwrap();
             let gone = c.delete("g", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap();
             assert_eq!(gone.state, State::Deleted);
             assert!(gone.data_removed && gone.deleted_at.is_some());
-            assert!(!omnigraph_catalog::lifecycle::data::exists(&first.location).await.unwrap(), "data removed");
+            assert!(!omnigraph_catalog::lifecycle::data::exists(&crate::common::session(), &first.location).await.unwrap(), "data removed");
             assert_eq!(c.active_location("g").await.unwrap_err().code(), "OG-CATALOG-004");
             assert_eq!(c.delete("g", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(None)).await.unwrap_err().code(), "OG-CATALOG-004");
             let second = c.create("g", SCHEMA, json!(null)).await.unwrap();
@@ -81,19 +81,19 @@ fn delete_fences_removes_data_and_leaves_a_tombstone_then_the_id_is_free() {
 fn retained_delete_can_be_restored_with_its_data() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let e = c.create("kept", SCHEMA, json!(null)).await.unwrap();
             load_one(&e.location).await;
             let d = c.delete("kept", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(3_600_000))).await.unwrap();
             assert!(d.retained() && d.retained_until.is_some());
             // Fenced: no reads, no writes, while deleted.
-            let g = omnigraph::Graph::open(&e.location).await.unwrap();
+            let g = omnigraph::Graph::open(&e.location, &crate::common::session()).await.unwrap();
             assert_eq!(g.snapshot().await.unwrap_err().code(), "OG-OPEN-005");
             assert_eq!(c.create("kept", SCHEMA, json!(null)).await.unwrap_err().code(), "OG-CATALOG-006");
             let r = c.restore("kept").await.unwrap();
             assert_eq!(r.state, State::Active);
             assert_eq!(r.incarnation, e.incarnation);
-            let g = omnigraph::Graph::open_for_write(&e.location).await.unwrap();
+            let g = omnigraph::Graph::open_for_write(&e.location, &crate::common::session()).await.unwrap();
             let snap = g.snapshot().await.unwrap();
             assert_eq!(snap.table("node:Person").unwrap().row_count, 1, "data survived");
             load_one_more(&g).await;
@@ -105,13 +105,13 @@ fn retained_delete_can_be_restored_with_its_data() {
 fn purge_removes_retained_data_and_restore_then_refuses() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let e = c.create("p", SCHEMA, json!(null)).await.unwrap();
             assert_eq!(c.purge("p").await.unwrap_err().code(), "OG-CATALOG-005", "active graphs are not purged");
             c.delete("p", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(3_600_000))).await.unwrap();
             let t = c.purge("p").await.unwrap();
             assert!(t.data_removed && !t.retained());
-            assert!(!omnigraph_catalog::lifecycle::data::exists(&e.location).await.unwrap());
+            assert!(!omnigraph_catalog::lifecycle::data::exists(&crate::common::session(), &e.location).await.unwrap());
             assert_eq!(c.restore("p").await.unwrap_err().code(), "OG-CATALOG-005");
             c.create("p", SCHEMA, json!(null)).await.unwrap();
         });
@@ -124,10 +124,10 @@ fn import_registers_an_existing_graph_without_rewriting_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("existing").display().to_string();
     rt().block_on(async {
-        let report = omnigraph::graph::init(&path, SCHEMA).await.unwrap();
+        let report = omnigraph::graph::init(&path, &crate::common::session(), SCHEMA).await.unwrap();
         load_one(&path).await;
         let before = tree(&path);
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         let e = c.import("legacy", &path).await.unwrap();
         assert_eq!(e.state, State::Active);
         assert!(e.imported);
@@ -170,7 +170,7 @@ pub fn tree(path: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn load_one(location: &str) {
-    let g = omnigraph::Graph::open_for_write(location).await.unwrap();
+    let g = omnigraph::Graph::open_for_write(location, &crate::common::session()).await.unwrap();
     let data = "{\"type\":\"Person\",\"data\":{\"name\":\"ada\"}}\n";
     load_str(&g, data).await.unwrap();
 }
@@ -199,7 +199,7 @@ fn retention_periods_are_bounded_when_parsed_and_when_applied() {
     // wedges the delete half way.
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         c.create("huge", SCHEMA, json!(null)).await.unwrap();
         let e = c.delete("huge", omnigraph_catalog::lifecycle::delete::DeleteOptions::retain(Some(i64::MAX))).await.unwrap();
         assert_eq!(e.state, State::Deleted);
@@ -218,9 +218,9 @@ fn every_spelling_of_one_directory_is_one_import() {
     let link = dir.path().join("link-to-g");
     std::os::unix::fs::symlink(&path, &link).unwrap();
     rt().block_on(async {
-        omnigraph::graph::init(&path, SCHEMA).await.unwrap();
+        omnigraph::graph::init(&path, &crate::common::session(), SCHEMA).await.unwrap();
         load_one(&path).await;
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         let first = c.import("b", &path).await.unwrap();
         let spellings = [format!("{path}/"), format!("{path}//"), format!("{path}/../g"), format!("{path}/./"), link.display().to_string()];
         for (i, other) in spellings.iter().enumerate() {
@@ -236,7 +236,7 @@ fn every_spelling_of_one_directory_is_one_import() {
         assert_eq!(err.code(), "OG-CATALOG-007", "{err}");
         // The one import still owns and reads its data.
         assert!(c.owns_location(&first).await.unwrap());
-        let g = omnigraph::Graph::open(&first.location).await.unwrap();
+        let g = omnigraph::Graph::open(&first.location, &crate::common::session()).await.unwrap();
         assert!(g.snapshot().await.unwrap().tables.iter().any(|t| t.row_count > 0));
         c.delete("b", omnigraph_catalog::lifecycle::delete::DeleteOptions { retain_ms: None, remove_imported_data: true }).await.unwrap();
         assert!(!std::path::Path::new(&path).join("__manifest").exists(), "the owner's delete removed the data");
@@ -247,7 +247,7 @@ fn every_spelling_of_one_directory_is_one_import() {
 fn one_unreadable_record_is_reported_and_hides_nothing_else() {
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         c.create("good", SCHEMA, json!(null)).await.unwrap();
         let bad = c.create("bad", SCHEMA, json!(null)).await.unwrap();
         // The head of `bad` is garbage (a torn write, a newer version's state).
@@ -268,6 +268,6 @@ fn one_unreadable_record_is_reported_and_hides_nothing_else() {
         assert_eq!(unreadable.len(), 2, "{:?}", plan.items);
         assert!(plan.items.iter().all(|i| i.kind != omnigraph_recovery::ItemKind::OrphanLocation || i.decision == omnigraph_recovery::Remedy::NeedsOperator));
         assert!(std::path::Path::new(&bad.location).join("__manifest").exists(), "the unreadable graph's data is kept");
-        assert!(omnigraph::Graph::open(&c.active_location("good").await.unwrap()).await.is_ok());
+        assert!(omnigraph::Graph::open(&c.active_location("good").await.unwrap(), &crate::common::session()).await.is_ok());
     });
 }

@@ -11,7 +11,7 @@ use crate::common::{SCHEMA, backends, rt};
 fn same_id_creates_from_many_tasks_have_one_winner() {
     for b in backends() {
         rt().block_on(async {
-            let c = Catalog::open(&b.uri).await.unwrap();
+            let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
             let mut tasks = Vec::new();
             for _ in 0..6 {
                 let c = c.clone();
@@ -38,7 +38,7 @@ fn same_id_creates_from_many_tasks_have_one_winner() {
 fn a_transition_costs_the_same_with_more_graphs_in_the_catalog() {
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         let cost = |c: &Catalog, id: &'static str| {
             let c = c.clone();
             async move {
@@ -63,7 +63,7 @@ fn a_transition_costs_the_same_with_more_graphs_in_the_catalog() {
 fn recovery_leaves_a_live_operation_alone() {
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         c.create("busy", SCHEMA, json!(null)).await.unwrap();
         // A delete whose owner is alive: mark `deleting` by hand through the
         // same entry publish, with a fresh lease and a sidecar.
@@ -100,7 +100,7 @@ fn recovery_leaves_a_live_operation_alone() {
 fn a_transition_costs_the_same_after_a_long_history_of_its_id() {
     let b = crate::common::local();
     rt().block_on(async {
-        let c = Catalog::open(&b.uri).await.unwrap();
+        let c = Catalog::open(&b.uri, &crate::common::session()).await.unwrap();
         let cycle = |c: &Catalog| {
             let c = c.clone();
             async move {

@@ -31,11 +31,10 @@ pub enum FenceState {
     Retired { op: String },
 }
 
-/// Reads the fence at the manifest head of the graph at `uri`.
-pub async fn state(uri: &str) -> Result<FenceState> {
-    injected_fault(uri)?;
-    let root = Root::new(uri, false)?;
-    let (_, state) = manifest::read(&root.child_uri(layout::MANIFEST), None).await?;
+/// Reads the fence at the manifest head of the graph at `root`.
+pub async fn state(root: &Root) -> Result<FenceState> {
+    injected_fault(root.uri())?;
+    let (_, state) = manifest::read(root, None).await?;
     Ok(match state.retired() {
         Some(f) => FenceState::Retired { op: f.op_id.clone() },
         None => FenceState::Live,
@@ -44,10 +43,9 @@ pub async fn state(uri: &str) -> Result<FenceState> {
 
 /// The fence's generation (0 if the graph was never fenced): a delete
 /// records it before it starts, and retires only that generation.
-pub async fn generation(uri: &str) -> Result<u64> {
-    injected_fault(uri)?;
-    let root = Root::new(uri, false)?;
-    let (_, state) = manifest::read(&root.child_uri(layout::MANIFEST), None).await?;
+pub async fn generation(root: &Root) -> Result<u64> {
+    injected_fault(root.uri())?;
+    let (_, state) = manifest::read(root, None).await?;
     Ok(state.fence.as_ref().map(|f| f.version).unwrap_or(0))
 }
 
@@ -57,8 +55,8 @@ pub async fn generation(uri: &str) -> Result<u64> {
 /// another delete, or retired and lifted again) is `FenceMoved` and left
 /// alone; without it (an operation recorded before generations were), any
 /// retired fence counts as done.
-pub async fn retire(uri: &str, op_id: &str, expected: Option<u64>) -> Result<()> {
-    set(uri, op_id, FENCE_RETIRED, Condition::Generation(expected)).await
+pub async fn retire(root: &Root, op_id: &str, expected: Option<u64>) -> Result<()> {
+    set(root, op_id, FENCE_RETIRED, Condition::Generation(expected)).await
 }
 
 /// Lifts the fence (a catalog restore) that delete `lifting` set; a fence
@@ -66,17 +64,19 @@ pub async fn retire(uri: &str, op_id: &str, expected: Option<u64>) -> Result<()>
 /// any). Idempotent. Writes left pending by processes that the fence
 /// refused are rolled back first: they were never acknowledged and must not
 /// appear once the graph is live again.
-pub async fn restore(uri: &str, op_id: &str, lifting: Option<&str>) -> Result<()> {
-    if let FenceState::Retired { op } = state(uri).await?
+pub async fn restore(root: &Root, op_id: &str, lifting: Option<&str>) -> Result<()> {
+    if let FenceState::Retired { op } = state(root).await?
         && lifting.is_some_and(|l| l != op)
     {
-        return Err(Error::FenceMoved { root: uri.to_string(), reason: format!("it was retired by operation {op}, not {}", lifting.unwrap_or_default()) });
+        return Err(Error::FenceMoved {
+            root: root.uri().to_string(),
+            reason: format!("it was retired by operation {op}, not {}", lifting.unwrap_or_default()),
+        });
     }
-    let root = Root::new(uri, false)?;
-    for s in sidecar::list(&root).await? {
-        recovery::recover(&root, &s, true).await?;
+    for s in sidecar::list(root).await? {
+        recovery::recover(root, &s, true).await?;
     }
-    set(uri, op_id, FENCE_LIVE, Condition::RetiredBy(lifting.map(str::to_string))).await
+    set(root, op_id, FENCE_LIVE, Condition::RetiredBy(lifting.map(str::to_string))).await
 }
 
 /// What must hold for [`set`] to move the fence.
@@ -96,17 +96,15 @@ fn injected_fault(uri: &str) -> Result<()> {
     Ok(())
 }
 
-async fn set(uri: &str, op_id: &str, to: &str, condition: Condition) -> Result<()> {
-    injected_fault(uri)?;
-    let root = Root::new(uri, false)?;
-    let manifest_uri = root.child_uri(layout::MANIFEST);
+async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result<()> {
+    injected_fault(root.uri())?;
     const MAX_ATTEMPTS: usize = 16;
     for _ in 0..MAX_ATTEMPTS {
-        let (ds, state) = manifest::read(&manifest_uri, None).await?;
+        let (ds, state) = manifest::read(root, None).await?;
         let current = state.fence.as_ref().map(|f| f.location.as_str()).unwrap_or(FENCE_LIVE);
         let generation = state.fence.as_ref().map(|f| f.version).unwrap_or(0);
         let setter = state.fence.as_ref().map(|f| f.op_id.as_str()).unwrap_or("");
-        let moved = |reason: String| Err(Error::FenceMoved { root: uri.to_string(), reason });
+        let moved = |reason: String| Err(Error::FenceMoved { root: root.uri().to_string(), reason });
         match &condition {
             // Already where this operation put it.
             _ if current == to && setter == op_id => return Ok(()),
@@ -121,12 +119,12 @@ async fn set(uri: &str, op_id: &str, to: &str, condition: Condition) -> Result<(
             _ => {}
         }
         let update = TableUpdate { key: FENCE_KEY.to_string(), expected: generation, new_version: generation + 1, location: to.to_string(), row_count: 0 };
-        match manifest::publish(&manifest_uri, ds, state, &[update], &[], op_id).await {
+        match manifest::publish(root, ds, state, &[update], &[], op_id).await {
             Ok(_) => return Ok(()),
             // Someone else moved the fence: look again.
             Err(Error::ExpectedVersionMismatch { .. }) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(Error::storage(manifest_uri, "fence publish kept losing races; try again"))
+    Err(Error::storage(root.child_uri(layout::MANIFEST), "fence publish kept losing races; try again"))
 }

@@ -20,6 +20,7 @@ use super::owner::Lease;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::schema::{SchemaIr, compile_schema};
+use crate::session::Session;
 use crate::storage::columns::table_schema;
 use crate::storage::manifest::{self, TableEntry};
 use crate::storage::{Created, Root, table};
@@ -88,17 +89,17 @@ async fn preflight(root: &Root, ignore: Option<&str>) -> Result<()> {
 }
 
 /// Creates a new graph at `uri` from `.pg` source.
-pub async fn init(uri: &str, schema_src: &str) -> Result<InitReport> {
-    init_with_op_id(uri, schema_src, &ulid::Ulid::new().to_string()).await
+pub async fn init(uri: &str, session: &Session, schema_src: &str) -> Result<InitReport> {
+    init_with_op_id(uri, session, schema_src, &ulid::Ulid::new().to_string()).await
 }
 
 /// [`init`] with the op id chosen by the caller: a catalog create
 /// passes its operation id, so the init claim, every table's first commit
 /// and the genesis manifest row are stamped with it, and recovery can tell
 /// "this operation's init landed" from anyone else's graph.
-pub async fn init_with_op_id(uri: &str, schema_src: &str, op_id: &str) -> Result<InitReport> {
+pub async fn init_with_op_id(uri: &str, session: &Session, schema_src: &str, op_id: &str) -> Result<InitReport> {
     let ir = compile_schema(schema_src).map_err(Error::Schema)?;
-    let root = Root::new(uri, true)?;
+    let root = Root::new(session, uri, true)?;
     preflight(&root, None).await?;
 
     let op_id = op_id.to_string();
@@ -162,7 +163,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
             created.push(parent);
         }
         created.push(location.clone());
-        let ds = table::create_empty(&root.child_uri(&location), table_schema(t), op_id).await.map_err(BuildError::BeforeGenesis)?;
+        let ds = table::create_empty(root.session(), &root.child_uri(&location), table_schema(t), op_id).await.map_err(BuildError::BeforeGenesis)?;
         entries.push(TableEntry { key: t.table_key(), version: ds.version().version, location, row_count: 0, op_id: op_id.to_string() });
         if i == 0 {
             failpoint::hit("init.after_first_table");
@@ -189,7 +190,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
     let genesis = if failpoint::fail("init.genesis_unknown") {
         Err(Error::storage(&manifest_uri, "injected ambiguous failure"))
     } else {
-        manifest::create_genesis(&manifest_uri, &entries, op_id).await
+        manifest::create_genesis(root, &entries, op_id).await
     };
     let mstate = match genesis {
         Ok(s) => s,
@@ -198,7 +199,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
                 return Err(BuildError::Unknown(e.to_string()));
             }
             // Did it land? Read it back before deciding anything.
-            match manifest::read(&manifest_uri, None).await {
+            match manifest::read(root, None).await {
                 Ok((_, s)) if s.genesis_id.as_deref() == Some(op_id) => s,
                 Ok(_) => return Err(BuildError::Unknown(format!("{e}; a manifest exists but is not this init's"))),
                 Err(_) if root.list(layout::MANIFEST).await.map(|l| l.is_empty()).unwrap_or(false) => {

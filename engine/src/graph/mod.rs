@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
+use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
 pub use init::{InitReport, SchemaState, init, init_with_op_id};
@@ -33,24 +34,15 @@ pub struct Graph {
     writable: bool,
     /// Writes this open repaired from sidecars.
     recovered: Vec<Recovered>,
-    /// What queries read, per table version (see `query::view`).
-    view_cache: Arc<crate::query::view::ViewCache>,
+    /// What queries read, per table version, from the session (see
+    /// `session::cache`).
+    table_cache: Arc<TableCache>,
     /// The `__manifest` as last read (see [`Graph::snapshot`]).
     manifest_cache: Arc<std::sync::Mutex<Option<ManifestRead>>>,
-    /// What one query may use (see `query::limits`).
-    limits: QueryLimits,
 }
-
-pub use crate::query::limits::{DEFAULT_MAX_QUERY_ROWS, QueryLimits};
 
 /// The `__manifest` dataset as read, and the state it holds.
 type ManifestRead = (Arc<Dataset>, ManifestState);
-
-/// The limits from the environment, read once per process.
-fn default_limits() -> QueryLimits {
-    static LIMITS: std::sync::OnceLock<QueryLimits> = std::sync::OnceLock::new();
-    *LIMITS.get_or_init(QueryLimits::from_env)
-}
 
 /// One table as a snapshot publishes it.
 #[derive(Debug, Clone, Serialize)]
@@ -94,26 +86,22 @@ impl Snapshot {
 }
 
 impl Graph {
-    /// Opens a graph for reading. Never writes; a write abandoned mid-commit
-    /// is reported as `RecoveryRequired`.
-    pub async fn open(uri: &str) -> Result<Graph> {
-        Self::open_impl(uri, false).await
+    /// Opens a graph for reading through `session`. Never writes; a write
+    /// abandoned mid-commit is reported as `RecoveryRequired`.
+    pub async fn open(uri: &str, session: &Session) -> Result<Graph> {
+        Self::open_impl(uri, session, false).await
     }
 
     /// Opens a graph for writing, first repairing any abandoned write.
-    pub async fn open_for_write(uri: &str) -> Result<Graph> {
-        Self::open_impl(uri, true).await
+    pub async fn open_for_write(uri: &str, session: &Session) -> Result<Graph> {
+        Self::open_impl(uri, session, true).await
     }
 
-    async fn open_impl(uri: &str, writable: bool) -> Result<Graph> {
-        let root = Root::new(uri, false)?;
+    async fn open_impl(uri: &str, session: &Session, writable: bool) -> Result<Graph> {
+        let root = Root::new(session, uri, false)?;
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         if let Some(claim) = init::read_claim(&root).await? {
-            let landed = if manifest_present {
-                manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str())
-            } else {
-                false
-            };
+            let landed = if manifest_present { manifest::read(&root, None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str()) } else { false };
             if !landed {
                 return Err(Error::InitIncomplete { root: root.uri().to_string(), op_id: claim.op_id });
             }
@@ -142,7 +130,7 @@ impl Graph {
             return Err(mismatch(format!("{} does not compile to {}", layout::SCHEMA_PG, layout::SCHEMA_IR)));
         }
 
-        if writable && let fence::FenceState::Retired { op } = fence::state(root.uri()).await? {
+        if writable && let fence::FenceState::Retired { op } = fence::state(&root).await? {
             return Err(Error::GraphRetired { root: root.uri().to_string(), op });
         }
         let mut recovered = Vec::new();
@@ -163,9 +151,8 @@ impl Graph {
             schema_hash: hash,
             writable,
             recovered,
-            view_cache: Default::default(),
+            table_cache: session.new_table_cache(),
             manifest_cache: Default::default(),
-            limits: default_limits(),
         })
     }
 
@@ -189,38 +176,18 @@ impl Graph {
         self.writable
     }
 
-    /// Counts this handle's query cache against `budget`, shared with other
-    /// graphs (see `query::budget`). Call it right after opening: what the
-    /// old cache held is dropped.
-    pub fn with_cache_budget(mut self, budget: &Arc<crate::query::CacheBudget>) -> Graph {
-        self.view_cache = budget.new_cache();
-        self
+    /// The session this graph was opened through.
+    pub fn session(&self) -> &Session {
+        self.root.session()
     }
 
-    /// Refuses (`OG-QUERY-016`, nothing read into memory past it) a read
-    /// query whose match would hold more than `rows` rows at any step: a
-    /// cross product or a wide expansion from every node.
-    pub fn with_max_query_rows(mut self, rows: u64) -> Graph {
-        self.limits.max_rows = rows;
-        self
-    }
-
-    pub fn max_query_rows(&self) -> u64 {
-        self.limits.max_rows
-    }
-
-    /// Sets every query limit at once (rows, result bytes, deadline).
-    pub fn with_query_limits(mut self, limits: QueryLimits) -> Graph {
-        self.limits = limits;
-        self
-    }
-
+    /// The bounds of every query on this graph (the session's).
     pub fn query_limits(&self) -> QueryLimits {
-        self.limits
+        self.root.session().query_limits()
     }
 
-    pub(crate) fn view_cache(&self) -> &crate::query::view::ViewCache {
-        &self.view_cache
+    pub(crate) fn table_cache(&self) -> &TableCache {
+        &self.table_cache
     }
 
     /// Writes that opening this graph repaired.
@@ -247,7 +214,7 @@ impl Graph {
                 return Ok((ds, state));
             }
         }
-        let (ds, state) = manifest::read(&self.root.child_uri(layout::MANIFEST), None).await?;
+        let (ds, state) = manifest::read(&self.root, None).await?;
         *self.manifest_cache.lock().expect("manifest cache") = Some((ds.clone(), state.clone()));
         Ok((ds, state))
     }
@@ -279,7 +246,7 @@ impl Graph {
     /// Opens a type's dataset at the version `snap` publishes.
     pub async fn open_table(&self, snap: &Snapshot, t: &TypeDef) -> Result<Dataset> {
         let ts = snap.table(&t.table_key()).ok_or_else(|| Error::UnknownType { name: t.name.clone() })?;
-        table::open(&self.root.child_uri(&ts.location), Some(ts.version)).await
+        table::open(self.root.session(), &self.root.child_uri(&ts.location), Some(ts.version)).await
     }
 
     /// Looks a type up by name (node types first).

@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::layout;
 use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use crate::error::{Error, Result};
+use crate::session::Session;
 use crate::storage::Root;
 use crate::storage::manifest::{self, TableUpdate};
 use crate::storage::table;
@@ -58,7 +59,7 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
         return Ok(TableState::Published);
     }
     let uri = root.child_uri(&t.location);
-    let head_ds = table::open(&uri, None).await?;
+    let head_ds = table::open(root.session(), &uri, None).await?;
     let head = head_ds.version().version;
     let tag = |v| {
         let ds = &head_ds;
@@ -100,8 +101,7 @@ impl WriteOutcome {
 
 /// Where each table of a write stands, and so what recovering it does.
 async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Decided> {
-    let manifest_uri = root.child_uri(layout::MANIFEST);
-    let (mds, mstate) = manifest::read(&manifest_uri, None).await?;
+    let (mds, mstate) = manifest::read(root, None).await?;
     let mut states = Vec::new();
     for t in &sidecar.tables {
         let published = mstate.tables.get(&t.key).map(|e| e.version).unwrap_or(0);
@@ -129,14 +129,13 @@ struct Decided {
 /// Recovers one sidecar. `force_rollback` is used by a writer undoing its
 /// own failed write: it never rolls forward.
 pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
-    let manifest_uri = root.child_uri(layout::MANIFEST);
     let Decided { decision, states, manifest: mds, state: mstate } = decide(root, sidecar, force_rollback).await?;
     let decision = if decision == WriteOutcome::AlreadyConsistent {
         WriteOutcome::AlreadyConsistent
     } else if decision == WriteOutcome::RolledForward {
         let mut updates = Vec::new();
         for t in &sidecar.tables {
-            let ds = table::open(&root.child_uri(&t.location), Some(t.before + 1)).await?;
+            let ds = table::open(root.session(), &root.child_uri(&t.location), Some(t.before + 1)).await?;
             updates.push(TableUpdate {
                 key: t.key.clone(),
                 expected: t.before,
@@ -145,7 +144,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish(&manifest_uri, mds, mstate, &updates, &[], &sidecar.op_id).await?;
+        manifest::publish(root, mds, mstate, &updates, &[], &sidecar.op_id).await?;
         WriteOutcome::RolledForward
     } else {
         let mut updates = Vec::new();
@@ -153,13 +152,13 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
             let uri = root.child_uri(&t.location);
             let restored = match s {
                 TableState::Committed => {
-                    let head = Arc::new(table::open(&uri, None).await?);
+                    let head = Arc::new(table::open(root.session(), &uri, None).await?);
                     table::commit_restore(head, t.before, &t.key, &sidecar.op_id).await?.version().version
                 }
                 TableState::RolledBack(v) => *v,
                 _ => continue,
             };
-            let ds = table::open(&uri, Some(restored)).await?;
+            let ds = table::open(root.session(), &uri, Some(restored)).await?;
             updates.push(TableUpdate {
                 key: t.key.clone(),
                 expected: t.before,
@@ -168,7 +167,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish_rollback(&manifest_uri, mds, mstate, &updates, &sidecar.op_id).await?;
+        manifest::publish_rollback(root, mds, mstate, &updates, &sidecar.op_id).await?;
         WriteOutcome::RolledBack
     };
     sidecar.remove(root).await?;
@@ -192,12 +191,12 @@ pub struct RepairItem {
 
 /// Finds abandoned writes and init claims under `uri`; repairs them when
 /// `apply`. Live operations are reported and left alone.
-pub async fn repair(uri: &str, apply: bool) -> Result<Vec<RepairItem>> {
-    let root = Root::new(uri, false)?;
+pub async fn repair(uri: &str, session: &Session, apply: bool) -> Result<Vec<RepairItem>> {
+    let root = Root::new(session, uri, false)?;
     let mut items = Vec::new();
     if let Some(claim) = super::init::read_claim(&root).await? {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
-        let landed = manifest_present && manifest::read(&root.child_uri(layout::MANIFEST), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
+        let landed = manifest_present && manifest::read(&root, None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
         let (action, actionable) = if !claim.abandoned() {
             (format!("wait: init {} is running ({})", claim.op_id, claim.lease.owner), false)
         } else if landed {

@@ -74,18 +74,17 @@ pub async fn commit_and_publish(
         updates.push(TableUpdate { key: s.key, expected: before, new_version: committed.version().version, location: s.location, row_count });
     }
     failpoint::hit("write.before_publish");
-    let manifest_uri = root.child_uri(super::layout::MANIFEST);
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;
-    let published = match manifest::publish(&manifest_uri, manifest_ds, mstate, &updates, &reads, &op_id).await {
+    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
         Ok(p) => p,
         Err(e @ Error::ExpectedVersionMismatch { .. }) => {
             // Another process's recovery may have found this write's
             // sidecar and published it for us (a roll-forward publishes
             // under this write's op id). Then the write is visible: report
             // it as done, never as a conflict a client would retry.
-            if let Some(done) = manifest::find_publish(&manifest_uri, base_version, &op_id).await? {
+            if let Some(done) = manifest::find_publish(root, base_version, &op_id).await? {
                 sidecar.remove(root).await?;
                 return Ok(done);
             }

@@ -151,6 +151,7 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
                 location: location.clone(),
                 uri: graph.root().child_uri(&format!("{}/{load_id}/{}", layout::STAGING_DIR, location)),
                 written: false,
+                session: graph.session().clone(),
             },
             _ => Stager::Direct { key: t.table_key(), location: location.clone(), ds: ds.clone(), pending: vec![], fragments: vec![] },
         };

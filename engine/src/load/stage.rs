@@ -17,6 +17,7 @@ use lance_table::format::Fragment;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::session::Session;
 use crate::storage::{Root, table};
 
 /// Background writes allowed in flight per table.
@@ -24,11 +25,12 @@ const IN_FLIGHT: usize = 2;
 
 pub enum Stager {
     Direct { key: String, location: String, ds: Arc<Dataset>, pending: Vec<JoinHandle<Result<Vec<Fragment>>>>, fragments: Vec<Fragment> },
-    Scratch { key: String, location: String, uri: String, written: bool },
+    Scratch { key: String, location: String, uri: String, written: bool, session: Session },
 }
 
-fn params(mode: WriteMode) -> WriteParams {
-    crate::storage::session::write_params(mode)
+/// Write parameters of a staged write: the dataset's Lance session, no cleanup.
+fn params(mode: WriteMode, session: Arc<lance::session::Session>) -> WriteParams {
+    WriteParams { mode, skip_auto_cleanup: true, session: Some(session), ..Default::default() }
 }
 
 impl Stager {
@@ -42,8 +44,9 @@ impl Stager {
                 let ds = ds.clone();
                 let key = key.clone();
                 pending.push(tokio::spawn(async move {
+                    let lance_session = ds.session();
                     let txn = InsertBuilder::new(ds)
-                        .with_params(&params(WriteMode::Append))
+                        .with_params(&params(WriteMode::Append, lance_session))
                         .execute_uncommitted(vec![batch])
                         .await
                         .map_err(|e| Error::lance(&key, e))?;
@@ -54,11 +57,11 @@ impl Stager {
                 }));
                 Ok(())
             }
-            Stager::Scratch { key, uri, written, .. } => {
+            Stager::Scratch { key, uri, written, session, .. } => {
                 let mode = if *written { WriteMode::Append } else { WriteMode::Create };
                 let schema = batch.schema();
                 let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
-                Dataset::write(reader, uri.as_str(), Some(params(mode))).await.map_err(|e| Error::lance(key.as_str(), e))?;
+                Dataset::write(reader, uri.as_str(), Some(session.write_params(mode))).await.map_err(|e| Error::lance(key.as_str(), e))?;
                 *written = true;
                 Ok(())
             }
@@ -112,7 +115,7 @@ impl Stager {
     /// Merge: the scratch dataset this stager wrote, if it wrote any rows.
     pub async fn scratch(&self) -> Result<Option<Dataset>> {
         match self {
-            Stager::Scratch { uri, written: true, .. } => Ok(Some(table::open(uri, None).await?)),
+            Stager::Scratch { uri, written: true, session, .. } => Ok(Some(table::open(session, uri, None).await?)),
             _ => Ok(None),
         }
     }

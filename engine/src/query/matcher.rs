@@ -292,7 +292,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 &all
             }
         };
-        b.extend(v, self.view.graph.max_query_rows(), &self.env.deadline, |_, out| out.extend_from_slice(list))
+        b.extend(v, self.view.graph.query_limits().max_rows, &self.env.deadline, |_, out| out.extend_from_slice(list))
     }
 
     async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
@@ -323,7 +323,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
             return Ok(b.keep(&mask));
         }
         let seen = std::cell::RefCell::new(vec![0u32; if hops.is_some() { n_dst } else { 0 }]);
-        b.extend(dst, self.view.graph.max_query_rows(), &self.env.deadline, |r, out| {
+        b.extend(dst, self.view.graph.query_limits().max_rows, &self.env.deadline, |r, out| {
             let s = b.get(src, r);
             match hops {
                 None => out.extend(adj.neighbours(s, dir).iter().copied().filter(|m| admit(*m))),

@@ -16,7 +16,6 @@
 
 pub mod adjacency;
 pub mod ast;
-pub mod budget;
 pub mod check;
 pub mod eval;
 pub mod limits;
@@ -31,7 +30,6 @@ pub mod view;
 
 use serde_json::Value as Json;
 
-pub use budget::{BudgetUsage, CacheBudget};
 pub use check::MAX_HOPS;
 pub use mutate::MutationReport;
 pub use plan::Plan;

@@ -495,7 +495,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
         }
         let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
-        let params = crate::storage::session::write_params(WriteMode::Append);
+        let params = self.view.graph.session().write_params(WriteMode::Append);
         let mut new_fragments = Vec::new();
         let append = match &new_rows {
             Some(b) => {

@@ -1,13 +1,11 @@
 //! What queries read, per snapshot: each node table's ids in scan order (the
 //! row's position is its dense index), property columns in that same order,
-//! and each edge table's adjacency. All are cached per graph, keyed by the
-//! table's location and version, so a new manifest version (a new table
-//! version) invalidates exactly the tables it changed and nothing is ever
-//! read from two versions at once. A [`CacheBudget`] shared by many graphs
-//! bounds the memory all their caches hold together.
+//! and each edge table's adjacency. All are kept in the graph handle's
+//! [`TableCache`], keyed by the table's location and version, so a new
+//! manifest version (a new table version) invalidates exactly the tables it
+//! changed and nothing is ever read from two versions at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -17,11 +15,11 @@ use lance::Dataset;
 use rustc_hash::FxHashMap;
 
 use super::adjacency::Adjacency;
-use super::budget::CacheBudget;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Snapshot};
 use crate::load::ids::{IdKey, id_key};
 use crate::schema::TypeDef;
+use crate::session::TableCache;
 use crate::storage::columns::{DST, ID, SRC};
 use crate::storage::table;
 
@@ -49,126 +47,11 @@ impl NodeIds {
     }
 }
 
-/// One cached version of one table's data, with its size and last use.
-struct Entry<T> {
-    version: u64,
-    value: Arc<T>,
-    bytes: u64,
-    tick: u64,
-}
-
-type Versioned<T> = Mutex<HashMap<String, Entry<T>>>;
-
-/// Per-graph cache; each entry holds one version of one table's data. With a
-/// [`CacheBudget`] its entries count against a limit shared with other
-/// graphs and may be evicted; without one it keeps what it has read.
-#[derive(Default)]
-pub struct ViewCache {
-    datasets: Versioned<Dataset>,
-    ids: Versioned<NodeIds>,
-    columns: Versioned<ArrayRef>,
-    adjacency: Versioned<Adjacency>,
-    budget: Option<Arc<CacheBudget>>,
-}
-
-impl std::fmt::Debug for ViewCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ViewCache")
-    }
-}
-
-/// Which map an evictable entry lives in.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Kind {
-    Ids,
-    Columns,
-    Adjacency,
-}
-
-/// An entry as an eviction pass saw it.
-#[derive(Debug)]
-pub(crate) struct EntryRef {
-    kind: Kind,
-    key: String,
-    tick: u64,
-}
-
-impl ViewCache {
-    pub(crate) fn with_budget(budget: Arc<CacheBudget>) -> ViewCache {
-        ViewCache { datasets: Default::default(), ids: Default::default(), columns: Default::default(), adjacency: Default::default(), budget: Some(budget) }
-    }
-
-    fn tick(&self) -> u64 {
-        self.budget.as_ref().map_or(0, |b| b.tick())
-    }
-
-    fn get<T>(&self, map: &Versioned<T>, key: &str, version: u64) -> Option<Arc<T>> {
-        let mut m = map.lock().expect("cache lock");
-        let e = m.get_mut(key).filter(|e| e.version == version)?;
-        e.tick = self.tick();
-        Some(e.value.clone())
-    }
-
-    fn put<T>(&self, map: &Versioned<T>, key: String, version: u64, value: Arc<T>, bytes: u64) {
-        let entry = Entry { version, value, bytes, tick: self.tick() };
-        let old = map.lock().expect("cache lock").insert(key, entry);
-        if let Some(b) = &self.budget {
-            b.charge(bytes);
-            if let Some(old) = old {
-                b.release(old.bytes);
-            }
-            b.enforce();
-        }
-    }
-
-    /// The evictable entries (those with a size) and when each was last used.
-    pub(crate) fn entries(&self) -> Vec<(u64, EntryRef)> {
-        fn list<T>(map: &Versioned<T>, kind: Kind, out: &mut Vec<(u64, EntryRef)>) {
-            for (key, e) in map.lock().expect("cache lock").iter().filter(|(_, e)| e.bytes > 0) {
-                out.push((e.tick, EntryRef { kind, key: key.clone(), tick: e.tick }));
-            }
-        }
-        let mut out = Vec::new();
-        list(&self.ids, Kind::Ids, &mut out);
-        list(&self.columns, Kind::Columns, &mut out);
-        list(&self.adjacency, Kind::Adjacency, &mut out);
-        out
-    }
-
-    /// Removes the entry unless it was used or replaced since the pass saw it.
-    pub(crate) fn evict(&self, r: &EntryRef) -> bool {
-        fn take<T>(map: &Versioned<T>, r: &EntryRef) -> Option<u64> {
-            let mut m = map.lock().expect("cache lock");
-            if m.get(&r.key)?.tick != r.tick {
-                return None;
-            }
-            m.remove(&r.key).map(|e| e.bytes)
-        }
-        let freed = match r.kind {
-            Kind::Ids => take(&self.ids, r),
-            Kind::Columns => take(&self.columns, r),
-            Kind::Adjacency => take(&self.adjacency, r),
-        };
-        match (freed, &self.budget) {
-            (Some(bytes), Some(b)) => {
-                b.release(bytes);
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-impl Drop for ViewCache {
-    fn drop(&mut self) {
-        fn total<T>(map: &Versioned<T>) -> u64 {
-            map.lock().map(|m| m.values().map(|e| e.bytes).sum()).unwrap_or(0)
-        }
-        if let Some(b) = &self.budget {
-            b.release(total(&self.ids) + total(&self.columns) + total(&self.adjacency));
-        }
-    }
-}
+/// The kinds of value a graph's [`TableCache`] holds for queries.
+const DATASET: &str = "dataset";
+const IDS: &str = "ids";
+const COLUMN: &str = "column";
+const ADJACENCY: &str = "adjacency";
 
 /// The tables of one snapshot, read through the graph's cache.
 pub struct View<'g> {
@@ -181,8 +64,8 @@ impl<'g> View<'g> {
         View { graph, snap }
     }
 
-    fn cache(&self) -> &ViewCache {
-        self.graph.view_cache()
+    fn cache(&self) -> &TableCache {
+        self.graph.table_cache()
     }
 
     pub fn type_def(&self, name: &str) -> Result<&'g TypeDef> {
@@ -197,12 +80,12 @@ impl<'g> View<'g> {
     pub async fn dataset(&self, t: &TypeDef) -> Result<Arc<Dataset>> {
         let (loc, version) = self.located(t)?;
         let cache = self.cache();
-        if let Some(ds) = cache.get(&cache.datasets, &loc, version) {
+        if let Some(ds) = cache.get(DATASET, &loc, version) {
             return Ok(ds);
         }
-        let ds = Arc::new(table::open(&self.graph.root().child_uri(&loc), Some(version)).await?);
+        let ds = Arc::new(table::open(self.graph.root().session(), &self.graph.root().child_uri(&loc), Some(version)).await?);
         // Dataset handles are small (metadata); they are not charged.
-        cache.put(&cache.datasets, loc, version, ds.clone(), 0);
+        cache.put(DATASET, loc, version, ds.clone(), 0);
         Ok(ds)
     }
 
@@ -210,7 +93,7 @@ impl<'g> View<'g> {
         let t = self.type_def(type_name)?;
         let (loc, version) = self.located(t)?;
         let cache = self.cache();
-        if let Some(ids) = cache.get(&cache.ids, &loc, version) {
+        if let Some(ids) = cache.get(IDS, &loc, version) {
             return Ok(ids);
         }
         let col = self.read_column(t, ID).await?;
@@ -221,7 +104,7 @@ impl<'g> View<'g> {
         }
         let bytes = col.get_array_memory_size() + index.capacity() * (std::mem::size_of::<(IdKey, u32)>() + 1);
         let ids = Arc::new(NodeIds { ids: col, index });
-        cache.put(&cache.ids, loc, version, ids.clone(), bytes as u64);
+        cache.put(IDS, loc, version, ids.clone(), bytes as u64);
         Ok(ids)
     }
 
@@ -234,11 +117,11 @@ impl<'g> View<'g> {
         let (loc, version) = self.located(t)?;
         let key = format!("{loc}\u{0}{prop}");
         let cache = self.cache();
-        if let Some(c) = cache.get(&cache.columns, &key, version) {
+        if let Some(c) = cache.get::<ArrayRef>(COLUMN, &key, version) {
             return Ok((*c).clone());
         }
         let col = self.read_column(t, prop).await?;
-        cache.put(&cache.columns, key, version, Arc::new(col.clone()), col.get_array_memory_size() as u64);
+        cache.put(COLUMN, key, version, Arc::new(col.clone()), col.get_array_memory_size() as u64);
         Ok(col)
     }
 
@@ -284,7 +167,7 @@ impl<'g> View<'g> {
         let t = self.type_def(edge)?;
         let (loc, version) = self.located(t)?;
         let cache = self.cache();
-        if let Some(a) = cache.get(&cache.adjacency, &loc, version) {
+        if let Some(a) = cache.get(ADJACENCY, &loc, version) {
             return Ok(a);
         }
         let from = self.node_ids(t.from.as_deref().unwrap_or_default()).await?;
@@ -299,7 +182,7 @@ impl<'g> View<'g> {
             }
         }
         let adj = Arc::new(Adjacency::build(from.len(), to.len(), &pairs));
-        cache.put(&cache.adjacency, loc, version, adj.clone(), adj.memory_size() as u64);
+        cache.put(ADJACENCY, loc, version, adj.clone(), adj.memory_size() as u64);
         Ok(adj)
     }
 }

@@ -26,6 +26,7 @@ use lance::dataset::transaction::Transaction;
 use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use serde::Serialize;
 
+use super::Root;
 use super::table::{self, PROP_OP_ID, PROP_ROLE};
 use crate::error::{Error, Result};
 use crate::failpoint;
@@ -111,7 +112,7 @@ fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>) -> RecordBatch {
 
 /// Creates `__manifest` with its genesis rows, stamped with `genesis_id`.
 /// Fails if a manifest already exists.
-pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str) -> Result<ManifestState> {
+pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &str) -> Result<ManifestState> {
     let batch = rows_batch(entries, Some(genesis_id));
     let reader = RecordBatchIterator::new(vec![Ok(batch)], manifest_schema());
     let params = WriteParams {
@@ -119,9 +120,9 @@ pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str)
             (PROP_OP_ID.to_string(), genesis_id.to_string()),
             (PROP_ROLE.to_string(), "genesis".to_string()),
         ]))),
-        ..super::session::write_params(WriteMode::Create)
+        ..root.session().write_params(WriteMode::Create)
     };
-    let ds = Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
+    let ds = Dataset::write(reader, root.child_uri(MANIFEST_TABLE).as_str(), Some(params)).await.map_err(|e| Error::lance(MANIFEST_TABLE, e))?;
     Ok(ManifestState {
         version: ds.version().version,
         genesis_id: Some(genesis_id.to_string()),
@@ -130,9 +131,9 @@ pub async fn create_genesis(uri: &str, entries: &[TableEntry], genesis_id: &str)
     })
 }
 
-/// Reads the manifest at `version` (the head when `None`).
-pub async fn read(uri: &str, version: Option<u64>) -> Result<(Arc<Dataset>, ManifestState)> {
-    let ds = Arc::new(table::open(uri, version).await?);
+/// Reads the manifest of `root` at `version` (the head when `None`).
+pub async fn read(root: &Root, version: Option<u64>) -> Result<(Arc<Dataset>, ManifestState)> {
+    let ds = Arc::new(table::open(root.session(), &root.child_uri(MANIFEST_TABLE), version).await?);
     let state = read_state(&ds).await?;
     Ok((ds, state))
 }
@@ -185,7 +186,7 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
     Ok(ManifestState { version: ds.version().version, genesis_id, tables, fence })
 }
 
-fn check_expected(uri: &str, state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)], through_fence: bool) -> Result<()> {
+fn check_expected(root: &Root, state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)], through_fence: bool) -> Result<()> {
     // The fence: once a retired row is published, no other publish lands.
     // Every attempt re-checks it against the head it commits over, so a write
     // racing a delete either lands before the fence or is refused.
@@ -193,7 +194,7 @@ fn check_expected(uri: &str, state: &ManifestState, updates: &[TableUpdate], rea
         && !through_fence
         && !updates.iter().any(|u| u.key == FENCE_KEY)
     {
-        return Err(Error::GraphRetired { root: uri.trim_end_matches(MANIFEST_TABLE).trim_end_matches('/').to_string(), op: f.op_id.clone() });
+        return Err(Error::GraphRetired { root: root.uri().to_string(), op: f.op_id.clone() });
     }
     let expected = updates.iter().map(|u| (&u.key, u.expected)).chain(reads.iter().map(|(k, v)| (k, *v)));
     for (key, want) in expected {
@@ -215,9 +216,9 @@ pub const CHECKPOINT_FRAGMENTS: usize = 64;
 /// The uncommitted manifest transaction of one publish attempt: an append of
 /// `entries`, or, when the manifest has grown long, an overwrite holding the
 /// whole of `next` (a checkpoint). Both are committed pinned.
-async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
+async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
     if ds.get_fragments().len() < CHECKPOINT_FRAGMENTS {
-        let params = super::session::write_params(WriteMode::Append);
+        let params = root.session().write_params(WriteMode::Append);
         return InsertBuilder::new(ds.clone())
             .with_params(&params)
             .execute_uncommitted(vec![rows_batch(entries, None)])
@@ -225,7 +226,7 @@ async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[Table
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
     let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).cloned().collect();
-    let params = super::session::write_params(WriteMode::Overwrite);
+    let params = root.session().write_params(WriteMode::Overwrite);
     InsertBuilder::new(ds.clone())
         .with_params(&params)
         .execute_uncommitted(vec![rows_batch(&all, next.genesis_id.as_deref())])
@@ -238,28 +239,28 @@ async fn stage_publish(ds: &Arc<Dataset>, next: &ManifestState, entries: &[Table
 /// change (say, node tables an edge load checked endpoints against): they
 /// must not have moved either. Returns the new manifest state.
 pub async fn publish(
-    uri: &str,
+    root: &Root,
     ds: Arc<Dataset>,
     state: ManifestState,
     updates: &[TableUpdate],
     reads: &[(String, u64)],
     op_id: &str,
 ) -> Result<ManifestState> {
-    publish_impl(uri, ds, state, updates, reads, op_id, false).await
+    publish_impl(root, ds, state, updates, reads, op_id, false).await
 }
 
 /// The `__manifest` version that publishes write `op_id`, looking at the
 /// versions after `since`: the publish commit is tagged with the write's op
 /// id (its own, or a recovery's roll-forward of it, which publishes under
 /// the same id). `None` if no such version exists.
-pub async fn find_publish(uri: &str, since: u64, op_id: &str) -> Result<Option<ManifestState>> {
-    let head = table::open(uri, None).await?;
+pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option<ManifestState>> {
+    let head = table::open(root.session(), &root.child_uri(MANIFEST_TABLE), None).await?;
     for v in since + 1..=head.version().version {
         if let Some((id, role)) = table::op_tag(&head, v).await?
             && id == op_id
             && role == "publish"
         {
-            return Ok(Some(read(uri, Some(v)).await?.1));
+            return Ok(Some(read(root, Some(v)).await?.1));
         }
     }
     Ok(None)
@@ -268,12 +269,12 @@ pub async fn find_publish(uri: &str, since: u64, op_id: &str) -> Result<Option<M
 /// [`publish`] for a recovery roll-back, which may pass a retired fence: it
 /// only records table versions whose content equals what is already
 /// published, so that later writes can pin their commits again.
-pub async fn publish_rollback(uri: &str, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str) -> Result<ManifestState> {
-    publish_impl(uri, ds, state, updates, &[], op_id, true).await
+pub async fn publish_rollback(root: &Root, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str) -> Result<ManifestState> {
+    publish_impl(root, ds, state, updates, &[], op_id, true).await
 }
 
 async fn publish_impl(
-    uri: &str,
+    root: &Root,
     ds: Arc<Dataset>,
     state: ManifestState,
     updates: &[TableUpdate],
@@ -286,7 +287,7 @@ async fn publish_impl(
         .map(|u| TableEntry { key: u.key.clone(), version: u.new_version, location: u.location.clone(), row_count: u.row_count, op_id: op_id.to_string() })
         .collect();
     let (mut ds, mut state) = (ds, state);
-    check_expected(uri, &state, updates, reads, through_fence)?;
+    check_expected(root, &state, updates, reads, through_fence)?;
     failpoint::hit("publish.before_manifest_commit");
     const MAX_ATTEMPTS: usize = 64;
     for _ in 0..MAX_ATTEMPTS {
@@ -298,9 +299,9 @@ async fn publish_impl(
                 next.tables.insert(e.key.clone(), e.clone());
             }
         }
-        let txn = stage_publish(&ds, &next, &entries).await?;
+        let txn = stage_publish(root, &ds, &next, &entries).await?;
         if failpoint::fail("publish.manifest_commit") {
-            return Err(Error::storage(uri, "injected failure of the manifest commit (failpoint)"));
+            return Err(Error::storage(root.child_uri(MANIFEST_TABLE), "injected failure of the manifest commit (failpoint)"));
         }
         // A roll-back's publish is tagged apart from a write's, so that
         // `find_publish` never takes an undone write for a published one.
@@ -312,11 +313,11 @@ async fn publish_impl(
             }
             Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {
                 // Another publish landed first. Re-read and re-check our tables.
-                (ds, state) = read(uri, None).await?;
-                check_expected(uri, &state, updates, reads, through_fence)?;
+                (ds, state) = read(root, None).await?;
+                check_expected(root, &state, updates, reads, through_fence)?;
             }
             Err(e) => return Err(e),
         }
     }
-    Err(Error::storage(uri, format!("manifest publish lost {MAX_ATTEMPTS} races in a row; try again")))
+    Err(Error::storage(root.child_uri(MANIFEST_TABLE), format!("manifest publish lost {MAX_ATTEMPTS} races in a row; try again")))
 }

@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
+use crate::session::Session;
 
 /// Canonical URI and object store for a graph or catalog root: an absolute
 /// local path (fsync on, so a reported write survives a power cut), or
@@ -23,21 +23,14 @@ use crate::error::{Error, Result};
 /// (`AWS_ENDPOINT`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`). The returned store
 /// is rooted at the URI: paths given to it are relative to the root.
-pub fn open_store(uri: &str, create_local: bool) -> Result<(String, Arc<dyn ObjectStore>)> {
+/// The S3 client is the session's one for that bucket.
+pub fn open_store(session: &Session, uri: &str, create_local: bool) -> Result<(String, Arc<dyn ObjectStore>)> {
     if let Some(rest) = uri.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(Error::InvalidArgument(format!("`{uri}` names no bucket")));
         }
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        // object_store reads AWS_ENDPOINT; Lance and the AWS tools also know
-        // AWS_ENDPOINT_URL. Accept either, the same way for both.
-        if std::env::var_os("AWS_ENDPOINT").is_none()
-            && let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
-        {
-            builder = builder.with_endpoint(endpoint);
-        }
-        let s3 = builder.build().map_err(|e| Error::storage(uri, e))?;
+        let s3 = session.s3_client(bucket, uri)?;
         let prefix = canonical_key_prefix(uri, prefix)?;
         let prefix = prefix.as_str();
         let canonical = format!("s3://{bucket}/{prefix}").trim_end_matches('/').to_string();
@@ -131,6 +124,7 @@ fn create_dir_durably(path: &std::path::Path) -> std::io::Result<()> {
 pub struct Root {
     uri: String,
     store: Arc<dyn ObjectStore>,
+    session: Session,
 }
 
 impl std::fmt::Debug for Root {
@@ -150,10 +144,16 @@ impl Root {
     /// Opens a root. A local path is made absolute; `create` makes the local
     /// directory when missing (an empty directory is not a graph artifact).
     /// `s3://bucket/prefix` roots are configured from the standard `AWS_*`
-    /// environment variables, as Lance reads them.
-    pub fn new(uri: &str, create: bool) -> Result<Root> {
-        let (uri, store) = open_store(uri, create)?;
-        Ok(Root { uri, store })
+    /// environment variables, as Lance reads them. Every dataset under the
+    /// root is opened and written through `session`.
+    pub fn new(session: &Session, uri: &str, create: bool) -> Result<Root> {
+        let (uri, store) = open_store(session, uri, create)?;
+        Ok(Root { uri, store, session: session.clone() })
+    }
+
+    /// The session this root was opened through.
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 
     /// The object store this root reads and writes, rooted at [`Root::uri`].

@@ -14,6 +14,7 @@ use lance_table::io::commit::commit_handler_from_url;
 
 use super::pinned_commit::PinnedCommitHandler;
 use crate::error::{Error, Result};
+use crate::session::Session;
 
 /// Transaction property naming the omnigraph write that made a version.
 pub const PROP_OP_ID: &str = "omnigraph.op_id";
@@ -21,18 +22,18 @@ pub const PROP_OP_ID: &str = "omnigraph.op_id";
 pub const PROP_ROLE: &str = "omnigraph.role";
 
 /// Creates an empty dataset (version 1) with `schema`.
-pub async fn create_empty(uri: &str, schema: SchemaRef, op_id: &str) -> Result<Dataset> {
+pub async fn create_empty(session: &Session, uri: &str, schema: SchemaRef, op_id: &str) -> Result<Dataset> {
     let reader = RecordBatchIterator::new(Vec::<std::result::Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
     let params = WriteParams {
         transaction_properties: Some(Arc::new(HashMap::from([(PROP_OP_ID.to_string(), op_id.to_string()), (PROP_ROLE.to_string(), "create".to_string())]))),
-        ..super::session::write_params(WriteMode::Create)
+        ..session.write_params(WriteMode::Create)
     };
     Dataset::write(reader, uri, Some(params)).await.map_err(|e| Error::lance(uri, e))
 }
 
 /// Opens `uri` at `version` (the head when `None`).
-pub async fn open(uri: &str, version: Option<u64>) -> Result<Dataset> {
-    let mut b = DatasetBuilder::from_uri(uri).with_session(super::session::lance_session());
+pub async fn open(session: &Session, uri: &str, version: Option<u64>) -> Result<Dataset> {
+    let mut b = DatasetBuilder::from_uri(uri).with_session(session.lance().clone());
     if let Some(v) = version {
         b = b.with_version(v);
     }
@@ -40,8 +41,8 @@ pub async fn open(uri: &str, version: Option<u64>) -> Result<Dataset> {
 }
 
 /// The newest committed version of `uri`, published or not.
-pub async fn head_version(uri: &str) -> Result<u64> {
-    let ds = open(uri, None).await?;
+pub async fn head_version(session: &Session, uri: &str) -> Result<u64> {
+    let ds = open(session, uri, None).await?;
     Ok(ds.version().version)
 }
 
@@ -69,7 +70,7 @@ pub async fn commit_pinned(ds: Arc<Dataset>, mut txn: Transaction, table: &str, 
     match res {
         Ok(new) => Ok(new),
         Err(e) if is_conflict(&e) => {
-            let actual = head_version(&uri).await.unwrap_or(read);
+            let actual = ds.latest_version_id().await.unwrap_or(read);
             Err(Error::ExpectedVersionMismatch { table: table.to_string(), expected: read, actual })
         }
         Err(e) => Err(Error::lance(table, e)),

@@ -32,12 +32,12 @@ impl TempGraph {
 pub async fn new_graph(schema: &str) -> TempGraph {
     let dir = tempfile::tempdir().unwrap();
     let g = TempGraph { dir };
-    omnigraph::graph::init(&g.uri(), schema).await.unwrap();
+    omnigraph::graph::init(&g.uri(), &crate::common::session(), schema).await.unwrap();
     g
 }
 
 pub async fn load(uri: &str, mode: LoadMode, data: &str) -> omnigraph::Result<LoadReport> {
-    let g = Graph::open_for_write(uri).await?;
+    let g = Graph::open_for_write(uri, &crate::common::session()).await?;
     load_into(&g, mode, data).await
 }
 
@@ -49,7 +49,7 @@ pub async fn load_into(g: &Graph, mode: LoadMode, data: &str) -> omnigraph::Resu
 
 /// Export as sorted lines, with generated edge ids removed.
 pub async fn export_lines(uri: &str, strip_edge_ids: bool) -> Vec<String> {
-    let g = Graph::open(uri).await.unwrap();
+    let g = Graph::open(uri, &crate::common::session()).await.unwrap();
     let mut out = Vec::new();
     omnigraph::export::export(&g, None, &mut out).await.unwrap();
     let mut lines: Vec<String> = String::from_utf8(out)
@@ -68,8 +68,15 @@ pub async fn export_lines(uri: &str, strip_edge_ids: bool) -> Vec<String> {
 }
 
 pub async fn row_counts(uri: &str) -> std::collections::BTreeMap<String, u64> {
-    let g = Graph::open(uri).await.unwrap();
+    let g = Graph::open(uri, &crate::common::session()).await.unwrap();
     g.snapshot().await.unwrap().tables.into_iter().map(|t| (t.name, t.row_count)).collect()
 }
 
 pub use crate::tree_hash::tree_hash;
+
+/// An engine session, as a process makes one. Each call makes a new one:
+/// tests run on runtimes of their own, and a session's S3 clients belong to
+/// the runtime that first used them.
+pub fn session() -> omnigraph::Session {
+    omnigraph::Session::default()
+}

@@ -240,7 +240,7 @@ proptest! {
             let before = tree_hash(t.dir.path());
             let counts = row_counts(&t.uri()).await;
             let input = lines.join("\n");
-            let g = Graph::open_for_write(&t.uri()).await.unwrap();
+            let g = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
             for mode in [LoadMode::Append, LoadMode::Merge] {
                 match load_into(&g, mode, &input).await {
                     Ok(_) => return Ok(()),

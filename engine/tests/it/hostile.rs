@@ -44,7 +44,7 @@ fn nesting_up_to_the_bound_still_runs() {
     rt().block_on(async {
         let t = new_graph(SOCIAL).await;
         load(&t.uri(), LoadMode::Append, PEOPLE).await.unwrap();
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         // `match {` and `query {` take two levels; the rest go to parentheses.
         let n = omnigraph::lang::lexer::MAX_NESTING - 2;
         let src = format!("query q() {{ match {{ $p: Person $p.age = {}41{} }} return {{ $p.name }} }}", "(".repeat(n), ")".repeat(n));
@@ -61,7 +61,7 @@ fn long_and_or_chains_are_flat_and_evaluate_correctly() {
     rt().block_on(async {
         let t = new_graph(SOCIAL).await;
         load(&t.uri(), LoadMode::Append, PEOPLE).await.unwrap();
-        let g = Graph::open_for_write(&t.uri()).await.unwrap();
+        let g = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
         // 100,000 `or` parts: only one of them matches alan.
         let ors: Vec<String> = (0..100_000).map(|i| format!("$p.age = {}", 1000 + i)).collect();
         let src = format!("query q() {{ match {{ $p: Person {} or $p.age = 41 }} return {{ $p.name }} }}", ors.join(" or "));
@@ -90,7 +90,7 @@ fn three_valued_logic_of_flat_chains() {
         load(&t.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"ada\",\"age\":36}}\n{\"type\":\"Person\",\"data\":{\"name\":\"nil\"}}\n")
             .await
             .unwrap();
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let names = |src: &'static str| {
             let g = &g;
             async move {

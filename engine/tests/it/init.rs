@@ -16,7 +16,7 @@ fn init_creates_the_layout_and_an_empty_snapshot() {
             assert!(root.join(f).exists(), "missing {f}");
         }
         assert!(!root.join("__init_claim.json").exists(), "claim must be released");
-        let graph = Graph::open(&g.uri()).await.unwrap();
+        let graph = Graph::open(&g.uri(), &crate::common::session()).await.unwrap();
         let snap = graph.snapshot().await.unwrap();
         assert_eq!(snap.tables.len(), 4);
         assert!(snap.tables.iter().all(|t| t.row_count == 0));
@@ -32,12 +32,12 @@ fn second_init_on_a_graph_fails_and_keeps_it_whole() {
         let g = new_graph(SOCIAL).await;
         load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"ada","age":36}}"#).await.unwrap();
         let before = tree_hash(std::path::Path::new(&g.uri()));
-        let err = graph::init(&g.uri(), "node Other { x: String @key }").await.unwrap_err();
+        let err = graph::init(&g.uri(), &crate::common::session(), "node Other { x: String @key }").await.unwrap_err();
         assert!(matches!(err, Error::AlreadyInitialized { .. }), "{err}");
         assert_eq!(err.code(), "OG-INIT-001");
         assert_eq!(tree_hash(std::path::Path::new(&g.uri())), before, "init touched an existing graph");
         assert_eq!(row_counts(&g.uri()).await["Person"], 1);
-        assert!(Graph::open(&g.uri()).await.unwrap().schema().node("Person").is_some());
+        assert!(Graph::open(&g.uri(), &crate::common::session()).await.unwrap().schema().node("Person").is_some());
     });
 }
 
@@ -54,7 +54,7 @@ fn init_refuses_a_root_holding_any_single_artifact() {
                 std::fs::write(p.join("keep/file"), b"x").unwrap();
             }
             let before = tree_hash(dir.path());
-            let err = graph::init(dir.path().to_str().unwrap(), SOCIAL).await.unwrap_err();
+            let err = graph::init(dir.path().to_str().unwrap(), &crate::common::session(), SOCIAL).await.unwrap_err();
             assert!(matches!(err, Error::AlreadyInitialized { .. }), "{artifact}: {err}");
             assert_eq!(tree_hash(dir.path()), before, "{artifact}: init changed the root");
         }
@@ -66,7 +66,7 @@ fn init_with_a_bad_schema_writes_nothing() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let uri = dir.path().join("g");
-        let err = graph::init(uri.to_str().unwrap(), "node A { x: Nope }").await.unwrap_err();
+        let err = graph::init(uri.to_str().unwrap(), &crate::common::session(), "node A { x: Nope }").await.unwrap_err();
         assert_eq!(err.code(), "OG-SCHEMA-010");
         assert!(!uri.exists() || std::fs::read_dir(&uri).unwrap().next().is_none());
     });
@@ -78,9 +78,9 @@ fn a_held_claim_makes_init_report_in_progress() {
         let dir = tempfile::tempdir().unwrap();
         let claim = serde_json::json!({"attempt": "01OTHER", "owner": {"host": "elsewhere", "pid": 1}, "started_at": "now"});
         std::fs::write(dir.path().join("__init_claim.json"), claim.to_string()).unwrap();
-        let err = graph::init(dir.path().to_str().unwrap(), SOCIAL).await.unwrap_err();
+        let err = graph::init(dir.path().to_str().unwrap(), &crate::common::session(), SOCIAL).await.unwrap_err();
         assert!(matches!(&err, Error::InitInProgress { op_id, .. } if op_id == "01OTHER"), "{err}");
-        let open = Graph::open(dir.path().to_str().unwrap()).await.unwrap_err();
+        let open = Graph::open(dir.path().to_str().unwrap(), &crate::common::session()).await.unwrap_err();
         assert_eq!(open.code(), "OG-OPEN-002");
     });
 }
@@ -89,9 +89,9 @@ fn a_held_claim_makes_init_report_in_progress() {
 fn open_rejects_a_directory_that_is_not_a_graph() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let err = Graph::open(dir.path().to_str().unwrap()).await.unwrap_err();
+        let err = Graph::open(dir.path().to_str().unwrap(), &crate::common::session()).await.unwrap_err();
         assert_eq!(err.code(), "OG-OPEN-001");
-        let err = Graph::open(dir.path().join("missing").to_str().unwrap()).await.unwrap_err();
+        let err = Graph::open(dir.path().join("missing").to_str().unwrap(), &crate::common::session()).await.unwrap_err();
         assert_eq!(err.code(), "OG-OPEN-001");
     });
 }
@@ -101,7 +101,7 @@ fn open_detects_tampered_schema_files() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
         std::fs::write(std::path::Path::new(&g.uri()).join("_schema.pg"), "node Person { name: String @key }").unwrap();
-        let err = Graph::open(&g.uri()).await.unwrap_err();
+        let err = Graph::open(&g.uri(), &crate::common::session()).await.unwrap_err();
         assert_eq!(err.code(), "OG-OPEN-003", "{err}");
     });
 }

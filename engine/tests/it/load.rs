@@ -23,10 +23,10 @@ fn line_errors(e: Error) -> Vec<(u64, &'static str)> {
 
 /// Loads `bad`, expects it rejected, and checks the graph did not change.
 async fn rejected(uri: &str, mode: LoadMode, bad: &str) -> Vec<(u64, &'static str)> {
-    let before_snapshot = Graph::open(uri).await.unwrap().snapshot().await.unwrap();
+    let before_snapshot = Graph::open(uri, &crate::common::session()).await.unwrap().snapshot().await.unwrap();
     let before_files = tree_hash(std::path::Path::new(uri));
     let err = load(uri, mode, bad).await.unwrap_err();
-    let after = Graph::open(uri).await.unwrap().snapshot().await.unwrap();
+    let after = Graph::open(uri, &crate::common::session()).await.unwrap().snapshot().await.unwrap();
     assert_eq!(before_snapshot.manifest_version, after.manifest_version);
     assert_eq!(before_files, tree_hash(std::path::Path::new(uri)), "a rejected load left files behind or changed some");
     line_errors(err)
@@ -213,7 +213,7 @@ fn the_error_list_is_capped_but_all_are_counted() {
 fn a_read_only_graph_cannot_be_loaded() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let ro = Graph::open(&g.uri()).await.unwrap();
+        let ro = Graph::open(&g.uri(), &crate::common::session()).await.unwrap();
         assert_eq!(load_into(&ro, LoadMode::Append, PEOPLE).await.unwrap_err().code(), "OG-ARG-001");
     });
 }

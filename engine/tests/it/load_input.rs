@@ -12,7 +12,7 @@ use omnigraph::load::{LoadMode, LoadOptions};
 use crate::common::*;
 
 async fn load_bytes(uri: &str, mode: LoadMode, data: Vec<u8>) -> omnigraph::Result<omnigraph::load::LoadReport> {
-    let g = Graph::open_for_write(uri).await?;
+    let g = Graph::open_for_write(uri, &crate::common::session()).await?;
     let opts = LoadOptions::new(mode, "bytes.jsonl");
     omnigraph::load::load(&g, std::io::Cursor::new(data), &opts, &mut |_| {}).await
 }
@@ -59,7 +59,7 @@ fn a_large_input_is_read_whole_whatever_its_blocks_and_line_endings() {
         assert_eq!(r.rows["Knows"], 1);
         let counts = row_counts(&g.uri()).await;
         assert_eq!((counts["Person"], counts["Knows"]), (people as u64, 1));
-        let graph = Graph::open(&g.uri()).await.unwrap();
+        let graph = Graph::open(&g.uri(), &crate::common::session()).await.unwrap();
         let plans = omnigraph::query::compile(graph.schema(), "query q($n: String) { match { $p: Person { name: $n } } return { $p.name } }").unwrap();
         let hit = omnigraph::query::run_read(&graph, &plans[0], &serde_json::json!({"n": long_name})).await.unwrap();
         assert_eq!(hit.rows.len(), 1, "the line longer than a block loaded whole");

@@ -6,6 +6,7 @@ mod export;
 mod fuzz;
 mod hostile;
 mod init;
+mod layering;
 mod load;
 mod load_input;
 mod mutate;

@@ -17,13 +17,13 @@ const DATA: &str = r#"{"type":"Person","data":{"name":"ada","age":36,"email":"ad
 "#;
 
 async fn mutate(uri: &str, src: &str, params: Json) -> omnigraph::Result<query::MutationReport> {
-    let g = Graph::open_for_write(uri).await?;
+    let g = Graph::open_for_write(uri, &crate::common::session()).await?;
     let plans = query::compile(g.schema(), src)?;
     query::run_mutation(&g, &plans[0], &params).await
 }
 
 async fn read(uri: &str, src: &str) -> Vec<Json> {
-    let g = Graph::open(uri).await.unwrap();
+    let g = Graph::open(uri, &crate::common::session()).await.unwrap();
     let plans = query::compile(g.schema(), src).unwrap();
     query::run_read(&g, &plans[0], &json!({})).await.unwrap().json_rows().collect()
 }
@@ -38,7 +38,7 @@ async fn seeded() -> TempGraph {
 fn statements_read_their_own_writes_and_publish_once() {
     rt().block_on(async {
         let t = seeded().await;
-        let before = Graph::open(&t.uri()).await.unwrap().snapshot().await.unwrap().manifest_version;
+        let before = Graph::open(&t.uri(), &crate::common::session()).await.unwrap().snapshot().await.unwrap().manifest_version;
         let r = mutate(
             &t.uri(),
             "query m($n: String) {
@@ -138,7 +138,7 @@ fn card_minimum_is_checked_for_new_nodes() {
 fn mutations_on_read_only_open_are_refused() {
     rt().block_on(async {
         let t = seeded().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let plans = query::compile(g.schema(), "query m() { delete Person where name = \"ada\" }").unwrap();
         assert_eq!(query::run_mutation(&g, &plans[0], &json!({})).await.unwrap_err().code(), "OG-ARG-001");
     });

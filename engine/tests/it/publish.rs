@@ -38,7 +38,7 @@ async fn stage_person(g: &Graph, snap: &omnigraph::Snapshot, name: &str) -> Stag
 fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let graph = Graph::open_for_write(&g.uri(), &crate::common::session()).await.unwrap();
         let old = graph.snapshot().await.unwrap();
         let staged = stage_person(&graph, &old, "late").await;
         // Another writer publishes a change to Person first.
@@ -69,7 +69,7 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         let lines = export_lines(&g.uri(), true).await;
         assert!(lines.iter().any(|l| l.contains("first")) && !lines.iter().any(|l| l.contains("late")), "{lines:?}");
         let person = now.table("node:Person").unwrap();
-        let head = omnigraph::storage::head_version(&graph.root().child_uri(&person.location)).await.unwrap();
+        let head = omnigraph::storage::head_version(graph.session(), &graph.root().child_uri(&person.location)).await.unwrap();
         assert_eq!(head, person.version, "the loser left an unpublished table version");
         // And the graph takes new writes.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"next"}}"#).await.unwrap();
@@ -80,7 +80,7 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
 fn writers_of_different_tables_both_publish() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let graph = Graph::open_for_write(&g.uri(), &crate::common::session()).await.unwrap();
         let old = graph.snapshot().await.unwrap();
         let staged = stage_person(&graph, &old, "p1").await;
         // A Company write lands first and moves the manifest.
@@ -104,7 +104,7 @@ fn writers_of_different_tables_both_publish() {
 fn a_write_whose_read_tables_moved_is_refused() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let graph = Graph::open_for_write(&g.uri()).await.unwrap();
+        let graph = Graph::open_for_write(&g.uri(), &crate::common::session()).await.unwrap();
         let old = graph.snapshot().await.unwrap();
         let staged = stage_person(&graph, &old, "p1").await;
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
@@ -159,12 +159,12 @@ fn concurrent_loads_of_one_table_never_interleave() {
 fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let genesis = Graph::open(&g.uri()).await.unwrap().snapshot().await.unwrap().genesis_id;
+        let genesis = Graph::open(&g.uri(), &crate::common::session()).await.unwrap().snapshot().await.unwrap().genesis_id;
         let n = omnigraph::storage::CHECKPOINT_FRAGMENTS + 6;
         for i in 0..n {
             load(&g.uri(), LoadMode::Append, &format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\"}}}}")).await.unwrap();
         }
-        let graph = Graph::open(&g.uri()).await.unwrap();
+        let graph = Graph::open(&g.uri(), &crate::common::session()).await.unwrap();
         let snap = graph.snapshot().await.unwrap();
         assert_eq!(snap.table("node:Person").unwrap().row_count, n as u64);
         assert_eq!(snap.table("node:Company").unwrap().row_count, 0);
@@ -178,7 +178,7 @@ fn a_long_history_is_checkpointed_and_the_snapshot_stays_right() {
 fn an_open_graph_sees_every_publish_by_another_handle_or_process() {
     rt().block_on(async {
         let g = new_graph(SOCIAL).await;
-        let reader = Graph::open(&g.uri()).await.unwrap();
+        let reader = Graph::open(&g.uri(), &crate::common::session()).await.unwrap();
         let count = |graph: Graph| async move {
             let plans = omnigraph::query::compile(graph.schema(), "query q() { match { $p: Person } return { count($p) } }").unwrap();
             let r = omnigraph::query::run_read(&graph, &plans[0], &serde_json::json!({})).await.unwrap();

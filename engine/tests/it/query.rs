@@ -47,7 +47,7 @@ fn column(r: &QueryResult, i: usize) -> Vec<Json> {
 fn point_lookup_and_inline_equality_with_params() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q($n: String) { match { $p: Person { name: $n } } return { $p.name, $p.age } }", json!({"n": "ada"})).await.unwrap();
         assert_eq!(rows(&r), vec![json!({"p.name": "ada", "p.age": 36})]);
         let r = run(&g, "query q() { match { $p: Person { age: 41 } } return { $p.name as who } }", json!({})).await.unwrap();
@@ -61,7 +61,7 @@ fn point_lookup_and_inline_equality_with_params() {
 fn key_and_id_equalities_find_exactly_their_node() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open_for_write(&t.uri()).await.unwrap();
+        let g = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
         let names = |r: &QueryResult| column(r, 0).into_iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
         let q = |body: &str| format!("query q($n: String, $a: I32) {{ match {{ {body} }} return {{ $p.name }} order {{ $p.name }} }}");
         // The key with another filter on the same variable, true and false.
@@ -100,7 +100,7 @@ fn key_and_id_equalities_find_exactly_their_node() {
 fn key_properties_have_a_scalar_index_that_answers_point_lookups() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let snap = g.snapshot().await.unwrap();
         let ds = g.open_table(&snap, g.type_named("Person").unwrap()).await.unwrap();
         let mut sc = ds.scan();
@@ -118,7 +118,7 @@ fn key_properties_have_a_scalar_index_that_answers_point_lookups() {
 fn traversal_forward_backward_and_parallel_edges_bind_once() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         // ada knows alan through two parallel edges: one binding.
         let r = run(&g, "query q() { match { $p: Person { name: \"ada\" } $p knows $f } return { $f.name } }", json!({})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("alan")]);
@@ -140,7 +140,7 @@ fn traversal_forward_backward_and_parallel_edges_bind_once() {
 fn variable_length_traversal_terminates_on_cycles_and_respects_bounds() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let q = |h: &str| format!("query q() {{ match {{ $a: Person {{ name: \"ada\" }} $a knows{h} $b }} return {{ $b.name }} order {{ $b.name }} }}");
         let names = |r: &QueryResult| column(r, 0).into_iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
         assert_eq!(names(&run(&g, &q("{1,1}"), json!({})).await.unwrap()), ["alan"]);
@@ -159,7 +159,7 @@ fn variable_length_traversal_terminates_on_cycles_and_respects_bounds() {
 fn filters_compare_properties_params_literals_and_dates() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let names = |r: QueryResult| column(&r, 0);
         let r = run(&g, "query q($min: I32) { match { $p: Person $p.age >= $min and $p.age < 80 } return { $p.name } order { $p.name } }", json!({"min": 40}))
             .await
@@ -199,7 +199,7 @@ fn filters_compare_properties_params_literals_and_dates() {
 fn negation_is_an_anti_join() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q() { match { $p: Person not { $p worksAt $_ } } return { $p.name } order { $p.name } }", json!({})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("alan"), json!("edsger")]);
         let r = run(&g, "query q() { match { $p: Person not { $p knows $f $f.age > 40 } } return { $p.name } order { $p.name } }", json!({})).await.unwrap();
@@ -215,7 +215,7 @@ fn negation_is_an_anti_join() {
 fn return_whole_nodes_aliases_and_aggregates() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q() { match { $p: Person { name: \"alan\" } } return { $p } }", json!({})).await.unwrap();
         assert_eq!(rows(&r), vec![json!({"p": {"id": "alan", "age": 41, "email": null, "name": "alan"}})]);
         let r = run(
@@ -257,7 +257,7 @@ fn return_whole_nodes_aliases_and_aggregates() {
 fn order_puts_nulls_first_ascending_last_descending_and_breaks_ties_by_id() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.age } }", json!({})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("edsger"), json!("ada"), json!("alan"), json!("grace")]);
         let r = run(&g, "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.age desc } }", json!({})).await.unwrap();
@@ -272,7 +272,7 @@ fn order_puts_nulls_first_ascending_last_descending_and_breaks_ties_by_id() {
 fn limit_and_offset_page_through_the_ordered_result() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         // Every (person, friend) pair, ordered: the pages must be its slices.
         let base = "match { $p: Person  $p knows $f } return { $p.name, $f.name } order { $f.name desc, $p.name }";
         let all = run(&g, &format!("query q() {{ {base} }}"), json!({})).await.unwrap();
@@ -322,9 +322,13 @@ fn a_match_that_grows_past_the_row_limit_is_refused() {
     rt().block_on(async {
         let t = social().await;
         // 4 people: a cross product has 16 rows, one hop from everyone 5.
-        let g = Graph::open(&t.uri()).await.unwrap();
-        assert_eq!(g.max_query_rows(), omnigraph::graph::DEFAULT_MAX_QUERY_ROWS);
-        let g = g.with_max_query_rows(5);
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
+        assert_eq!(g.query_limits().max_rows, omnigraph::session::DEFAULT_MAX_QUERY_ROWS);
+        let limited = |rows| {
+            let limits = omnigraph::session::QueryLimits { max_rows: rows, ..Default::default() };
+            omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: None, limits })
+        };
+        let g = Graph::open(&t.uri(), &limited(5)).await.unwrap();
         let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
         let e = run(&g, cross, json!({})).await.unwrap_err();
         assert_eq!(e.code(), "OG-QUERY-016");
@@ -334,8 +338,8 @@ fn a_match_that_grows_past_the_row_limit_is_refused() {
         assert_eq!(rows(&hop), vec![json!({"n": 5})]);
         let bound = run(&g, "query q() { match { $a: Person { name: \"ada\" }  $b: Person } return { count(*) as n } }", json!({})).await.unwrap();
         assert_eq!(rows(&bound), vec![json!({"n": 4})]);
-        // A roomier graph handle answers the cross product.
-        let g = g.with_max_query_rows(16);
+        // A graph opened through a roomier session answers the cross product.
+        let g = Graph::open(&t.uri(), &limited(16)).await.unwrap();
         assert_eq!(rows(&run(&g, cross, json!({})).await.unwrap()), vec![json!({"n": 16})]);
     });
 }
@@ -345,7 +349,7 @@ fn big_integers_stay_exact() {
     rt().block_on(async {
         let t = new_graph("node N { k: String @key  big: U64  small: I64 }").await;
         load(&t.uri(), LoadMode::Append, "{\"type\":\"N\",\"data\":{\"k\":\"a\",\"big\":18446744073709551615,\"small\":-9007199254740993}}\n").await.unwrap();
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q($b: U64) { match { $n: N { big: $b } } return { $n.big, $n.small } }", json!({"b": 18446744073709551615u64})).await.unwrap();
         assert_eq!(serde_json::to_string(&rows(&r)[0]).unwrap(), r#"{"n.big":18446744073709551615,"n.small":-9007199254740993}"#);
     });
@@ -365,7 +369,7 @@ fn reads_see_one_snapshot_while_a_load_publishes() {
                 }
             })
         };
-        let g = Graph::open(&uri).await.unwrap();
+        let g = Graph::open(&uri, &crate::common::session()).await.unwrap();
         // Every person p<i> is loaded with its edge in one write: a read
         // sees both or neither.
         while !writer.is_finished() {
@@ -433,7 +437,7 @@ fn a_bad_traversal_is_one_error_not_a_cascade() {
 fn wrong_command_kind_and_bad_params_are_rejected() {
     rt().block_on(async {
         let t = social().await;
-        let g = Graph::open_for_write(&t.uri()).await.unwrap();
+        let g = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
         let plans = query::compile(
             g.schema(),
             "query m() { delete Person where name = \"ada\" }\nquery r($n: String, $a: I32?) { match { $p: Person { name: $n } } return { $p.name } }",
@@ -484,7 +488,7 @@ fn declarations_keep_description_instruction_and_typed_params() {
         )
         .await
         .unwrap();
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, src, json!({"v": [1, 2, 3], "tags": ["a", "b"]})).await.unwrap();
         assert_eq!(column(&r, 0), vec![json!("a")]);
     });
@@ -495,7 +499,7 @@ fn f32_values_read_back_as_written() {
     rt().block_on(async {
         let t = new_graph("node N { k: String @key  x: F32 }").await;
         load(&t.uri(), LoadMode::Append, "{\"type\":\"N\",\"data\":{\"k\":\"a\",\"x\":0.1}}\n").await.unwrap();
-        let g = Graph::open(&t.uri()).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
         let r = run(&g, "query q() { match { $n: N } return { $n.x } }", json!({})).await.unwrap();
         assert_eq!(serde_json::to_string(&rows(&r)[0]).unwrap(), r#"{"n.x":0.1}"#);
     });

@@ -108,7 +108,7 @@ fn generated_graphs_answer_like_nested_loops() {
             let m = generate(seed);
             let t = new_graph(SCHEMA).await;
             load(&t.uri(), LoadMode::Append, &m.jsonl()).await.unwrap();
-            let g = Graph::open(&t.uri()).await.unwrap();
+            let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
             let n = m.nodes.len();
             let ctx = format!("seed {seed}: nodes {:?} edges {:?}", m.nodes, m.edges);
 

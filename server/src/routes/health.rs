@@ -23,12 +23,17 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CacheHealth {
-    /// The budget (`--cache-bytes`).
+    /// The query data's share of `--cache-bytes`: what is left after Lance's
+    /// index and metadata caches took theirs (below).
     pub limit_bytes: u64,
     /// Bytes of cached node ids, property columns and adjacency now.
     pub used_bytes: u64,
     /// Entries dropped to stay within the budget since start.
     pub evictions: u64,
+    /// The capacity of Lance's index cache: an eighth of `--cache-bytes`, at most 6 GiB.
+    pub lance_index_limit_bytes: u64,
+    /// The capacity of Lance's metadata cache: an eighth of `--cache-bytes`, at most 1 GiB.
+    pub lance_metadata_limit_bytes: u64,
 }
 
 /// Liveness: answers without a token, so it names no catalog, path or graph.
@@ -41,8 +46,16 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
         graphs_quarantined: quarantined,
         requests_in_flight: state.in_flight.total(),
         query_cache: {
-            let u = state.registry.cache_budget().usage();
-            CacheHealth { limit_bytes: u.limit_bytes, used_bytes: u.used_bytes, evictions: u.evictions }
+            let session = state.registry.session();
+            let u = session.cache_budget().map(|b| b.usage()).unwrap_or_default();
+            let shares = session.cache_shares();
+            CacheHealth {
+                limit_bytes: u.limit_bytes,
+                used_bytes: u.used_bytes,
+                evictions: u.evictions,
+                lance_index_limit_bytes: shares.map_or(0, |s| s.lance_index),
+                lance_metadata_limit_bytes: shares.map_or(0, |s| s.lance_metadata),
+            }
         },
     })
 }

@@ -1,11 +1,10 @@
-//! The Lance session every table open and write goes through, and why an
-//! acknowledged write survives a power cut on local disk.
+//! Why an acknowledged write survives a power cut on local disk.
 //!
 //! Lance's own local store writes data files, deletion files, index files,
 //! `_versions/N.manifest` and `_transactions/*.txn` straight to the file
 //! system without fsync, so a commit it reports can still be in the page
-//! cache. This process therefore gives Lance one [`Session`] whose object
-//! store registry maps `file://` to [`DurableFileProvider`]: the same local
+//! cache. The engine [`Session`](super::Session) therefore gives Lance an
+//! object store registry that maps `file://` to [`DurableFileProvider`]: the same local
 //! store, but writing through `object_store`'s `LocalFileSystem` with fsync
 //! on. Every file Lance creates is then written to a staging name, synced,
 //! renamed (or hard-linked, for a manifest's put-if-absent) into place, and
@@ -13,17 +12,12 @@
 //! only after its manifest is durable, and the `__manifest` publish only
 //! after that, so an answer (HTTP `200`, exit `0`) names only durable state.
 //! S3 needs none of this: a completed put is durable.
-//!
-//! One session per process also shares Lance's metadata and index caches and
-//! its object-store clients between all the tables and graphs it opens.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use lance::dataset::{WriteMode, WriteParams};
-use lance::session::Session;
 use lance_io::object_store::providers::local::FileStoreProvider;
-use lance_io::object_store::{ObjectStore, ObjectStoreParams, ObjectStoreProvider, ObjectStoreRegistry};
+use lance_io::object_store::{ObjectStore, ObjectStoreParams, ObjectStoreProvider};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use url::Url;
@@ -53,23 +47,4 @@ impl ObjectStoreProvider for DurableFileProvider {
     fn calculate_object_store_prefix(&self, _url: &Url, _options: Option<&HashMap<String, String>>) -> lance_core::Result<String> {
         Ok(DURABLE_PREFIX.to_string())
     }
-}
-
-/// The process's Lance session: Lance's default caches and providers, with
-/// `file://` made durable.
-pub fn lance_session() -> Arc<Session> {
-    static SESSION: OnceLock<Arc<Session>> = OnceLock::new();
-    SESSION
-        .get_or_init(|| {
-            let registry = ObjectStoreRegistry::default();
-            registry.insert("file", Arc::new(DurableFileProvider));
-            Arc::new(Session::new(lance::dataset::DEFAULT_INDEX_CACHE_SIZE, lance::dataset::DEFAULT_METADATA_CACHE_SIZE, Arc::new(registry)))
-        })
-        .clone()
-}
-
-/// Write parameters for every table write: this process's session, no
-/// automatic cleanup (versions are kept for recovery and history).
-pub fn write_params(mode: WriteMode) -> WriteParams {
-    WriteParams { mode, skip_auto_cleanup: true, session: Some(lance_session()), ..Default::default() }
 }

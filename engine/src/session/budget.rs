@@ -1,31 +1,32 @@
 //! A memory budget for the query caches of many graphs at once.
 //!
-//! Each graph's [`ViewCache`](super::view::ViewCache) holds node ids,
-//! property columns and adjacency for the table versions it has read. A
+//! Each graph handle's [`TableCache`] holds node ids, property columns and
+//! adjacency for the table versions it has read. A
 //! server serving many graphs gives all of them one `CacheBudget`: every
 //! entry is charged its size, and an insert that takes the total over the
 //! limit evicts the entries used least recently, across all graphs, until it
 //! fits again. A query holding an evicted entry keeps it (entries are shared
 //! pointers) until it finishes; the next query reads the table again.
 //!
-//! Without a budget (the CLI, embedded use) a cache keeps one version of each
-//! table it has read, for the life of the graph handle.
+//! Without a budget (a session made without `cache_bytes`: the CLI, embedded
+//! use) a cache keeps one version of each table it has read, for the life of
+//! the graph handle.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::view::ViewCache;
+use super::cache::{EntryRef, TableCache};
 
 pub struct CacheBudget {
     limit: u64,
     used: AtomicU64,
     clock: AtomicU64,
     evictions: AtomicU64,
-    caches: Mutex<Vec<Weak<ViewCache>>>,
+    caches: Mutex<Vec<Weak<TableCache>>>,
 }
 
 /// What a budget holds right now, for health reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BudgetUsage {
     pub limit_bytes: u64,
     pub used_bytes: u64,
@@ -49,8 +50,8 @@ impl CacheBudget {
     }
 
     /// A new cache whose entries this budget accounts for.
-    pub(crate) fn new_cache(self: &Arc<Self>) -> Arc<ViewCache> {
-        let cache = Arc::new(ViewCache::with_budget(self.clone()));
+    pub(crate) fn new_cache(self: &Arc<Self>) -> Arc<TableCache> {
+        let cache = Arc::new(TableCache::with_budget(self.clone()));
         let mut caches = self.caches.lock().expect("budget lock");
         caches.retain(|c| c.strong_count() > 0);
         caches.push(Arc::downgrade(&cache));
@@ -78,8 +79,8 @@ impl CacheBudget {
         }
         // One eviction pass at a time; caches are locked one by one inside it.
         let caches = self.caches.lock().expect("budget lock");
-        let live: Vec<Arc<ViewCache>> = caches.iter().filter_map(Weak::upgrade).collect();
-        let mut candidates: Vec<(u64, usize, super::view::EntryRef)> = Vec::new();
+        let live: Vec<Arc<TableCache>> = caches.iter().filter_map(Weak::upgrade).collect();
+        let mut candidates: Vec<(u64, usize, EntryRef)> = Vec::new();
         for (i, c) in live.iter().enumerate() {
             for (tick, entry) in c.entries() {
                 candidates.push((tick, i, entry));

@@ -1,0 +1,177 @@
+//! The engine session: what one process shares between every graph and
+//! table it opens. The server and the CLI each make one [`Session`] and open
+//! every graph through it ([`Graph::open`](crate::Graph::open)); a clone is
+//! the same session.
+//!
+//! A session holds:
+//! - one Lance [`lance::session::Session`]: Lance's metadata and index
+//!   caches and its object-store registry, with `file://` made durable
+//!   ([`durable`]), so every table open and write shares them;
+//! - the S3 clients of the graph and catalog roots, one per bucket, so a
+//!   process keeps one connection pool per bucket however many graphs it opens;
+//! - the memory budget ([`budget`]) shared by the query caches
+//!   ([`cache`]) of every graph handle, and by Lance's caches;
+//! - the bounds every query runs under ([`limits`]).
+
+pub mod budget;
+pub mod cache;
+pub mod durable;
+pub mod limits;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lance::dataset::{WriteMode, WriteParams};
+use lance_io::object_store::ObjectStoreRegistry;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+
+pub use budget::{BudgetUsage, CacheBudget};
+pub use cache::TableCache;
+pub use limits::{DEFAULT_MAX_QUERY_ROWS, DEFAULT_MAX_RESULT_BYTES, QueryLimits};
+
+use crate::error::{Error, Result};
+
+/// How to make a [`Session`].
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// All the memory the session's caches may hold, or `None` for Lance's
+    /// default cache sizes and query caches that keep one version of each
+    /// table a graph handle has read (the CLI). With a budget, Lance's
+    /// metadata cache and its index cache get an eighth each, up to Lance's
+    /// defaults ([`CacheShares`]), and the query caches of all graphs the rest.
+    pub cache_bytes: Option<u64>,
+    /// The bounds of every query run through this session.
+    pub limits: QueryLimits,
+}
+
+impl Default for SessionOptions {
+    /// No budget; query limits from the environment
+    /// ([`QueryLimits::from_env`]).
+    fn default() -> Self {
+        SessionOptions { cache_bytes: None, limits: QueryLimits::from_env() }
+    }
+}
+
+/// How a session's cache budget is shared out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheShares {
+    /// The whole budget (`--cache-bytes`).
+    pub total: u64,
+    /// Lance's index cache: an eighth, at most Lance's default (6 GiB).
+    pub lance_index: u64,
+    /// Lance's metadata cache: an eighth, at most Lance's default (1 GiB).
+    pub lance_metadata: u64,
+    /// The query caches of every graph: the rest.
+    pub query: u64,
+}
+
+impl CacheShares {
+    pub fn of(total: u64) -> CacheShares {
+        let eighth = total / 8;
+        let lance_index = eighth.min(lance::dataset::DEFAULT_INDEX_CACHE_SIZE as u64);
+        let lance_metadata = eighth.min(lance::dataset::DEFAULT_METADATA_CACHE_SIZE as u64);
+        CacheShares { total, lance_index, lance_metadata, query: total - lance_index - lance_metadata }
+    }
+}
+
+/// See the module documentation. Cheap to clone.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    lance: Arc<lance::session::Session>,
+    s3: Mutex<HashMap<String, AmazonS3>>,
+    budget: Option<Arc<CacheBudget>>,
+    shares: Option<CacheShares>,
+    limits: QueryLimits,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("budget", &self.inner.budget).field("limits", &self.inner.limits).finish()
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(SessionOptions::default())
+    }
+}
+
+impl Session {
+    pub fn new(options: SessionOptions) -> Session {
+        let registry = ObjectStoreRegistry::default();
+        registry.insert("file", Arc::new(durable::DurableFileProvider));
+        let shares = options.cache_bytes.map(CacheShares::of);
+        let (index_bytes, metadata_bytes) = match shares {
+            Some(s) => (s.lance_index as usize, s.lance_metadata as usize),
+            None => (lance::dataset::DEFAULT_INDEX_CACHE_SIZE, lance::dataset::DEFAULT_METADATA_CACHE_SIZE),
+        };
+        let budget = shares.map(|s| CacheBudget::new(s.query));
+        let lance = Arc::new(lance::session::Session::new(index_bytes, metadata_bytes, Arc::new(registry)));
+        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits }) }
+    }
+
+    /// The Lance session every dataset is opened and written through.
+    pub fn lance(&self) -> &Arc<lance::session::Session> {
+        &self.inner.lance
+    }
+
+    /// Whether `other` is this session (a clone of it).
+    pub fn same_as(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Write parameters for every table write: this session, no automatic
+    /// cleanup (versions are kept for recovery and history).
+    pub fn write_params(&self, mode: WriteMode) -> WriteParams {
+        WriteParams { mode, skip_auto_cleanup: true, session: Some(self.inner.lance.clone()), ..Default::default() }
+    }
+
+    /// The bounds of every query run through this session.
+    pub fn query_limits(&self) -> QueryLimits {
+        self.inner.limits
+    }
+
+    /// How the cache budget is shared out, when the session has one.
+    pub fn cache_shares(&self) -> Option<CacheShares> {
+        self.inner.shares
+    }
+
+    /// The query-cache budget, when the session has one.
+    pub fn cache_budget(&self) -> Option<&Arc<CacheBudget>> {
+        self.inner.budget.as_ref()
+    }
+
+    /// A new query cache for one graph handle, counted against the budget.
+    pub fn new_table_cache(&self) -> Arc<TableCache> {
+        match &self.inner.budget {
+            Some(b) => b.new_cache(),
+            None => Arc::new(TableCache::default()),
+        }
+    }
+
+    /// The client of S3 bucket `bucket`, made on first use from the standard
+    /// `AWS_*` environment variables (`AWS_ENDPOINT` or `AWS_ENDPOINT_URL`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ALLOW_HTTP`) and shared by every root in that bucket.
+    pub(crate) fn s3_client(&self, bucket: &str, uri: &str) -> Result<AmazonS3> {
+        let mut clients = self.inner.s3.lock().expect("s3 clients");
+        if let Some(c) = clients.get(bucket) {
+            return Ok(c.clone());
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // object_store reads AWS_ENDPOINT; Lance and the AWS tools also know
+        // AWS_ENDPOINT_URL. Accept either, the same way for both.
+        if std::env::var_os("AWS_ENDPOINT").is_none()
+            && let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let client = builder.build().map_err(|e| Error::storage(uri, e))?;
+        clients.insert(bucket.to_string(), client.clone());
+        Ok(client)
+    }
+}
