@@ -4,6 +4,8 @@
 //! code re-reads and re-checks; only its outcome (`AlreadyExists`,
 //! `InProgress`, ...) reaches the caller.
 
+use crate::codes::{self, Code};
+
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,68 +72,41 @@ pub enum CatalogError {
 }
 
 impl CatalogError {
-    pub fn code(&self) -> &'static str {
+    /// This error's entry in the code table (`codes`); an engine error's own.
+    pub fn info(&self) -> Code {
+        use CatalogError::*;
         match self {
-            CatalogError::InvalidId { .. } => "OG-CATALOG-001",
-            CatalogError::AlreadyExists { .. } => "OG-CATALOG-002",
-            CatalogError::InProgress { .. } => "OG-CATALOG-003",
-            CatalogError::NotFound { .. } => "OG-CATALOG-004",
-            CatalogError::WrongState { .. } => "OG-CATALOG-005",
-            CatalogError::Retained { .. } => "OG-CATALOG-006",
-            CatalogError::LocationTaken { .. } => "OG-CATALOG-007",
-            CatalogError::Superseded { .. } => "OG-CATALOG-008",
-            CatalogError::OutcomeUnknown { .. } => "OG-CATALOG-009",
-            CatalogError::NotACatalog { .. } => "OG-CATALOG-010",
-            CatalogError::Corrupt { .. } => "OG-CATALOG-011",
-            CatalogError::UnknownOperation { .. } => "OG-CATALOG-012",
-            CatalogError::Storage { .. } => "OG-CATALOG-013",
-            CatalogError::NotConditional { .. } => "OG-CATALOG-014",
-            CatalogError::LeaseLive { .. } => "OG-CATALOG-015",
-            CatalogError::ImportedData { .. } => "OG-CATALOG-016",
-            CatalogError::Engine(e) => e.code(),
+            InvalidId { .. } => codes::INVALID_ID,
+            AlreadyExists { .. } => codes::ALREADY_EXISTS,
+            InProgress { .. } => codes::IN_PROGRESS,
+            NotFound { .. } => codes::NOT_FOUND,
+            WrongState { .. } => codes::WRONG_STATE,
+            Retained { .. } => codes::RETAINED,
+            LocationTaken { .. } => codes::LOCATION_TAKEN,
+            Superseded { .. } => codes::SUPERSEDED,
+            OutcomeUnknown { .. } => codes::OUTCOME_UNKNOWN,
+            NotACatalog { .. } => codes::NOT_A_CATALOG,
+            Corrupt { .. } => codes::CORRUPT_RECORD,
+            UnknownOperation { .. } => codes::UNKNOWN_OPERATION,
+            Storage { .. } => codes::STORAGE,
+            NotConditional { .. } => codes::NOT_CONDITIONAL,
+            LeaseLive { .. } => codes::LEASE_LIVE,
+            ImportedData { .. } => codes::IMPORTED_DATA,
+            Engine(e) => e.info(),
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.info().code
     }
 
     /// The HTTP status the server answers this error with.
     pub fn http_status(&self) -> u16 {
-        use CatalogError::*;
-        match self {
-            Engine(inner) => inner.http_status(),
-            InvalidId { .. } => 400,
-            AlreadyExists { .. }
-            | InProgress { .. }
-            | WrongState { .. }
-            | Retained { .. }
-            | LocationTaken { .. }
-            | Superseded { .. }
-            | LeaseLive { .. }
-            | ImportedData { .. } => 409,
-            NotFound { .. } | UnknownOperation { .. } => 404,
-            Storage { .. } => 503,
-            OutcomeUnknown { .. } | NotACatalog { .. } | Corrupt { .. } | NotConditional { .. } => 500,
-        }
+        self.info().status
     }
 
     pub fn kind(&self) -> &'static str {
-        match self {
-            CatalogError::InvalidId { .. } => "invalid_graph_id",
-            CatalogError::AlreadyExists { .. } => "already_exists",
-            CatalogError::InProgress { .. } => "in_progress",
-            CatalogError::NotFound { .. } => "not_found",
-            CatalogError::WrongState { .. } => "wrong_state",
-            CatalogError::Retained { .. } => "retained",
-            CatalogError::LocationTaken { .. } => "location_taken",
-            CatalogError::Superseded { .. } => "superseded",
-            CatalogError::OutcomeUnknown { .. } => "outcome_unknown",
-            CatalogError::NotACatalog { .. } => "not_a_catalog",
-            CatalogError::Corrupt { .. } => "corrupt_record",
-            CatalogError::UnknownOperation { .. } => "unknown_operation",
-            CatalogError::Storage { .. } => "storage",
-            CatalogError::NotConditional { .. } => "store_not_conditional",
-            CatalogError::LeaseLive { .. } => "lease_live",
-            CatalogError::ImportedData { .. } => "imported_data",
-            CatalogError::Engine(e) => e.kind(),
-        }
+        self.info().kind
     }
 
     /// `{"error", "code", "kind"}` plus the engine's details when it has any.

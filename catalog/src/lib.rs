@@ -16,6 +16,7 @@
 //! failures listed in the design contract cannot happen here.
 
 pub mod catalog;
+pub mod codes;
 pub mod entry;
 pub mod error;
 pub mod lifecycle;

@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::codes::{self, Code};
 use crate::schema::SchemaError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -143,97 +144,62 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable code of this error, also used to pick an HTTP status.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Schema(errs) => errs.first().map(|e| e.code).unwrap_or("OG-SCHEMA-001"),
-            Error::AlreadyInitialized { .. } => "OG-INIT-001",
-            Error::InitInProgress { .. } => "OG-INIT-002",
-            Error::InitOutcomeUnknown { .. } => "OG-INIT-003",
-            Error::NotAGraph { .. } => "OG-OPEN-001",
-            Error::InitIncomplete { .. } => "OG-OPEN-002",
-            Error::SchemaStateMismatch { .. } => "OG-OPEN-003",
-            Error::RecoveryRequired { .. } => "OG-OPEN-004",
-            Error::GraphRetired { .. } => "OG-OPEN-005",
-            Error::FenceMoved { .. } => "OG-OPEN-006",
-            Error::ExpectedVersionMismatch { .. } => "OG-PUBLISH-001",
-            Error::PublishOutcomeUnknown { .. } => "OG-PUBLISH-002",
-            Error::InvalidData { .. } => "OG-LOAD-001",
-            Error::Query(errs) => errs.first().map(|e| e.code).unwrap_or("OG-QUERY-001"),
-            Error::QueryKind(_) => "OG-QUERY-011",
-            Error::QueryNotFound(_) => "OG-QUERY-012",
-            Error::QueryTooLarge { .. } => "OG-QUERY-016",
-            Error::ResultTooLarge { .. } => "OG-QUERY-018",
-            Error::QueryTimeout { .. } => "OG-QUERY-019",
-            Error::QueryCancelled => "OG-QUERY-020",
-            Error::Param { .. } => "OG-QUERY-013",
-            Error::MutationRejected { code, .. } => code,
-            Error::UnknownType { .. } => "OG-ARG-002",
-            Error::InvalidArgument(_) => "OG-ARG-001",
-            Error::Storage { .. } => "OG-STORAGE-001",
-            Error::Lance { .. } => "OG-STORAGE-002",
-            Error::Unreadable { .. } => "OG-STORAGE-003",
-            Error::Io(_) => "OG-IO-001",
-        }
+    /// This error's entry in the code table (`codes`): code, kind, HTTP
+    /// status and meaning. The code is the first diagnostic's for schema and
+    /// query errors, and the refusing check's for a rejected mutation.
+    pub fn info(&self) -> Code {
+        use Error::*;
+        let entry = match self {
+            Schema(_) => codes::SCHEMA_INVALID,
+            AlreadyInitialized { .. } => codes::ALREADY_INITIALIZED,
+            InitInProgress { .. } => codes::INIT_IN_PROGRESS,
+            InitOutcomeUnknown { .. } => codes::INIT_OUTCOME_UNKNOWN,
+            NotAGraph { .. } => codes::NOT_A_GRAPH,
+            InitIncomplete { .. } => codes::INIT_INCOMPLETE,
+            SchemaStateMismatch { .. } => codes::SCHEMA_STATE_MISMATCH,
+            RecoveryRequired { .. } => codes::RECOVERY_REQUIRED,
+            GraphRetired { .. } => codes::GRAPH_RETIRED,
+            FenceMoved { .. } => codes::FENCE_MOVED,
+            ExpectedVersionMismatch { .. } => codes::EXPECTED_VERSION_MISMATCH,
+            PublishOutcomeUnknown { .. } => codes::PUBLISH_OUTCOME_UNKNOWN,
+            InvalidData { .. } => codes::INVALID_DATA,
+            Query(_) => codes::QUERY_INVALID,
+            QueryKind(_) => codes::QUERY_KIND,
+            QueryNotFound(_) => codes::QUERY_NOT_FOUND,
+            QueryTooLarge { .. } => codes::QUERY_TOO_LARGE,
+            ResultTooLarge { .. } => codes::RESULT_TOO_LARGE,
+            QueryTimeout { .. } => codes::QUERY_TIMEOUT,
+            QueryCancelled => codes::QUERY_CANCELLED,
+            Param { .. } => codes::PARAMETER_INVALID,
+            MutationRejected { .. } => codes::MUTATION_REJECTED,
+            UnknownType { .. } => codes::UNKNOWN_TYPE,
+            InvalidArgument(_) => codes::INVALID_ARGUMENT,
+            Storage { .. } => codes::STORAGE,
+            Lance { .. } => codes::LANCE,
+            Unreadable { .. } => codes::UNREADABLE,
+            Io(_) => codes::IO,
+        };
+        let code = match self {
+            Schema(errs) | Query(errs) => errs.first().map_or(entry.code, |e| e.code),
+            MutationRejected { code, .. } => code,
+            _ => entry.code,
+        };
+        Code { code, ..entry }
     }
 
-    /// The HTTP status the server answers this error with, defined here with
-    /// its code so that the two cannot drift apart.
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        self.info().code
+    }
+
+    /// The HTTP status the server answers this error with.
     pub fn http_status(&self) -> u16 {
-        use Error::*;
-        match self {
-            Schema(_)
-            | InvalidData { .. }
-            | Query(_)
-            | QueryKind(_)
-            | QueryNotFound(_)
-            | Param { .. }
-            | MutationRejected { .. }
-            | UnknownType { .. }
-            | InvalidArgument(_) => 400,
-            QueryTooLarge { .. } | ResultTooLarge { .. } => 422,
-            QueryTimeout { .. } => 504,
-            // Nobody reads this answer: the client went away.
-            QueryCancelled => 503,
-            AlreadyInitialized { .. } | InitInProgress { .. } | ExpectedVersionMismatch { .. } | FenceMoved { .. } => 409,
-            GraphRetired { .. } | NotAGraph { .. } => 404,
-            InitIncomplete { .. } | RecoveryRequired { .. } | Storage { .. } | PublishOutcomeUnknown { .. } => 503,
-            InitOutcomeUnknown { .. } | SchemaStateMismatch { .. } | Lance { .. } | Unreadable { .. } | Io(_) => 500,
-        }
+        self.info().status
     }
 
     /// Short snake_case name of the code, for people and logs.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Schema(_) => "schema_invalid",
-            Error::AlreadyInitialized { .. } => "already_initialized",
-            Error::InitInProgress { .. } => "init_in_progress",
-            Error::InitOutcomeUnknown { .. } => "init_outcome_unknown",
-            Error::NotAGraph { .. } => "not_a_graph",
-            Error::InitIncomplete { .. } => "init_incomplete",
-            Error::SchemaStateMismatch { .. } => "schema_state_mismatch",
-            Error::RecoveryRequired { .. } => "recovery_required",
-            Error::GraphRetired { .. } => "graph_retired",
-            Error::FenceMoved { .. } => "fence_moved",
-            Error::ExpectedVersionMismatch { .. } => "expected_version_mismatch",
-            Error::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
-            Error::InvalidData { .. } => "invalid_data",
-            Error::Query(_) => "query_invalid",
-            Error::QueryKind(_) => "query_kind",
-            Error::QueryNotFound(_) => "query_not_found",
-            Error::QueryTooLarge { .. } => "query_too_large",
-            Error::ResultTooLarge { .. } => "result_too_large",
-            Error::QueryTimeout { .. } => "query_timeout",
-            Error::QueryCancelled => "query_cancelled",
-            Error::Param { .. } => "parameter_invalid",
-            Error::MutationRejected { .. } => "mutation_rejected",
-            Error::UnknownType { .. } => "unknown_type",
-            Error::InvalidArgument(_) => "invalid_argument",
-            Error::Storage { .. } => "storage",
-            Error::Lance { .. } => "lance",
-            Error::Unreadable { .. } => "unreadable",
-            Error::Io(_) => "io",
-        }
+        self.info().kind
     }
 
     /// Machine-readable form: `{"error", "code", "kind", "details"?}`.

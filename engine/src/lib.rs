@@ -14,9 +14,11 @@
 //! - [`export`]: JSONL export that `load` reads back to an identical graph.
 //! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
 //! - [`allocator`]: mimalloc tuning the binaries apply at start.
-//! - [`error`]: every user-visible error with its stable code.
+//! - [`error`]: every user-visible error; [`codes`]: their codes, kinds,
+//!   HTTP statuses and meanings, once.
 
 pub mod allocator;
+pub mod codes;
 pub mod error;
 pub mod export;
 pub mod failpoint;

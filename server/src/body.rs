@@ -251,7 +251,8 @@ const ROWS_PER_CHUNK: usize = 256;
 /// memory a second time as JSON.
 pub fn query_result(result: omnigraph::query::QueryResult, name: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut head = Some(format!("{{\"metadata\":{},\"rows\":[", result.metadata_json(name)).into_bytes());
+    let metadata = serde_json::to_string(&crate::routes::replies::QueryMetadata::of(&result, name)).expect("metadata serializes");
+    let mut head = Some(format!("{{\"metadata\":{metadata},\"rows\":[").into_bytes());
     let omnigraph::query::QueryResult { columns, rows, .. } = result;
     let mut rows = rows.into_iter().enumerate();
     let mut finished = false;

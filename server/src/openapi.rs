@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{data, graphs, health};
+use crate::routes::{data, graphs, health, replies};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,7 @@ use crate::routes::{data, graphs, health};
         graphs::list, graphs::show, graphs::create, graphs::delete, graphs::restore, graphs::purge,
         data::query, data::mutate, data::load, data::export, data::schema, data::snapshot,
     ),
-    components(schemas(graphs::GraphView, graphs::GraphList, graphs::CreateGraph, graphs::ErrorBody, data::QueryRequest, data::LoadRequest, health::Health, health::CacheHealth)),
+    components(schemas(graphs::GraphView, graphs::GraphList, graphs::CreateGraph, graphs::ErrorBody, data::QueryRequest, data::LoadRequest, health::Health, health::CacheHealth, replies::QueryReply, replies::QueryMetadata, replies::MutationReply, replies::LoadReply, replies::SchemaReply, replies::SnapshotReply, replies::TableReply)),
     modifiers(&Bearer),
     tags((name = "graphs", description = "Graph lifecycle"), (name = "data", description = "One graph's data"), (name = "server", description = "Health and API description"))
 )]

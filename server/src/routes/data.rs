@@ -26,6 +26,7 @@ use crate::body::{ChunkWriter, JsonBody, load_is_json, read_limited, stream_body
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
 use crate::routes::graphs::ErrorBody;
+use crate::routes::replies::{LoadReply, MutationReply, QueryReply, SchemaReply, SnapshotReply};
 use crate::state::{Actor, Shared, authorize_graph};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -181,7 +182,7 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
 /// Runs a read query (`read`). A mutation sent here is a `400`.
 #[utoipa::path(post, path = "/graphs/{id}/query", tag = "data", request_body = QueryRequest, params(("id" = String, Path)), security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{\"metadata\": {query, manifest_version, columns, row_count}, \"rows\": [{column: value}]}`", body = Object),
+        (status = 200, description = "The metadata, then one object per row", body = QueryReply),
         (status = 400, description = "Query errors with positions, a mutation, bad parameters", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, description = "The query is too large (`OG-QUERY-016`) or its result is (`OG-QUERY-018`)", body = ErrorBody),
@@ -199,10 +200,10 @@ pub async fn query(State(state): State<Shared>, Extension(actor): Extension<Acto
 /// Runs a mutation (`change`): all its statements publish as one commit.
 #[utoipa::path(post, path = "/graphs/{id}/mutate", tag = "data", request_body = QueryRequest, params(("id" = String, Path)), security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{inserted, updated, deleted, cascaded, manifest_version}`", body = Object),
+        (status = 200, description = "What changed, published as one commit", body = MutationReply),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Another process published first (`OG-PUBLISH-001`); nothing was published", body = ErrorBody)))]
-pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Json<serde_json::Value>> {
+pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Json<MutationReply>> {
     gate(&state, &actor, Action::Change, &id).await?;
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
@@ -220,7 +221,7 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
     })
     .await?;
     match result {
-        Ok(report) => Ok(Json(serde_json::to_value(&report).expect("serializable"))),
+        Ok(report) => Ok(Json(report.into())),
         Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
     }
 }
@@ -237,7 +238,7 @@ fn parse_mode(mode: Option<&str>) -> ApiResult<LoadMode> {
         (LoadRequest = "application/json"),
         (String = "application/x-ndjson"))),
     responses(
-        (status = 200, description = "`{mode, lines, rows, manifest_version, indexes_built, tables}`", body = Object),
+        (status = 200, description = "What the load read and published", body = LoadReply),
         (status = 400, description = "Invalid lines (`details` lists them with line numbers)", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn load(
@@ -246,7 +247,7 @@ pub async fn load(
     id: GraphId,
     q: Result<Query<LoadParams>, QueryRejection>,
     req: Request,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LoadReply>> {
     gate(&state, &actor, Action::Change, &id).await?;
     let GraphId(id) = id;
     let p = params(q)?;
@@ -293,11 +294,7 @@ pub async fn load(
     .await
     .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
-        Ok(report) => {
-            let mut v = serde_json::to_value(&report).expect("serializable");
-            v["elapsed_ms"] = (started.elapsed().as_millis() as u64).into();
-            Ok(Json(v))
-        }
+        Ok(report) => Ok(Json(LoadReply::of(report, started.elapsed()))),
         Err(e) => match over.as_ref().and_then(|f| f.error(state.max_load_bytes.unwrap_or(u64::MAX) as usize, state.idle_timeout)) {
             Some(stopped) => Err(stopped),
             None => Err(write_failed(&state, &id, &s, e.into()).await),
@@ -356,15 +353,16 @@ pub async fn export(
 
 /// The graph's schema: source, compiled IR and content hash (`read`).
 #[utoipa::path(get, path = "/graphs/{id}/schema", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`{schema_hash, source, ir}`", body = Object), (status = 404, body = ErrorBody)))]
-pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<serde_json::Value>> {
+    responses((status = 200, body = SchemaReply), (status = 404, body = ErrorBody)))]
+pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<SchemaReply>> {
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
     read_fresh!(state, id, |s| {
-        let r: ApiResult<serde_json::Value> = async {
+        let r: ApiResult<SchemaReply> = async {
             authorize_graph(&s.policy, &actor, Action::Read, &id)?;
             s.graph.snapshot().await?;
-            Ok(serde_json::json!({"schema_hash": s.graph.schema_hash(), "source": s.graph.schema_source(), "ir": s.graph.schema()}))
+            let ir = serde_json::to_value(s.graph.schema()).expect("the schema IR serializes");
+            Ok(SchemaReply { schema_hash: s.graph.schema_hash().to_string(), source: s.graph.schema_source().to_string(), ir })
         }
         .await;
         r
@@ -374,14 +372,14 @@ pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Act
 
 /// The published snapshot: manifest version, tables, row counts (`read`).
 #[utoipa::path(get, path = "/graphs/{id}/snapshot", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`{root, manifest_version, genesis_id, schema_hash, tables}`", body = Object), (status = 404, body = ErrorBody)))]
-pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<serde_json::Value>> {
+    responses((status = 200, body = SnapshotReply), (status = 404, body = ErrorBody)))]
+pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<SnapshotReply>> {
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
     read_fresh!(state, id, |s| {
-        let r: ApiResult<serde_json::Value> = async {
+        let r: ApiResult<SnapshotReply> = async {
             authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-            Ok(serde_json::to_value(s.graph.snapshot().await?).expect("serializable"))
+            Ok(s.graph.snapshot().await?.into())
         }
         .await;
         r

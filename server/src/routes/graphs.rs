@@ -88,9 +88,13 @@ pub struct ErrorBody {
     /// Stable code, e.g. `OG-CATALOG-002`.
     pub code: String,
     pub kind: String,
-    /// Schema, query or data errors with their positions or lines.
-    #[schema(value_type = Option<Object>)]
+    /// A list of problems with their positions or lines (schema, query,
+    /// load errors), or an object (a version mismatch's table and versions,
+    /// a refusal's reason).
+    #[schema(value_type = Option<Value>)]
     pub details: Option<serde_json::Value>,
+    /// A load's number of problems in all (`details` lists the first ones).
+    pub total: Option<u64>,
 }
 
 fn view(state: &Shared, graph: GraphInfo) -> GraphView {

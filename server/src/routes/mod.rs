@@ -3,11 +3,13 @@
 //!
 //! - [`health`]: `GET /healthz`, `GET /openapi.json` (no token needed).
 //! - [`graphs`]: the lifecycle: list, show, create, delete, restore, purge.
-//! - [`data`]: one graph's query, mutate, load, export, schema, snapshot.
+//! - [`data`]: one graph's query, mutate, load, export, schema, snapshot;
+//!   [`replies`]: the bodies they answer with.
 
 pub mod data;
 pub mod graphs;
 pub mod health;
+pub mod replies;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
