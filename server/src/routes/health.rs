@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::state::Shared;
 
@@ -63,5 +63,5 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
 /// This API's OpenAPI 3.1 description (the same as `openapi.json` in the repository).
 #[utoipa::path(get, path = "/openapi.json", tag = "server", responses((status = 200, description = "OpenAPI document", content_type = "application/json")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::ApiDoc::openapi())
+    Json(crate::openapi::openapi())
 }

@@ -15,27 +15,46 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::middleware;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::{Shared, admit};
 
+/// The routes that need no token. Each `routes!` takes the handlers of one
+/// path; their methods and path come from their `#[utoipa::path]`, so the
+/// router and the OpenAPI document are built from this one list.
+fn public() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(health::healthz)).routes(routes!(health::openapi))
+}
+
+/// The routes behind authentication and admission.
+fn authenticated() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(graphs::list, graphs::create))
+        .routes(routes!(graphs::show, graphs::delete))
+        .routes(routes!(graphs::restore))
+        .routes(routes!(graphs::purge))
+        .routes(routes!(data::query))
+        .routes(routes!(data::mutate))
+        .routes(routes!(data::load))
+        .routes(routes!(data::export))
+        .routes(routes!(data::schema))
+        .routes(routes!(data::snapshot))
+}
+
+/// The paths and operations of every route (for `openapi::document`).
+pub fn described() -> utoipa::openapi::OpenApi {
+    let mut api = public().split_for_parts().1;
+    api.merge(authenticated().split_for_parts().1);
+    api
+}
+
 pub fn router(state: Shared) -> Router {
-    let authenticated = Router::new()
-        .route("/graphs", get(graphs::list).post(graphs::create))
-        .route("/graphs/{id}", get(graphs::show).delete(graphs::delete))
-        .route("/graphs/{id}/restore", post(graphs::restore))
-        .route("/graphs/{id}/purge", post(graphs::purge))
-        .route("/graphs/{id}/query", post(data::query))
-        .route("/graphs/{id}/mutate", post(data::mutate))
-        .route("/graphs/{id}/load", post(data::load))
-        .route("/graphs/{id}/export", get(data::export).post(data::export))
-        .route("/graphs/{id}/schema", get(data::schema))
-        .route("/graphs/{id}/snapshot", get(data::snapshot))
-        .route_layer(middleware::from_fn_with_state(state.clone(), admit));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/openapi.json", get(health::openapi))
+    let (authenticated, _) = authenticated().split_for_parts();
+    let (public, _) = public().split_for_parts();
+    let authenticated = authenticated.route_layer(middleware::from_fn_with_state(state.clone(), admit));
+    public
         .merge(authenticated)
         .fallback(|method: Method, uri: Uri| async move { ApiError::no_route(method.as_str(), uri.path()) })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move { ApiError::method_not_allowed(method.as_str(), uri.path()) })
