@@ -3,7 +3,7 @@
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
 pub mod fence;
-pub mod indexes;
+pub(crate) mod indexes;
 pub mod init;
 pub mod layout;
 pub mod owner;

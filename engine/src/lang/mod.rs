@@ -1,7 +1,7 @@
 //! What the `.pg` schema language and the `.gq` query language share: the
 //! [`lexer`], the parsers' token [`cursor`] and [`Diagnostic`], one problem at `line:col` with a stable code.
 
-pub mod cursor;
+pub(crate) mod cursor;
 pub mod lexer;
 
 use serde::Serialize;

@@ -165,10 +165,6 @@ impl TypeBatch {
         TypeBatch { schema, id: StringBuilder::new(), src, props: t.properties.iter().map(|p| Col::new(&p.ty)).collect(), rows: 0 }
     }
 
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
     pub fn len(&self) -> usize {
         self.rows
     }

@@ -11,13 +11,13 @@
 //! graph is unchanged. Memory holds the key sets and one chunk per type, not
 //! the input.
 
-pub mod builder;
+pub(crate) mod builder;
 pub mod ids;
 pub mod line;
-pub mod rows;
-pub mod rules;
-pub mod stage;
-pub mod value;
+pub(crate) mod rows;
+pub(crate) mod rules;
+pub(crate) mod stage;
+pub(crate) mod value;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -148,7 +148,6 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
         let stager = match opts.mode {
             LoadMode::Merge => Stager::Scratch {
                 key: t.table_key(),
-                location: location.clone(),
                 uri: graph.root().child_uri(&format!("{}/{load_id}/{}", layout::STAGING_DIR, location)),
                 written: false,
                 session: graph.session().clone(),

@@ -25,7 +25,7 @@ const IN_FLIGHT: usize = 2;
 
 pub enum Stager {
     Direct { key: String, location: String, ds: Arc<Dataset>, pending: Vec<JoinHandle<Result<Vec<Fragment>>>>, fragments: Vec<Fragment> },
-    Scratch { key: String, location: String, uri: String, written: bool, session: Session },
+    Scratch { key: String, uri: String, written: bool, session: Session },
 }
 
 /// Write parameters of a staged write: the dataset's Lance session, no cleanup.

@@ -58,7 +58,7 @@ pub enum Clause {
     /// `$a knows $b`, `$a knows{1,3} $b`
     Traverse { from: String, from_pos: Pos, edge: String, edge_pos: Pos, hops: Option<(u32, Option<u32>)>, to: String, to_pos: Pos },
     /// `not { ... }`
-    Not { pos: Pos, clauses: Vec<Clause> },
+    Not { clauses: Vec<Clause> },
     /// A boolean expression.
     Filter(Expr),
 }

@@ -14,19 +14,19 @@
 //! - [`mutate`]: `insert`/`update`/`delete`, validated and published as one
 //!   atomic `__manifest` commit.
 
-pub mod adjacency;
-pub mod ast;
-pub mod check;
-pub mod eval;
+pub(crate) mod adjacency;
+pub(crate) mod ast;
+pub(crate) mod check;
+pub(crate) mod eval;
 pub mod limits;
-pub mod matcher;
-pub mod mutate;
-pub mod parser;
-pub mod plan;
-pub mod project;
-pub mod pushdown;
-pub mod value;
-pub mod view;
+pub(crate) mod matcher;
+pub(crate) mod mutate;
+pub(crate) mod parser;
+pub(crate) mod plan;
+pub(crate) mod project;
+pub(crate) mod pushdown;
+pub(crate) mod value;
+pub(crate) mod view;
 
 use serde_json::Value as Json;
 

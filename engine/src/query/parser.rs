@@ -223,7 +223,7 @@ impl Parser {
             if clauses.is_empty() {
                 return Err(Diagnostic::new(SYNTAX, pos, "`not { }` needs at least one clause"));
             }
-            return Ok(Clause::Not { pos, clauses });
+            return Ok(Clause::Not { clauses });
         }
         if let Tok::Var(var) = self.peek().clone() {
             let pos = self.pos();

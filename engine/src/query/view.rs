@@ -34,10 +34,6 @@ impl NodeIds {
         self.ids.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     pub fn id(&self, dense: u32) -> &str {
         self.ids.as_string::<i32>().value(dense as usize)
     }

@@ -2,11 +2,11 @@
 //! [`ast`]) -> [`compile`] (semantic checks) -> [`ir`] (canonical IR with a
 //! content hash).
 
-pub mod ast;
+pub(crate) mod ast;
 pub mod compile;
 pub mod ir;
-pub mod parser;
-pub mod pattern;
+pub(crate) mod parser;
+pub(crate) mod pattern;
 
 pub use crate::lang::Diagnostic as SchemaError;
 pub use crate::lang::lexer;
