@@ -7,6 +7,7 @@
 //! server client behind --server), [`upload`] (streamed remote loads).
 
 mod cli;
+mod codes;
 mod commands;
 mod graphs;
 mod output;

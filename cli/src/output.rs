@@ -55,7 +55,7 @@ impl CliError {
             CliError::Policy(e) => e.to_json(),
             CliError::Remote { body } => body.clone(),
             CliError::Connect { server, message } => {
-                serde_json::json!({"error": format!("cannot reach {server}: {message}"), "code": "OG-REMOTE-001", "kind": "server_unreachable"})
+                serde_json::json!({"error": format!("cannot reach {server}: {message}"), "code": crate::codes::SERVER_UNREACHABLE.code, "kind": crate::codes::SERVER_UNREACHABLE.kind})
             }
         }
     }

@@ -64,8 +64,8 @@ impl Remote {
         let body = serde_json::from_slice::<Json>(&bytes).ok().filter(|b| b.get("code").is_some()).unwrap_or_else(|| {
             serde_json::json!({
                 "error": format!("{} answered {status}: {}", self.base, String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()),
-                "code": "OG-REMOTE-002",
-                "kind": "unexpected_answer",
+                "code": crate::codes::UNEXPECTED_ANSWER.code,
+                "kind": crate::codes::UNEXPECTED_ANSWER.kind,
             })
         });
         Err(CliError::Remote { body })

@@ -4,9 +4,8 @@
 //! in the user docs' code tables.
 //!
 //! The codes of single problems inside an error (a schema or query
-//! diagnostic, a line of a load, a refused mutation: `OG-SCHEMA-0NN`,
-//! `OG-QUERY-0NN`, `OG-LOAD-0NN`) are given where each problem is found,
-//! and are listed in the same docs tables.
+//! diagnostic, a line of a load, a refused mutation) follow in
+//! [`PROBLEMS`]; the docs tables list them all.
 
 /// One error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +22,8 @@ const fn code(code: &'static str, kind: &'static str, status: u16, meaning: &'st
     Code { code, kind, status, meaning }
 }
 
-pub const SCHEMA_INVALID: Code = code("OG-SCHEMA-001", "schema_invalid", 400, "the schema does not compile (the first diagnostic's code is reported)");
+/// A family: the error reports its first diagnostic's code.
+pub const SCHEMA_INVALID: Code = code("OG-SCHEMA-*", "schema_invalid", 400, "the schema does not compile");
 pub const ALREADY_INITIALIZED: Code = code("OG-INIT-001", "already_initialized", 409, "the directory already holds a graph artifact");
 pub const INIT_IN_PROGRESS: Code = code("OG-INIT-002", "init_in_progress", 409, "another init holds the claim");
 pub const INIT_OUTCOME_UNKNOWN: Code = code("OG-INIT-003", "init_outcome_unknown", 500, "init outcome unknown; everything kept");
@@ -38,7 +38,8 @@ pub const EXPECTED_VERSION_MISMATCH: Code =
 pub const PUBLISH_OUTCOME_UNKNOWN: Code =
     code("OG-PUBLISH-002", "publish_outcome_unknown", 503, "the publish may or may not have landed; recovery settles which, all or nothing");
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
-pub const QUERY_INVALID: Code = code("OG-QUERY-001", "query_invalid", 400, "the query does not compile (the first diagnostic's code is reported)");
+/// A family: the error reports its first diagnostic's code.
+pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
 pub const QUERY_KIND: Code = code("OG-QUERY-011", "query_kind", 400, "a mutation run with `query`, or a read run with `mutate`");
 pub const QUERY_NOT_FOUND: Code = code("OG-QUERY-012", "query_not_found", 400, "no such query in the file, or a name is needed");
 pub const PARAMETER_INVALID: Code = code("OG-QUERY-013", "parameter_invalid", 400, "bad parameter value");
@@ -87,4 +88,121 @@ pub const ALL: &[Code] = &[
     LANCE,
     UNREADABLE,
     IO,
+];
+
+// Problems inside an error: a schema or query diagnostic, a line of a load,
+// a refused mutation. Each is reported in the `details` of the error that
+// holds it (`OG-SCHEMA-*`, `OG-QUERY-*`, `OG-LOAD-001`, `OG-MUTATE-*`), whose
+// HTTP status is that error's.
+
+pub const SCHEMA_SYNTAX: Code = code("OG-SCHEMA-001", "schema_syntax", 400, "syntax error (unexpected token, unterminated string or comment)");
+pub const SCHEMA_DUPLICATE_TYPE: Code = code("OG-SCHEMA-002", "duplicate_type", 400, "two types with one name");
+pub const SCHEMA_DUPLICATE_PROPERTY: Code = code("OG-SCHEMA-003", "duplicate_property", 400, "two properties with one name in a type");
+pub const SCHEMA_UNKNOWN_ENDPOINT: Code = code("OG-SCHEMA-004", "unknown_endpoint_type", 400, "an edge names an unknown endpoint type");
+pub const SCHEMA_NULLABLE_KEY: Code = code("OG-SCHEMA-005", "nullable_key", 400, "`@key` on a nullable property");
+pub const SCHEMA_BAD_CARD: Code = code("OG-SCHEMA-006", "bad_card", 400, "bad `@card` (min above max, not a range, on a node)");
+pub const SCHEMA_UNKNOWN_INTERFACE: Code = code("OG-SCHEMA-007", "unknown_interface", 400, "`implements` names an unknown interface");
+pub const SCHEMA_UNKNOWN_PROPERTY: Code = code("OG-SCHEMA-008", "constraint_unknown_property", 400, "a constraint names an unknown property");
+pub const SCHEMA_BAD_ANNOTATION: Code = code(
+    "OG-SCHEMA-009",
+    "bad_annotation",
+    400,
+    "bad annotation arguments (or an invalid `@check` regex, or one longer than 4 KiB, nested deeper than 32, or compiling past 1 MiB)",
+);
+pub const SCHEMA_BAD_TYPE: Code = code("OG-SCHEMA-010", "bad_property_type", 400, "unknown type, bad `Vector(N)` or `enum(..)`");
+pub const SCHEMA_INTERFACE_CONFLICT: Code = code("OG-SCHEMA-011", "interface_conflict", 400, "interface properties that disagree");
+pub const SCHEMA_RESERVED_NAME: Code = code("OG-SCHEMA-012", "reserved_property_name", 400, "reserved property name (`id`, `src`, `dst`)");
+pub const SCHEMA_BAD_KEY: Code = code("OG-SCHEMA-013", "bad_key", 400, "more than one `@key`, or `@key` on an edge");
+pub const SCHEMA_CONSTRAINT_TYPE: Code = code("OG-SCHEMA-014", "constraint_wrong_type", 400, "constraint on a property of the wrong type");
+pub const SCHEMA_BAD_TYPE_NAME: Code = code("OG-SCHEMA-015", "bad_type_name", 400, "type name with characters other than ASCII letters, digits, `_`");
+pub const SCHEMA_NESTED_TOO_DEEP: Code = code("OG-SCHEMA-016", "schema_nested_too_deep", 400, "brackets (`(`, `[`, `{`) nested deeper than 64 levels");
+pub const SCHEMA_TOO_LARGE: Code = code("OG-SCHEMA-017", "schema_too_large", 400, "a schema source larger than 1 MiB");
+pub const QUERY_SYNTAX: Code = code("OG-QUERY-001", "query_syntax", 400, "syntax error");
+pub const QUERY_UNKNOWN_TYPE: Code = code("OG-QUERY-002", "query_unknown_type", 400, "unknown type (or an edge type bound as a node)");
+pub const QUERY_UNKNOWN_PROPERTY: Code = code("OG-QUERY-003", "query_unknown_property", 400, "unknown property; required property missing from an insert");
+pub const QUERY_UNKNOWN_EDGE: Code = code("OG-QUERY-004", "unknown_edge", 400, "unknown edge name");
+pub const QUERY_UNKNOWN_PARAMETER: Code = code("OG-QUERY-005", "unknown_parameter", 400, "unknown parameter or parameter type");
+pub const QUERY_TYPE_MISMATCH: Code = code("OG-QUERY-006", "type_mismatch", 400, "incompatible types");
+pub const QUERY_VARIABLE_TWO_TYPES: Code = code("OG-QUERY-007", "variable_two_types", 400, "a variable used as two node types");
+pub const QUERY_BAD_TRAVERSAL: Code = code("OG-QUERY-008", "bad_traversal", 400, "bad traversal bounds, or a repeated edge between two types");
+pub const QUERY_UNBOUND_VARIABLE: Code = code("OG-QUERY-009", "unbound_variable", 400, "variable not bound in `match`");
+pub const QUERY_BAD_PROJECTION: Code = code("OG-QUERY-010", "bad_projection", 400, "bad return, order, aggregate or function");
+pub const QUERY_DUPLICATE_NAME: Code = code("OG-QUERY-014", "duplicate_name", 400, "duplicate query, parameter, alias or assignment");
+pub const QUERY_BAD_MUTATION: Code = code("OG-QUERY-015", "bad_mutation", 400, "a mutation that cannot apply (key or endpoint update)");
+pub const QUERY_NESTED_TOO_DEEP: Code =
+    code("OG-QUERY-017", "query_nested_too_deep", 400, "brackets (`(`, `[`, `{`) nested deeper than 64 levels; `and`/`or` chains of any length are fine");
+pub const LOAD_BAD_RECORD: Code = code("OG-LOAD-002", "bad_record", 400, "not a JSON object of the right shape");
+pub const LOAD_UNKNOWN_TYPE: Code = code("OG-LOAD-003", "load_unknown_type", 400, "unknown node or edge type");
+pub const LOAD_MISSING_PROPERTY: Code = code("OG-LOAD-004", "missing_property", 400, "required property missing or null");
+pub const LOAD_UNKNOWN_PROPERTY: Code = code("OG-LOAD-005", "load_unknown_property", 400, "property not in the schema");
+pub const LOAD_BAD_VALUE: Code = code("OG-LOAD-006", "bad_value", 400, "value of the wrong type or out of the type's range");
+pub const LOAD_NOT_IN_ENUM: Code = code("OG-LOAD-007", "not_in_enum", 400, "value not in the enum");
+pub const LOAD_OUT_OF_RANGE: Code = code("OG-LOAD-008", "out_of_range", 400, "outside `@range`");
+pub const LOAD_CHECK_FAILED: Code = code("OG-LOAD-009", "check_failed", 400, "does not match `@check`");
+pub const LOAD_REPEATED_KEY: Code = code("OG-LOAD-010", "repeated_key", 400, "key or id repeated in the input (append, overwrite)");
+pub const LOAD_ALREADY_STORED: Code = code("OG-LOAD-011", "already_stored", 400, "key, id or `@unique` value already stored");
+pub const LOAD_REPEATED_UNIQUE: Code = code("OG-LOAD-012", "repeated_unique", 400, "`@unique` value repeated in the input");
+pub const LOAD_MISSING_ENDPOINT: Code = code("OG-LOAD-013", "load_missing_endpoint", 400, "edge endpoint does not exist");
+pub const LOAD_CARD_BROKEN: Code = code("OG-LOAD-014", "load_card_broken", 400, "`@card` bounds broken");
+pub const LOAD_LINE_TOO_LONG: Code = code(
+    "OG-LOAD-015",
+    "line_too_long",
+    400,
+    "a line longer than the line limit (16 MiB; the server's `--max-line-bytes`): the load stops there, since the loader's memory is bounded by one line",
+);
+pub const MUTATE_KEY_CLASH: Code = code("OG-MUTATE-001", "key_clash", 400, "`@key`/`@unique` clash");
+pub const MUTATE_MISSING_ENDPOINT: Code = code("OG-MUTATE-002", "mutate_missing_endpoint", 400, "edge endpoint missing (or deleted by the same query)");
+pub const MUTATE_CARD_BROKEN: Code = code("OG-MUTATE-003", "mutate_card_broken", 400, "`@card` violated");
+pub const MUTATE_BAD_VALUE: Code = code("OG-MUTATE-004", "value_rejected", 400, "value rejected (type, width, enum, `@range`, `@check`)");
+
+/// Every problem code above.
+pub const PROBLEMS: &[Code] = &[
+    SCHEMA_SYNTAX,
+    SCHEMA_DUPLICATE_TYPE,
+    SCHEMA_DUPLICATE_PROPERTY,
+    SCHEMA_UNKNOWN_ENDPOINT,
+    SCHEMA_NULLABLE_KEY,
+    SCHEMA_BAD_CARD,
+    SCHEMA_UNKNOWN_INTERFACE,
+    SCHEMA_UNKNOWN_PROPERTY,
+    SCHEMA_BAD_ANNOTATION,
+    SCHEMA_BAD_TYPE,
+    SCHEMA_INTERFACE_CONFLICT,
+    SCHEMA_RESERVED_NAME,
+    SCHEMA_BAD_KEY,
+    SCHEMA_CONSTRAINT_TYPE,
+    SCHEMA_BAD_TYPE_NAME,
+    SCHEMA_NESTED_TOO_DEEP,
+    SCHEMA_TOO_LARGE,
+    QUERY_SYNTAX,
+    QUERY_UNKNOWN_TYPE,
+    QUERY_UNKNOWN_PROPERTY,
+    QUERY_UNKNOWN_EDGE,
+    QUERY_UNKNOWN_PARAMETER,
+    QUERY_TYPE_MISMATCH,
+    QUERY_VARIABLE_TWO_TYPES,
+    QUERY_BAD_TRAVERSAL,
+    QUERY_UNBOUND_VARIABLE,
+    QUERY_BAD_PROJECTION,
+    QUERY_DUPLICATE_NAME,
+    QUERY_BAD_MUTATION,
+    QUERY_NESTED_TOO_DEEP,
+    LOAD_BAD_RECORD,
+    LOAD_UNKNOWN_TYPE,
+    LOAD_MISSING_PROPERTY,
+    LOAD_UNKNOWN_PROPERTY,
+    LOAD_BAD_VALUE,
+    LOAD_NOT_IN_ENUM,
+    LOAD_OUT_OF_RANGE,
+    LOAD_CHECK_FAILED,
+    LOAD_REPEATED_KEY,
+    LOAD_ALREADY_STORED,
+    LOAD_REPEATED_UNIQUE,
+    LOAD_MISSING_ENDPOINT,
+    LOAD_CARD_BROKEN,
+    LOAD_LINE_TOO_LONG,
+    MUTATE_KEY_CLASH,
+    MUTATE_MISSING_ENDPOINT,
+    MUTATE_CARD_BROKEN,
+    MUTATE_BAD_VALUE,
 ];

@@ -180,7 +180,8 @@ impl Error {
             Io(_) => codes::IO,
         };
         let code = match self {
-            Schema(errs) | Query(errs) => errs.first().map_or(entry.code, |e| e.code),
+            Schema(errs) => errs.first().map_or(codes::SCHEMA_SYNTAX.code, |e| e.code),
+            Query(errs) => errs.first().map_or(codes::QUERY_SYNTAX.code, |e| e.code),
             MutationRejected { code, .. } => code,
             _ => entry.code,
         };

@@ -227,7 +227,8 @@ impl Data {
         if self.unknown.is_empty() && self.errors.is_empty() {
             return Ok(self.cells);
         }
-        let mut out: LineErrors = self.unknown.iter().map(|k| ("OG-LOAD-005", format!("`{}` has no property `{k}`", def.name))).collect();
+        let mut out: LineErrors =
+            self.unknown.iter().map(|k| (crate::codes::LOAD_UNKNOWN_PROPERTY.code, format!("`{}` has no property `{k}`", def.name))).collect();
         self.errors.sort_by_key(|(i, _)| *i);
         out.extend(self.errors.into_iter().map(|(_, e)| (e.code, e.message)));
         Err(out)
@@ -441,7 +442,7 @@ fn owned_ref(s: String) -> IdRef {
 
 /// Parses and checks one non-empty line (at most 4 GiB).
 pub fn parse(index: &TypeIndex<'_>, line: &str) -> Result<Parsed, LineErrors> {
-    let shape = |m: String| vec![("OG-LOAD-002", m)];
+    let shape = |m: String| vec![(crate::codes::LOAD_BAD_RECORD.code, m)];
     let mut de = serde_json::Deserializer::from_str(line);
     let mut h = de.deserialize_map(LineVisitor { index }).and_then(|h| de.end().map(|_| h)).map_err(|e| shape(format!("not a valid record: {e}")))?;
     if let Some(f) = h.extra_fields.first() {
@@ -488,7 +489,7 @@ pub fn parse(index: &TypeIndex<'_>, line: &str) -> Result<Parsed, LineErrors> {
     };
     let Some((slot, def)) = found else {
         let what = if kind == TypeKind::Node { "node type" } else { "edge type" };
-        return Err(vec![("OG-LOAD-003", format!("unknown {what} `{name}`"))]);
+        return Err(vec![(crate::codes::LOAD_UNKNOWN_TYPE.code, format!("unknown {what} `{name}`"))]);
     };
     let data = match (h.data.take(), h.map.take()) {
         (Some((_, d)), _) => d,

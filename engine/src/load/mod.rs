@@ -95,7 +95,7 @@ fn line_too_long(source: &str, line: u64, max: usize) -> Error {
         total: 1,
         errors: vec![crate::error::LineError {
             line,
-            code: "OG-LOAD-015",
+            code: crate::codes::LOAD_LINE_TOO_LONG.code,
             message: format!("the line is longer than {max} bytes (the loader's line limit); nothing was loaded"),
         }],
     }
@@ -305,7 +305,8 @@ fn read_and_parse(
             at += l.len();
         }
         lines.par_extend(spans.par_iter().with_min_len(256).map(|&(no, start, end, bad)| {
-            let parsed = if bad { Err(vec![("OG-LOAD-002", "not valid UTF-8".to_string())]) } else { line::parse(&index, &text[start..end]) };
+            let parsed =
+                if bad { Err(vec![(crate::codes::LOAD_BAD_RECORD.code, "not valid UTF-8".to_string())]) } else { line::parse(&index, &text[start..end]) };
             ParsedLine { no, start, end, parsed }
         }));
         if tx.blocking_send(ParsedChunk { text, lines, last_line: line_no, bytes }).is_err() {

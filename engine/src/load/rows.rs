@@ -239,14 +239,18 @@ impl TypeRows {
             if let Some((owner, first)) = u.batch.get(&tup)
                 && owner != id
             {
-                tracker.error(line, "OG-LOAD-012", format!("`{}` @unique({}) value {tup} repeats line {first}", t.name, u.label));
+                tracker.error(line, crate::codes::LOAD_REPEATED_UNIQUE.code, format!("`{}` @unique({}) value {tup} repeats line {first}", t.name, u.label));
                 ok = false;
             }
             if let Some(owner) = u.stored.get(&tup)
                 && owner != id
             {
                 if self.mode == LoadMode::Append {
-                    tracker.error(line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
+                    tracker.error(
+                        line,
+                        crate::codes::LOAD_ALREADY_STORED.code,
+                        format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label),
+                    );
                     ok = false;
                 } else {
                     u.deferred.push((line, tup.clone(), owner.clone()));
@@ -272,13 +276,17 @@ impl TypeRows {
         if let Some(first) = self.batch_ids.get(k) {
             if self.mode != LoadMode::Merge {
                 let what = if t.key.is_empty() { "id" } else { "key" };
-                tracker.error(line, "OG-LOAD-010", format!("`{}` {what} `{id}` repeats line {first}", t.name));
+                tracker.error(line, crate::codes::LOAD_REPEATED_KEY.code, format!("`{}` {what} `{id}` repeats line {first}", t.name));
                 return false;
             }
             self.has_dups = true;
         }
         if self.mode == LoadMode::Append && self.stored_ids.as_ref().is_some_and(|s| s.contains(k)) {
-            tracker.error(line, "OG-LOAD-011", format!("`{}` `{id}` already exists in the graph (use --mode merge to update it)", t.name));
+            tracker.error(
+                line,
+                crate::codes::LOAD_ALREADY_STORED.code,
+                format!("`{}` `{id}` already exists in the graph (use --mode merge to update it)", t.name),
+            );
             return false;
         }
         self.batch_ids.insert(k, line);
@@ -394,7 +402,11 @@ impl TypeRows {
         for u in &self.uniques {
             for (line, tup, owner) in &u.deferred {
                 if !self.batch_ids.contains(id_key(owner)) {
-                    tracker.error(*line, "OG-LOAD-011", format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label));
+                    tracker.error(
+                        *line,
+                        crate::codes::LOAD_ALREADY_STORED.code,
+                        format!("`{}` @unique({}) value {tup} is already used by stored `{owner}`", t.name, u.label),
+                    );
                 }
             }
         }
@@ -423,7 +435,11 @@ impl TypeRows {
         if let Some(max) = card.max {
             for (src, (n, line)) in &counts {
                 if *n > max {
-                    tracker.error(*line, "OG-LOAD-014", format!("`{src}` would have {n} `{}` edges; @card({range}) allows at most {max}", t.name));
+                    tracker.error(
+                        *line,
+                        crate::codes::LOAD_CARD_BROKEN.code,
+                        format!("`{src}` would have {n} `{}` edges; @card({range}) allows at most {max}", t.name),
+                    );
                 }
             }
         }
@@ -435,7 +451,7 @@ impl TypeRows {
                     let which = if line == 0 { "stored node" } else { "node" };
                     tracker.error(
                         line,
-                        "OG-LOAD-014",
+                        crate::codes::LOAD_CARD_BROKEN.code,
                         format!("{which} `{from}` `{id}` has {n} `{}` edges; @card({range}) needs at least {}", t.name, card.min),
                     );
                 }
@@ -472,7 +488,7 @@ pub fn check_endpoints(schema: &SchemaIr, rows: &[&TypeRows], index: &std::colle
             let node_rows = rows[index[&(TypeKind::Node, node_type.clone())]];
             if !node_rows.knows(id_key(id)) {
                 let side = if *is_from { "from" } else { "to" };
-                tracker.error(*line, "OG-LOAD-013", format!("edge `{}` `{side}` node `{node_type}` `{id}` does not exist", t.name));
+                tracker.error(*line, crate::codes::LOAD_MISSING_ENDPOINT.code, format!("edge `{}` `{side}` node `{node_type}` `{id}` does not exist", t.name));
             }
         }
     }

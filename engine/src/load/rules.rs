@@ -42,7 +42,7 @@ impl ValueRules {
             if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
                 let lo = min.map(|m| m.to_string()).unwrap_or_default();
                 let hi = max.map(|m| m.to_string()).unwrap_or_default();
-                report("OG-LOAD-008", format!("`{}.{name}` = {v} is outside @range({lo}..{hi})", t.name));
+                report(crate::codes::LOAD_OUT_OF_RANGE.code, format!("`{}.{name}` = {v} is outside @range({lo}..{hi})", t.name));
                 ok = false;
             }
         }
@@ -50,7 +50,7 @@ impl ValueRules {
             if let Cell::Str(s) = &cells[*i]
                 && !re.is_match(s)
             {
-                report("OG-LOAD-009", format!("`{}.{name}` = {s:?} does not match @check {pattern:?}", t.name));
+                report(crate::codes::LOAD_CHECK_FAILED.code, format!("`{}.{name}` = {s:?} does not match @check {pattern:?}", t.name));
                 ok = false;
             }
         }

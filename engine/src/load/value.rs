@@ -39,7 +39,7 @@ fn wrong(prop: &str, ty: &PropType, v: &Value) -> ValueError {
             if s.len() > 40 { format!("{}...", &s[..s.floor_char_boundary(40)]) } else { s }
         }
     };
-    ValueError { code: "OG-LOAD-006", message: format!("property `{prop}` expects {ty}, got {shown}") }
+    ValueError { code: crate::codes::LOAD_BAD_VALUE.code, message: format!("property `{prop}` expects {ty}, got {shown}") }
 }
 
 pub fn parse_date(s: &str) -> Option<i32> {
@@ -78,7 +78,10 @@ pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> 
         PropType::Enum(values) => match v {
             Value::String(s) if values.contains(&s) => Cell::Str(s),
             Value::String(s) => {
-                return Err(ValueError { code: "OG-LOAD-007", message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")) });
+                return Err(ValueError {
+                    code: crate::codes::LOAD_NOT_IN_ENUM.code,
+                    message: format!("property `{prop}` value {s:?} is not one of {}", values.join(", ")),
+                });
             }
             other => return Err(err(&other)),
         },
@@ -99,12 +102,15 @@ pub fn convert(prop: &str, ty: &PropType, v: Value) -> Result<Cell, ValueError> 
         PropType::Blob => Cell::Bytes(
             v.as_str()
                 .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                .ok_or_else(|| ValueError { code: "OG-LOAD-006", message: format!("property `{prop}` expects Blob as a base64 string") })?,
+                .ok_or_else(|| ValueError { code: crate::codes::LOAD_BAD_VALUE.code, message: format!("property `{prop}` expects Blob as a base64 string") })?,
         ),
         PropType::Vector(n) => {
             let Value::Array(arr) = v else { return Err(err(&v)) };
             if arr.len() != *n as usize {
-                return Err(ValueError { code: "OG-LOAD-006", message: format!("property `{prop}` expects Vector({n}), got {} values", arr.len()) });
+                return Err(ValueError {
+                    code: crate::codes::LOAD_BAD_VALUE.code,
+                    message: format!("property `{prop}` expects Vector({n}), got {} values", arr.len()),
+                });
             }
             let mut out = Vec::with_capacity(arr.len());
             for x in &arr {
@@ -130,7 +136,7 @@ pub fn convert_property(p: &Property, v: Option<Value>) -> Result<Cell, ValueErr
             if p.nullable {
                 Ok(Cell::Null)
             } else {
-                Err(ValueError { code: "OG-LOAD-004", message: format!("required property `{}` is missing", p.name) })
+                Err(ValueError { code: crate::codes::LOAD_MISSING_PROPERTY.code, message: format!("required property `{}` is missing", p.name) })
             }
         }
         Some(v) => convert(&p.name, &p.ty, v),

@@ -135,7 +135,7 @@ struct Mutator<'a, 'g> {
 /// types, widths and enums are checked by one authority.
 fn cell_for(p: &crate::schema::Property, v: &Value) -> Result<Cell> {
     let json = if v.is_null() { None } else { Some(v.to_json()) };
-    convert_property(p, json).map_err(|e| rejected("OG-MUTATE-004", e.message))
+    convert_property(p, json).map_err(|e| rejected(crate::codes::MUTATE_BAD_VALUE.code, e.message))
 }
 
 fn value_of(cell: &Cell) -> Value {
@@ -191,7 +191,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             first.get_or_insert(msg);
         });
         match first {
-            Some(msg) => Err(rejected("OG-MUTATE-004", format!("{} `{}`: {msg}", t.name, row.id))),
+            Some(msg) => Err(rejected(crate::codes::MUTATE_BAD_VALUE.code, format!("{} `{}`: {msg}", t.name, row.id))),
             None => Ok(()),
         }
     }
@@ -205,8 +205,9 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let ends = if t.kind == TypeKind::Edge {
             let end = |name: &str| -> Result<String> {
                 let v = given(name).unwrap_or(Value::Null);
-                endpoint_id(v.to_json())
-                    .ok_or_else(|| rejected("OG-MUTATE-004", format!("{} `{name}` must be a node key (string, number or list of key values)", t.name)))
+                endpoint_id(v.to_json()).ok_or_else(|| {
+                    rejected(crate::codes::MUTATE_BAD_VALUE.code, format!("{} `{name}` must be a node key (string, number or list of key values)", t.name))
+                })
             };
             Some((end("from")?, end("to")?))
         } else {
@@ -219,13 +220,15 @@ impl<'a, 'g> Mutator<'a, 'g> {
             match given("id") {
                 Some(Value::Str(s)) if !s.is_empty() => s,
                 Some(Value::Null) | None => ulid::Ulid::new().to_string(),
-                Some(other) => return Err(rejected("OG-MUTATE-004", format!("{} `id` must be a non-empty string, got {}", t.name, other.to_json()))),
+                Some(other) => {
+                    return Err(rejected(crate::codes::MUTATE_BAD_VALUE.code, format!("{} `id` must be a non-empty string, got {}", t.name, other.to_json())));
+                }
             }
         };
         let row = Row { id: id.clone(), ends, cells };
         self.check_values(t, &row)?;
         if self.exists(t, &id).await? {
-            return Err(rejected("OG-MUTATE-001", format!("{} `{id}` already exists", t.name)));
+            return Err(rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{id}` already exists", t.name)));
         }
         let c = self.change(t);
         c.put(row);
@@ -409,11 +412,17 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 match here {
                     Some(true) => {}
                     Some(false) => {
-                        return Err(rejected("OG-MUTATE-002", format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id)));
+                        return Err(rejected(
+                            crate::codes::MUTATE_MISSING_ENDPOINT.code,
+                            format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
+                        ));
                     }
                     None => {
                         if self.changes.get(type_name).is_some_and(|c| c.removed.contains(id)) {
-                            return Err(rejected("OG-MUTATE-002", format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id)));
+                            return Err(rejected(
+                                crate::codes::MUTATE_MISSING_ENDPOINT.code,
+                                format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
+                            ));
                         }
                         unknown.insert(id.clone());
                     }
@@ -425,7 +434,10 @@ impl<'a, 'g> Mutator<'a, 'g> {
             let found: FxHashSet<String> = self.stored(nt, Some(pushdown::in_strings(ID, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
             if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
                 let side = if end == 0 { "from" } else { "to" };
-                return Err(rejected("OG-MUTATE-002", format!("{name} `{side}` names {type_name} `{missing}`, which does not exist")));
+                return Err(rejected(
+                    crate::codes::MUTATE_MISSING_ENDPOINT.code,
+                    format!("{name} `{side}` names {type_name} `{missing}`, which does not exist"),
+                ));
             }
         }
         Ok(())
@@ -462,7 +474,10 @@ impl<'a, 'g> Mutator<'a, 'g> {
         for (src, n) in counts {
             if n < card.min || card.max.is_some_and(|m| n > m) {
                 let max = card.max.map(|m| m.to_string()).unwrap_or_default();
-                return Err(rejected("OG-MUTATE-003", format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min)));
+                return Err(rejected(
+                    crate::codes::MUTATE_CARD_BROKEN.code,
+                    format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min),
+                ));
             }
         }
         Ok(())
@@ -555,7 +570,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
 
 fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str) -> Error {
     let shown: Vec<String> = tuple.iter().map(|v| v.to_json().to_string()).collect();
-    rejected("OG-MUTATE-001", format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")))
+    rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")))
 }
 
 /// A `where` leaf on one row.

@@ -6,9 +6,9 @@ use crate::lang::Diagnostic;
 use crate::lang::cursor::Cursor;
 use crate::lang::lexer::{Pos, Tok, Token};
 
-pub const SYNTAX: &str = "OG-QUERY-001";
+pub const SYNTAX: &str = crate::codes::QUERY_SYNTAX.code;
 /// Brackets nested deeper than `lexer::MAX_NESTING`.
-pub const TOO_DEEP: &str = "OG-QUERY-017";
+pub const TOO_DEEP: &str = crate::codes::QUERY_NESTED_TOO_DEEP.code;
 
 pub fn parse(src: &str) -> Result<Vec<QueryDecl>, Diagnostic> {
     let tokens = crate::lang::lexer::lex(src, SYNTAX, TOO_DEEP)?;

@@ -59,10 +59,14 @@ impl Compiler {
         let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
         for d in decls {
             if !d.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                self.err("OG-SCHEMA-015", d.pos, format!("type name `{}` must use ASCII letters, digits and `_`", d.name));
+                self.err(crate::codes::SCHEMA_BAD_TYPE_NAME.code, d.pos, format!("type name `{}` must use ASCII letters, digits and `_`", d.name));
             }
             if let Some(first) = seen.get(d.name.as_str()) {
-                self.err("OG-SCHEMA-002", d.pos, format!("duplicate type name `{}` (first declared at {}:{})", d.name, first.line, first.col));
+                self.err(
+                    crate::codes::SCHEMA_DUPLICATE_TYPE.code,
+                    d.pos,
+                    format!("duplicate type name `{}` (first declared at {}:{})", d.name, first.line, first.col),
+                );
             } else {
                 seen.insert(&d.name, d.pos);
             }
@@ -73,7 +77,7 @@ impl Compiler {
         for d in decls.iter().filter(|d| d.kind == DeclKind::Interface) {
             let properties = self.properties(d, &[]);
             for a in &d.constraints {
-                self.err("OG-SCHEMA-009", a.pos, format!("constraint @{} is not allowed in an interface", a.name));
+                self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("constraint @{} is not allowed in an interface", a.name));
             }
             interfaces.push(InterfaceDef { name: d.name.clone(), properties, metadata: self.metadata(&d.annotations, &["description"]) });
         }
@@ -104,7 +108,7 @@ impl Compiler {
         match a.args.as_slice() {
             [Literal::Str(s)] => Some(s.clone()),
             _ => {
-                self.err("OG-SCHEMA-009", a.pos, format!("@{} takes one string argument", a.name));
+                self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@{} takes one string argument", a.name));
                 None
             }
         }
@@ -140,7 +144,7 @@ impl Compiler {
                 };
                 if let Some(ty) = simple {
                     if !args.is_empty() {
-                        self.err("OG-SCHEMA-010", *pos, format!("type {name} takes no arguments"));
+                        self.err(crate::codes::SCHEMA_BAD_TYPE.code, *pos, format!("type {name} takes no arguments"));
                     }
                     return (ty, false);
                 }
@@ -148,7 +152,7 @@ impl Compiler {
                     "Vector" => match args.as_slice() {
                         [Literal::Int(n)] if *n >= 1 && *n <= 65_536 => (PropType::Vector(*n as u32), false),
                         _ => {
-                            self.err("OG-SCHEMA-010", *pos, "Vector takes one dimension between 1 and 65536, as in Vector(384)");
+                            self.err(crate::codes::SCHEMA_BAD_TYPE.code, *pos, "Vector takes one dimension between 1 and 65536, as in Vector(384)");
                             (PropType::Vector(1), false)
                         }
                     },
@@ -159,21 +163,21 @@ impl Compiler {
                             match a {
                                 Literal::Ident(s) | Literal::Str(s) => {
                                     if !seen.insert(s.as_str()) {
-                                        self.err("OG-SCHEMA-010", *pos, format!("enum value `{s}` is listed twice"));
+                                        self.err(crate::codes::SCHEMA_BAD_TYPE.code, *pos, format!("enum value `{s}` is listed twice"));
                                     }
                                     values.push(s.clone());
                                 }
-                                _ => self.err("OG-SCHEMA-010", *pos, "enum values must be names, as in enum(active, retired)"),
+                                _ => self.err(crate::codes::SCHEMA_BAD_TYPE.code, *pos, "enum values must be names, as in enum(active, retired)"),
                             }
                         }
                         if values.is_empty() {
-                            self.err("OG-SCHEMA-010", *pos, "enum needs at least one value");
+                            self.err(crate::codes::SCHEMA_BAD_TYPE.code, *pos, "enum needs at least one value");
                         }
                         (PropType::Enum(values), false)
                     }
                     _ => {
                         self.err(
-                            "OG-SCHEMA-010",
+                            crate::codes::SCHEMA_BAD_TYPE.code,
                             *pos,
                             format!(
                                 "unknown type `{name}` (expected String, Bool, I32, I64, U32, U64, F32, F64, Date, DateTime, Blob, Vector(N), [T] or enum(..))"
@@ -194,10 +198,18 @@ impl Compiler {
         let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
         for p in &d.properties {
             if RESERVED_COLUMNS.contains(&p.name.as_str()) && d.kind != DeclKind::Interface {
-                self.err("OG-SCHEMA-012", p.pos, format!("property name `{}` is reserved (id, src and dst are storage columns)", p.name));
+                self.err(
+                    crate::codes::SCHEMA_RESERVED_NAME.code,
+                    p.pos,
+                    format!("property name `{}` is reserved (id, src and dst are storage columns)", p.name),
+                );
             }
             if let Some(first) = seen.get(&p.name) {
-                self.err("OG-SCHEMA-003", p.pos, format!("duplicate property `{}` in `{}` (first declared at {}:{})", p.name, d.name, first.line, first.col));
+                self.err(
+                    crate::codes::SCHEMA_DUPLICATE_PROPERTY.code,
+                    p.pos,
+                    format!("duplicate property `{}` in `{}` (first declared at {}:{})", p.name, d.name, first.line, first.col),
+                );
                 continue;
             }
             seen.insert(p.name.clone(), p.pos);
@@ -210,12 +222,12 @@ impl Compiler {
                     "rename_from" => prop.rename_from = self.string_arg(a),
                     "key" | "unique" | "index" => {
                         if !a.args.is_empty() {
-                            self.err("OG-SCHEMA-009", a.pos, format!("@{} on a property takes no arguments", a.name));
+                            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@{} on a property takes no arguments", a.name));
                         }
                     }
                     // Short forms of the body constraints, checked with them in `type_def`.
                     "range" | "check" if d.kind == DeclKind::Interface => {
-                        self.err("OG-SCHEMA-009", a.pos, format!("constraint @{} is not allowed in an interface", a.name));
+                        self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("constraint @{} is not allowed in an interface", a.name));
                     }
                     "range" | "check" => {}
                     _ => prop.metadata.push(Metadata { name: a.name.clone(), args: a.args.iter().map(lit_json).collect() }),
@@ -225,7 +237,7 @@ impl Compiler {
                 // Redeclaring an inherited property: it must agree.
                 if existing.ty != prop.ty || existing.nullable != prop.nullable {
                     self.err(
-                        "OG-SCHEMA-011",
+                        crate::codes::SCHEMA_INTERFACE_CONFLICT.code,
                         p.pos,
                         format!(
                             "property `{}` is `{}{}` here but `{}{}` in an implemented interface",
@@ -251,16 +263,16 @@ impl Compiler {
             match arg {
                 Literal::Ident(n) | Literal::Str(n) => {
                     if t.property(n).is_none() {
-                        self.err("OG-SCHEMA-008", a.pos, format!("@{} names unknown property `{n}` of `{}`", a.name, t.name));
+                        self.err(crate::codes::SCHEMA_UNKNOWN_PROPERTY.code, a.pos, format!("@{} names unknown property `{n}` of `{}`", a.name, t.name));
                     } else {
                         names.push(n.clone());
                     }
                 }
-                _ => self.err("OG-SCHEMA-009", a.pos, format!("@{} takes property names", a.name)),
+                _ => self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@{} takes property names", a.name)),
             }
         }
         if a.args.is_empty() {
-            self.err("OG-SCHEMA-009", a.pos, format!("@{} in a body needs property names, as in @{}(name)", a.name, a.name));
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@{} in a body needs property names, as in @{}(name)", a.name, a.name));
         }
         names
     }
@@ -271,14 +283,16 @@ impl Compiler {
         let mut implements = Vec::new();
         for (iname, ipos) in &d.implements {
             match interfaces.iter().find(|i| &i.name == iname) {
-                None => self.err("OG-SCHEMA-007", *ipos, format!("`{}` implements unknown interface `{iname}`", d.name)),
+                None => self.err(crate::codes::SCHEMA_UNKNOWN_INTERFACE.code, *ipos, format!("`{}` implements unknown interface `{iname}`", d.name)),
                 Some(i) => {
                     implements.push(iname.clone());
                     for p in &i.properties {
                         match inherited.iter().find(|q| q.name == p.name) {
-                            Some(q) if q.ty != p.ty || q.nullable != p.nullable => {
-                                self.err("OG-SCHEMA-011", *ipos, format!("interfaces of `{}` disagree on property `{}`", d.name, p.name))
-                            }
+                            Some(q) if q.ty != p.ty || q.nullable != p.nullable => self.err(
+                                crate::codes::SCHEMA_INTERFACE_CONFLICT.code,
+                                *ipos,
+                                format!("interfaces of `{}` disagree on property `{}`", d.name, p.name),
+                            ),
                             Some(_) => {}
                             None => inherited.push(p.clone()),
                         }
@@ -308,7 +322,7 @@ impl Compiler {
         if let Some(((from, fpos), (to, tpos))) = &d.endpoints {
             for (n, p) in [(from, fpos), (to, tpos)] {
                 if !node_names.contains(n.as_str()) {
-                    self.err("OG-SCHEMA-004", *p, format!("edge `{}` names unknown node type `{n}` as an endpoint", d.name));
+                    self.err(crate::codes::SCHEMA_UNKNOWN_ENDPOINT.code, *p, format!("edge `{}` names unknown node type `{n}` as an endpoint", d.name));
                 }
             }
             t.from = Some(from.clone());
@@ -320,7 +334,7 @@ impl Compiler {
             match a.name.as_str() {
                 "description" => t.description = self.string_arg(a),
                 "card" if kind == TypeKind::Edge => t.card = self.card(a),
-                "card" => self.err("OG-SCHEMA-006", a.pos, "@card applies to edges only"),
+                "card" => self.err(crate::codes::SCHEMA_BAD_CARD.code, a.pos, "@card applies to edges only"),
                 _ => t.metadata.push(Metadata { name: a.name.clone(), args: a.args.iter().map(lit_json).collect() }),
             }
         }
@@ -365,7 +379,7 @@ impl Compiler {
                     if kind == TypeKind::Edge {
                         t.card = self.card(a);
                     } else {
-                        self.err("OG-SCHEMA-006", a.pos, "@card applies to edges only");
+                        self.err(crate::codes::SCHEMA_BAD_CARD.code, a.pos, "@card applies to edges only");
                     }
                 }
                 _ => t.metadata.push(Metadata { name: a.name.clone(), args: a.args.iter().map(lit_json).collect() }),
@@ -373,19 +387,19 @@ impl Compiler {
         }
         key_sets.dedup_by(|a, b| a.0 == b.0);
         if key_sets.len() > 1 {
-            self.err("OG-SCHEMA-013", key_sets[1].1, format!("`{}` declares more than one @key", d.name));
+            self.err(crate::codes::SCHEMA_BAD_KEY.code, key_sets[1].1, format!("`{}` declares more than one @key", d.name));
         }
         if let Some((key, pos)) = key_sets.into_iter().next() {
             if kind == TypeKind::Edge {
-                self.err("OG-SCHEMA-013", pos, format!("edge `{}` cannot have a @key: edges are identified by their id", d.name));
+                self.err(crate::codes::SCHEMA_BAD_KEY.code, pos, format!("edge `{}` cannot have a @key: edges are identified by their id", d.name));
             }
             for k in &key {
                 let p = t.property(k).expect("checked").clone();
                 if p.nullable {
-                    self.err("OG-SCHEMA-005", pos, format!("@key property `{}.{k}` is nullable; keys must always have a value", d.name));
+                    self.err(crate::codes::SCHEMA_NULLABLE_KEY.code, pos, format!("@key property `{}.{k}` is nullable; keys must always have a value", d.name));
                 }
                 if !p.ty.is_keyable() {
-                    self.err("OG-SCHEMA-014", pos, format!("@key property `{}.{k}` has type {} which cannot be a key", d.name, p.ty));
+                    self.err(crate::codes::SCHEMA_CONSTRAINT_TYPE.code, pos, format!("@key property `{}.{k}` has type {} which cannot be a key", d.name, p.ty));
                 }
             }
             t.key = key;
@@ -393,13 +407,13 @@ impl Compiler {
         for (embed_prop, pos) in d.properties.iter().filter_map(|p| p.annotations.iter().find(|a| a.name == "embed").map(|a| (p.name.clone(), a.pos))) {
             let p = t.property(&embed_prop).expect("declared").clone();
             if !matches!(p.ty, PropType::Vector(_)) {
-                self.err("OG-SCHEMA-009", pos, format!("@embed target `{embed_prop}` must be a Vector(N)"));
+                self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, pos, format!("@embed target `{embed_prop}` must be a Vector(N)"));
             }
             if let Some(src) = &p.embed {
                 match t.property(src) {
                     Some(sp) if sp.ty == PropType::String => {}
-                    Some(_) => self.err("OG-SCHEMA-009", pos, format!("@embed source `{src}` must be a String property")),
-                    None => self.err("OG-SCHEMA-008", pos, format!("@embed names unknown property `{src}`")),
+                    Some(_) => self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, pos, format!("@embed source `{src}` must be a String property")),
+                    None => self.err(crate::codes::SCHEMA_UNKNOWN_PROPERTY.code, pos, format!("@embed names unknown property `{src}`")),
                 }
             }
         }
@@ -418,7 +432,7 @@ impl Compiler {
 
     fn card(&mut self, a: &Annotation) -> Option<Cardinality> {
         let bad = |c: &mut Self| {
-            c.err("OG-SCHEMA-006", a.pos, "@card takes `min..max` with 0 <= min <= max, as in @card(0..1) or @card(1..)");
+            c.err(crate::codes::SCHEMA_BAD_CARD.code, a.pos, "@card takes `min..max` with 0 <= min <= max, as in @card(0..1) or @card(1..)");
             None
         };
         let (min, max) = match a.args.as_slice() {
@@ -447,28 +461,28 @@ impl Compiler {
 
     fn range(&mut self, t: &mut TypeDef, a: &Annotation) {
         let (Some(Literal::Ident(p) | Literal::Str(p)), Some(Literal::Range(lo, hi))) = (a.args.first(), a.args.get(1)) else {
-            self.err("OG-SCHEMA-009", a.pos, "@range takes a property and bounds, as in @range(age, 0..150)");
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, "@range takes a property and bounds, as in @range(age, 0..150)");
             return;
         };
         let Some(prop) = t.property(p) else {
-            self.err("OG-SCHEMA-008", a.pos, format!("@range names unknown property `{p}` of `{}`", t.name));
+            self.err(crate::codes::SCHEMA_UNKNOWN_PROPERTY.code, a.pos, format!("@range names unknown property `{p}` of `{}`", t.name));
             return;
         };
         if !prop.ty.is_numeric() {
-            self.err("OG-SCHEMA-014", a.pos, format!("@range needs a numeric property; `{p}` is {}", prop.ty));
+            self.err(crate::codes::SCHEMA_CONSTRAINT_TYPE.code, a.pos, format!("@range needs a numeric property; `{p}` is {}", prop.ty));
             return;
         }
         let min = lo.as_deref().map(lit_num);
         let max = hi.as_deref().map(lit_num);
         if min == Some(None) || max == Some(None) || (min.is_none() && max.is_none()) {
-            self.err("OG-SCHEMA-009", a.pos, "@range bounds must be numbers, at least one of them given");
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, "@range bounds must be numbers, at least one of them given");
             return;
         }
         let (min, max) = (min.flatten(), max.flatten());
         if let (Some(lo), Some(hi)) = (min, max)
             && lo > hi
         {
-            self.err("OG-SCHEMA-009", a.pos, format!("@range({p}, ..) has min {lo} above max {hi}"));
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@range({p}, ..) has min {lo} above max {hi}"));
             return;
         }
         t.ranges.push(RangeConstraint { property: p.clone(), min, max });
@@ -476,19 +490,19 @@ impl Compiler {
 
     fn check(&mut self, t: &mut TypeDef, a: &Annotation) {
         let [Literal::Ident(p) | Literal::Str(p), Literal::Str(pattern)] = a.args.as_slice() else {
-            self.err("OG-SCHEMA-009", a.pos, "@check takes a property and a regex string, as in @check(email, \"^[^@]+@[^@]+$\")");
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, "@check takes a property and a regex string, as in @check(email, \"^[^@]+@[^@]+$\")");
             return;
         };
         let Some(prop) = t.property(p) else {
-            self.err("OG-SCHEMA-008", a.pos, format!("@check names unknown property `{p}` of `{}`", t.name));
+            self.err(crate::codes::SCHEMA_UNKNOWN_PROPERTY.code, a.pos, format!("@check names unknown property `{p}` of `{}`", t.name));
             return;
         };
         if prop.ty != PropType::String {
-            self.err("OG-SCHEMA-014", a.pos, format!("@check needs a String property; `{p}` is {}", prop.ty));
+            self.err(crate::codes::SCHEMA_CONSTRAINT_TYPE.code, a.pos, format!("@check needs a String property; `{p}` is {}", prop.ty));
             return;
         }
         if let Err(e) = super::pattern::compile(pattern) {
-            self.err("OG-SCHEMA-009", a.pos, format!("@check pattern for `{p}` is not a valid regex: {e}"));
+            self.err(crate::codes::SCHEMA_BAD_ANNOTATION.code, a.pos, format!("@check pattern for `{p}` is not a valid regex: {e}"));
             return;
         }
         t.checks.push(CheckConstraint { property: p.clone(), pattern: pattern.clone() });

@@ -20,9 +20,9 @@ pub const MAX_SCHEMA_BYTES: usize = 1 << 20;
 pub fn compile_schema(src: &str) -> Result<SchemaIr, Vec<SchemaError>> {
     if src.len() > MAX_SCHEMA_BYTES {
         let msg = format!("the schema is {} bytes; the limit is {MAX_SCHEMA_BYTES}", src.len());
-        return Err(vec![SchemaError::new("OG-SCHEMA-017", lexer::Pos { line: 1, col: 1 }, msg)]);
+        return Err(vec![SchemaError::new(crate::codes::SCHEMA_TOO_LARGE.code, lexer::Pos { line: 1, col: 1 }, msg)]);
     }
-    let tokens = lexer::lex(src, "OG-SCHEMA-001", "OG-SCHEMA-016").map_err(|e| vec![e])?;
+    let tokens = lexer::lex(src, crate::codes::SCHEMA_SYNTAX.code, crate::codes::SCHEMA_NESTED_TOO_DEEP.code).map_err(|e| vec![e])?;
     let decls = parser::parse(tokens).map_err(|e| vec![e])?;
     compile::compile(&decls)
 }

@@ -21,7 +21,7 @@ struct Parser {
 }
 
 impl Cursor for Parser {
-    const SYNTAX: &'static str = "OG-SCHEMA-001";
+    const SYNTAX: &'static str = crate::codes::SCHEMA_SYNTAX.code;
 
     fn tokens(&self) -> &[Token] {
         &self.tokens
@@ -44,7 +44,7 @@ impl Parser {
             "edge" => DeclKind::Edge,
             "interface" => DeclKind::Interface,
             _ => {
-                return Err(SchemaError::new("OG-SCHEMA-001", pos, format!("expected `node`, `edge` or `interface`, found `{kw}`")));
+                return Err(SchemaError::new(crate::codes::SCHEMA_SYNTAX.code, pos, format!("expected `node`, `edge` or `interface`, found `{kw}`")));
             }
         };
         let (name, name_pos) = self.ident("a type name")?;
@@ -58,7 +58,7 @@ impl Parser {
         }
         if matches!(self.peek(), Tok::Ident(s) if s == "implements") {
             if kind != DeclKind::Node {
-                return Err(SchemaError::new("OG-SCHEMA-001", self.pos(), "only node types can use `implements`"));
+                return Err(SchemaError::new(crate::codes::SCHEMA_SYNTAX.code, self.pos(), "only node types can use `implements`"));
             }
             self.bump();
             loop {

@@ -15,7 +15,7 @@ impl<'s> Checker<'s> {
                     } else if let Ok(u) = u64::try_from(*i) {
                         Value::UInt(u)
                     } else {
-                        self.err("OG-QUERY-006", e.pos(), format!("integer {i} does not fit in 64 bits"));
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, e.pos(), format!("integer {i} does not fit in 64 bits"));
                         return None;
                     };
                     (PExpr::Const(v), Ty::Int)
@@ -29,7 +29,11 @@ impl<'s> Checker<'s> {
                     return Some((PExpr::Param(i), Ty::of(&spec.ty)));
                 }
                 if matches!(ctx, Ctx::Value | Ctx::Where(_)) {
-                    self.err("OG-QUERY-005", *pos, format!("unknown parameter `${name}`; declare it in the query's parameter list"));
+                    self.err(
+                        crate::codes::QUERY_UNKNOWN_PARAMETER.code,
+                        *pos,
+                        format!("unknown parameter `${name}`; declare it in the query's parameter list"),
+                    );
                     return None;
                 }
                 let v = self.var_ref(name, *pos)?;
@@ -38,7 +42,7 @@ impl<'s> Checker<'s> {
             }
             Expr::Prop { var, prop, pos } => {
                 if matches!(ctx, Ctx::Value | Ctx::Where(_)) {
-                    self.err("OG-QUERY-010", *pos, "a mutation refers to properties by bare name, without `$var.`");
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, *pos, "a mutation refers to properties by bare name, without `$var.`");
                     return None;
                 }
                 let v = self.var_ref(var, *pos)?;
@@ -50,7 +54,11 @@ impl<'s> Checker<'s> {
                     Some(p) => Some((PExpr::Prop { var: v, prop: prop.clone() }, Ty::of(&p.ty))),
                     None => {
                         let known: Vec<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
-                        self.err("OG-QUERY-003", *pos, format!("{} has no property `{prop}` (properties: id, {})", t.name, known.join(", ")));
+                        self.err(
+                            crate::codes::QUERY_UNKNOWN_PROPERTY.code,
+                            *pos,
+                            format!("{} has no property `{prop}` (properties: id, {})", t.name, known.join(", ")),
+                        );
                         None
                     }
                 }
@@ -63,13 +71,17 @@ impl<'s> Checker<'s> {
                     match t.property(name) {
                         Some(p) => Some((PExpr::Field(name.clone()), Ty::of(&p.ty))),
                         None => {
-                            self.err("OG-QUERY-003", *pos, format!("{} has no property `{name}`", t.name));
+                            self.err(crate::codes::QUERY_UNKNOWN_PROPERTY.code, *pos, format!("{} has no property `{name}`", t.name));
                             None
                         }
                     }
                 }
                 _ => {
-                    self.err("OG-QUERY-001", *pos, format!("unexpected name `{name}`; write `$var.{name}`, a `$parameter` or a quoted string"));
+                    self.err(
+                        crate::codes::QUERY_SYNTAX.code,
+                        *pos,
+                        format!("unexpected name `{name}`; write `$var.{name}`, a `$parameter` or a quoted string"),
+                    );
                     None
                 }
             },
@@ -79,7 +91,7 @@ impl<'s> Checker<'s> {
                 for it in items {
                     let (pe, ty) = self.expr(it, ctx)?;
                     if !elem.compatible(&ty) {
-                        self.err("OG-QUERY-006", it.pos(), format!("list mixes {} and {}", elem.name(), ty.name()));
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, it.pos(), format!("list mixes {} and {}", elem.name(), ty.name()));
                         return None;
                     }
                     if elem == Ty::Any || elem == Ty::Null {
@@ -103,7 +115,7 @@ impl<'s> Checker<'s> {
                     _ => lt.compatible(&rt) && !matches!(lt, Ty::Node(_) | Ty::Bool) && !matches!(rt, Ty::Node(_)),
                 };
                 if !ok {
-                    self.err("OG-QUERY-006", *pos, format!("cannot compare {} {} {}", lt.name(), op.symbol(), rt.name()));
+                    self.err(crate::codes::QUERY_TYPE_MISMATCH.code, *pos, format!("cannot compare {} {} {}", lt.name(), op.symbol(), rt.name()));
                     return None;
                 }
                 Some((PExpr::Cmp { op: *op, left: Box::new(l), right: Box::new(r) }, Ty::Bool))
@@ -113,7 +125,7 @@ impl<'s> Checker<'s> {
                 for x in parts {
                     let (pe, t) = self.expr(x, ctx)?;
                     if t != Ty::Bool && t != Ty::Null {
-                        self.err("OG-QUERY-006", x.pos(), format!("`and`/`or` need true or false, this is {}", t.name()));
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, x.pos(), format!("`and`/`or` need true or false, this is {}", t.name()));
                         return None;
                     }
                     out.push(pe);
@@ -128,7 +140,7 @@ impl<'s> Checker<'s> {
             match args {
                 [Expr::Lit(Literal::Str(s), _)] => Some(s.clone()),
                 _ => {
-                    c.err("OG-QUERY-010", pos, format!("{name}() takes one quoted string"));
+                    c.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() takes one quoted string"));
                     None
                 }
             }
@@ -139,7 +151,7 @@ impl<'s> Checker<'s> {
                 match parse_date(&s) {
                     Some(d) => Some((PExpr::Const(Value::Date(d)), Ty::Date)),
                     None => {
-                        self.err("OG-QUERY-006", pos, format!("{s:?} is not a date (YYYY-MM-DD)"));
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, pos, format!("{s:?} is not a date (YYYY-MM-DD)"));
                         None
                     }
                 }
@@ -149,21 +161,21 @@ impl<'s> Checker<'s> {
                 match parse_datetime(&s) {
                     Some(t) => Some((PExpr::Const(Value::DateTime(t)), Ty::DateTime)),
                     None => {
-                        self.err("OG-QUERY-006", pos, format!("{s:?} is not a date-time (RFC 3339)"));
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, pos, format!("{s:?} is not a date-time (RFC 3339)"));
                         None
                     }
                 }
             }
             "now" => {
                 if !args.is_empty() {
-                    self.err("OG-QUERY-010", pos, "now() takes no arguments");
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "now() takes no arguments");
                     return None;
                 }
                 Some((PExpr::Now, Ty::DateTime))
             }
             "count" | "sum" | "avg" | "min" | "max" => {
                 if ctx != Ctx::Return {
-                    self.err("OG-QUERY-010", pos, format!("{name}() is an aggregate; use it in `return`"));
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() is an aggregate; use it in `return`"));
                     return None;
                 }
                 let func = match name {
@@ -175,13 +187,13 @@ impl<'s> Checker<'s> {
                 };
                 if star {
                     if func != AggFn::Count || !args.is_empty() {
-                        self.err("OG-QUERY-010", pos, "only count(*) takes `*`");
+                        self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "only count(*) takes `*`");
                         return None;
                     }
                     return Some((PExpr::Agg { func, arg: None }, Ty::Int));
                 }
                 let [arg] = args else {
-                    self.err("OG-QUERY-010", pos, format!("{name}() takes one argument"));
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() takes one argument"));
                     return None;
                 };
                 let (a, at) = self.expr(arg, Ctx::Filter)?;
@@ -189,14 +201,14 @@ impl<'s> Checker<'s> {
                     AggFn::Count => Ty::Int,
                     AggFn::Sum | AggFn::Avg => {
                         if !at.numeric() && at != Ty::Null {
-                            self.err("OG-QUERY-006", arg.pos(), format!("{name}() needs numbers, got {}", at.name()));
+                            self.err(crate::codes::QUERY_TYPE_MISMATCH.code, arg.pos(), format!("{name}() needs numbers, got {}", at.name()));
                             return None;
                         }
                         if func == AggFn::Avg { Ty::Float } else { at }
                     }
                     AggFn::Min | AggFn::Max => {
                         if matches!(at, Ty::Node(_) | Ty::List(_) | Ty::Bytes) {
-                            self.err("OG-QUERY-006", arg.pos(), format!("{name}() needs comparable values, got {}", at.name()));
+                            self.err(crate::codes::QUERY_TYPE_MISMATCH.code, arg.pos(), format!("{name}() needs comparable values, got {}", at.name()));
                             return None;
                         }
                         at
@@ -206,7 +218,11 @@ impl<'s> Checker<'s> {
                 Some((PExpr::Agg { func, arg: Some(Box::new(a)) }, ty))
             }
             other => {
-                self.err("OG-QUERY-010", pos, format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"));
+                self.err(
+                    crate::codes::QUERY_BAD_PROJECTION.code,
+                    pos,
+                    format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"),
+                );
                 None
             }
         }

@@ -111,7 +111,7 @@ pub fn check_all(schema: &SchemaIr, decls: &[QueryDecl]) -> Result<Vec<Plan>, Ve
     let mut seen = HashMap::new();
     for d in decls {
         if seen.insert(d.name.clone(), d.pos).is_some() {
-            errors.push(Diagnostic::new("OG-QUERY-014", d.pos, format!("query `{}` is declared twice", d.name)));
+            errors.push(Diagnostic::new(crate::codes::QUERY_DUPLICATE_NAME.code, d.pos, format!("query `{}` is declared twice", d.name)));
         }
         match check(schema, d) {
             Ok(p) => plans.push(p),
@@ -126,12 +126,12 @@ pub fn check(schema: &SchemaIr, d: &QueryDecl) -> Result<Plan, Vec<Diagnostic>> 
     let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new() };
     for p in &d.params {
         if c.params.iter().any(|(n, _)| *n == p.name) {
-            c.err("OG-QUERY-014", p.pos, format!("parameter `${}` is declared twice", p.name));
+            c.err(crate::codes::QUERY_DUPLICATE_NAME.code, p.pos, format!("parameter `${}` is declared twice", p.name));
             continue;
         }
         match param_type(&p.ty) {
             Ok(ty) => c.params.push((p.name.clone(), ParamSpec { name: p.name.clone(), ty, nullable: p.nullable })),
-            Err((pos, msg)) => c.err("OG-QUERY-005", pos, msg),
+            Err((pos, msg)) => c.err(crate::codes::QUERY_UNKNOWN_PARAMETER.code, pos, msg),
         }
     }
     let body = match &d.body {
@@ -208,13 +208,21 @@ impl<'s> Checker<'s> {
             return Some(t);
         }
         if self.schema.edge(name).is_some() {
-            self.err("OG-QUERY-002", pos, format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)));
+            self.err(
+                crate::codes::QUERY_UNKNOWN_TYPE.code,
+                pos,
+                format!("`{name}` is an edge type; bind node types and traverse edges (`$a {} $b`)", edge_word(name)),
+            );
         } else if self.schema.interfaces.iter().any(|i| i.name == name) {
             let users: Vec<&str> = self.schema.nodes.iter().filter(|t| t.implements.iter().any(|i| i == name)).map(|t| t.name.as_str()).collect();
-            self.err("OG-QUERY-002", pos, format!("`{name}` is an interface; bind one of the node types that implement it ({})", users.join(", ")));
+            self.err(
+                crate::codes::QUERY_UNKNOWN_TYPE.code,
+                pos,
+                format!("`{name}` is an interface; bind one of the node types that implement it ({})", users.join(", ")),
+            );
         } else {
             let known: Vec<&str> = self.schema.nodes.iter().map(|t| t.name.as_str()).collect();
-            self.err("OG-QUERY-002", pos, format!("unknown node type `{name}` (node types: {})", known.join(", ")));
+            self.err(crate::codes::QUERY_UNKNOWN_TYPE.code, pos, format!("unknown node type `{name}` (node types: {})", known.join(", ")));
         }
         None
     }
@@ -228,14 +236,14 @@ impl<'s> Checker<'s> {
         let local = self.scope.len() > 1;
         if name != "_" {
             if self.params.iter().any(|(n, _)| n == name) {
-                self.err("OG-QUERY-014", pos, format!("`${name}` is a parameter; pick another variable name"));
+                self.err(crate::codes::QUERY_DUPLICATE_NAME.code, pos, format!("`${name}` is a parameter; pick another variable name"));
             }
             if let Some(i) = self.lookup(name) {
                 if self.vars[i].type_name.is_empty() {
                     self.vars[i].type_name = type_name.to_string();
                 } else if !type_name.is_empty() && self.vars[i].type_name != type_name {
                     let have = self.vars[i].type_name.clone();
-                    self.err("OG-QUERY-007", pos, format!("`${name}` is a {have} here but a {type_name} elsewhere"));
+                    self.err(crate::codes::QUERY_VARIABLE_TWO_TYPES.code, pos, format!("`${name}` is a {have} here but a {type_name} elsewhere"));
                 }
                 return i;
             }
@@ -256,7 +264,7 @@ impl<'s> Checker<'s> {
         for it in &r.items {
             let name = it.alias.clone().unwrap_or_else(|| it.text.clone());
             if names.insert(name.clone(), it.expr.pos()).is_some() {
-                self.err("OG-QUERY-014", it.expr.pos(), format!("two return items are named `{name}`; add `as <alias>`"));
+                self.err(crate::codes::QUERY_DUPLICATE_NAME.code, it.expr.pos(), format!("two return items are named `{name}`; add `as <alias>`"));
             }
             if let Some((expr, _)) = self.expr(&it.expr, Ctx::Return) {
                 items.push(PItem { name, expr });
@@ -273,12 +281,16 @@ impl<'s> Checker<'s> {
             let key = match by_name.or(by_text) {
                 Some(i) => OrderRef::Item(i),
                 None if aggregate => {
-                    self.err("OG-QUERY-010", k.expr.pos(), format!("order key `{}` must be a return item of this aggregate query", k.text));
+                    self.err(
+                        crate::codes::QUERY_BAD_PROJECTION.code,
+                        k.expr.pos(),
+                        format!("order key `{}` must be a return item of this aggregate query", k.text),
+                    );
                     continue;
                 }
                 None => match &k.expr {
                     Expr::Field(f, pos) => {
-                        self.err("OG-QUERY-010", *pos, format!("order key `{f}` is not a return alias"));
+                        self.err(crate::codes::QUERY_BAD_PROJECTION.code, *pos, format!("order key `{f}` is not a return alias"));
                         continue;
                     }
                     e => match self.expr(e, Ctx::Filter) {
@@ -302,12 +314,16 @@ impl<'s> Checker<'s> {
             Some((RowCount::Lit(n), _)) => Some(Rows::Lit(*n)),
             Some((RowCount::Param(name), pos)) => {
                 let Some(i) = self.params.iter().position(|(n, _)| n == name) else {
-                    self.err("OG-QUERY-005", *pos, format!("unknown parameter `${name}` in {word}; declare it in the query's parameter list"));
+                    self.err(
+                        crate::codes::QUERY_UNKNOWN_PARAMETER.code,
+                        *pos,
+                        format!("unknown parameter `${name}` in {word}; declare it in the query's parameter list"),
+                    );
                     return None;
                 };
                 let ty = &self.params[i].1.ty;
                 if !matches!(ty, PropType::I32 | PropType::I64 | PropType::U32 | PropType::U64) {
-                    self.err("OG-QUERY-006", *pos, format!("{word} takes an integer; `${name}` is {ty}"));
+                    self.err(crate::codes::QUERY_TYPE_MISMATCH.code, *pos, format!("{word} takes an integer; `${name}` is {ty}"));
                     return None;
                 }
                 Some(Rows::Param(i))
@@ -333,7 +349,7 @@ impl<'s> Checker<'s> {
                     // when the edge is known), so their uses add no errors.
                     let Some(e) = self.schema.edges.iter().find(|e| edge_word(&e.name) == *edge) else {
                         let known: Vec<String> = self.schema.edges.iter().map(|e| edge_word(&e.name)).collect();
-                        self.err("OG-QUERY-004", *edge_pos, format!("unknown edge `{edge}` (edges: {})", known.join(", ")));
+                        self.err(crate::codes::QUERY_UNKNOWN_EDGE.code, *edge_pos, format!("unknown edge `{edge}` (edges: {})", known.join(", ")));
                         self.bind_var(from, "", *from_pos);
                         self.bind_var(to, "", *to_pos);
                         continue;
@@ -342,13 +358,17 @@ impl<'s> Checker<'s> {
                     let hops = match hops {
                         None => Some(None),
                         Some(_) if src != dst => {
-                            self.err("OG-QUERY-008", *edge_pos, format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"));
+                            self.err(
+                                crate::codes::QUERY_BAD_TRAVERSAL.code,
+                                *edge_pos,
+                                format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
+                            );
                             None
                         }
                         Some((min, max)) => {
                             let max = max.unwrap_or(MAX_HOPS.max(*min));
                             if max > MAX_HOPS {
-                                self.err("OG-QUERY-008", *edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
+                                self.err(crate::codes::QUERY_BAD_TRAVERSAL.code, *edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
                                 None
                             } else {
                                 Some(Some((*min, max)))
@@ -369,7 +389,7 @@ impl<'s> Checker<'s> {
                 Clause::Bind { var, props, .. } => {
                     if var == "_" {
                         if let Some((_, pos, _)) = props.first() {
-                            self.err("OG-QUERY-009", *pos, "`$_` cannot carry properties; name the variable");
+                            self.err(crate::codes::QUERY_UNBOUND_VARIABLE.code, *pos, "`$_` cannot carry properties; name the variable");
                         }
                         continue;
                     }
@@ -391,7 +411,7 @@ impl<'s> Checker<'s> {
                 Clause::Filter(e) => {
                     if let Some((pe, ty)) = self.expr(e, Ctx::Filter) {
                         if ty != Ty::Bool && ty != Ty::Null {
-                            self.err("OG-QUERY-006", e.pos(), format!("a match filter must be true or false, this is {}", ty.name()));
+                            self.err(crate::codes::QUERY_TYPE_MISMATCH.code, e.pos(), format!("a match filter must be true or false, this is {}", ty.name()));
                         } else {
                             out.push(PClause::Filter(pe));
                         }
@@ -405,13 +425,13 @@ impl<'s> Checker<'s> {
 
     fn var_ref(&mut self, name: &str, pos: Pos) -> Option<usize> {
         if name == "_" {
-            self.err("OG-QUERY-009", pos, "`$_` cannot be read; name the variable");
+            self.err(crate::codes::QUERY_UNBOUND_VARIABLE.code, pos, "`$_` cannot be read; name the variable");
             return None;
         }
         match self.lookup(name) {
             Some(v) => Some(v),
             None => {
-                self.err("OG-QUERY-009", pos, format!("`${name}` is neither a parameter nor a variable bound in `match`"));
+                self.err(crate::codes::QUERY_UNBOUND_VARIABLE.code, pos, format!("`${name}` is neither a parameter nor a variable bound in `match`"));
                 None
             }
         }

@@ -9,7 +9,7 @@ impl<'s> Checker<'s> {
             Some(t) => Some(t),
             None => {
                 let known: Vec<&str> = schema.types().map(|t| t.name.as_str()).collect();
-                self.err("OG-QUERY-002", pos, format!("unknown type `{name}` (types: {})", known.join(", ")));
+                self.err(crate::codes::QUERY_UNKNOWN_TYPE.code, pos, format!("unknown type `{name}` (types: {})", known.join(", ")));
                 None
             }
         }
@@ -20,13 +20,13 @@ impl<'s> Checker<'s> {
         let mut ok = true;
         for (name, pos, value) in props {
             if out.iter().any(|(n, _): &(String, PExpr)| n == name) {
-                self.err("OG-QUERY-014", *pos, format!("`{name}` is assigned twice"));
+                self.err(crate::codes::QUERY_DUPLICATE_NAME.code, *pos, format!("`{name}` is assigned twice"));
                 ok = false;
                 continue;
             }
             let target = if t.from.is_some() && (name == "from" || name == "to") {
                 if !inserting {
-                    self.err("OG-QUERY-015", *pos, format!("an edge's `{name}` cannot be updated; delete the edge and insert another"));
+                    self.err(crate::codes::QUERY_BAD_MUTATION.code, *pos, format!("an edge's `{name}` cannot be updated; delete the edge and insert another"));
                     ok = false;
                     continue;
                 }
@@ -36,7 +36,7 @@ impl<'s> Checker<'s> {
             } else if name == "id" {
                 if !inserting || !t.key.is_empty() {
                     let why = if t.key.is_empty() { "ids cannot be updated" } else { "its id comes from its @key" };
-                    self.err("OG-QUERY-015", *pos, format!("{}: {why}", t.name));
+                    self.err(crate::codes::QUERY_BAD_MUTATION.code, *pos, format!("{}: {why}", t.name));
                     ok = false;
                     continue;
                 }
@@ -45,7 +45,11 @@ impl<'s> Checker<'s> {
                 match t.property(name) {
                     Some(p) => {
                         if !inserting && t.key.contains(name) {
-                            self.err("OG-QUERY-015", *pos, format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name));
+                            self.err(
+                                crate::codes::QUERY_BAD_MUTATION.code,
+                                *pos,
+                                format!("`{name}` is part of {}'s @key; delete the node and insert it again instead", t.name),
+                            );
                             ok = false;
                             continue;
                         }
@@ -53,7 +57,11 @@ impl<'s> Checker<'s> {
                     }
                     None => {
                         let known: Vec<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
-                        self.err("OG-QUERY-003", *pos, format!("{} has no property `{name}` (properties: {})", t.name, known.join(", ")));
+                        self.err(
+                            crate::codes::QUERY_UNKNOWN_PROPERTY.code,
+                            *pos,
+                            format!("{} has no property `{name}` (properties: {})", t.name, known.join(", ")),
+                        );
                         ok = false;
                         continue;
                     }
@@ -66,7 +74,7 @@ impl<'s> Checker<'s> {
             if let Some(want) = target
                 && !want.compatible(&ty)
             {
-                self.err("OG-QUERY-006", value.pos(), format!("`{name}` is {}, got {}", want.name(), ty.name()));
+                self.err(crate::codes::QUERY_TYPE_MISMATCH.code, value.pos(), format!("`{name}` is {}, got {}", want.name(), ty.name()));
                 ok = false;
                 continue;
             }
@@ -78,14 +86,14 @@ impl<'s> Checker<'s> {
             if t.from.is_some() {
                 for end in ["from", "to"] {
                     if !given(end) {
-                        self.err("OG-QUERY-003", pos, format!("inserting a {} edge needs `{end}`", t.name));
+                        self.err(crate::codes::QUERY_UNKNOWN_PROPERTY.code, pos, format!("inserting a {} edge needs `{end}`", t.name));
                         ok = false;
                     }
                 }
             }
             for p in &t.properties {
                 if !p.nullable && !given(&p.name) {
-                    self.err("OG-QUERY-003", pos, format!("inserting {} needs `{}` (it is not nullable)", t.name, p.name));
+                    self.err(crate::codes::QUERY_UNKNOWN_PROPERTY.code, pos, format!("inserting {} needs `{}` (it is not nullable)", t.name, p.name));
                     ok = false;
                 }
             }
@@ -117,7 +125,7 @@ impl<'s> Checker<'s> {
     pub(super) fn where_filter(&mut self, t: &TypeDef, e: &Expr) -> Option<PExpr> {
         let (pe, ty) = self.expr(e, Ctx::Where(t))?;
         if ty != Ty::Bool {
-            self.err("OG-QUERY-006", e.pos(), format!("`where` needs a condition, this is {}", ty.name()));
+            self.err(crate::codes::QUERY_TYPE_MISMATCH.code, e.pos(), format!("`where` needs a condition, this is {}", ty.name()));
             return None;
         }
         Some(pe)
