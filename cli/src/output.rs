@@ -79,7 +79,7 @@ pub fn print_error(e: &CliError, json: bool) {
         println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
         return;
     }
-    eprintln!("error[{}]: {}", v["code"].as_str().unwrap_or("OG-UNKNOWN"), v["error"].as_str().unwrap_or_default());
+    eprintln!("error[{}]: {}", v["code"].as_str().unwrap_or(crate::codes::UNEXPECTED_ANSWER.code), v["error"].as_str().unwrap_or_default());
     if let Some(details) = v["details"].as_array() {
         for d in details {
             eprintln!("  {}", detail_line(d));

@@ -25,7 +25,7 @@ pub async fn apply(catalog: &Catalog, plan: &mut Plan) {
         match AssertUnwindSafe(apply_item(catalog, item)).catch_unwind().await {
             Ok(Ok(())) => item.applied = true,
             Ok(Err(e)) => item.error = Some(format!("{} {e}", e.code())),
-            Err(panic) => item.error = Some(format!("OG-RECOVER-001 applying this item failed unexpectedly: {}", panic_message(&*panic))),
+            Err(panic) => item.error = Some(format!("{} applying this item failed unexpectedly: {}", crate::codes::ITEM_FAILED.code, panic_message(&*panic))),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! sweep both call [`run`].
 
 pub mod apply;
+pub mod codes;
 pub mod plan;
 pub mod sweep;
 
