@@ -25,9 +25,10 @@ struct Entry {
 }
 
 /// Per-graph-handle cache, made by [`Session::new_table_cache`](super::Session::new_table_cache).
+/// Entries by kind, then key (two levels, so a lookup by `&str` allocates nothing).
 #[derive(Default)]
 pub struct TableCache {
-    entries: Mutex<HashMap<(&'static str, String), Entry>>,
+    entries: Mutex<HashMap<&'static str, HashMap<String, Entry>>>,
     budget: Option<Arc<CacheBudget>>,
 }
 
@@ -58,7 +59,7 @@ impl TableCache {
     /// stored under `kind` with another type is treated as absent.
     pub fn get<T: Any + Send + Sync>(&self, kind: &'static str, key: &str, version: u64) -> Option<Arc<T>> {
         let mut m = self.entries.lock().expect("cache lock");
-        let e = m.get_mut(&(kind, key.to_string())).filter(|e| e.version == version)?;
+        let e = m.get_mut(kind)?.get_mut(key).filter(|e| e.version == version)?;
         e.tick = self.tick();
         e.value.clone().downcast::<T>().ok()
     }
@@ -67,7 +68,7 @@ impl TableCache {
     /// and charges `bytes` to the budget (0: never evicted).
     pub fn put<T: Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: u64) {
         let entry = Entry { version, value, bytes, tick: self.tick() };
-        let old = self.entries.lock().expect("cache lock").insert((kind, key), entry);
+        let old = self.entries.lock().expect("cache lock").entry(kind).or_default().insert(key, entry);
         if let Some(b) = &self.budget {
             b.charge(bytes);
             if let Some(old) = old {
@@ -80,16 +81,17 @@ impl TableCache {
     /// The evictable entries (those with a size) and when each was last used.
     pub(crate) fn entries(&self) -> Vec<(u64, EntryRef)> {
         let m = self.entries.lock().expect("cache lock");
-        m.iter().filter(|(_, e)| e.bytes > 0).map(|((kind, key), e)| (e.tick, EntryRef { kind, key: key.clone(), tick: e.tick })).collect()
+        let all = m.iter().flat_map(|(kind, of_kind)| of_kind.iter().map(move |(key, e)| (*kind, key, e)));
+        all.filter(|(_, _, e)| e.bytes > 0).map(|(kind, key, e)| (e.tick, EntryRef { kind, key: key.clone(), tick: e.tick })).collect()
     }
 
     /// Removes the entry unless it was used or replaced since the pass saw it.
     pub(crate) fn evict(&self, r: &EntryRef) -> bool {
         let freed = {
             let mut m = self.entries.lock().expect("cache lock");
-            let key = (r.kind, r.key.clone());
-            match m.get(&key) {
-                Some(e) if e.tick == r.tick => m.remove(&key).map(|e| e.bytes),
+            let of_kind = m.get_mut(r.kind);
+            match of_kind {
+                Some(of_kind) if of_kind.get(&r.key).is_some_and(|e| e.tick == r.tick) => of_kind.remove(&r.key).map(|e| e.bytes),
                 _ => None,
             }
         };
@@ -106,7 +108,7 @@ impl TableCache {
 impl Drop for TableCache {
     fn drop(&mut self) {
         if let Some(b) = &self.budget {
-            let total = self.entries.lock().map(|m| m.values().map(|e| e.bytes).sum()).unwrap_or(0);
+            let total = self.entries.lock().map(|m| m.values().flat_map(|k| k.values()).map(|e| e.bytes).sum()).unwrap_or(0);
             b.release(total);
         }
     }
