@@ -127,7 +127,7 @@ impl Registry {
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not read: {err}")),
         }
-        let graph = match Graph::open_for_write(&e.location, self.catalog.session()).await {
+        let graph = match checked.into_writable().await {
             Ok(g) => g,
             Err(E::GraphRetired { .. }) => return Opened::Retiring,
             Err(err) => return quarantine(e, err.code(), format!("does not open for write: {err}")),

@@ -97,6 +97,40 @@ impl Graph {
         Self::open_impl(uri, session, true).await
     }
 
+    /// This graph, opened read-only, made writable: what [`open_for_write`]
+    /// does beyond a read-only open (remove a landed init's leftover claim,
+    /// refuse a retired graph, repair abandoned writes), without reading the
+    /// schema files again. The server opens read-only first to decide
+    /// whether to serve a graph, then this.
+    ///
+    /// [`open_for_write`]: Graph::open_for_write
+    pub async fn into_writable(mut self) -> Result<Graph> {
+        if self.writable {
+            return Ok(self);
+        }
+        if let Some(claim) = init::read_claim(&self.root).await?
+            && claim.abandoned()
+        {
+            // A read-only open checked that this init landed.
+            self.root.delete(layout::INIT_CLAIM).await?;
+        }
+        self.writable = true;
+        self.recovered = Self::writable_checks(&self.root).await?;
+        Ok(self)
+    }
+
+    /// The fence, then abandoned writes: refused if retired, else repaired.
+    async fn writable_checks(root: &Root) -> Result<Vec<Recovered>> {
+        if let fence::FenceState::Retired { op } = fence::state(root).await? {
+            return Err(Error::GraphRetired { root: root.uri().to_string(), op });
+        }
+        let mut recovered = Vec::new();
+        for s in sidecar::list(root).await?.iter().filter(|s| s.abandoned()) {
+            recovered.push(recovery::recover(root, s, false).await?);
+        }
+        Ok(recovered)
+    }
+
     async fn open_impl(uri: &str, session: &Session, writable: bool) -> Result<Graph> {
         let root = Root::new(session, uri, false)?;
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
@@ -130,20 +164,15 @@ impl Graph {
             return Err(mismatch(format!("{} does not compile to {}", layout::SCHEMA_PG, layout::SCHEMA_IR)));
         }
 
-        if writable && let fence::FenceState::Retired { op } = fence::state(&root).await? {
-            return Err(Error::GraphRetired { root: root.uri().to_string(), op });
-        }
-        let mut recovered = Vec::new();
-        let pending = sidecar::list(&root).await?;
-        let abandoned: Vec<_> = pending.into_iter().filter(|s| s.abandoned()).collect();
-        if !abandoned.is_empty() {
-            if !writable {
-                return Err(Error::RecoveryRequired { root: root.uri().to_string(), ops: abandoned.iter().map(|s| s.op_id.clone()).collect() });
+        let recovered = if writable {
+            Self::writable_checks(&root).await?
+        } else {
+            let abandoned: Vec<String> = sidecar::list(&root).await?.into_iter().filter(|s| s.abandoned()).map(|s| s.op_id).collect();
+            if !abandoned.is_empty() {
+                return Err(Error::RecoveryRequired { root: root.uri().to_string(), ops: abandoned });
             }
-            for s in &abandoned {
-                recovered.push(recovery::recover(&root, s, false).await?);
-            }
-        }
+            Vec::new()
+        };
         Ok(Graph {
             root,
             schema: Arc::new(ir),

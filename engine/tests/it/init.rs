@@ -105,3 +105,27 @@ fn open_detects_tampered_schema_files() {
         assert_eq!(err.code(), "OG-OPEN-003", "{err}");
     });
 }
+
+#[test]
+fn a_read_only_handle_becomes_writable_without_opening_again() {
+    rt().block_on(async {
+        let t = new_graph(SOCIAL).await;
+        let person = "{\"type\":\"Person\",\"data\":{\"name\":\"ada\",\"age\":36}}\n";
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
+        assert!(!g.is_writable());
+        let refused = load_into(&g, LoadMode::Append, person).await.unwrap_err();
+        assert_eq!(refused.code(), "OG-ARG-001", "{refused}");
+        let g = g.into_writable().await.unwrap();
+        assert!(g.is_writable());
+        load_into(&g, LoadMode::Append, person).await.unwrap();
+        assert_eq!(row_counts(&t.uri()).await["Person"], 1);
+
+        // A graph retired after the read-only open is refused, as an open for write would be.
+        let r = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
+        omnigraph::graph::fence::retire(r.root(), "01DELETEOP", None).await.unwrap();
+        let e = r.into_writable().await.unwrap_err();
+        assert_eq!(e.code(), "OG-OPEN-005", "{e}");
+        let e = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-OPEN-005", "{e}");
+    });
+}
