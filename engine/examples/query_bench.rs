@@ -3,7 +3,7 @@
 //! `cargo run --release -p omnigraph-engine --example query_bench -- DATADIR [NAME]`
 //! where DATADIR holds `social.pg` and `social.jsonl` from
 //! `../shared/bench/gen_social.py`. Prints warm p50/p99 (ms) per query in the
-//! same shape as `kuzu_bench.py`, then single-row mutation throughput.
+//! same shape as `kuzu_bench.py`, then single-row mutation throughput (node inserts, updates, edge inserts).
 
 use std::time::Instant;
 
@@ -77,5 +77,12 @@ fn main() {
             query::run_mutation(&g, &upd[0], &json!({"n": format!("p{}", i * 31), "a": 40})).await.unwrap();
         }
         println!("omnigraph_update_per_s={:.1}", n as f64 / t.elapsed().as_secs_f64());
+        // One edge between two stored people: the endpoint check looks both up.
+        let link = query::compile(g.schema(), "query m($a: String, $b: String) { insert Knows { from: $a, to: $b } }").unwrap();
+        let t = Instant::now();
+        for i in 0..n {
+            query::run_mutation(&g, &link[0], &json!({"a": format!("p{}", i * 17), "b": format!("p{}", i * 29 + 1)})).await.unwrap();
+        }
+        println!("omnigraph_edge_insert_per_s={:.1}", n as f64 / t.elapsed().as_secs_f64());
     });
 }

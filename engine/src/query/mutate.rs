@@ -249,7 +249,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 return Ok(false);
             }
         }
-        Ok(!self.stored(t, Some(pushdown::in_strings(ID, [id.to_string()]))).await?.is_empty())
+        Ok(!self.stored(t, Some(ids_filter(t, [id.to_string()]))).await?.is_empty())
     }
 
     /// Stored rows of `t` passing `filter`, minus those this mutation removed.
@@ -431,7 +431,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             if unknown.is_empty() {
                 continue;
             }
-            let found: FxHashSet<String> = self.stored(nt, Some(pushdown::in_strings(ID, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
+            let found: FxHashSet<String> = self.stored(nt, Some(ids_filter(nt, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
             if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
                 let side = if end == 0 { "from" } else { "to" };
                 return Err(rejected(
@@ -566,6 +566,18 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let txn = Transaction::new(base.version().version, op, None);
         Ok(StagedWrite { key, location: t.location(), base, txn })
     }
+}
+
+/// A filter for the rows of `t` with these ids. A node's id is its `@key`
+/// value's text; for a one-property `String` key that is the key value
+/// itself, whose BTree index (`graph/indexes.rs`) answers the filter
+/// without scanning the table. Other ids are matched on the `id` column.
+fn ids_filter(t: &TypeDef, ids: impl IntoIterator<Item = String>) -> Expr {
+    let column = match t.key.as_slice() {
+        [k] if t.kind == TypeKind::Node && t.property(k).is_some_and(|p| p.ty == PropType::String) => k.as_str(),
+        _ => ID,
+    };
+    pushdown::in_strings(column, ids)
 }
 
 fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str) -> Error {
