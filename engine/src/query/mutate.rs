@@ -213,13 +213,18 @@ impl<'a, 'g> Mutator<'a, 'g> {
         } else {
             None
         };
+        // An id made here (a new ULID) cannot be stored already: no lookup.
+        let mut made_here = false;
         let id = if !t.key.is_empty() {
             let key: Vec<&Cell> = t.key.iter().map(|k| &cells[t.properties.iter().position(|p| p.name == *k).expect("key property")]).collect();
             node_id(&key)
         } else {
             match given("id") {
                 Some(Value::Str(s)) if !s.is_empty() => s,
-                Some(Value::Null) | None => ulid::Ulid::new().to_string(),
+                Some(Value::Null) | None => {
+                    made_here = true;
+                    ulid::Ulid::new().to_string()
+                }
                 Some(other) => {
                     return Err(rejected(crate::codes::MUTATE_BAD_VALUE.code, format!("{} `id` must be a non-empty string, got {}", t.name, other.to_json())));
                 }
@@ -227,7 +232,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
         };
         let row = Row { id: id.clone(), ends, cells };
         self.check_values(t, &row)?;
-        if self.exists(t, &id).await? {
+        if !made_here && self.exists(t, &id).await? {
             return Err(rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{id}` already exists", t.name)));
         }
         let c = self.change(t);
