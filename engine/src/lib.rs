@@ -32,4 +32,4 @@ pub mod storage;
 
 pub use error::{Error, Result};
 pub use graph::{Graph, Snapshot};
-pub use session::{Session, SessionOptions};
+pub use session::{Session, SessionOptions, ViewTuning};

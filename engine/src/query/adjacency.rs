@@ -2,6 +2,18 @@
 //! indexes of its endpoint tables. Neighbour lists are sorted and
 //! deduplicated: a match binds each pair of nodes once, however many
 //! parallel edges join them.
+//!
+//! A view that follows writes: the rows are a base (built once, shared)
+//! plus, for each node whose edges changed since, its whole new list in
+//! both directions, and the change in each touched pair's edge count (so
+//! removing one of two parallel edges keeps the pair). Cloning is cheap;
+//! each table version gets its own immutable value.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::node_ids::PMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -11,11 +23,34 @@ pub enum Direction {
     Backward,
 }
 
-pub struct Adjacency {
+struct Csr {
     fwd_offsets: Vec<u32>,
     fwd: Vec<u32>,
     back_offsets: Vec<u32>,
     back: Vec<u32>,
+    /// Pairs joined by more than one edge, and by how many.
+    parallel: FxHashMap<(u32, u32), u32>,
+}
+
+type Lists = PMap<u32, Arc<[u32]>>;
+
+#[derive(Clone)]
+pub struct Adjacency {
+    base: Arc<Csr>,
+    fwd_patch: Lists,
+    back_patch: Lists,
+    /// Change in each touched pair's edge count since the base.
+    counts: PMap<(u32, u32), i64>,
+    /// The numberings (generations) of the source and target node ids.
+    pub generations: (u64, u64),
+}
+
+fn slice<'a>(offsets: &[u32], list: &'a [u32], node: u32) -> &'a [u32] {
+    let i = node as usize;
+    if i + 1 >= offsets.len() {
+        return &[];
+    }
+    &list[offsets[i] as usize..offsets[i + 1] as usize]
 }
 
 fn csr(n: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
@@ -54,28 +89,132 @@ fn csr(n: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, 
 }
 
 impl Adjacency {
-    /// Bytes held by the four arrays.
+    /// Bytes held: the base arrays and the lists rewritten since.
     pub fn memory_size(&self) -> usize {
-        (self.fwd_offsets.capacity() + self.fwd.capacity() + self.back_offsets.capacity() + self.back.capacity()) * std::mem::size_of::<u32>()
+        let b = &self.base;
+        let base = (b.fwd_offsets.capacity() + b.fwd.capacity() + b.back_offsets.capacity() + b.back.capacity()) * std::mem::size_of::<u32>()
+            + b.parallel.capacity() * 16;
+        let patched: usize = self.fwd_patch.values().chain(self.back_patch.values()).map(|l| l.len() * 4 + 48).sum();
+        base + patched + self.counts.len() * 32
     }
 
-    /// `pairs` are (source, target) dense indexes.
-    pub fn build(sources: usize, targets: usize, pairs: &[(u32, u32)]) -> Adjacency {
+    /// `pairs` are (source, target) dense indexes of one numbering each.
+    pub fn build(sources: usize, targets: usize, pairs: &[(u32, u32)], generations: (u64, u64)) -> Adjacency {
         let (fwd_offsets, fwd) = csr(sources, pairs.iter().copied());
         let (back_offsets, back) = csr(targets, pairs.iter().map(|&(s, d)| (d, s)));
-        Adjacency { fwd_offsets, fwd, back_offsets, back }
+        let mut parallel = FxHashMap::default();
+        if fwd.len() < pairs.len() {
+            let mut seen: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+            for &p in pairs {
+                *seen.entry(p).or_default() += 1;
+            }
+            parallel = seen.into_iter().filter(|(_, n)| *n > 1).collect();
+        }
+        Adjacency {
+            base: Arc::new(Csr { fwd_offsets, fwd, back_offsets, back, parallel }),
+            fwd_patch: Default::default(),
+            back_patch: Default::default(),
+            counts: Default::default(),
+            generations,
+        }
     }
 
     pub fn neighbours(&self, node: u32, dir: Direction) -> &[u32] {
-        let (off, list) = match dir {
-            Direction::Forward => (&self.fwd_offsets, &self.fwd),
-            Direction::Backward => (&self.back_offsets, &self.back),
+        let (patch, off, list) = match dir {
+            Direction::Forward => (&self.fwd_patch, &self.base.fwd_offsets, &self.base.fwd),
+            Direction::Backward => (&self.back_patch, &self.base.back_offsets, &self.base.back),
         };
-        let i = node as usize;
-        if i + 1 >= off.len() {
-            return &[];
+        if !patch.is_empty()
+            && let Some(l) = patch.get(&node)
+        {
+            return l;
         }
-        &list[off[i] as usize..off[i + 1] as usize]
+        slice(off, list, node)
+    }
+
+    /// How many edges join `s` to `d`.
+    pub fn pair_count(&self, s: u32, d: u32) -> u64 {
+        let b = &self.base;
+        let in_base = if slice(&b.fwd_offsets, &b.fwd, s).binary_search(&d).is_ok() { b.parallel.get(&(s, d)).copied().unwrap_or(1) as i64 } else { 0 };
+        (in_base + self.counts.get(&(s, d)).copied().unwrap_or(0)).max(0) as u64
+    }
+
+    /// How many edges leave `s` (parallel edges each count).
+    pub fn out_degree(&self, s: u32) -> u64 {
+        self.neighbours(s, Direction::Forward).iter().map(|&d| self.pair_count(s, d)).sum()
+    }
+
+    /// This adjacency after edges `removed` went and `added` came, each a
+    /// (source, target) pair; costs the degree of the nodes they touch.
+    pub fn apply(&self, removed: &[(u32, u32)], added: &[(u32, u32)]) -> Adjacency {
+        let mut next = self.clone();
+        for (pairs, delta) in [(removed, -1i64), (added, 1)] {
+            for &(s, d) in pairs {
+                let before = next.pair_count(s, d);
+                if delta < 0 && before == 0 {
+                    continue;
+                }
+                *next.counts.entry((s, d)).or_default() += delta;
+                let after = next.pair_count(s, d);
+                if (before == 0) != (after == 0) {
+                    next.relist(Direction::Forward, s, d, after > 0);
+                    next.relist(Direction::Backward, d, s, after > 0);
+                }
+            }
+        }
+        next
+    }
+
+    fn relist(&mut self, dir: Direction, node: u32, other: u32, present: bool) {
+        let mut list = self.neighbours(node, dir).to_vec();
+        match (list.binary_search(&other), present) {
+            (Err(at), true) => list.insert(at, other),
+            (Ok(at), false) => {
+                list.remove(at);
+            }
+            _ => return,
+        }
+        let patch = if dir == Direction::Forward { &mut self.fwd_patch } else { &mut self.back_patch };
+        patch.insert(node, Arc::from(list));
+    }
+
+    /// Nodes whose lists changed since the base.
+    pub fn patch_len(&self) -> usize {
+        self.fwd_patch.len() + self.back_patch.len()
+    }
+
+    /// The same adjacency with the changes since the base folded into a new
+    /// base: costs a copy of the lists, not a rebuild from the table.
+    pub fn rebased(&self, sources: usize, targets: usize) -> Adjacency {
+        if self.patch_len() == 0 && self.counts.is_empty() {
+            return self.clone();
+        }
+        let fold = |n: usize, dir: Direction| {
+            let mut offsets = Vec::with_capacity(n + 1);
+            let mut list = Vec::new();
+            offsets.push(0u32);
+            for i in 0..n as u32 {
+                list.extend_from_slice(self.neighbours(i, dir));
+                offsets.push(list.len() as u32);
+            }
+            (offsets, list)
+        };
+        let (fwd_offsets, fwd) = fold(sources, Direction::Forward);
+        let (back_offsets, back) = fold(targets, Direction::Backward);
+        let mut parallel = self.base.parallel.clone();
+        for (&(s, d), _) in self.counts.iter() {
+            match self.pair_count(s, d) {
+                n if n > 1 => parallel.insert((s, d), n as u32),
+                _ => parallel.remove(&(s, d)),
+            };
+        }
+        Adjacency {
+            base: Arc::new(Csr { fwd_offsets, fwd, back_offsets, back, parallel }),
+            fwd_patch: Default::default(),
+            back_patch: Default::default(),
+            counts: Default::default(),
+            generations: self.generations,
+        }
     }
 
     /// Distinct nodes reachable from `start` by a walk of `min..=max` edges,

@@ -68,12 +68,11 @@ impl Env {
     /// Evaluates `e` on row `r` of `b`.
     pub fn eval(&self, e: &PExpr, b: &Bindings, r: usize, cols: &Columns) -> Value {
         self.eval_with(e, &|leaf| match leaf {
-            PExpr::Prop { var, prop } => Value::from_array(cols[&(*var, prop.clone())].as_ref(), b.get(*var, r) as usize),
-            PExpr::Id(var) => Value::from_array(cols[&(*var, ID.to_string())].as_ref(), b.get(*var, r) as usize),
+            PExpr::Prop { var, prop } => cols[&(*var, prop.clone())].value(b.get(*var, r) as usize),
+            PExpr::Id(var) => cols[&(*var, ID.to_string())].value(b.get(*var, r) as usize),
             PExpr::Node(var) => {
                 let d = b.get(*var, r) as usize;
-                let mut fields: Vec<(String, Value)> =
-                    cols.iter().filter(|((v, _), _)| v == var).map(|((_, p), c)| (p.clone(), Value::from_array(c.as_ref(), d))).collect();
+                let mut fields: Vec<(String, Value)> = cols.iter().filter(|((v, _), _)| v == var).map(|((_, p), c)| (p.clone(), c.value(d))).collect();
                 fields.sort_by(|a, b| (a.0 != ID).cmp(&(b.0 != ID)).then_with(|| a.0.cmp(&b.0)));
                 Value::Map(fields)
             }

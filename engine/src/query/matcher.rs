@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use rustc_hash::FxHashSet;
 
 use super::adjacency::Direction;
+use super::column::Column;
 use super::eval::{Env, truthy};
 use super::limits::Deadline;
 use super::plan::{PClause, PExpr, ReadPlan};
@@ -200,7 +200,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
     async fn size_of(&self, v: usize) -> Result<usize> {
         Ok(match self.candidates.get(&v) {
             Some(c) => c.list.len(),
-            None => self.view.node_ids(&self.plan.vars[v].type_name).await?.len(),
+            None => self.view.node_ids(&self.plan.vars[v].type_name).await?.live_len(),
         })
     }
 
@@ -288,7 +288,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
         let list: &[u32] = match self.candidates.get(&v) {
             Some(c) => &c.list,
             None => {
-                all = (0..self.view.node_ids(&self.plan.vars[v].type_name).await?.len() as u32).collect();
+                all = self.view.node_ids(&self.plan.vars[v].type_name).await?.live().collect();
                 &all
             }
         };
@@ -298,9 +298,10 @@ impl<'a, 'g> Matcher<'a, 'g> {
     async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
         let adj = self.view.adjacency(edge).await?;
         let (src, dst, dir) = if b.bound(from) { (from, to, Direction::Forward) } else { (to, from, Direction::Backward) };
-        let n_dst = self.view.node_ids(&self.plan.vars[dst].type_name).await?.len();
+        let dst_ids = self.view.node_ids(&self.plan.vars[dst].type_name).await?;
+        let n_dst = dst_ids.len();
         let cand = self.candidates.get(&dst).cloned();
-        let admit = |m: u32| cand.as_ref().is_none_or(|c| c.set.has(m));
+        let admit = |m: u32| cand.as_ref().is_none_or(|c| c.set.has(m)) && dst_ids.is_live(m);
         if b.bound(dst) {
             // Both ends bound: keep rows whose pair is joined.
             let mut seen = vec![0u32; n_dst];
@@ -358,4 +359,4 @@ impl<'a, 'g> Matcher<'a, 'g> {
 }
 
 /// Columns an expression reads, keyed by (variable, property).
-pub type Columns = HashMap<(usize, String), ArrayRef>;
+pub type Columns = HashMap<(usize, String), Column>;

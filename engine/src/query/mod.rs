@@ -17,10 +17,13 @@
 pub(crate) mod adjacency;
 pub(crate) mod ast;
 pub(crate) mod check;
+pub(crate) mod column;
+pub(crate) mod delta;
 pub(crate) mod eval;
 pub mod limits;
 pub(crate) mod matcher;
 pub(crate) mod mutate;
+pub(crate) mod node_ids;
 pub(crate) mod parser;
 pub(crate) mod plan;
 pub(crate) mod project;

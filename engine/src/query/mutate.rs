@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch, UInt64Array};
 use datafusion_expr::Expr;
-use futures::TryStreamExt;
 use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
 use lance::dataset::{InsertBuilder, WriteMode};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -54,13 +53,15 @@ struct Row {
     id: String,
     ends: Option<(String, String)>,
     cells: Vec<Cell>,
+    /// Where a stored row is, in the snapshot's version of its table.
+    addr: Option<u64>,
 }
 
 struct Change<'g> {
     t: &'g TypeDef,
     rules: ValueRules,
-    /// Stored rows this mutation deletes or rewrites.
-    removed: FxHashSet<String>,
+    /// Stored rows this mutation deletes or rewrites, with their addresses.
+    removed: FxHashMap<String, u64>,
     /// Sources of stored edges removed (their `@card` must be rechecked).
     removed_srcs: Vec<String>,
     /// Current version of each row written here; `None` once deleted.
@@ -75,7 +76,7 @@ impl<'g> Change<'g> {
         Change {
             t,
             rules: ValueRules::new(t),
-            removed: FxHashSet::default(),
+            removed: FxHashMap::default(),
             removed_srcs: Vec::new(),
             rows: Vec::new(),
             pos: FxHashMap::default(),
@@ -163,8 +164,10 @@ impl<'a, 'g> Mutator<'a, 'g> {
                     }
                     self.check_values(t, &row)?;
                     let c = self.change(t);
-                    if !c.pos.contains_key(&row.id) {
-                        c.removed.insert(row.id.clone());
+                    if !c.pos.contains_key(&row.id)
+                        && let Some(addr) = row.addr
+                    {
+                        c.removed.insert(row.id.clone(), addr);
                     }
                     c.put(row);
                     self.report.updated += 1;
@@ -230,7 +233,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 }
             }
         };
-        let row = Row { id: id.clone(), ends, cells };
+        let row = Row { id: id.clone(), ends, cells, addr: None };
         self.check_values(t, &row)?;
         if !made_here && self.exists(t, &id).await? {
             return Err(rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{id}` already exists", t.name)));
@@ -250,11 +253,25 @@ impl<'a, 'g> Mutator<'a, 'g> {
             if let Some(&i) = c.pos.get(id) {
                 return Ok(c.rows[i].is_some());
             }
-            if c.removed.contains(id) {
+            if c.removed.contains_key(id) {
                 return Ok(false);
             }
         }
-        Ok(!self.stored(t, Some(ids_filter(t, [id.to_string()]))).await?.is_empty())
+        Ok(!self.stored_ids(t, [id.to_string()]).await?.is_empty())
+    }
+
+    /// Which of `ids` are stored rows of node type `t` (not removed here):
+    /// from the view of `t`'s ids when the graph handle has one cached
+    /// (kept current under writes), else through the key's index.
+    async fn stored_ids(&mut self, t: &'g TypeDef, ids: impl IntoIterator<Item = String>) -> Result<FxHashSet<String>> {
+        if t.kind == TypeKind::Node
+            && let Some(view) = self.view.cached_node_ids(&t.name).await?
+        {
+            self.consulted.insert(t.table_key());
+            let removed = self.changes.get(&t.name).map(|c| &c.removed);
+            return Ok(ids.into_iter().filter(|id| view.dense(id).is_some() && removed.is_none_or(|r| !r.contains_key(id))).collect());
+        }
+        Ok(self.stored(t, Some(ids_filter(t, ids))).await?.into_iter().map(|r| r.id).collect())
     }
 
     /// Stored rows of `t` passing `filter`, minus those this mutation removed.
@@ -267,18 +284,19 @@ impl<'a, 'g> Mutator<'a, 'g> {
         cols.extend(t.properties.iter().map(|p| p.name.as_str()));
         let removed = self.changes.get(&t.name).map(|c| &c.removed);
         let mut out = Vec::new();
-        for b in self.view.scan(t, &cols, filter).await? {
+        for b in self.view.scan_addressed(t, &cols, filter).await? {
             let ids = b.column(0).as_string::<i32>();
+            let addrs = b.column_by_name(lance_core::ROW_ADDR).expect("row addresses").as_any().downcast_ref::<UInt64Array>().expect("u64");
             let first_prop = if t.kind == TypeKind::Edge { 3 } else { 1 };
             for r in 0..b.num_rows() {
                 let id = ids.value(r);
-                if removed.is_some_and(|s| s.contains(id)) {
+                if removed.is_some_and(|s| s.contains_key(id)) {
                     continue;
                 }
                 let ends = (t.kind == TypeKind::Edge)
                     .then(|| (b.column(1).as_string::<i32>().value(r).to_string(), b.column(2).as_string::<i32>().value(r).to_string()));
                 let cells = t.properties.iter().enumerate().map(|(i, p)| to_cell(&Value::from_array(b.column(first_prop + i).as_ref(), r), &p.ty)).collect();
-                out.push(Row { id: id.to_string(), ends, cells });
+                out.push(Row { id: id.to_string(), ends, cells, addr: Some(addrs.value(r)) });
             }
         }
         Ok(out)
@@ -313,7 +331,9 @@ impl<'a, 'g> Mutator<'a, 'g> {
                     if let Some((s, _)) = &row.ends {
                         c.removed_srcs.push(s.clone());
                     }
-                    c.removed.insert(row.id);
+                    if let Some(addr) = row.addr {
+                        c.removed.insert(row.id, addr);
+                    }
                 }
             }
         }
@@ -423,7 +443,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
                         ));
                     }
                     None => {
-                        if self.changes.get(type_name).is_some_and(|c| c.removed.contains(id)) {
+                        if self.changes.get(type_name).is_some_and(|c| c.removed.contains_key(id)) {
                             return Err(rejected(
                                 crate::codes::MUTATE_MISSING_ENDPOINT.code,
                                 format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
@@ -436,7 +456,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             if unknown.is_empty() {
                 continue;
             }
-            let found: FxHashSet<String> = self.stored(nt, Some(ids_filter(nt, unknown.iter().cloned()))).await?.into_iter().map(|r| r.id).collect();
+            let found = self.stored_ids(nt, unknown.iter().cloned()).await?;
             if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
                 let side = if end == 0 { "from" } else { "to" };
                 return Err(rejected(
@@ -459,15 +479,31 @@ impl<'a, 'g> Mutator<'a, 'g> {
         if let Some(c) = self.changes.get(from) {
             affected.extend(c.created.iter().filter(|id| c.pos.get(*id).is_some_and(|&i| c.rows[i].is_some())).cloned());
             // Sources deleted here no longer need edges.
-            affected.retain(|id| !c.removed.contains(id) || c.pos.get(id).is_some_and(|&i| c.rows[i].is_some()));
+            affected.retain(|id| !c.removed.contains_key(id) || c.pos.get(id).is_some_and(|&i| c.rows[i].is_some()));
             affected.retain(|id| c.pos.get(id).is_none_or(|&i| c.rows[i].is_some()));
         }
         if affected.is_empty() {
             return Ok(());
         }
         let mut counts: FxHashMap<String, u64> = affected.iter().map(|a| (a.clone(), 0)).collect();
-        for row in self.stored(e, Some(pushdown::in_strings(SRC, affected.iter().cloned()))).await? {
-            *counts.get_mut(&row.ends.expect("edge row").0).expect("filtered source") += 1;
+        // Stored edges per source: from the adjacency the handle has cached
+        // when this mutation removed none of them, else by a scan.
+        let adjacency = match self.changes.get(&e.name).is_none_or(|c| c.removed.is_empty()) {
+            true => self.view.cached_adjacency(&e.name).await?,
+            false => None,
+        };
+        match adjacency {
+            Some((adj, sources)) => {
+                self.consulted.insert(e.table_key());
+                for (src, n) in counts.iter_mut() {
+                    *n = sources.dense(src).map_or(0, |d| adj.out_degree(d));
+                }
+            }
+            None => {
+                for row in self.stored(e, Some(pushdown::in_strings(SRC, affected.iter().cloned()))).await? {
+                    *counts.get_mut(&row.ends.expect("edge row").0).expect("filtered source") += 1;
+                }
+            }
         }
         if let Some(c) = self.changes.get(&e.name) {
             for row in c.live() {
@@ -533,19 +569,13 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
             }
         }
-        // Row addresses of the removed rows, per fragment.
-        let mut sc = base.scan();
-        sc.with_row_address();
-        sc.project(&[ID]).map_err(|e| Error::lance(&key, e))?;
-        sc.filter_expr(pushdown::in_strings(ID, c.removed.iter().cloned()));
-        let batches: Vec<RecordBatch> =
-            sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?.try_collect().await.map_err(|e| Error::lance(&key, e))?;
+        // The removed rows' addresses (read with them), per fragment.
         let mut by_fragment: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-        for b in &batches {
-            let addrs = b.column_by_name(lance_core::ROW_ADDR).expect("row addresses").as_any().downcast_ref::<UInt64Array>().expect("u64");
-            for a in addrs.values() {
-                by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
-            }
+        for a in c.removed.values() {
+            by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
+        }
+        for offsets in by_fragment.values_mut() {
+            offsets.sort_unstable();
         }
         let mut updated_fragments = Vec::new();
         let mut removed_fragment_ids = Vec::new();

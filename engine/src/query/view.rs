@@ -1,47 +1,34 @@
-//! What queries read, per snapshot: each node table's ids in scan order (the
-//! row's position is its dense index), property columns in that same order,
-//! and each edge table's adjacency. All are kept in the graph handle's
-//! [`TableCache`], keyed by the table's location and version, so a new
-//! manifest version (a new table version) invalidates exactly the tables it
-//! changed and nothing is ever read from two versions at once.
+//! What queries read, per snapshot: each node table's ids and their dense
+//! indexes ([`NodeIds`]), property columns in dense order ([`Column`]),
+//! and each edge table's [`Adjacency`]. All are kept in the graph handle's
+//! [`TableCache`] by table location and version, and all follow writes: a
+//! view of a newer table version is derived from the newest cached one by
+//! reading only what changed between the two ([`delta`](super::delta)),
+//! so a write and the reads after it cost what the change costs. A view is
+//! built from scratch only when nothing is cached, or the change cannot be
+//! followed (compaction, an overwrite, a change larger than a quarter of
+//! the table). See docs/dev/queries.md, "Views that follow writes".
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use datafusion_expr::Expr;
 use futures::TryStreamExt;
 use lance::Dataset;
-use rustc_hash::FxHashMap;
 
 use super::adjacency::Adjacency;
+use super::column::Column;
+use super::delta::{self, TableDelta};
+use super::node_ids::NodeIds;
+use super::value::Value;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Snapshot};
-use crate::load::ids::{IdKey, id_key};
 use crate::schema::TypeDef;
 use crate::session::TableCache;
 use crate::storage::columns::{DST, ID, SRC};
 use crate::storage::table;
-
-/// A node table's ids in scan order and their dense indexes.
-pub struct NodeIds {
-    pub ids: ArrayRef,
-    index: FxHashMap<IdKey, u32>,
-}
-
-impl NodeIds {
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn id(&self, dense: u32) -> &str {
-        self.ids.as_string::<i32>().value(dense as usize)
-    }
-
-    pub fn dense(&self, id: &str) -> Option<u32> {
-        self.index.get(&id_key(id)).copied()
-    }
-}
 
 /// The kinds of value a graph's [`TableCache`] holds for queries.
 const DATASET: &str = "dataset";
@@ -53,11 +40,18 @@ const ADJACENCY: &str = "adjacency";
 pub struct View<'g> {
     pub graph: &'g Graph,
     pub snap: Snapshot,
+    /// The node ids this view has used, by type: one numbering per type for
+    /// the life of the view, whatever the cache evicts meanwhile.
+    ids: Mutex<HashMap<String, Arc<NodeIds>>>,
 }
 
 impl<'g> View<'g> {
     pub fn new(graph: &'g Graph, snap: Snapshot) -> Self {
-        View { graph, snap }
+        View { graph, snap, ids: Mutex::default() }
+    }
+
+    fn tuning(&self) -> crate::session::ViewTuning {
+        self.graph.session().view_tuning()
     }
 
     fn cache(&self) -> &TableCache {
@@ -75,50 +69,127 @@ impl<'g> View<'g> {
 
     pub async fn dataset(&self, t: &TypeDef) -> Result<Arc<Dataset>> {
         let (loc, version) = self.located(t)?;
+        self.dataset_at(&loc, version).await
+    }
+
+    async fn dataset_at(&self, loc: &str, version: u64) -> Result<Arc<Dataset>> {
         let cache = self.cache();
-        if let Some(ds) = cache.get(DATASET, &loc, version) {
+        if let Some(ds) = cache.get(DATASET, loc, version) {
             return Ok(ds);
         }
-        let ds = Arc::new(table::open(self.graph.root().session(), &self.graph.root().child_uri(&loc), Some(version)).await?);
+        let ds = Arc::new(table::open(self.graph.root().session(), &self.graph.root().child_uri(loc), Some(version)).await?);
         // Dataset handles are small (metadata); they are not charged.
-        cache.put(DATASET, loc, version, ds.clone(), 0);
+        cache.put_derived(DATASET, loc.to_string(), version, ds.clone(), 0);
         Ok(ds)
     }
 
+    /// What changed in `t` from `from` to the snapshot's version, if it can
+    /// be followed.
+    async fn delta(&self, t: &TypeDef, from: u64, cols: &[&str], len: usize) -> Result<Option<TableDelta>> {
+        let (loc, version) = self.located(t)?;
+        let old = self.dataset_at(&loc, from).await?;
+        let new = self.dataset_at(&loc, version).await?;
+        delta::between(&old, &new, cols, self.tuning().follow_limit(len), &t.table_key()).await
+    }
+
+    /// Stores a view built from scratch, unless a newer version is cached
+    /// (a reader on an older snapshot must not push the cache back).
+    fn put_scratch<T: std::any::Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: usize) {
+        let cache = self.cache();
+        if cache.newest_before::<T>(kind, &key, u64::MAX).is_none_or(|(v, _)| v <= version) {
+            cache.put(kind, key, version, value, bytes as u64);
+        }
+    }
+
     pub async fn node_ids(&self, type_name: &str) -> Result<Arc<NodeIds>> {
+        if let Some(ids) = self.ids.lock().expect("view ids").get(type_name) {
+            return Ok(ids.clone());
+        }
+        let ids = self.load_node_ids(type_name).await?;
+        Ok(self.ids.lock().expect("view ids").entry(type_name.to_string()).or_insert(ids).clone())
+    }
+
+    async fn load_node_ids(&self, type_name: &str) -> Result<Arc<NodeIds>> {
         let t = self.type_def(type_name)?;
         let (loc, version) = self.located(t)?;
         let cache = self.cache();
         if let Some(ids) = cache.get(IDS, &loc, version) {
             return Ok(ids);
         }
-        let col = self.read_column(t, ID).await?;
-        let s = col.as_string::<i32>();
-        let mut index = FxHashMap::with_capacity_and_hasher(s.len(), Default::default());
-        for i in 0..s.len() {
-            index.insert(id_key(s.value(i)), i as u32);
+        if let Some((from, old)) = cache.newest_before::<NodeIds>(IDS, &loc, version)
+            && let Some(d) = self.delta(t, from, &[ID], old.len()).await?
+        {
+            let (removed, added) = (strings(&d.removed, 0), strings(&d.added, 0));
+            let (mut next, _) = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
+            if next.delta_len() > self.tuning().rebase_limit(next.len()) {
+                next = next.rebased();
+            }
+            let next = Arc::new(next);
+            cache.put_derived(IDS, loc, version, next.clone(), next.memory_size() as u64);
+            return Ok(next);
         }
-        let bytes = col.get_array_memory_size() + index.capacity() * (std::mem::size_of::<(IdKey, u32)>() + 1);
-        let ids = Arc::new(NodeIds { ids: col, index });
-        cache.put(IDS, loc, version, ids.clone(), bytes as u64);
+        let col = self.read_column(t, ID).await?;
+        let ids = Arc::new(NodeIds::from_scan(col, version));
+        self.put_scratch(IDS, loc, version, ids.clone(), ids.memory_size());
         Ok(ids)
     }
 
     /// A property column of a node type, in dense order.
-    pub async fn column(&self, type_name: &str, prop: &str) -> Result<ArrayRef> {
+    pub async fn column(&self, type_name: &str, prop: &str) -> Result<Column> {
+        let ids = self.node_ids(type_name).await?;
         if prop == ID {
-            return Ok(self.node_ids(type_name).await?.ids.clone());
+            return Ok(Column::Ids(ids));
         }
         let t = self.type_def(type_name)?;
         let (loc, version) = self.located(t)?;
         let key = format!("{loc}\u{0}{prop}");
         let cache = self.cache();
-        if let Some(c) = cache.get::<ArrayRef>(COLUMN, &key, version) {
+        let current = |c: &Column| c.generation() == Some(ids.generation());
+        if let Some(c) = cache.get::<Column>(COLUMN, &key, version).filter(|c| current(c)) {
             return Ok((*c).clone());
         }
-        let col = self.read_column(t, prop).await?;
-        cache.put(COLUMN, key, version, Arc::new(col.clone()), col.get_array_memory_size() as u64);
+        if let Some((from, old)) = cache.newest_before::<Column>(COLUMN, &key, version).filter(|(_, c)| current(c))
+            && let Some(d) = self.delta(t, from, &[ID, prop], ids.len()).await?
+        {
+            let mut written = Vec::new();
+            for b in &d.added {
+                let (id, col) = (b.column(0).as_string::<i32>(), b.column(1));
+                for r in 0..b.num_rows() {
+                    if let Some(dense) = ids.dense(id.value(r)) {
+                        written.push((dense, Value::from_array(col.as_ref(), r)));
+                    }
+                }
+            }
+            let next = old.patched(written);
+            if next.patch_len() <= self.tuning().rebase_limit(ids.len()) {
+                cache.put_derived(COLUMN, key, version, Arc::new(next.clone()), next.memory_size() as u64);
+                return Ok(next);
+            }
+        }
+        let col = Column::new(self.read_dense(t, &ids, prop, version).await?, ids.generation());
+        self.put_scratch(COLUMN, key, version, Arc::new(col.clone()), col.memory_size());
         Ok(col)
+    }
+
+    /// Column `prop` of `t` at the snapshot, in the dense order of `ids`.
+    async fn read_dense(&self, t: &TypeDef, ids: &NodeIds, prop: &str, version: u64) -> Result<ArrayRef> {
+        if ids.scan_order_of() == Some(version) {
+            return self.read_column(t, prop).await;
+        }
+        let batches = self.scan(t, &[ID, prop], None).await?;
+        let values = concat(&batches.iter().map(|b| b.column(1).clone()).collect::<Vec<_>>(), t, prop)?;
+        let mut at: Vec<Option<u32>> = vec![None; ids.len()];
+        let mut row = 0u32;
+        for b in &batches {
+            let id = b.column(0).as_string::<i32>();
+            for r in 0..b.num_rows() {
+                if let Some(d) = ids.dense(id.value(r)) {
+                    at[d as usize] = Some(row);
+                }
+                row += 1;
+            }
+        }
+        arrow_select::take::take(values.as_ref(), &UInt32Array::from(at), None).map_err(|e| Error::lance(t.table_key(), e))
     }
 
     async fn read_column(&self, t: &TypeDef, col: &str) -> Result<ArrayRef> {
@@ -139,6 +210,49 @@ impl<'g> View<'g> {
         }
         let stream = sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?;
         stream.try_collect::<Vec<_>>().await.map_err(|e| Error::lance(&key, e))
+    }
+
+    /// [`scan`](View::scan) with each row's address (`_rowaddr`, last).
+    pub async fn scan_addressed(&self, t: &TypeDef, cols: &[&str], filter: Option<Expr>) -> Result<Vec<RecordBatch>> {
+        let ds = self.dataset(t).await?;
+        let key = t.table_key();
+        let mut sc = ds.scan();
+        sc.with_row_address();
+        sc.project(cols).map_err(|e| Error::lance(&key, e))?;
+        if let Some(f) = filter {
+            sc.filter_expr(f);
+        }
+        let stream = sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?;
+        stream.try_collect::<Vec<_>>().await.map_err(|e| Error::lance(&key, e))
+    }
+
+    /// The node ids of `type_name` if the handle has a view of that table
+    /// cached (at this version, or an earlier one to follow): never a scan
+    /// of the whole table just to answer a few lookups.
+    pub async fn cached_node_ids(&self, type_name: &str) -> Result<Option<Arc<NodeIds>>> {
+        if let Some(ids) = self.ids.lock().expect("view ids").get(type_name) {
+            return Ok(Some(ids.clone()));
+        }
+        let (loc, version) = self.located(self.type_def(type_name)?)?;
+        if self.cache().newest_before::<NodeIds>(IDS, &loc, version).is_none() {
+            return Ok(None);
+        }
+        self.node_ids(type_name).await.map(Some)
+    }
+
+    /// The adjacency of `edge` and the ids of its source type, if the
+    /// handle has both cached (see [`cached_node_ids`](View::cached_node_ids)).
+    pub async fn cached_adjacency(&self, edge: &str) -> Result<Option<(Arc<Adjacency>, Arc<NodeIds>)>> {
+        let t = self.type_def(edge)?;
+        let (loc, version) = self.located(t)?;
+        if self.cache().newest_before::<Adjacency>(ADJACENCY, &loc, version).is_none() {
+            return Ok(None);
+        }
+        let Some(sources) = self.cached_node_ids(t.from.as_deref().unwrap_or_default()).await? else { return Ok(None) };
+        if self.cached_node_ids(t.to.as_deref().unwrap_or_default()).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some((self.adjacency(edge).await?, sources)))
     }
 
     /// Dense indexes of the nodes of `type_name` that pass `filter`, ascending.
@@ -162,25 +276,55 @@ impl<'g> View<'g> {
     pub async fn adjacency(&self, edge: &str) -> Result<Arc<Adjacency>> {
         let t = self.type_def(edge)?;
         let (loc, version) = self.located(t)?;
-        let cache = self.cache();
-        if let Some(a) = cache.get(ADJACENCY, &loc, version) {
-            return Ok(a);
-        }
         let from = self.node_ids(t.from.as_deref().unwrap_or_default()).await?;
         let to = self.node_ids(t.to.as_deref().unwrap_or_default()).await?;
-        let mut pairs = Vec::with_capacity(self.snap.table(&t.table_key()).map(|s| s.row_count as usize).unwrap_or(0));
-        for b in self.scan(t, &[SRC, DST], None).await? {
-            let (s, d) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
-            for i in 0..b.num_rows() {
-                if let (Some(x), Some(y)) = (from.dense(s.value(i)), to.dense(d.value(i))) {
-                    pairs.push((x, y));
-                }
-            }
+        let generations = (from.generation(), to.generation());
+        let cache = self.cache();
+        if let Some(a) = cache.get::<Adjacency>(ADJACENCY, &loc, version).filter(|a| a.generations == generations) {
+            return Ok(a);
         }
-        let adj = Arc::new(Adjacency::build(from.len(), to.len(), &pairs));
-        cache.put(ADJACENCY, loc, version, adj.clone(), adj.memory_size() as u64);
+        let rows = self.snap.table(&t.table_key()).map(|s| s.row_count as usize).unwrap_or(0);
+        if let Some((v, old)) = cache.newest_before::<Adjacency>(ADJACENCY, &loc, version).filter(|(_, a)| a.generations == generations)
+            && let Some(d) = self.delta(t, v, &[SRC, DST], rows).await?
+        {
+            // A removed edge may end at a node deleted in the same change.
+            let removed = pairs(&d.removed, |s| from.dense_any(s), |x| to.dense_any(x));
+            let added = pairs(&d.added, |s| from.dense(s), |x| to.dense(x));
+            let mut next = old.apply(&removed, &added);
+            if next.patch_len() > self.tuning().rebase_limit(from.len().max(to.len())) {
+                next = next.rebased(from.len(), to.len());
+            }
+            let next = Arc::new(next);
+            cache.put_derived(ADJACENCY, loc, version, next.clone(), next.memory_size() as u64);
+            return Ok(next);
+        }
+        let mut all = Vec::with_capacity(rows);
+        for b in self.scan(t, &[SRC, DST], None).await? {
+            all.extend(pairs(&[b], |s| from.dense(s), |x| to.dense(x)));
+        }
+        let adj = Arc::new(Adjacency::build(from.len(), to.len(), &all, generations));
+        self.put_scratch(ADJACENCY, loc, version, adj.clone(), adj.memory_size());
         Ok(adj)
     }
+}
+
+/// The strings of column `col` of `batches`.
+fn strings(batches: &[RecordBatch], col: usize) -> Vec<String> {
+    batches.iter().flat_map(|b| b.column(col).as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect::<Vec<_>>()).collect()
+}
+
+/// (source, target) dense pairs of edge rows `[src, dst]` whose ends resolve.
+fn pairs(batches: &[RecordBatch], from: impl Fn(&str) -> Option<u32>, to: impl Fn(&str) -> Option<u32>) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (s, d) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if let (Some(x), Some(y)) = (from(s.value(i)), to(d.value(i))) {
+                out.push((x, y));
+            }
+        }
+    }
+    out
 }
 
 fn concat(arrays: &[ArrayRef], t: &TypeDef, col: &str) -> Result<ArrayRef> {

@@ -1,9 +1,11 @@
-//! A graph handle's cache of what queries read from its tables: one value
-//! per (kind, key), each for one table version, so a new table version
-//! replaces exactly the entries of the table it changed and nothing is ever
-//! read from two versions at once. The values are whatever the query engine
-//! builds (datasets, node ids, columns, adjacency); this cache only stores,
-//! sizes and evicts them. With a [`CacheBudget`] its entries count against
+//! A graph handle's cache of what queries read from its tables: per (kind,
+//! key), the values of the last few table versions, so a reader pinned to
+//! a slightly older snapshot still finds its version while newer readers
+//! find theirs, and nothing is ever read from two versions at once. The
+//! values are whatever the query engine builds (datasets, node ids, columns,
+//! adjacency); this cache only stores, sizes and evicts them. A value built
+//! from an older one (`put_derived`: a view that followed a write) joins
+//! the versions kept; one built from scratch (`put`) replaces them. With a [`CacheBudget`] its entries count against
 //! a limit shared with every other cache of the session and may be evicted;
 //! without one it keeps what it has read for the life of the handle.
 
@@ -16,10 +18,14 @@ use super::budget::CacheBudget;
 /// A cached value, of the type its kind names.
 type Value = Arc<dyn Any + Send + Sync>;
 
-/// One cached version of one key, with its size and last use.
+/// Versions of one key kept at most: a derived value shares most of its
+/// memory with the one it came from, so keeping a few costs little.
+pub const KEEP_VERSIONS: usize = 4;
+
+/// The kept versions of one key (oldest first), with the size of the
+/// newest (which includes what it shares with the older ones) and last use.
 struct Entry {
-    version: u64,
-    value: Value,
+    versions: Vec<(u64, Value)>,
     bytes: u64,
     tick: u64,
 }
@@ -59,21 +65,62 @@ impl TableCache {
     /// stored under `kind` with another type is treated as absent.
     pub fn get<T: Any + Send + Sync>(&self, kind: &'static str, key: &str, version: u64) -> Option<Arc<T>> {
         let mut m = self.entries.lock().expect("cache lock");
-        let e = m.get_mut(kind)?.get_mut(key).filter(|e| e.version == version)?;
+        let e = m.get_mut(kind)?.get_mut(key)?;
+        let v = e.versions.iter().find(|(v, _)| *v == version)?.1.clone();
         e.tick = self.tick();
-        e.value.clone().downcast::<T>().ok()
+        v.downcast::<T>().ok()
     }
 
-    /// Stores `value` for `key` at `version`, replacing any other version,
+    /// The newest version of `kind` cached for `key` at or before `version`,
+    /// and that version: what a view of a later version can be derived from.
+    pub fn newest_before<T: Any + Send + Sync>(&self, kind: &'static str, key: &str, version: u64) -> Option<(u64, Arc<T>)> {
+        let mut m = self.entries.lock().expect("cache lock");
+        let e = m.get_mut(kind)?.get_mut(key)?;
+        let (v, value) = e.versions.iter().rev().find(|(v, _)| *v <= version)?.clone();
+        e.tick = self.tick();
+        value.downcast::<T>().ok().map(|x| (v, x))
+    }
+
+    /// Stores `value` for `key` at `version`, replacing every other version,
     /// and charges `bytes` to the budget (0: never evicted).
     pub fn put<T: Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: u64) {
-        let entry = Entry { version, value, bytes, tick: self.tick() };
+        let entry = Entry { versions: vec![(version, value)], bytes, tick: self.tick() };
         let old = self.entries.lock().expect("cache lock").entry(kind).or_default().insert(key, entry);
-        if let Some(b) = &self.budget {
-            b.charge(bytes);
-            if let Some(old) = old {
-                b.release(old.bytes);
+        self.recharge(bytes, old.map_or(0, |o| o.bytes));
+    }
+
+    /// Stores `value`, derived from a kept version, for `key` at `version`
+    /// beside the versions kept (the oldest beyond [`KEEP_VERSIONS`] go);
+    /// `bytes` is its whole size, shared parts included. A version older
+    /// than the newest kept is not stored (the cache moves forward only).
+    pub fn put_derived<T: Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: u64) {
+        let tick = self.tick();
+        let old_bytes = {
+            let mut m = self.entries.lock().expect("cache lock");
+            let of_kind = m.entry(kind).or_default();
+            match of_kind.get_mut(&key) {
+                Some(e) if e.versions.last().is_some_and(|(v, _)| *v >= version) => return,
+                Some(e) => {
+                    e.versions.push((version, value));
+                    if e.versions.len() > KEEP_VERSIONS {
+                        e.versions.remove(0);
+                    }
+                    e.tick = tick;
+                    std::mem::replace(&mut e.bytes, bytes)
+                }
+                None => {
+                    of_kind.insert(key, Entry { versions: vec![(version, value)], bytes, tick });
+                    0
+                }
             }
+        };
+        self.recharge(bytes, old_bytes);
+    }
+
+    fn recharge(&self, charged: u64, released: u64) {
+        if let Some(b) = &self.budget {
+            b.charge(charged);
+            b.release(released);
             b.enforce();
         }
     }

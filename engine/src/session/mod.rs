@@ -42,13 +42,46 @@ pub struct SessionOptions {
     pub cache_bytes: Option<u64>,
     /// The bounds of every query run through this session.
     pub limits: QueryLimits,
+    /// When query views follow writes and when they fold their changes in.
+    pub views: ViewTuning,
 }
 
 impl Default for SessionOptions {
     /// No budget; query limits from the environment
     /// ([`QueryLimits::from_env`]).
     fn default() -> Self {
-        SessionOptions { cache_bytes: None, limits: QueryLimits::from_env() }
+        SessionOptions { cache_bytes: None, limits: QueryLimits::from_env(), views: ViewTuning::default() }
+    }
+}
+
+/// When a query view (node ids, a column, an adjacency) of a newer table
+/// version is derived from a cached one, and when the changes it gathered
+/// are folded into a new base (docs/dev/queries.md, "Views that follow
+/// writes"). The defaults suit any graph; tests lower them to exercise the
+/// folding on small graphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewTuning {
+    /// A change of up to this many rows (or a quarter of the table, if more)
+    /// is followed; a larger one rebuilds the view from the table.
+    pub follow_rows: usize,
+    /// Past this many entries (or an eighth of the view, if more) apart
+    /// from its base, a view folds them into a new base.
+    pub rebase_entries: usize,
+}
+
+impl Default for ViewTuning {
+    fn default() -> Self {
+        ViewTuning { follow_rows: 10_000, rebase_entries: 4_096 }
+    }
+}
+
+impl ViewTuning {
+    pub fn follow_limit(&self, len: usize) -> usize {
+        (len / 4).max(self.follow_rows)
+    }
+
+    pub fn rebase_limit(&self, len: usize) -> usize {
+        (len / 8).max(self.rebase_entries)
     }
 }
 
@@ -86,6 +119,7 @@ struct Inner {
     budget: Option<Arc<CacheBudget>>,
     shares: Option<CacheShares>,
     limits: QueryLimits,
+    views: ViewTuning,
 }
 
 impl std::fmt::Debug for Session {
@@ -111,7 +145,7 @@ impl Session {
         };
         let budget = shares.map(|s| CacheBudget::new(s.query));
         let lance = Arc::new(lance::session::Session::new(index_bytes, metadata_bytes, Arc::new(registry)));
-        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits }) }
+        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views }) }
     }
 
     /// The Lance session every dataset is opened and written through.
@@ -133,6 +167,11 @@ impl Session {
     /// The bounds of every query run through this session.
     pub fn query_limits(&self) -> QueryLimits {
         self.inner.limits
+    }
+
+    /// When query views follow writes and fold their changes in.
+    pub fn view_tuning(&self) -> ViewTuning {
+        self.inner.views
     }
 
     /// How the cache budget is shared out, when the session has one.

@@ -7,6 +7,7 @@ mod fuzz;
 mod hostile;
 mod init;
 mod layering;
+mod live_views;
 mod load;
 mod load_input;
 mod mutate;

@@ -326,7 +326,7 @@ fn a_match_that_grows_past_the_row_limit_is_refused() {
         assert_eq!(g.query_limits().max_rows, omnigraph::session::DEFAULT_MAX_QUERY_ROWS);
         let limited = |rows| {
             let limits = omnigraph::session::QueryLimits { max_rows: rows, ..Default::default() };
-            omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: None, limits })
+            omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: None, limits, ..Default::default() })
         };
         let g = Graph::open(&t.uri(), &limited(5)).await.unwrap();
         let cross = "query q() { match { $a: Person  $b: Person } return { count(*) as n } }";
