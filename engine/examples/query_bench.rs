@@ -3,7 +3,8 @@
 //! `cargo run --release -p omnigraph-engine --example query_bench -- DATADIR [NAME]`
 //! where DATADIR holds `social.pg` and `social.jsonl` from
 //! `../shared/bench/gen_social.py`. Prints warm p50/p99 (ms) per query in the
-//! same shape as `kuzu_bench.py`, then single-row mutation throughput (node inserts, updates, edge inserts).
+//! same shape as `kuzu_bench.py`, then single-row mutation throughput (node inserts, updates, edge inserts),
+//! then reads right after writes: each write followed by the 1-hop of a person it touched (write and read p50).
 
 use std::time::Instant;
 
@@ -84,5 +85,34 @@ fn main() {
             query::run_mutation(&g, &link[0], &json!({"a": format!("p{}", i * 17), "b": format!("p{}", i * 29 + 1)})).await.unwrap();
         }
         println!("omnigraph_edge_insert_per_s={:.1}", n as f64 / t.elapsed().as_secs_f64());
+
+        // Reads right after writes: the views follow each write.
+        let hop1 = query::compile(g.schema(), QUERIES[1].1).unwrap();
+        let mut warm = Vec::new();
+        for i in 0..20 {
+            let t = Instant::now();
+            query::run_read(&g, &hop1[0], &json!({"n": format!("p{}", i * 13)})).await.unwrap();
+            warm.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        println!("omnigraph_hop1_warm_ms p50={:.2}", pct(warm, 0.5));
+        for (name, plan) in [("insert", &plans), ("update", &upd), ("edge_insert", &link)] {
+            let (mut w, mut r) = (Vec::new(), Vec::new());
+            for i in 0..20 {
+                let who = format!("p{}", 1000 + i * 37);
+                let params = match name {
+                    "insert" => json!({"n": format!("after{i}"), "a": 30}),
+                    "update" => json!({"n": who, "a": 50}),
+                    _ => json!({"a": who, "b": format!("p{}", 2000 + i)}),
+                };
+                let t = Instant::now();
+                query::run_mutation(&g, &plan[0], &params).await.unwrap();
+                w.push(t.elapsed().as_secs_f64() * 1000.0);
+                let n = if name == "insert" { format!("after{i}") } else { who };
+                let t = Instant::now();
+                query::run_read(&g, &hop1[0], &json!({"n": n})).await.unwrap();
+                r.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            println!("omnigraph_after_{name}_ms write_p50={:.2} hop1_after_p50={:.2} hop1_after_p99={:.2}", pct(w, 0.5), pct(r.clone(), 0.5), pct(r, 0.99));
+        }
     });
 }
