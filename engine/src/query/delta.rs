@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 /// The rows one version range removed and added, each with the columns asked
 /// for. An updated row is both: its old version removed, its new one added.
+/// Columns are found by name (`column_by_name`).
 pub struct TableDelta {
     pub removed: Vec<RecordBatch>,
     pub added: Vec<RecordBatch>,
@@ -32,9 +33,10 @@ fn live_rows(f: &Fragment) -> Option<usize> {
 }
 
 /// The change from `old` to `new` (two versions of one table, `old` the
-/// earlier), reading `cols`; `None` when it cannot be read as a delta or
-/// would touch more than `max_rows` rows.
-pub async fn between(old: &Dataset, new: &Dataset, cols: &[&str], max_rows: usize, key: &str) -> Result<Option<TableDelta>> {
+/// earlier), reading `removed_cols` of the rows removed and `added_cols` of
+/// those added; `None` when it cannot be read as a delta or would touch
+/// more than `max_rows` rows.
+pub async fn between(old: &Dataset, new: &Dataset, removed_cols: &[&str], added_cols: &[&str], max_rows: usize, key: &str) -> Result<Option<TableDelta>> {
     let lance_err = |e: lance::Error| Error::lance(key, e);
     if new.version().version < old.version().version {
         return Ok(None);
@@ -85,13 +87,13 @@ pub async fn between(old: &Dataset, new: &Dataset, cols: &[&str], max_rows: usiz
 
     let mut removed = Vec::new();
     if !addresses.is_empty() {
-        let projection = old.schema().project(cols).map_err(lance_err)?;
+        let projection = old.schema().project(removed_cols).map_err(lance_err)?;
         removed.push(old.take_rows(&addresses, projection).await.map_err(lance_err)?);
     }
     if !gone.is_empty() {
-        removed.extend(scan(old, gone, cols, key).await?);
+        removed.extend(scan(old, gone, removed_cols, key).await?);
     }
-    let added = if added_frags.is_empty() { Vec::new() } else { scan(new, added_frags, cols, key).await? };
+    let added = if added_frags.is_empty() { Vec::new() } else { scan(new, added_frags, added_cols, key).await? };
     Ok(Some(TableDelta { removed, added }))
 }
 

@@ -35,6 +35,7 @@ const DATASET: &str = "dataset";
 const IDS: &str = "ids";
 const COLUMN: &str = "column";
 const ADJACENCY: &str = "adjacency";
+const DELTA: &str = "delta";
 
 /// The tables of one snapshot, read through the graph's cache.
 pub struct View<'g> {
@@ -84,12 +85,25 @@ impl<'g> View<'g> {
     }
 
     /// What changed in `t` from `from` to the snapshot's version, if it can
-    /// be followed.
-    async fn delta(&self, t: &TypeDef, from: u64, cols: &[&str], len: usize) -> Result<Option<TableDelta>> {
+    /// be followed: the ids (and ends) of the rows removed, every column of
+    /// those added. Read once per version step and shared by every view of
+    /// the table that follows it (ids, each cached column, adjacency).
+    async fn delta(&self, t: &TypeDef, from: u64) -> Result<Option<Arc<TableDelta>>> {
         let (loc, version) = self.located(t)?;
+        let cache = self.cache();
+        if let Some(d) = cache.get::<(u64, Option<Arc<TableDelta>>)>(DELTA, &loc, version).filter(|d| d.0 == from) {
+            return Ok(d.1.clone());
+        }
         let old = self.dataset_at(&loc, from).await?;
         let new = self.dataset_at(&loc, version).await?;
-        delta::between(&old, &new, cols, self.tuning().follow_limit(len), &t.table_key()).await
+        let removed_cols: &[&str] = if t.kind == crate::schema::TypeKind::Edge { &[ID, SRC, DST] } else { &[ID] };
+        let schema = crate::storage::columns::table_schema(t);
+        let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let rows = self.snap.table(&t.table_key()).map_or(0, |s| s.row_count as usize);
+        let d = delta::between(&old, &new, removed_cols, &all, self.tuning().follow_limit(rows), &t.table_key()).await?.map(Arc::new);
+        let bytes: usize = d.as_ref().map_or(0, |d| d.removed.iter().chain(&d.added).map(|b| b.get_array_memory_size()).sum());
+        cache.put(DELTA, loc, version, Arc::new((from, d.clone())), bytes.max(1) as u64);
+        Ok(d)
     }
 
     /// Stores a view built from scratch, unless a newer version is cached
@@ -117,9 +131,9 @@ impl<'g> View<'g> {
             return Ok(ids);
         }
         if let Some((from, old)) = cache.newest_before::<NodeIds>(IDS, &loc, version)
-            && let Some(d) = self.delta(t, from, &[ID], old.len()).await?
+            && let Some(d) = self.delta(t, from).await?
         {
-            let (removed, added) = (strings(&d.removed, 0), strings(&d.added, 0));
+            let (removed, added) = (strings(&d.removed, ID), strings(&d.added, ID));
             let (mut next, _) = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
             if next.delta_len() > self.tuning().rebase_limit(next.len()) {
                 next = next.rebased();
@@ -149,11 +163,12 @@ impl<'g> View<'g> {
             return Ok((*c).clone());
         }
         if let Some((from, old)) = cache.newest_before::<Column>(COLUMN, &key, version).filter(|(_, c)| current(c))
-            && let Some(d) = self.delta(t, from, &[ID, prop], ids.len()).await?
+            && let Some(d) = self.delta(t, from).await?
         {
             let mut written = Vec::new();
             for b in &d.added {
-                let (id, col) = (b.column(0).as_string::<i32>(), b.column(1));
+                let (Some(id), Some(col)) = (b.column_by_name(ID), b.column_by_name(prop)) else { continue };
+                let id = id.as_string::<i32>();
                 for r in 0..b.num_rows() {
                     if let Some(dense) = ids.dense(id.value(r)) {
                         written.push((dense, Value::from_array(col.as_ref(), r)));
@@ -285,7 +300,7 @@ impl<'g> View<'g> {
         }
         let rows = self.snap.table(&t.table_key()).map(|s| s.row_count as usize).unwrap_or(0);
         if let Some((v, old)) = cache.newest_before::<Adjacency>(ADJACENCY, &loc, version).filter(|(_, a)| a.generations == generations)
-            && let Some(d) = self.delta(t, v, &[SRC, DST], rows).await?
+            && let Some(d) = self.delta(t, v).await?
         {
             // A removed edge may end at a node deleted in the same change.
             let removed = pairs(&d.removed, |s| from.dense_any(s), |x| to.dense_any(x));
@@ -309,15 +324,17 @@ impl<'g> View<'g> {
 }
 
 /// The strings of column `col` of `batches`.
-fn strings(batches: &[RecordBatch], col: usize) -> Vec<String> {
-    batches.iter().flat_map(|b| b.column(col).as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect::<Vec<_>>()).collect()
+fn strings(batches: &[RecordBatch], col: &str) -> Vec<String> {
+    let of = |b: &RecordBatch| b.column_by_name(col).map(|c| c.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect::<Vec<_>>());
+    batches.iter().flat_map(|b| of(b).unwrap_or_default()).collect()
 }
 
-/// (source, target) dense pairs of edge rows `[src, dst]` whose ends resolve.
+/// (source, target) dense pairs of edge rows whose ends resolve.
 fn pairs(batches: &[RecordBatch], from: impl Fn(&str) -> Option<u32>, to: impl Fn(&str) -> Option<u32>) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
     for b in batches {
-        let (s, d) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        let (Some(s), Some(d)) = (b.column_by_name(SRC), b.column_by_name(DST)) else { continue };
+        let (s, d) = (s.as_string::<i32>(), d.as_string::<i32>());
         for i in 0..b.num_rows() {
             if let (Some(x), Some(y)) = (from(s.value(i)), to(d.value(i))) {
                 out.push((x, y));

@@ -9,8 +9,8 @@
 //! pointers) until it finishes; the next query reads the table again.
 //!
 //! Without a budget (a session made without `cache_bytes`: the CLI, embedded
-//! use) a cache keeps one version of each table it has read, for the life of
-//! the graph handle.
+//! use) a cache keeps the last few versions of each table it has read, for
+//! the life of the graph handle.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// All the memory the session's caches may hold, or `None` for Lance's
-    /// default cache sizes and query caches that keep one version of each
+    /// default cache sizes and query caches that keep the last few versions of each
     /// table a graph handle has read (the CLI). With a budget, Lance's
     /// metadata cache and its index cache get an eighth each, up to Lance's
     /// defaults ([`CacheShares`]), and the query caches of all graphs the rest.
