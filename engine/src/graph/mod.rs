@@ -248,6 +248,14 @@ impl Graph {
         Ok((ds, state))
     }
 
+    /// Takes `ds` (at `state`'s version) as the `__manifest` head this
+    /// handle knows: what a write of this handle just published. The next
+    /// snapshot still asks the store for the head and uses this only if it
+    /// is that very file.
+    pub(crate) fn remember_manifest(&self, ds: Arc<Dataset>, state: ManifestState) {
+        *self.manifest_cache.lock().expect("manifest cache") = Some((ds, state));
+    }
+
     pub async fn snapshot(&self) -> Result<Snapshot> {
         let (ds, state) = self.latest_manifest().await?;
         if let Some(f) = state.retired() {

@@ -18,11 +18,10 @@ use std::sync::Arc;
 use lance::Dataset;
 use lance::dataset::transaction::Transaction;
 
-use super::recovery;
 use super::sidecar::{Sidecar, SidecarTable, WriteKind};
+use super::{Graph, recovery};
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::storage::Root;
 use crate::storage::manifest::{self, ManifestState, TableUpdate};
 use crate::storage::table;
 
@@ -35,15 +34,18 @@ pub struct StagedWrite {
     pub txn: Transaction,
 }
 
-/// Commits and publishes `staged` as one atomic change of the graph.
+/// Commits and publishes `staged` as one atomic change of `graph`, which
+/// then knows the published `__manifest` as its head (its next snapshot
+/// reads nothing more unless another writer published since).
 pub async fn commit_and_publish(
-    root: &Root,
+    graph: &Graph,
     manifest_ds: Arc<Dataset>,
     mstate: ManifestState,
     kind: WriteKind,
     staged: Vec<StagedWrite>,
     reads: &[(String, u64)],
 ) -> Result<ManifestState> {
+    let root = graph.root();
     // No precheck of versions here: the pinned table commits and the
     // manifest publish are the one authority on a lost race.
     let op_id = ulid::Ulid::new().to_string();
@@ -77,8 +79,11 @@ pub async fn commit_and_publish(
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;
-    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
-        Ok(p) => p,
+    let published = match manifest::publish_read_back(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
+        Ok((ds, state)) => {
+            graph.remember_manifest(ds, state.clone());
+            state
+        }
         Err(e @ Error::ExpectedVersionMismatch { .. }) => {
             // Another process's recovery may have found this write's
             // sidecar and published it for us (a roll-forward publishes

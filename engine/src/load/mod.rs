@@ -546,7 +546,7 @@ async fn finish(
         snap.state.clone()
     } else {
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
-        commit_and_publish(graph.root(), manifest_ds, snap.state.clone(), kind, staged, &reads).await?
+        commit_and_publish(graph, manifest_ds, snap.state.clone(), kind, staged, &reads).await?
     };
     // Indexes follow the data in their own publish (see graph::indexes).
     let published = state.version;

@@ -537,7 +537,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
         }
         let reads: Vec<(String, u64)> = snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
         let published =
-            commit_and_publish(graph.root(), snap.manifest_ds(), snap.manifest_state(), crate::graph::sidecar::WriteKind::Mutation, staged, &reads).await?;
+            commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), crate::graph::sidecar::WriteKind::Mutation, staged, &reads).await?;
         self.report.manifest_version = published.version;
         Ok(self.report)
     }

@@ -246,6 +246,19 @@ pub async fn publish(
     reads: &[(String, u64)],
     op_id: &str,
 ) -> Result<ManifestState> {
+    publish_impl(root, ds, state, updates, reads, op_id, false).await.map(|(_, state)| state)
+}
+
+/// [`publish`], also returning the `__manifest` dataset at the version it
+/// committed (so a writer's handle can take it as the head it knows).
+pub async fn publish_read_back(
+    root: &Root,
+    ds: Arc<Dataset>,
+    state: ManifestState,
+    updates: &[TableUpdate],
+    reads: &[(String, u64)],
+    op_id: &str,
+) -> Result<(Arc<Dataset>, ManifestState)> {
     publish_impl(root, ds, state, updates, reads, op_id, false).await
 }
 
@@ -270,7 +283,7 @@ pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option
 /// only records table versions whose content equals what is already
 /// published, so that later writes can pin their commits again.
 pub async fn publish_rollback(root: &Root, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str) -> Result<ManifestState> {
-    publish_impl(root, ds, state, updates, &[], op_id, true).await
+    publish_impl(root, ds, state, updates, &[], op_id, true).await.map(|(_, state)| state)
 }
 
 async fn publish_impl(
@@ -281,7 +294,7 @@ async fn publish_impl(
     reads: &[(String, u64)],
     op_id: &str,
     through_fence: bool,
-) -> Result<ManifestState> {
+) -> Result<(Arc<Dataset>, ManifestState)> {
     let entries: Vec<TableEntry> = updates
         .iter()
         .map(|u| TableEntry { key: u.key.clone(), version: u.new_version, location: u.location.clone(), row_count: u.row_count, op_id: op_id.to_string() })
@@ -309,7 +322,7 @@ async fn publish_impl(
         match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, role).await {
             Ok(new) => {
                 next.version = new.version().version;
-                return Ok(next);
+                return Ok((Arc::new(new), next));
             }
             Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {
                 // Another publish landed first. Re-read and re-check our tables.

@@ -46,7 +46,7 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         let after_winner = graph.snapshot().await.unwrap();
 
         let err = commit_and_publish(
-            graph.root(),
+            &graph,
             old.manifest_ds(),
             old.manifest_state(),
             omnigraph::graph::sidecar::WriteKind::Other("test".into()),
@@ -86,7 +86,7 @@ fn writers_of_different_tables_both_publish() {
         // A Company write lands first and moves the manifest.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
         commit_and_publish(
-            graph.root(),
+            &graph,
             old.manifest_ds(),
             old.manifest_state(),
             omnigraph::graph::sidecar::WriteKind::Other("test".into()),
@@ -111,7 +111,7 @@ fn a_write_whose_read_tables_moved_is_refused() {
         let company = old.table("node:Company").unwrap();
         let reads = vec![(company.key.clone(), company.version)];
         let err = commit_and_publish(
-            graph.root(),
+            &graph,
             old.manifest_ds(),
             old.manifest_state(),
             omnigraph::graph::sidecar::WriteKind::Other("test".into()),
