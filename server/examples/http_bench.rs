@@ -1,6 +1,9 @@
 //! HTTP benchmark (docs/dev/benchmarks.md, "Server"): `POST /graphs`
 //! creates/s and latency, then point-lookup and 2-hop query throughput and
-//! p50/p99 on a 100k-node graph with 1, 8 and 64 concurrent clients.
+//! p50/p99 on a 100k-node graph with 1, 8 and 64 concurrent clients, then
+//! reads right after writes: single-row inserts and updates through
+//! `/mutate`, each followed by the 1-hop of a person it touched.
+//! `BENCH_ONLY=writes` skips to the last part (after the load).
 //!
 //! With `OMNIGRAPH_TEST_S3` set (the script starts the moto S3 server), it
 //! also measures opening graphs on S3: a server restarted over a catalog of
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 
 const SCHEMA: &str = "node Person {\n  name: String @key\n  age: I32\n}\nedge Knows: Person -> Person\n";
 const POINT: &str = "query q($n: String) { match { $p: Person { name: $n } } return { $p.name, $p.age } }";
+const HOP1: &str = "query q($n: String) { match { $p: Person { name: $n } $p knows $f } return { $f.name, $f.age } }";
 const TWO_HOP: &str = "query q($n: String) { match { $p: Person { name: $n } $p knows $f $f knows $g } return { $g.name } }";
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -64,6 +68,45 @@ async fn load_test(http: &reqwest::Client, base: &str, query: &'static str, node
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
     (all.len() as f64 / elapsed, pct(&all, 0.5), pct(&all, 0.99))
+}
+
+/// Single-row writes through `/mutate`, each followed by the 1-hop of a
+/// person it touched, against the warm 1-hop.
+async fn after_writes(http: &reqwest::Client, base: &str, nodes: u64) {
+    let (mutate, query) = (format!("{base}/graphs/bench/mutate"), format!("{base}/graphs/bench/query"));
+    let hop1 = |n: String| serde_json::json!({"query": HOP1, "params": {"n": n}}).to_string();
+    let timed = |url: String, body: String| async move {
+        let t = Instant::now();
+        let (s, text) = post(http, &url, body, "application/json").await;
+        assert_eq!(s, 200, "{text}");
+        t.elapsed().as_secs_f64() * 1e3
+    };
+    let n = 30;
+    let mut warm = Vec::new();
+    for i in 0..n {
+        warm.push(timed(query.clone(), hop1(format!("p{}", (i * 7919) % nodes))).await);
+    }
+    warm.sort_by(f64::total_cmp);
+    println!("| step (1 client) | write p50 ms | write p99 ms | 1-hop after p50 ms | 1-hop after p99 ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!("| warm 1-hop, no write | - | - | {:.2} | {:.2} |", pct(&warm, 0.5), pct(&warm, 0.99));
+    let steps: [(&str, &str); 3] = [
+        ("insert `Person`", "query m($a: String, $b: String) { insert Person { name: $a, age: 30 } }"),
+        ("update `Person`", "query m($a: String, $b: String) { update Person set { age: 31 } where name = $a }"),
+        ("insert `Knows`", "query m($a: String, $b: String) { insert Knows { from: $a, to: $b } }"),
+    ];
+    for (name, m) in steps {
+        let (mut w, mut r) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let who = if name.starts_with("insert `P") { format!("fresh{i}") } else { format!("p{}", (i * 104_729 + 11) % nodes) };
+            let body = serde_json::json!({"query": m, "params": {"a": who, "b": format!("p{}", (i * 31 + 5) % nodes)}}).to_string();
+            w.push(timed(mutate.clone(), body).await);
+            r.push(timed(query.clone(), hop1(who)).await);
+        }
+        w.sort_by(f64::total_cmp);
+        r.sort_by(f64::total_cmp);
+        println!("| {name}, then the 1-hop | {:.2} | {:.2} | {:.2} | {:.2} |", pct(&w, 0.5), pct(&w, 0.99), pct(&r, 0.5), pct(&r, 0.99));
+    }
 }
 
 /// Creates one graph; returns the latency in ms.
@@ -149,15 +192,49 @@ async fn main() {
     let nodes: u64 = std::env::var("BENCH_NODES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10.0);
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    if let Ok(bucket) = std::env::var("OMNIGRAPH_TEST_S3") {
+    let only_writes = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "writes");
+    if !only_writes && let Ok(bucket) = std::env::var("OMNIGRAPH_TEST_S3") {
         s3_open(&server, &bucket, &http).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, _) = start(&server, dir.path().to_str().unwrap());
     println!("server {base}, catalog {}", dir.path().display());
 
-    // Creates: sequential, then 8 at a time.
     let create = |id: String| create_graph(http.clone(), base.clone(), id);
+    if !only_writes {
+        creates(&http, &base).await;
+    }
+
+    // The query graph: `nodes` people, each knowing two others.
+    create("bench".into()).await;
+    let data = people(nodes);
+    let t = Instant::now();
+    let (s, text) = post(&http, &format!("{base}/graphs/bench/load?mode=overwrite"), data, "application/x-ndjson").await;
+    assert_eq!(s, 200, "{text}");
+    println!("loaded {nodes} nodes and {} edges over HTTP in {:.1} s", 2 * nodes, t.elapsed().as_secs_f64());
+
+    // Warm up both queries (first reads build caches).
+    for q in [POINT, TWO_HOP, HOP1] {
+        let _ = load_test(&http, &base, q, nodes, 1, 1.0).await;
+    }
+    if !only_writes {
+        println!("| query | clients | requests/s | p50 ms | p99 ms |");
+        println!("| --- | --- | --- | --- | --- |");
+        for (name, q) in [("point lookup", POINT), ("2-hop", TWO_HOP)] {
+            for clients in [1, 8, 64] {
+                let (rps, p50, p99) = load_test(&http, &base, q, nodes, clients, secs).await;
+                println!("| {name} | {clients} | {rps:.0} | {p50:.2} | {p99:.2} |");
+            }
+        }
+    }
+    after_writes(&http, &base, nodes).await;
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Creates: sequential, then 8 at a time.
+async fn creates(http: &reqwest::Client, base: &str) {
+    let create = |id: String| create_graph(http.clone(), base.to_string(), id);
     let n_seq = 50;
     let t = Instant::now();
     let mut lat = Vec::new();
@@ -171,7 +248,7 @@ async fn main() {
     let t = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..8 {
-        let (http, base) = (http.clone(), base.clone());
+        let (http, base) = (http.clone(), base.to_string());
         tasks.push(tokio::spawn(async move {
             let mut l = Vec::new();
             for i in 0..n_par / 8 {
@@ -187,27 +264,5 @@ async fn main() {
     let par_rate = n_par as f64 / t.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
     println!("| POST /graphs, 8 clients | {par_rate:.1} creates/s | p50 {:.1} ms | p99 {:.1} ms |", pct(&lat, 0.5), pct(&lat, 0.99));
-
-    // The query graph: `nodes` people, each knowing two others.
-    create("bench".into()).await;
-    let data = people(nodes);
-    let t = Instant::now();
-    let (s, text) = post(&http, &format!("{base}/graphs/bench/load?mode=overwrite"), data, "application/x-ndjson").await;
-    assert_eq!(s, 200, "{text}");
-    println!("loaded {nodes} nodes and {} edges over HTTP in {:.1} s", 2 * nodes, t.elapsed().as_secs_f64());
-
-    // Warm up both queries (first reads build caches).
-    for q in [POINT, TWO_HOP] {
-        let _ = load_test(&http, &base, q, nodes, 1, 1.0).await;
-    }
-    println!("| query | clients | requests/s | p50 ms | p99 ms |");
-    println!("| --- | --- | --- | --- | --- |");
-    for (name, q) in [("point lookup", POINT), ("2-hop", TWO_HOP)] {
-        for clients in [1, 8, 64] {
-            let (rps, p50, p99) = load_test(&http, &base, q, nodes, clients, secs).await;
-            println!("| {name} | {clients} | {rps:.0} | {p50:.2} | {p99:.2} |");
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
+
