@@ -265,4 +265,3 @@ async fn creates(http: &reqwest::Client, base: &str) {
     lat.sort_by(f64::total_cmp);
     println!("| POST /graphs, 8 clients | {par_rate:.1} creates/s | p50 {:.1} ms | p99 {:.1} ms |", pct(&lat, 0.5), pct(&lat, 0.99));
 }
-
