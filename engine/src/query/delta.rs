@@ -38,7 +38,9 @@ fn live_rows(f: &Fragment) -> Option<usize> {
 /// more than `max_rows` rows.
 pub async fn between(old: &Dataset, new: &Dataset, removed_cols: &[&str], added_cols: &[&str], max_rows: usize, key: &str) -> Result<Option<TableDelta>> {
     let lance_err = |e: lance::Error| Error::lance(key, e);
-    if new.version().version < old.version().version {
+    // Rows are taken by address below, which is what a row id is only
+    // without stable row ids (omnigraph's tables do not use them).
+    if new.version().version < old.version().version || old.manifest.uses_stable_row_ids() {
         return Ok(None);
     }
     let before: HashMap<u64, &Fragment> = old.manifest.fragments.iter().map(|f| (f.id, f)).collect();
