@@ -79,7 +79,7 @@ pub async fn commit_and_publish(
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;
-    let published = match manifest::publish_read_back(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
+    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
         Ok((ds, state)) => {
             graph.remember_manifest(ds, state.clone());
             state

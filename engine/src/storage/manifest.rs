@@ -237,21 +237,10 @@ async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, ent
 /// Publishes `updates` in one manifest commit. `ds`/`state` are the manifest
 /// as the writer read it; `reads` are tables the write read but did not
 /// change (say, node tables an edge load checked endpoints against): they
-/// must not have moved either. Returns the new manifest state.
+/// must not have moved either. Returns the `__manifest` dataset at the
+/// version it committed and the new state (a writer's handle keeps both as
+/// the head it knows).
 pub async fn publish(
-    root: &Root,
-    ds: Arc<Dataset>,
-    state: ManifestState,
-    updates: &[TableUpdate],
-    reads: &[(String, u64)],
-    op_id: &str,
-) -> Result<ManifestState> {
-    publish_impl(root, ds, state, updates, reads, op_id, false).await.map(|(_, state)| state)
-}
-
-/// [`publish`], also returning the `__manifest` dataset at the version it
-/// committed (so a writer's handle can take it as the head it knows).
-pub async fn publish_read_back(
     root: &Root,
     ds: Arc<Dataset>,
     state: ManifestState,
