@@ -488,10 +488,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let mut counts: FxHashMap<String, u64> = affected.iter().map(|a| (a.clone(), 0)).collect();
         // Stored edges per source: from the adjacency the handle has cached
         // when this mutation removed none of them, else by a scan.
-        let adjacency = match self.changes.get(&e.name).is_none_or(|c| c.removed.is_empty()) {
-            true => self.view.cached_adjacency(&e.name).await?,
-            false => None,
-        };
+        let adjacency = if self.changes.get(&e.name).is_none_or(|c| c.removed.is_empty()) { self.view.cached_adjacency(&e.name).await? } else { None };
         match adjacency {
             Some((adj, sources)) => {
                 self.consulted.insert(e.table_key());
