@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 
 use crate::common::*;
 
-const SCHEMA: &str = "node P { k: String @key  age: I32? }\nnode Q { k: String @key }\nedge Link: P -> P\nedge Owns: P -> Q @card(0..2)";
+const SCHEMA: &str = "node P { k: String @key  age: I32? }\nnode Q { k: String @key }\nedge Link: P -> P { w: I32? }\nedge Owns: P -> Q @card(0..2)";
 
 const READS: &[&str] = &[
     "query q() { match { $p: P } return { $p.k, $p.age } }",
@@ -63,12 +63,17 @@ async fn mutate(g: &Graph, src: &str, params: Json) {
 async fn write(g: &Graph, r: &mut Rng) {
     let (a, b) = (r.p(), r.p());
     let age = r.below(60) as i64;
+    // Edges among a few nodes, so parallel edges are common.
+    let (x, y) = (format!("p{}", r.below(4)), format!("p{}", r.below(4)));
     match r.below(11) {
         0 | 1 => mutate(g, "query m($k: String, $a: I32) { insert P { k: $k, age: $a } }", json!({"k": a, "a": age})).await,
         2 => mutate(g, "query m($k: String, $a: I32) { update P set { age: $a } where k = $k }", json!({"k": a, "a": age})).await,
         3 => mutate(g, "query m($k: String) { delete P where k = $k }", json!({"k": a})).await,
-        4 | 5 => mutate(g, "query m($a: String, $b: String) { insert Link { from: $a, to: $b } }", json!({"a": a, "b": b})).await,
-        6 => mutate(g, "query m($a: String) { delete Link where from = $a }", json!({"a": a})).await,
+        4 | 5 => mutate(g, "query m($a: String, $b: String, $w: I32) { insert Link { from: $a, to: $b, w: $w } }", json!({"a": x, "b": y, "w": age % 3})).await,
+        // All of a node's edges, or only those of one weight: one of two
+        // parallel edges can go while the other stays.
+        6 if age % 2 == 0 => mutate(g, "query m($a: String) { delete Link where from = $a }", json!({"a": a})).await,
+        6 => mutate(g, "query m($a: String, $w: I32) { delete Link where from = $a and w = $w }", json!({"a": x, "w": age % 3})).await,
         7 | 8 => {
             let q = format!("q{}", r.below(4));
             mutate(g, "query m($q: String) { insert Q { k: $q } }", json!({"q": q})).await;
@@ -167,5 +172,28 @@ fn a_traversal_after_a_node_update_sees_the_same_edges() {
         let after = answers(&g).await;
         assert_eq!(after[2], before[2], "the same edges");
         assert_ne!(after[0], before[0], "the update is seen");
+    });
+}
+
+#[test]
+fn removing_one_of_two_parallel_edges_keeps_the_pair() {
+    rt().block_on(async {
+        let t = new_graph(SCHEMA).await;
+        let data = "{\"type\":\"P\",\"data\":{\"k\":\"a\"}}\n{\"type\":\"P\",\"data\":{\"k\":\"b\"}}\n\
+                    {\"edge\":\"Link\",\"from\":\"a\",\"to\":\"b\",\"data\":{\"w\":1}}\n{\"edge\":\"Link\",\"from\":\"a\",\"to\":\"b\",\"data\":{\"w\":2}}\n";
+        load(&t.uri(), LoadMode::Append, data).await.unwrap();
+        let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let pairs = |g: &Graph| {
+            let g = g.clone();
+            async move { answers(&g).await[2].clone() }
+        };
+        assert_eq!(pairs(&g).await.len(), 1, "parallel edges bind the pair once");
+        mutate(&g, "query m() { delete Link where from = \"a\" and w = 1 }", json!({})).await;
+        assert_eq!(pairs(&g).await.len(), 1, "one edge still joins a and b");
+        mutate(&g, "query m() { insert Link { from: \"a\", to: \"b\", w: 3 } }", json!({})).await;
+        mutate(&g, "query m() { delete Link where from = \"a\" and w = 2 }", json!({})).await;
+        assert_eq!(pairs(&g).await.len(), 1, "the edge written since still joins them");
+        mutate(&g, "query m() { delete Link where from = \"a\" and w = 3 }", json!({})).await;
+        assert!(pairs(&g).await.is_empty(), "no edge left");
     });
 }
