@@ -117,9 +117,8 @@ impl NodeIds {
     }
 
     /// This view after a change that deleted the ids `removed`, then wrote
-    /// the ids `written` (new nodes, or rows rewritten by an update); with
-    /// the dense index of each written id, in order.
-    pub fn apply<'a>(&self, removed: impl IntoIterator<Item = &'a str>, written: impl IntoIterator<Item = &'a str>) -> (NodeIds, Vec<u32>) {
+    /// the ids `written` (new nodes, or rows rewritten by an update).
+    pub fn apply<'a>(&self, removed: impl IntoIterator<Item = &'a str>, written: impl IntoIterator<Item = &'a str>) -> NodeIds {
         let mut next = self.clone();
         next.scan_order_of = None;
         for id in removed {
@@ -129,27 +128,23 @@ impl NodeIds {
                 next.live -= 1;
             }
         }
-        let mut dense = Vec::new();
         for id in written {
             let k = id_key(id);
-            let d = match next.any_dense(k) {
+            match next.any_dense(k) {
                 Some(d) => {
                     if next.dead.remove(&d).is_some() {
                         next.live += 1;
                     }
-                    d
                 }
                 None => {
                     let d = next.len() as u32;
                     next.added.push_back(Arc::from(id));
                     next.added_index.insert(k, d);
                     next.live += 1;
-                    d
                 }
-            };
-            dense.push(d);
+            }
         }
-        (next, dense)
+        next
     }
 
     /// Entries held apart from the base (what a rebase folds in).

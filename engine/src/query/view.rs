@@ -134,7 +134,7 @@ impl<'g> View<'g> {
             && let Some(d) = self.delta(t, from).await?
         {
             let (removed, added) = (strings(&d.removed, ID), strings(&d.added, ID));
-            let (mut next, _) = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
+            let mut next = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
             if next.delta_len() > self.tuning().rebase_limit(next.len()) {
                 next = next.rebased();
             }
@@ -216,23 +216,21 @@ impl<'g> View<'g> {
     /// Scans `cols` of `t` in table order, filtered by `filter` (pushed into
     /// Lance, which uses a scalar index on the filtered column when there is one).
     pub async fn scan(&self, t: &TypeDef, cols: &[&str], filter: Option<Expr>) -> Result<Vec<RecordBatch>> {
-        let ds = self.dataset(t).await?;
-        let key = t.table_key();
-        let mut sc = ds.scan();
-        sc.project(cols).map_err(|e| Error::lance(&key, e))?;
-        if let Some(f) = filter {
-            sc.filter_expr(f);
-        }
-        let stream = sc.try_into_stream().await.map_err(|e| Error::lance(&key, e))?;
-        stream.try_collect::<Vec<_>>().await.map_err(|e| Error::lance(&key, e))
+        self.scan_with(t, cols, filter, false).await
     }
 
     /// [`scan`](View::scan) with each row's address (`_rowaddr`, last).
     pub async fn scan_addressed(&self, t: &TypeDef, cols: &[&str], filter: Option<Expr>) -> Result<Vec<RecordBatch>> {
+        self.scan_with(t, cols, filter, true).await
+    }
+
+    async fn scan_with(&self, t: &TypeDef, cols: &[&str], filter: Option<Expr>, addressed: bool) -> Result<Vec<RecordBatch>> {
         let ds = self.dataset(t).await?;
         let key = t.table_key();
         let mut sc = ds.scan();
-        sc.with_row_address();
+        if addressed {
+            sc.with_row_address();
+        }
         sc.project(cols).map_err(|e| Error::lance(&key, e))?;
         if let Some(f) = filter {
             sc.filter_expr(f);
