@@ -198,6 +198,44 @@ impl Error {
         self.info().status
     }
 
+    /// The same error again (same variant, code and message), for telling
+    /// each write of a batch what happened to their shared publish. A lower
+    /// layer's error is carried as its text.
+    pub(crate) fn duplicate(&self) -> Error {
+        use Error::*;
+        let text = |e: &BoxError| -> BoxError { e.to_string().into() };
+        match self {
+            Schema(v) => Schema(v.clone()),
+            AlreadyInitialized { root, artifact } => AlreadyInitialized { root: root.clone(), artifact: artifact.clone() },
+            InitInProgress { root, op_id } => InitInProgress { root: root.clone(), op_id: op_id.clone() },
+            InitOutcomeUnknown { root, op_id, reason } => InitOutcomeUnknown { root: root.clone(), op_id: op_id.clone(), reason: reason.clone() },
+            NotAGraph { root, missing } => NotAGraph { root: root.clone(), missing: missing.clone() },
+            InitIncomplete { root, op_id } => InitIncomplete { root: root.clone(), op_id: op_id.clone() },
+            SchemaStateMismatch { root, reason } => SchemaStateMismatch { root: root.clone(), reason: reason.clone() },
+            ExpectedVersionMismatch { table, expected, actual } => ExpectedVersionMismatch { table: table.clone(), expected: *expected, actual: *actual },
+            PublishOutcomeUnknown { op_id, source } => PublishOutcomeUnknown { op_id: op_id.clone(), source: Box::new(source.duplicate()) },
+            GraphRetired { root, op } => GraphRetired { root: root.clone(), op: op.clone() },
+            FenceMoved { root, reason } => FenceMoved { root: root.clone(), reason: reason.clone() },
+            RecoveryRequired { root, ops } => RecoveryRequired { root: root.clone(), ops: ops.clone() },
+            InvalidData { source_name, total, errors } => InvalidData { source_name: source_name.clone(), total: *total, errors: errors.clone() },
+            Query(v) => Query(v.clone()),
+            QueryKind(m) => QueryKind(m.clone()),
+            QueryNotFound(m) => QueryNotFound(m.clone()),
+            QueryTooLarge { limit } => QueryTooLarge { limit: *limit },
+            ResultTooLarge { limit } => ResultTooLarge { limit: *limit },
+            QueryTimeout { ms } => QueryTimeout { ms: *ms },
+            QueryCancelled => QueryCancelled,
+            Param { name, message } => Param { name: name.clone(), message: message.clone() },
+            MutationRejected { code, message } => MutationRejected { code, message: message.clone() },
+            UnknownType { name } => UnknownType { name: name.clone() },
+            InvalidArgument(m) => InvalidArgument(m.clone()),
+            Storage { path, source } => Storage { path: path.clone(), source: text(source) },
+            Lance { table, source } => Lance { table: table.clone(), source: text(source) },
+            Unreadable { path, message } => Unreadable { path: path.clone(), message: message.clone() },
+            Io(e) => Io(std::io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+
     /// Short snake_case name of the code, for people and logs.
     pub fn kind(&self) -> &'static str {
         self.info().kind

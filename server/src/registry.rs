@@ -33,9 +33,6 @@ pub struct Served {
     pub graph: Graph,
     /// The server's policy plus the rules attached to this graph.
     pub policy: Arc<Policy>,
-    /// Writes from this process go one at a time per graph; the manifest
-    /// publish stays the authority across processes.
-    pub write_lock: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +133,7 @@ impl Registry {
             Ok(p) => p,
             Err(err) => return quarantine(e, err.code(), format!("its stored policy does not compile: {err}")),
         };
-        Opened::Served(Served { entry: e.clone(), graph, policy, write_lock: tokio::sync::Mutex::new(()) })
+        Opened::Served(Served { entry: e.clone(), graph, policy })
     }
 
     /// The policy of a graph this process serves now.

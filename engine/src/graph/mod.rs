@@ -17,6 +17,7 @@ use lance::Dataset;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::query::WriteQueue;
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::manifest::{self, ManifestState};
@@ -39,6 +40,9 @@ pub struct Graph {
     table_cache: Arc<TableCache>,
     /// The `__manifest` as last read (see [`Graph::snapshot`]).
     manifest_cache: Arc<std::sync::Mutex<Option<ManifestRead>>>,
+    /// Mutations waiting to publish together, and the write turn
+    /// (`query::mutate::batch`).
+    writes: Arc<WriteQueue>,
 }
 
 /// The `__manifest` dataset as read, and the state it holds.
@@ -182,6 +186,7 @@ impl Graph {
             recovered,
             table_cache: session.new_table_cache(),
             manifest_cache: Default::default(),
+            writes: Default::default(),
         })
     }
 
@@ -213,6 +218,13 @@ impl Graph {
     /// The bounds of every query on this graph (the session's).
     pub fn query_limits(&self) -> QueryLimits {
         self.root.session().query_limits()
+    }
+
+    /// This handle's write queue: the turn every load and batch of
+    /// mutations takes, so that writes through one handle never race each
+    /// other, and the mutations waiting for the next batch.
+    pub fn write_queue(&self) -> &WriteQueue {
+        &self.writes
     }
 
     pub(crate) fn table_cache(&self) -> &TableCache {

@@ -134,6 +134,8 @@ struct TypeSlot {
 /// Loads JSONL from `input` into `graph` (opened for write).
 pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &LoadOptions, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<LoadReport> {
     graph.require_writable()?;
+    // Writes through this handle take turns; a batch of mutations waits.
+    let _turn = graph.write_queue().turn().await;
     let snap = graph.snapshot().await?;
     let load_id = ulid::Ulid::new().to_string();
     let schema = graph.schema().clone();

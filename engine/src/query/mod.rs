@@ -34,7 +34,7 @@ pub(crate) mod view;
 use serde_json::Value as Json;
 
 pub use check::MAX_HOPS;
-pub use mutate::MutationReport;
+pub use mutate::{MAX_BATCH, MutationReport, WriteQueue};
 pub use plan::Plan;
 pub use project::QueryResult;
 pub use value::Value;
@@ -127,5 +127,5 @@ pub async fn run_mutation(graph: &Graph, plan: &Plan, params: &Json) -> Result<M
         return Err(Error::QueryKind(format!("`{}` is a read query; run it with `query`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(limits::Deadline::start(graph.query_limits().timeout));
-    mutate::run(graph, stmts, &env).await
+    mutate::run(graph, stmts, env).await
 }

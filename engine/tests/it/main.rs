@@ -4,6 +4,7 @@ mod cache_budget;
 mod common;
 mod export;
 mod fuzz;
+mod group_commit;
 mod hostile;
 mod init;
 mod layering;

@@ -215,11 +215,9 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
         return Err(ApiError::wrong_query_kind(format!("`{}` is a read query; send it to POST /graphs/{id}/query", plan.name)));
     }
     let served = s.clone();
-    let result = off_workers(async move {
-        let _w = served.write_lock.lock().await;
-        omnigraph::query::run_mutation(&served.graph, &plan, &req.params).await
-    })
-    .await?;
+    // Mutations arriving together publish as one batch (the engine's
+    // group commit), each answered with its own result.
+    let result = off_workers(async move { omnigraph::query::run_mutation(&served.graph, &plan, &req.params).await }).await?;
     match result {
         Ok(report) => Ok(Json(report.into())),
         Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
@@ -287,12 +285,10 @@ pub async fn load(
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
     let served = s.clone();
     let started = std::time::Instant::now();
-    let result = tokio::spawn(async move {
-        let _w = served.write_lock.lock().await;
-        omnigraph::load::load(&served.graph, input, &opts, &mut |_| {}).await
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
+    // The load takes the graph handle's write turn (mutations wait).
+    let result = tokio::spawn(async move { omnigraph::load::load(&served.graph, input, &opts, &mut |_| {}).await })
+        .await
+        .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
         Ok(report) => Ok(Json(LoadReply::of(report, started.elapsed()))),
         Err(e) => match over.as_ref().and_then(|f| f.error(state.max_load_bytes.unwrap_or(u64::MAX) as usize, state.idle_timeout)) {

@@ -10,16 +10,25 @@
 //! gets one staged Lance transaction (an Append, or an Update carrying
 //! deletion vectors and new fragments) and the write protocol commits and
 //! publishes them with one `__manifest` commit.
+//!
+//! Mutations sent to one graph handle at the same time share that commit
+//! (`batch`): each runs and is checked in turn on top of the ones before
+//! it, one that fails is dropped alone, and the rest publish together.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch, UInt64Array};
+use arrow_array::{Array, UInt64Array};
 use datafusion_expr::Expr;
-use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
-use lance::dataset::{InsertBuilder, WriteMode};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
+
+mod batch;
+mod checks;
+mod stage;
+
+pub use batch::{MAX_BATCH, WriteQueue};
 
 use super::eval::{Env, truthy};
 use super::plan::{MutationPlan, PExpr};
@@ -27,9 +36,6 @@ use super::pushdown;
 use super::value::Value;
 use super::view::View;
 use crate::error::{Error, Result};
-use crate::graph::Graph;
-use crate::graph::write::{StagedWrite, commit_and_publish};
-use crate::load::builder::TypeBatch;
 use crate::load::rules::ValueRules;
 use crate::load::value::{Cell, convert_property, endpoint_id, node_id};
 use crate::schema::{PropType, TypeDef, TypeKind};
@@ -57,9 +63,10 @@ struct Row {
     addr: Option<u64>,
 }
 
+#[derive(Clone)]
 struct Change<'g> {
     t: &'g TypeDef,
-    rules: ValueRules,
+    rules: Arc<ValueRules>,
     /// Stored rows this mutation deletes or rewrites, with their addresses.
     removed: FxHashMap<String, u64>,
     /// Sources of stored edges removed (their `@card` must be rechecked).
@@ -69,18 +76,27 @@ struct Change<'g> {
     pos: FxHashMap<String, usize>,
     /// Nodes created here (not rewrites), for `@card` minimums.
     created: Vec<String>,
+    /// Ids the current request put or removed, and where its part of
+    /// `removed_srcs` and `created` starts: what its checks look at (the
+    /// requests before it in a batch were checked already).
+    touched: FxHashSet<String>,
+    removed_srcs_from: usize,
+    created_from: usize,
 }
 
 impl<'g> Change<'g> {
     fn new(t: &'g TypeDef) -> Self {
         Change {
             t,
-            rules: ValueRules::new(t),
+            rules: Arc::new(ValueRules::new(t)),
             removed: FxHashMap::default(),
             removed_srcs: Vec::new(),
             rows: Vec::new(),
             pos: FxHashMap::default(),
             created: Vec::new(),
+            touched: FxHashSet::default(),
+            removed_srcs_from: 0,
+            created_from: 0,
         }
     }
 
@@ -88,7 +104,20 @@ impl<'g> Change<'g> {
         self.rows.iter().flatten()
     }
 
+    /// The live rows the current request wrote.
+    fn fresh(&self) -> impl Iterator<Item = &Row> {
+        self.live().filter(|r| self.touched.contains(&r.id))
+    }
+
+    /// Starts a new request: nothing of it touched yet.
+    fn begin(&mut self) {
+        self.touched.clear();
+        self.removed_srcs_from = self.removed_srcs.len();
+        self.created_from = self.created.len();
+    }
+
     fn put(&mut self, row: Row) {
+        self.touched.insert(row.id.clone());
         match self.pos.get(&row.id) {
             Some(&i) => self.rows[i] = Some(row),
             None => {
@@ -98,8 +127,10 @@ impl<'g> Change<'g> {
         }
     }
 
+    /// Nothing to write: no live row (rows written and deleted again here
+    /// leave none) and no stored row removed.
     fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.removed.is_empty()
+        self.live().next().is_none() && self.removed.is_empty()
     }
 }
 
@@ -107,29 +138,62 @@ fn rejected(code: &'static str, message: impl Into<String>) -> Error {
     Error::MutationRejected { code, message: message.into() }
 }
 
-/// Runs `stmts` as one atomic write.
-pub async fn run(graph: &Graph, stmts: &[MutationPlan], env: &Env) -> Result<MutationReport> {
+/// Runs `stmts` as one atomic write, in the next batch of `graph`'s writes.
+pub async fn run(graph: &crate::graph::Graph, stmts: &[MutationPlan], env: Env) -> Result<MutationReport> {
     graph.require_writable()?;
-    let view = View::new(graph, graph.snapshot().await?);
-    let mut m = Mutator { view: &view, env, changes: BTreeMap::new(), consulted: BTreeSet::new(), report: MutationReport::default() };
-    for (n, s) in stmts.iter().enumerate() {
-        m.statement(s).await.map_err(|e| match e {
-            Error::MutationRejected { code, message } => rejected(code, format!("statement {}: {message}", n + 1)),
-            other => other,
-        })?;
-    }
-    m.validate().await?;
-    m.commit(graph).await
+    batch::submit(graph, stmts.to_vec(), env).await
 }
 
 struct Mutator<'a, 'g> {
     view: &'a View<'g>,
+    /// The parameters and clock of the request being run.
     env: &'a Env,
     changes: BTreeMap<String, Change<'g>>,
     /// Tables whose stored rows decided something (their versions must
     /// still hold at publish).
     consulted: BTreeSet<String>,
+    /// What the request being run changed.
     report: MutationReport,
+}
+
+/// The state before a request, to go back to if it fails.
+struct Savepoint<'g> {
+    changes: BTreeMap<String, Change<'g>>,
+    consulted: BTreeSet<String>,
+}
+
+impl<'a, 'g> Mutator<'a, 'g> {
+    fn new(view: &'a View<'g>, env: &'a Env) -> Self {
+        Mutator { view, env, changes: BTreeMap::new(), consulted: BTreeSet::new(), report: MutationReport::default() }
+    }
+
+    /// Runs one request's statements on top of what the requests before it
+    /// changed, and checks what it wrote. On an error the caller restores
+    /// the savepoint taken before it.
+    async fn request(&mut self, stmts: &[MutationPlan], env: &'a Env) -> Result<MutationReport> {
+        self.env = env;
+        self.report = MutationReport::default();
+        for c in self.changes.values_mut() {
+            c.begin();
+        }
+        for (n, s) in stmts.iter().enumerate() {
+            self.statement(s).await.map_err(|e| match e {
+                Error::MutationRejected { code, message } => rejected(code, format!("statement {}: {message}", n + 1)),
+                other => other,
+            })?;
+        }
+        self.validate().await?;
+        Ok(std::mem::take(&mut self.report))
+    }
+
+    fn savepoint(&self) -> Savepoint<'g> {
+        Savepoint { changes: self.changes.clone(), consulted: self.consulted.clone() }
+    }
+
+    fn restore(&mut self, s: Savepoint<'g>) {
+        self.changes = s.changes;
+        self.consulted = s.consulted;
+    }
 }
 
 /// The cell a value becomes in property `p`: the loader's conversion, so
@@ -325,12 +389,15 @@ impl<'a, 'g> Mutator<'a, 'g> {
     fn remove(&mut self, t: &'g TypeDef, rows: Vec<Row>) {
         let c = self.change(t);
         for row in rows {
+            c.touched.insert(row.id.clone());
+            // Its source's `@card` must be checked again, whether the edge
+            // was stored or written here.
+            if let Some((s, _)) = &row.ends {
+                c.removed_srcs.push(s.clone());
+            }
             match c.pos.get(&row.id) {
                 Some(&i) => c.rows[i] = None,
                 None => {
-                    if let Some((s, _)) = &row.ends {
-                        c.removed_srcs.push(s.clone());
-                    }
                     if let Some(addr) = row.addr {
                         c.removed.insert(row.id, addr);
                     }
@@ -371,233 +438,6 @@ impl<'a, 'g> Mutator<'a, 'g> {
         }
         Ok(())
     }
-
-    async fn validate(&mut self) -> Result<()> {
-        let names: Vec<String> = self.changes.keys().cloned().collect();
-        for name in &names {
-            self.check_unique(name).await?;
-        }
-        for name in &names {
-            if self.changes[name].t.kind == TypeKind::Edge {
-                self.check_endpoints(name).await?;
-            }
-        }
-        let schema = self.view.graph.schema();
-        for e in &schema.edges {
-            if e.card.is_some() {
-                self.check_card(e).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn check_unique(&mut self, name: &str) -> Result<()> {
-        let t = self.changes[name].t;
-        for group in &t.unique {
-            let idx: Vec<usize> = group.iter().map(|g| t.properties.iter().position(|p| p.name == *g).expect("unique property")).collect();
-            let mut mine: FxHashMap<Vec<Value>, String> = FxHashMap::default();
-            for row in self.changes[name].live() {
-                let tuple: Vec<Value> = idx.iter().map(|&i| value_of(&row.cells[i])).collect();
-                if tuple.iter().any(Value::is_null) {
-                    continue;
-                }
-                if let Some(other) = mine.insert(tuple.clone(), row.id.clone()) {
-                    return Err(unique_clash(t, group, &tuple, &other, &row.id));
-                }
-            }
-            if mine.is_empty() {
-                continue;
-            }
-            let first = &group[0];
-            let ty = &t.properties[idx[0]].ty;
-            let filter = pushdown::in_values(first, ty, mine.keys().map(|k| &k[0]));
-            let written: FxHashSet<String> = self.changes[name].pos.keys().cloned().collect();
-            for row in self.stored(t, filter).await? {
-                if written.contains(&row.id) {
-                    continue;
-                }
-                let tuple: Vec<Value> = idx.iter().map(|&i| value_of(&row.cells[i])).collect();
-                if let Some(other) = mine.get(&tuple) {
-                    return Err(unique_clash(t, group, &tuple, &row.id, other));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn check_endpoints(&mut self, name: &str) -> Result<()> {
-        let t = self.changes[name].t;
-        for (end, type_name) in [(0, t.from.as_deref().unwrap_or_default()), (1, t.to.as_deref().unwrap_or_default())] {
-            let nt = self.view.type_def(type_name)?;
-            let mut unknown: BTreeSet<String> = BTreeSet::new();
-            for row in self.changes[name].live() {
-                let (s, d) = row.ends.as_ref().expect("edge row");
-                let id = if end == 0 { s } else { d };
-                let here = self.changes.get(type_name).and_then(|c| c.pos.get(id).map(|&i| c.rows[i].is_some()));
-                match here {
-                    Some(true) => {}
-                    Some(false) => {
-                        return Err(rejected(
-                            crate::codes::MUTATE_MISSING_ENDPOINT.code,
-                            format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
-                        ));
-                    }
-                    None => {
-                        if self.changes.get(type_name).is_some_and(|c| c.removed.contains_key(id)) {
-                            return Err(rejected(
-                                crate::codes::MUTATE_MISSING_ENDPOINT.code,
-                                format!("{name} `{}` points at {type_name} `{id}`, which this mutation deletes", row.id),
-                            ));
-                        }
-                        unknown.insert(id.clone());
-                    }
-                }
-            }
-            if unknown.is_empty() {
-                continue;
-            }
-            let found = self.stored_ids(nt, unknown.iter().cloned()).await?;
-            if let Some(missing) = unknown.iter().find(|id| !found.contains(*id)) {
-                let side = if end == 0 { "from" } else { "to" };
-                return Err(rejected(
-                    crate::codes::MUTATE_MISSING_ENDPOINT.code,
-                    format!("{name} `{side}` names {type_name} `{missing}`, which does not exist"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    async fn check_card(&mut self, e: &'g TypeDef) -> Result<()> {
-        let card = e.card.clone().expect("card");
-        let from = e.from.as_deref().unwrap_or_default();
-        let mut affected: BTreeSet<String> = BTreeSet::new();
-        if let Some(c) = self.changes.get(&e.name) {
-            affected.extend(c.live().map(|r| r.ends.as_ref().expect("edge row").0.clone()));
-            affected.extend(c.removed_srcs.iter().cloned());
-        }
-        if let Some(c) = self.changes.get(from) {
-            affected.extend(c.created.iter().filter(|id| c.pos.get(*id).is_some_and(|&i| c.rows[i].is_some())).cloned());
-            // Sources deleted here no longer need edges.
-            affected.retain(|id| !c.removed.contains_key(id) || c.pos.get(id).is_some_and(|&i| c.rows[i].is_some()));
-            affected.retain(|id| c.pos.get(id).is_none_or(|&i| c.rows[i].is_some()));
-        }
-        if affected.is_empty() {
-            return Ok(());
-        }
-        let mut counts: FxHashMap<String, u64> = affected.iter().map(|a| (a.clone(), 0)).collect();
-        // Stored edges per source: from the adjacency the handle has cached
-        // when this mutation removed none of them, else by a scan.
-        let adjacency = if self.changes.get(&e.name).is_none_or(|c| c.removed.is_empty()) { self.view.cached_adjacency(&e.name).await? } else { None };
-        match adjacency {
-            Some((adj, sources)) => {
-                self.consulted.insert(e.table_key());
-                for (src, n) in counts.iter_mut() {
-                    *n = sources.dense(src).map_or(0, |d| adj.out_degree(d));
-                }
-            }
-            None => {
-                for row in self.stored(e, Some(pushdown::in_strings(SRC, affected.iter().cloned()))).await? {
-                    *counts.get_mut(&row.ends.expect("edge row").0).expect("filtered source") += 1;
-                }
-            }
-        }
-        if let Some(c) = self.changes.get(&e.name) {
-            for row in c.live() {
-                if let Some(n) = counts.get_mut(&row.ends.as_ref().expect("edge row").0) {
-                    *n += 1;
-                }
-            }
-        }
-        for (src, n) in counts {
-            if n < card.min || card.max.is_some_and(|m| n > m) {
-                let max = card.max.map(|m| m.to_string()).unwrap_or_default();
-                return Err(rejected(
-                    crate::codes::MUTATE_CARD_BROKEN.code,
-                    format!("{from} `{src}` would have {n} {} edge(s), outside @card({}..{max})", e.name, card.min),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    async fn commit(mut self, graph: &Graph) -> Result<MutationReport> {
-        let snap = &self.view.snap;
-        let mut staged = Vec::new();
-        for c in self.changes.values().filter(|c| !c.is_empty()) {
-            self.consulted.insert(c.t.table_key());
-            staged.push(self.stage(c).await?);
-        }
-        if staged.is_empty() {
-            self.report.manifest_version = snap.manifest_version;
-            return Ok(self.report);
-        }
-        let reads: Vec<(String, u64)> = snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
-        let published =
-            commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), crate::graph::sidecar::WriteKind::Mutation, staged, &reads).await?;
-        self.report.manifest_version = published.version;
-        Ok(self.report)
-    }
-
-    async fn stage(&self, c: &Change<'g>) -> Result<StagedWrite> {
-        let t = c.t;
-        let key = t.table_key();
-        let base = self.view.dataset(t).await?;
-        let mut batch = TypeBatch::new(t);
-        for row in c.live() {
-            batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
-        }
-        let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
-        let params = self.view.graph.session().write_params(WriteMode::Append);
-        let mut new_fragments = Vec::new();
-        let append = match &new_rows {
-            Some(b) => {
-                Some(InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(vec![b.clone()]).await.map_err(|e| Error::lance(&key, e))?)
-            }
-            None => None,
-        };
-        if c.removed.is_empty() {
-            let txn = append.expect("a change without removals has rows");
-            return Ok(StagedWrite { key, location: t.location(), base, txn });
-        }
-        if let Some(txn) = append {
-            match txn.operation {
-                Operation::Append { fragments } => new_fragments = fragments,
-                other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
-            }
-        }
-        // The removed rows' addresses (read with them), per fragment.
-        let mut by_fragment: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-        for a in c.removed.values() {
-            by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
-        }
-        for offsets in by_fragment.values_mut() {
-            offsets.sort_unstable();
-        }
-        let mut updated_fragments = Vec::new();
-        let mut removed_fragment_ids = Vec::new();
-        for f in base.get_fragments() {
-            let id = f.id() as u64;
-            let Some(offsets) = by_fragment.remove(&id) else { continue };
-            match f.extend_deletions(offsets).await.map_err(|e| Error::lance(&key, e))? {
-                Some(updated) => updated_fragments.push(updated.metadata().clone()),
-                None => removed_fragment_ids.push(id),
-            }
-        }
-        let op = Operation::Update {
-            removed_fragment_ids,
-            updated_fragments,
-            new_fragments,
-            fields_modified: vec![],
-            compacted_sstables: vec![],
-            fields_for_preserving_frag_bitmap: vec![],
-            update_mode: Some(UpdateMode::RewriteRows),
-            inserted_rows_filter: None,
-            updated_fragment_offsets: None,
-        };
-        let txn = Transaction::new(base.version().version, op, None);
-        Ok(StagedWrite { key, location: t.location(), base, txn })
-    }
 }
 
 /// A filter for the rows of `t` with these ids. A node's id is its `@key`
@@ -610,11 +450,6 @@ fn ids_filter(t: &TypeDef, ids: impl IntoIterator<Item = String>) -> Expr {
         _ => ID,
     };
     pushdown::in_strings(column, ids)
-}
-
-fn unique_clash(t: &TypeDef, group: &[String], tuple: &[Value], a: &str, b: &str) -> Error {
-    let shown: Vec<String> = tuple.iter().map(|v| v.to_json().to_string()).collect();
-    rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{a}` and `{b}` share @unique({}) = ({})", t.name, group.join(", "), shown.join(", ")))
 }
 
 /// A `where` leaf on one row.

@@ -1,0 +1,150 @@
+//! Group commit: the mutations waiting on one graph handle publish as one
+//! write.
+//!
+//! A mutation joins the handle's queue and waits for the write turn (one
+//! per handle, which loads take too). Whoever gets the turn leads: it takes
+//! every waiting mutation (up to [`MAX_BATCH`]), runs them in arrival
+//! order against one fresh snapshot, each on top of the ones before it and
+//! checked on what it wrote; a mutation that fails is put back to where it
+//! started and answered with its own error, alone. Then the batch publishes
+//! once (`stage::commit`) and every mutation in it gets its own report with
+//! the manifest version that holds it. The batch is equivalent to running
+//! its mutations one after the other, in that order.
+//!
+//! The leader runs the batch in a task of its own, so a caller that goes
+//! away (a dropped future) never leaves a batch half done.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::{MutationReport, Mutator};
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::query::eval::Env;
+use crate::query::plan::MutationPlan;
+use crate::query::view::View;
+
+/// The most mutations one publish carries. Larger batches would hold the
+/// mutations at the front of the queue longer than they save.
+pub const MAX_BATCH: usize = 256;
+
+/// One graph handle's waiting mutations and its write turn.
+#[derive(Default)]
+pub struct WriteQueue {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    waiting: Mutex<Vec<Waiting>>,
+}
+
+impl std::fmt::Debug for WriteQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteQueue").field("waiting", &self.waiting_len()).finish()
+    }
+}
+
+impl WriteQueue {
+    /// The write turn: held by a batch while it runs and publishes, and by
+    /// a load for its whole run.
+    pub async fn turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+
+    /// How many mutations wait for the next batch.
+    pub fn waiting_len(&self) -> usize {
+        self.waiting.lock().expect("write queue").len()
+    }
+
+    fn take(&self) -> Vec<Waiting> {
+        let mut w = self.waiting.lock().expect("write queue");
+        let n = w.len().min(MAX_BATCH);
+        w.drain(..n).collect()
+    }
+}
+
+type Reply = oneshot::Sender<Result<MutationReport>>;
+
+struct Waiting {
+    stmts: Vec<MutationPlan>,
+    env: Env,
+    reply: Reply,
+}
+
+/// Queues one mutation and returns its own result once a batch ran it.
+pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) -> Result<MutationReport> {
+    let queue = graph.write_queue();
+    let (reply, mut answer) = oneshot::channel();
+    queue.waiting.lock().expect("write queue").push(Waiting { stmts, env, reply });
+    loop {
+        let turn = queue.turn().await;
+        // A batch led by another caller may have run this one already.
+        match answer.try_recv() {
+            Ok(r) => return r,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        let batch = queue.take();
+        let g = graph.clone();
+        let led = tokio::spawn(async move {
+            run_batch(&g, batch).await;
+            drop(turn);
+        });
+        if led.await.is_err() {
+            return Err(lost());
+        }
+        match answer.try_recv() {
+            Ok(r) => return r,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
+            // Past the batch limit: wait for the next turn.
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+    }
+}
+
+/// A batch that ended without answering (its task panicked): nothing of it
+/// was published unless the publish itself ran, which recovery settles.
+fn lost() -> Error {
+    Error::Io(std::io::Error::other("the write batch carrying this mutation stopped without an answer; check the graph before retrying"))
+}
+
+async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
+    let (work, replies): (Vec<(Vec<MutationPlan>, Env)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env), w.reply)).unzip();
+    let snap = match graph.snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            for r in replies {
+                let _ = r.send(Err(e.duplicate()));
+            }
+            return;
+        }
+    };
+    let view = View::new(graph, snap);
+    let Some((_, first_env)) = work.first() else { return };
+    let mut m = Mutator::new(&view, first_env);
+    // Each request's report, or its error, in order.
+    let mut outcomes: Vec<Result<MutationReport>> = Vec::with_capacity(work.len());
+    for (stmts, env) in &work {
+        let saved = m.savepoint();
+        match m.request(stmts, env).await {
+            Ok(report) => outcomes.push(Ok(report)),
+            Err(e) => {
+                m.restore(saved);
+                outcomes.push(Err(e));
+            }
+        }
+    }
+    let published = m.commit(graph).await;
+    let read_at = view.snap.manifest_version;
+    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+        let answer = outcome.and_then(|mut report| {
+            let changed = report.inserted + report.updated + report.deleted + report.cascaded > 0;
+            report.manifest_version = match &published {
+                Ok(v) if changed => *v,
+                Ok(_) => read_at,
+                Err(e) if changed => return Err(e.duplicate()),
+                Err(_) => read_at,
+            };
+            Ok(report)
+        });
+        let _ = reply.send(answer);
+    }
+}
