@@ -3,7 +3,11 @@
 //! p50/p99 on a 100k-node graph with 1, 8 and 64 concurrent clients, then
 //! reads right after writes: single-row inserts and updates through
 //! `/mutate`, each followed by the 1-hop of a person it touched.
-//! `BENCH_ONLY=writes` skips to the last part (after the load).
+//! Then concurrent single-row writers (1 to 64 clients; group commit) and
+//! a mixed workload (64 clients, 95% point and 1-hop reads, 5% single-row
+//! inserts, `BENCH_MIXED_SECS`, default 60) that checks afterwards that
+//! every acknowledged insert is there.
+//! `BENCH_ONLY=writes` skips to the write parts (after the load).
 //!
 //! With `OMNIGRAPH_TEST_S3` set (the script starts the moto S3 server), it
 //! also measures opening graphs on S3: a server restarted over a catalog of
@@ -228,6 +232,9 @@ async fn main() {
         }
     }
     after_writes(&http, &base, nodes).await;
+    concurrent_writes(&http, &base, secs).await;
+    let mixed_secs: f64 = std::env::var("BENCH_MIXED_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0);
+    mixed(&http, &base, nodes, mixed_secs).await;
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -264,4 +271,116 @@ async fn creates(http: &reqwest::Client, base: &str) {
     let par_rate = n_par as f64 / t.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
     println!("| POST /graphs, 8 clients | {par_rate:.1} creates/s | p50 {:.1} ms | p99 {:.1} ms |", pct(&lat, 0.5), pct(&lat, 0.99));
+}
+
+const INSERT_PERSON: &str = "query m($a: String) { insert Person { name: $a, age: 30 } }";
+const INSERT_KNOWS: &str = "query m($a: String, $b: String) { insert Knows { from: $a, to: $b } }";
+const COUNT: &str = "query q() { match { $p: Person } return { count($p) as n } }";
+
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// `clients` loops inserting one new `Person` per request for `secs`:
+/// writes/s and latency as the group commit batches them.
+async fn concurrent_writes(http: &reqwest::Client, base: &str, secs: f64) {
+    println!("| single-row inserts | clients | writes/s | p50 ms | p99 ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    for clients in [1usize, 4, 16, 64] {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        let url = Arc::new(format!("{base}/graphs/bench/mutate"));
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (http, url) = (http.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let body = serde_json::json!({"query": INSERT_PERSON, "params": {"a": format!("w{clients}-{c}-{i}")}}).to_string();
+                    let t = Instant::now();
+                    let (s, text) = post(&http, &url, body, "application/json").await;
+                    assert_eq!(s, 200, "{text}");
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    i += 1;
+                }
+                lat
+            }));
+        }
+        let started = Instant::now();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        all.sort_by(f64::total_cmp);
+        println!("| insert `Person` | {clients} | {:.0} | {:.2} | {:.2} |", all.len() as f64 / elapsed, pct(&all, 0.5), pct(&all, 0.99));
+    }
+}
+
+async fn person_count(http: &reqwest::Client, base: &str) -> u64 {
+    let (s, text) = post(http, &format!("{base}/graphs/bench/query"), serde_json::json!({"query": COUNT}).to_string(), "application/json").await;
+    assert_eq!(s, 200, "{text}");
+    // The reply is NDJSON: metadata, then the one row.
+    let row: serde_json::Value = serde_json::from_str(text.lines().last().expect("a row")).expect("json row");
+    row["n"].as_u64().expect("a count")
+}
+
+/// 64 clients, each request a point lookup or 1-hop (95%) or a single-row
+/// insert of a `Person` or a `Knows` (5%), for `secs`. Then every
+/// acknowledged `Person` insert must be counted.
+async fn mixed(http: &reqwest::Client, base: &str, nodes: u64, secs: f64) {
+    let before = person_count(http, base).await;
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let (query, mutate) = (Arc::new(format!("{base}/graphs/bench/query")), Arc::new(format!("{base}/graphs/bench/mutate")));
+    let mut tasks = Vec::new();
+    for c in 0..64u64 {
+        let (http, query, mutate) = (http.clone(), query.clone(), mutate.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut reads, mut writes, mut persons) = (Vec::new(), Vec::new(), 0u64);
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ (c + 1);
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let r = next(&mut x);
+                let n = format!("p{}", (r >> 8) % nodes);
+                let (url, body, is_write) = match r % 100 {
+                    0..=2 => {
+                        persons += 1;
+                        i += 1;
+                        (&mutate, serde_json::json!({"query": INSERT_PERSON, "params": {"a": format!("mixed-{c}-{i}")}}), true)
+                    }
+                    3 | 4 => (&mutate, serde_json::json!({"query": INSERT_KNOWS, "params": {"a": n, "b": format!("p{}", (r >> 24) % nodes)}}), true),
+                    r if r % 2 == 0 => (&query, serde_json::json!({"query": POINT, "params": {"n": n}}), false),
+                    _ => (&query, serde_json::json!({"query": HOP1, "params": {"n": n}}), false),
+                };
+                let t = Instant::now();
+                let (s, text) = post(&http, url, body.to_string(), "application/json").await;
+                assert_eq!(s, 200, "{text}");
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                if is_write { writes.push(ms) } else { reads.push(ms) }
+            }
+            (reads, writes, persons)
+        }));
+    }
+    let started = Instant::now();
+    let (mut reads, mut writes, mut persons) = (Vec::new(), Vec::new(), 0);
+    for t in tasks {
+        let (r, w, p) = t.await.unwrap();
+        reads.extend(r);
+        writes.extend(w);
+        persons += p;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    reads.sort_by(f64::total_cmp);
+    writes.sort_by(f64::total_cmp);
+    let after = person_count(http, base).await;
+    println!("mixed workload, 64 clients, {secs:.0} s:");
+    println!("| class | requests/s | p50 ms | p99 ms |");
+    println!("| --- | --- | --- | --- |");
+    println!("| reads (point, 1-hop) | {:.0} | {:.2} | {:.2} |", reads.len() as f64 / elapsed, pct(&reads, 0.5), pct(&reads, 0.99));
+    println!("| writes (insert `Person`, `Knows`) | {:.0} | {:.2} | {:.2} |", writes.len() as f64 / elapsed, pct(&writes, 0.5), pct(&writes, 0.99));
+    assert_eq!(after - before, persons, "acknowledged Person inserts lost");
+    println!("acknowledged Person inserts: {persons}, all counted afterwards");
 }

@@ -21,3 +21,4 @@ mod remote_cli;
 mod s3;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
+mod writes;

@@ -10,6 +10,7 @@ pub mod owner;
 pub mod recovery;
 pub mod sidecar;
 pub mod write;
+pub mod write_queue;
 
 use std::sync::Arc;
 
@@ -17,13 +18,13 @@ use lance::Dataset;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::query::WriteQueue;
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
 pub use init::{InitReport, SchemaState, init, init_with_op_id};
 pub use recovery::Recovered;
+pub use write_queue::WriteQueue;
 
 /// An open graph. Reads go through a [`Snapshot`]; writes through [`write`].
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ pub struct Graph {
     /// The `__manifest` as last read (see [`Graph::snapshot`]).
     manifest_cache: Arc<std::sync::Mutex<Option<ManifestRead>>>,
     /// Mutations waiting to publish together, and the write turn
-    /// (`query::mutate::batch`).
+    /// (`write_queue`).
     writes: Arc<WriteQueue>,
 }
 

@@ -34,7 +34,7 @@ pub(crate) mod view;
 use serde_json::Value as Json;
 
 pub use check::MAX_HOPS;
-pub use mutate::{MAX_BATCH, MutationReport, WriteQueue};
+pub use mutate::{MAX_BATCH, MutationReport};
 pub use plan::Plan;
 pub use project::QueryResult;
 pub use value::Value;

@@ -14,8 +14,6 @@
 //! The leader runs the batch in a task of its own, so a caller that goes
 //! away (a dropped future) never leaves a batch half done.
 
-use std::sync::{Arc, Mutex};
-
 use tokio::sync::oneshot;
 
 use super::{MutationReport, Mutator};
@@ -29,38 +27,6 @@ use crate::query::view::View;
 /// mutations at the front of the queue longer than they save.
 pub const MAX_BATCH: usize = 256;
 
-/// One graph handle's waiting mutations and its write turn.
-#[derive(Default)]
-pub struct WriteQueue {
-    turn: Arc<tokio::sync::Mutex<()>>,
-    waiting: Mutex<Vec<Waiting>>,
-}
-
-impl std::fmt::Debug for WriteQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteQueue").field("waiting", &self.waiting_len()).finish()
-    }
-}
-
-impl WriteQueue {
-    /// The write turn: held by a batch while it runs and publishes, and by
-    /// a load for its whole run.
-    pub async fn turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.turn.clone().lock_owned().await
-    }
-
-    /// How many mutations wait for the next batch.
-    pub fn waiting_len(&self) -> usize {
-        self.waiting.lock().expect("write queue").len()
-    }
-
-    fn take(&self) -> Vec<Waiting> {
-        let mut w = self.waiting.lock().expect("write queue");
-        let n = w.len().min(MAX_BATCH);
-        w.drain(..n).collect()
-    }
-}
-
 type Reply = oneshot::Sender<Result<MutationReport>>;
 
 struct Waiting {
@@ -73,7 +39,7 @@ struct Waiting {
 pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) -> Result<MutationReport> {
     let queue = graph.write_queue();
     let (reply, mut answer) = oneshot::channel();
-    queue.waiting.lock().expect("write queue").push(Waiting { stmts, env, reply });
+    queue.push(Box::new(Waiting { stmts, env, reply }));
     loop {
         let turn = queue.turn().await;
         // A batch led by another caller may have run this one already.
@@ -82,7 +48,8 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
             Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
-        let batch = queue.take();
+        // Only mutations wait in the queue.
+        let batch: Vec<Waiting> = queue.take(MAX_BATCH).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
         let g = graph.clone();
         let led = tokio::spawn(async move {
             run_batch(&g, batch).await;

@@ -28,7 +28,7 @@ mod batch;
 mod checks;
 mod stage;
 
-pub use batch::{MAX_BATCH, WriteQueue};
+pub use batch::MAX_BATCH;
 
 use super::eval::{Env, truthy};
 use super::plan::{MutationPlan, PExpr};

@@ -1,0 +1,49 @@
+//! One graph handle's write turn and the writes waiting for the next group
+//! commit. The turn is held by a load for its whole run and by a batch of
+//! mutations while it runs and publishes (`query::mutate::batch`), so that
+//! writes through one handle never race each other; the manifest publish
+//! stays the authority between handles and processes.
+//!
+//! This layer does not know what a waiting write is: the query layer puts
+//! its own requests here and takes them back.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+/// A waiting write, as the layer that queued it made it.
+pub type Waiting = Box<dyn Any + Send>;
+
+#[derive(Default)]
+pub struct WriteQueue {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    waiting: Mutex<Vec<Waiting>>,
+}
+
+impl std::fmt::Debug for WriteQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteQueue").field("waiting", &self.waiting_len()).finish()
+    }
+}
+
+impl WriteQueue {
+    /// Waits for the write turn.
+    pub async fn turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+
+    /// How many writes wait for the next batch.
+    pub fn waiting_len(&self) -> usize {
+        self.waiting.lock().expect("write queue").len()
+    }
+
+    pub(crate) fn push(&self, w: Waiting) {
+        self.waiting.lock().expect("write queue").push(w);
+    }
+
+    /// The first `max` waiting writes, in arrival order.
+    pub(crate) fn take(&self, max: usize) -> Vec<Waiting> {
+        let mut w = self.waiting.lock().expect("write queue");
+        let n = w.len().min(max);
+        w.drain(..n).collect()
+    }
+}
