@@ -181,6 +181,8 @@ async fn query_cmd(session: &omnigraph::Session, args: QueryArgs, json: bool, mu
             let plan = omnigraph::query::select(&plans, args.source.name.as_deref())?;
             if mutation {
                 let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
+                // Maintenance the write started (a fold) ends before the process does.
+                g.write_queue().settle().await;
                 (plan.name.clone(), serde_json::to_value(&report).expect("serializable"))
             } else {
                 let result = omnigraph::query::run_read(&g, plan, &params).await?;

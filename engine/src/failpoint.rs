@@ -23,6 +23,8 @@ pub const NAMES: &[&str] = &[
     "publish.before_manifest_commit",
     "publish.manifest_commit",
     "write.after_publish",
+    // A fold's first table commit (engine/src/graph/write.rs).
+    "fold.after_table_commit",
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",
     // Catalog lifecycle operations (catalog/src/lifecycle/).

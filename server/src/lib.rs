@@ -109,11 +109,13 @@ pub async fn run(config: Config) -> Result<(), String> {
     crate::say!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
 
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);
-    let sweep = background::spawn_sweep(catalog, registry, config.sweep_ms);
+    let sweep = background::spawn_sweep(catalog, registry.clone(), config.sweep_ms);
     let app = routes::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     refresh.abort();
     sweep.abort();
+    // Answered writes may have left maintenance running (a fold).
+    registry.settle().await;
     served.map_err(|e| format!("server error: {e}"))?;
     crate::log!("stopped");
     Ok(())

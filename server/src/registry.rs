@@ -250,6 +250,16 @@ impl Registry {
         }
     }
 
+    /// Waits until every served graph's writes and the maintenance after
+    /// them (a fold) are done: what shutdown does before the process exits.
+    pub async fn settle(&self) {
+        let served: Vec<Arc<Served>> =
+            self.slots.read().expect("registry lock").values().filter_map(|s| if let Slot::Serving(s) = s { Some(s.clone()) } else { None }).collect();
+        for s in served {
+            s.graph.write_queue().settle().await;
+        }
+    }
+
     /// (served, quarantined) counts.
     pub fn counts(&self) -> (usize, usize) {
         let slots = self.slots.read().expect("registry lock");

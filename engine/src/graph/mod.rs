@@ -3,6 +3,7 @@
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
 pub mod fence;
+pub mod fold;
 pub(crate) mod indexes;
 pub mod init;
 pub mod layout;

@@ -36,6 +36,8 @@ pub enum WriteKind {
     Mutation,
     /// Building the indexes a load asked for.
     Index,
+    /// Merging the small fragments of many small writes (`graph::fold`).
+    Fold,
     Other(String),
 }
 
@@ -47,6 +49,7 @@ impl WriteKind {
             WriteKind::LoadOverwrite => "load:overwrite",
             WriteKind::Mutation => "mutation",
             WriteKind::Index => "index",
+            WriteKind::Fold => "fold",
             WriteKind::Other(s) => s,
         }
     }
@@ -60,6 +63,7 @@ impl From<String> for WriteKind {
             "load:overwrite" => WriteKind::LoadOverwrite,
             "mutation" => WriteKind::Mutation,
             "index" => WriteKind::Index,
+            "fold" => WriteKind::Fold,
             _ => WriteKind::Other(s),
         }
     }
@@ -80,6 +84,7 @@ impl std::fmt::Display for WriteKind {
             WriteKind::LoadOverwrite => f.write_str("load (overwrite)"),
             WriteKind::Mutation => f.write_str("mutation"),
             WriteKind::Index => f.write_str("index build"),
+            WriteKind::Fold => f.write_str("fold of small fragments"),
             WriteKind::Other(s) => f.write_str(s),
         }
     }

@@ -49,6 +49,7 @@ pub async fn commit_and_publish(
     // No precheck of versions here: the pinned table commits and the
     // manifest publish are the one authority on a lost race.
     let op_id = ulid::Ulid::new().to_string();
+    let folding = kind == WriteKind::Fold;
     let sidecar = Sidecar::new(
         &op_id,
         kind,
@@ -71,6 +72,9 @@ pub async fn commit_and_publish(
         };
         if i == 0 {
             failpoint::hit("write.after_first_table_commit");
+            if folding {
+                failpoint::hit("fold.after_table_commit");
+            }
         }
         let row_count = committed.count_rows(None).await.map_err(|e| Error::lance(&s.key, e))? as u64;
         updates.push(TableUpdate { key: s.key, expected: before, new_version: committed.version().version, location: s.location, row_count });

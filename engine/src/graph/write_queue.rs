@@ -31,6 +31,12 @@ impl WriteQueue {
         self.turn.clone().lock_owned().await
     }
 
+    /// Returns once every write started through this handle (and the
+    /// maintenance after it) is done: what a process does before it exits.
+    pub async fn settle(&self) {
+        drop(self.turn().await);
+    }
+
     /// How many writes wait for the next batch.
     pub fn waiting_len(&self) -> usize {
         self.waiting.lock().expect("write queue").len()

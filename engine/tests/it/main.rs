@@ -3,6 +3,7 @@
 mod cache_budget;
 mod common;
 mod export;
+mod fold;
 mod fuzz;
 mod group_commit;
 mod hostile;

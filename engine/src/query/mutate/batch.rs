@@ -12,7 +12,14 @@
 //! its mutations one after the other, in that order.
 //!
 //! The leader runs the batch in a task of its own, so a caller that goes
-//! away (a dropped future) never leaves a batch half done.
+//! away (a dropped future) never leaves a batch half done. Once every
+//! mutation of the batch is answered, the task, still holding the turn,
+//! folds the small fragments the writes left when a tier is full
+//! (`graph::fold`): the next batch waits for it, no answered caller does. A
+//! process that exits after a write waits for the turn first
+//! ([`crate::graph::WriteQueue::settle`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
@@ -30,39 +37,43 @@ pub const MAX_BATCH: usize = 256;
 type Reply = oneshot::Sender<Result<MutationReport>>;
 
 struct Waiting {
+    /// Which caller queued it (to know whether a batch carries it).
+    ticket: u64,
     stmts: Vec<MutationPlan>,
     env: Env,
     reply: Reply,
 }
 
+static TICKETS: AtomicU64 = AtomicU64::new(0);
+
 /// Queues one mutation and returns its own result once a batch ran it.
 pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) -> Result<MutationReport> {
     let queue = graph.write_queue();
     let (reply, mut answer) = oneshot::channel();
-    queue.push(Box::new(Waiting { stmts, env, reply }));
+    let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
+    queue.push(Box::new(Waiting { ticket, stmts, env, reply }));
     loop {
-        let turn = queue.turn().await;
-        // A batch led by another caller may have run this one already.
-        match answer.try_recv() {
-            Ok(r) => return r,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
+        let turn = tokio::select! {
+            biased;
+            // A batch led by another caller ran this one (its maintenance
+            // may still hold the turn: no need to wait for it).
+            r = &mut answer => return r.unwrap_or_else(|_| Err(lost())),
+            turn = queue.turn() => turn,
+        };
         // Only mutations wait in the queue.
         let batch: Vec<Waiting> = queue.take(MAX_BATCH).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
+        let mine = batch.iter().any(|w| w.ticket == ticket);
         let g = graph.clone();
         let led = tokio::spawn(async move {
             run_batch(&g, batch).await;
             drop(turn);
         });
+        if mine {
+            return answer.await.unwrap_or_else(|_| Err(lost()));
+        }
+        // Past the batch limit: wait for the next turn.
         if led.await.is_err() {
             return Err(lost());
-        }
-        match answer.try_recv() {
-            Ok(r) => return r,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
-            // Past the batch limit: wait for the next turn.
-            Err(oneshot::error::TryRecvError::Empty) => {}
         }
     }
 }
@@ -99,6 +110,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
             }
         }
     }
+    let written: Vec<String> = m.changes.values().filter(|c| !c.is_empty()).map(|c| c.t.name.clone()).collect();
     let published = m.commit(graph).await;
     let read_at = view.snap.manifest_version;
     for (outcome, reply) in outcomes.into_iter().zip(replies) {
@@ -113,5 +125,12 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
             Ok(report)
         });
         let _ = reply.send(answer);
+    }
+    // With the turn still held, but every caller answered: merge the small
+    // fragments these writes left once there are enough of them. A fold
+    // that fails publishes nothing (the write protocol undoes it) and the
+    // next batch tries again.
+    if published.is_ok() && !written.is_empty() {
+        let _ = crate::graph::fold::fold(graph, Some(&written)).await;
     }
 }

@@ -1,0 +1,115 @@
+//! Folding: many small writes leave many small fragments (a single-row
+//! mutation adds one per table it touches), and every read and write pays
+//! for each (a scan opens it, every commit rewrites the table's manifest
+//! with it, a filter on an indexed column scans it beside the index). A
+//! fold merges them into one fragment, as its own write through the write
+//! protocol (sidecar, pinned commit, one `__manifest` publish), so a reader
+//! sees the table before or after it, never between.
+//!
+//! Which fragments: those no index covers (an index's fragments stay as
+//! they are, so no index is remapped) and smaller than [`MAX_ROWS`], in size
+//! tiers: a fragment of `n` rows is in tier `log8(n)`, and a tier folds once
+//! it holds [`FOLD_AT`] fragments. So a row is rewritten once per tier it
+//! climbs (a handful of times in all), and the fragment count of a table
+//! that takes only small writes stays under `FOLD_AT` per tier.
+//!
+//! The rows keep their ids; only their addresses move. Views follow a fold
+//! like any write (`query::delta`: the folded fragments' rows removed, the
+//! new fragment's added), at the cost of the folded rows.
+
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use lance::Dataset;
+use lance::dataset::InsertBuilder;
+use lance::dataset::WriteMode;
+use lance::dataset::transaction::{Operation, RewriteGroup, Transaction};
+use lance::index::DatasetIndexExt;
+use lance_table::format::Fragment;
+
+use super::Graph;
+use super::write::{StagedWrite, commit_and_publish};
+use crate::error::{Error, Result};
+use crate::schema::TypeDef;
+
+/// A tier folds once it holds this many fragments.
+pub const FOLD_AT: usize = 16;
+
+/// Fragments this large are left alone (a full compaction's business).
+pub const MAX_ROWS: usize = 1 << 20;
+
+fn tier(rows: usize) -> u32 {
+    rows.max(1).ilog(8)
+}
+
+/// The fragments of `ds` to fold now: the fullest tier with at least
+/// [`FOLD_AT`] uncovered small fragments, if any.
+async fn plan(ds: &Dataset, key: &str) -> Result<Vec<Fragment>> {
+    let fragments = &ds.manifest.fragments;
+    if fragments.len() < FOLD_AT {
+        return Ok(Vec::new());
+    }
+    let indices = ds.load_indices().await.map_err(|e| Error::lance(key, e))?;
+    // An index that does not say what it covers: leave the table.
+    if indices.iter().any(|i| i.fragment_bitmap.is_none()) {
+        return Ok(Vec::new());
+    }
+    let covered = |id: u32| indices.iter().any(|i| i.fragment_bitmap.as_ref().is_some_and(|b| b.contains(id)));
+    let mut tiers: std::collections::BTreeMap<u32, Vec<Fragment>> = Default::default();
+    for f in fragments.iter() {
+        let rows = f.physical_rows.unwrap_or(usize::MAX);
+        if rows < MAX_ROWS && !covered(f.id as u32) {
+            tiers.entry(tier(rows)).or_default().push(f.clone());
+        }
+    }
+    Ok(tiers.into_values().filter(|v| v.len() >= FOLD_AT).max_by_key(|v| v.len()).unwrap_or_default())
+}
+
+/// The staged fold of `t`'s small fragments, or `None` when it has too few.
+async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<StagedWrite>> {
+    let key = t.table_key();
+    let lance_err = |e: lance::Error| Error::lance(&key, e);
+    let old = plan(&ds, &key).await?;
+    if old.is_empty() {
+        return Ok(None);
+    }
+    // The rows as they are now (deleted rows stay behind).
+    let mut scan = ds.scan();
+    scan.with_fragments(old.clone());
+    let batches: Vec<arrow_array::RecordBatch> = scan.try_into_stream().await.map_err(lance_err)?.try_collect().await.map_err(lance_err)?;
+    let new_fragments = if batches.iter().all(|b| b.num_rows() == 0) {
+        Vec::new()
+    } else {
+        let params = graph.session().write_params(WriteMode::Append);
+        let txn = InsertBuilder::new(ds.clone()).with_params(&params).execute_uncommitted(batches).await.map_err(lance_err)?;
+        match txn.operation {
+            Operation::Append { fragments } => fragments,
+            other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
+        }
+    };
+    let op = Operation::Rewrite { groups: vec![RewriteGroup { old_fragments: old, new_fragments }], rewritten_indices: vec![], frag_reuse_index: None };
+    let txn = Transaction::new(ds.version().version, op, None);
+    Ok(Some(StagedWrite { key, location: t.location(), base: ds, txn }))
+}
+
+/// Folds the small fragments of the tables named (all when `None`) where a
+/// tier is full, as one write; the keys of the tables folded. Publishes
+/// nothing when none needs it. The caller holds the graph's write turn.
+pub async fn fold(graph: &Graph, tables: Option<&[String]>) -> Result<Vec<String>> {
+    let snap = graph.snapshot().await?;
+    let mut staged = Vec::new();
+    for t in graph.schema().types() {
+        if tables.is_some_and(|names| !names.contains(&t.name)) {
+            continue;
+        }
+        let ds = Arc::new(graph.open_table(&snap, t).await?);
+        if let Some(s) = stage(graph, t, ds).await? {
+            staged.push(s);
+        }
+    }
+    let folded: Vec<String> = staged.iter().map(|s| s.key.clone()).collect();
+    if !staged.is_empty() {
+        commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), super::sidecar::WriteKind::Fold, staged, &[]).await?;
+    }
+    Ok(folded)
+}
