@@ -323,9 +323,8 @@ async fn concurrent_writes(http: &reqwest::Client, base: &str, secs: f64) {
 async fn person_count(http: &reqwest::Client, base: &str) -> u64 {
     let (s, text) = post(http, &format!("{base}/graphs/bench/query"), serde_json::json!({"query": COUNT}).to_string(), "application/json").await;
     assert_eq!(s, 200, "{text}");
-    // The reply is NDJSON: metadata, then the one row.
-    let row: serde_json::Value = serde_json::from_str(text.lines().last().expect("a row")).expect("json row");
-    row["n"].as_u64().expect("a count")
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("a JSON reply");
+    doc["rows"][0]["n"].as_u64().expect("a count")
 }
 
 /// 64 clients, each request a point lookup or 1-hop (95%) or a single-row

@@ -78,6 +78,10 @@ impl<'g> View<'g> {
         if let Some(ds) = cache.get(DATASET, loc, version) {
             return Ok(ds);
         }
+        let _building = cache.building(DATASET, loc).await;
+        if let Some(ds) = cache.get(DATASET, loc, version) {
+            return Ok(ds);
+        }
         let ds = Arc::new(table::open(self.graph.root().session(), &self.graph.root().child_uri(loc), Some(version)).await?);
         // Dataset handles are small (metadata); they are not charged.
         cache.put_derived(DATASET, loc.to_string(), version, ds.clone(), 0);
@@ -91,6 +95,10 @@ impl<'g> View<'g> {
     async fn delta(&self, t: &TypeDef, from: u64) -> Result<Option<Arc<TableDelta>>> {
         let (loc, version) = self.located(t)?;
         let cache = self.cache();
+        if let Some(d) = cache.get::<(u64, Option<Arc<TableDelta>>)>(DELTA, &loc, version).filter(|d| d.0 == from) {
+            return Ok(d.1.clone());
+        }
+        let _building = cache.building(DELTA, &loc).await;
         if let Some(d) = cache.get::<(u64, Option<Arc<TableDelta>>)>(DELTA, &loc, version).filter(|d| d.0 == from) {
             return Ok(d.1.clone());
         }
@@ -130,6 +138,10 @@ impl<'g> View<'g> {
         if let Some(ids) = cache.get(IDS, &loc, version) {
             return Ok(ids);
         }
+        let _building = cache.building(IDS, &loc).await;
+        if let Some(ids) = cache.get(IDS, &loc, version) {
+            return Ok(ids);
+        }
         if let Some((from, old)) = cache.newest_before::<NodeIds>(IDS, &loc, version)
             && let Some(d) = self.delta(t, from).await?
         {
@@ -159,6 +171,10 @@ impl<'g> View<'g> {
         let key = format!("{loc}\u{0}{prop}");
         let cache = self.cache();
         let current = |c: &Column| c.generation() == Some(ids.generation());
+        if let Some(c) = cache.get::<Column>(COLUMN, &key, version).filter(|c| current(c)) {
+            return Ok((*c).clone());
+        }
+        let _building = cache.building(COLUMN, &key).await;
         if let Some(c) = cache.get::<Column>(COLUMN, &key, version).filter(|c| current(c)) {
             return Ok((*c).clone());
         }
@@ -293,6 +309,10 @@ impl<'g> View<'g> {
         let to = self.node_ids(t.to.as_deref().unwrap_or_default()).await?;
         let generations = (from.generation(), to.generation());
         let cache = self.cache();
+        if let Some(a) = cache.get::<Adjacency>(ADJACENCY, &loc, version).filter(|a| a.generations == generations) {
+            return Ok(a);
+        }
+        let _building = cache.building(ADJACENCY, &loc).await;
         if let Some(a) = cache.get::<Adjacency>(ADJACENCY, &loc, version).filter(|a| a.generations == generations) {
             return Ok(a);
         }

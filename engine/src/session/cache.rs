@@ -30,12 +30,17 @@ struct Entry {
     tick: u64,
 }
 
+/// Held by the one reader building a value (`TableCache::building`).
+type BuildLock = Arc<tokio::sync::Mutex<()>>;
+
 /// Per-graph-handle cache, made by [`Session::new_table_cache`](super::Session::new_table_cache).
 /// Entries by kind, then key (two levels, so a lookup by `&str` allocates nothing).
 #[derive(Default)]
 pub struct TableCache {
     entries: Mutex<HashMap<&'static str, HashMap<String, Entry>>>,
     budget: Option<Arc<CacheBudget>>,
+    /// One builder at a time per (kind, key); see [`TableCache::building`].
+    builds: Mutex<HashMap<(&'static str, String), BuildLock>>,
 }
 
 impl std::fmt::Debug for TableCache {
@@ -54,11 +59,21 @@ pub(crate) struct EntryRef {
 
 impl TableCache {
     pub(crate) fn with_budget(budget: Arc<CacheBudget>) -> TableCache {
-        TableCache { entries: Default::default(), budget: Some(budget) }
+        TableCache { entries: Default::default(), budget: Some(budget), builds: Default::default() }
     }
 
     fn tick(&self) -> u64 {
         self.budget.as_ref().map_or(0, |b| b.tick())
+    }
+
+    /// The right to build the value of `kind` for `key`: readers that miss
+    /// the same value at once (a new version after a write, with many
+    /// clients reading) build it once, the others wait and then find it,
+    /// instead of each reading and building the same thing. A builder looks
+    /// the cache up again once it holds this.
+    pub async fn building(&self, kind: &'static str, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.builds.lock().expect("cache lock").entry((kind, key.to_string())).or_default().clone();
+        lock.lock_owned().await
     }
 
     /// The value of `kind` cached for `key` at `version`, if any. A value

@@ -64,8 +64,12 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
         let batch: Vec<Waiting> = queue.take(MAX_BATCH).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
         let mine = batch.iter().any(|w| w.ticket == ticket);
         let g = graph.clone();
-        let led = tokio::spawn(async move {
-            run_batch(&g, batch).await;
+        // On a blocking thread, as a query runs in the server: the batch's
+        // computing (checks, encoding, a fold) must not hold one of the few
+        // async workers every connection shares.
+        let handle = tokio::runtime::Handle::current();
+        let led = tokio::task::spawn_blocking(move || {
+            handle.block_on(run_batch(&g, batch));
             drop(turn);
         });
         if mine {
