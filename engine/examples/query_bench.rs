@@ -143,5 +143,50 @@ fn main() {
             let per_s = lat.len() as f64 / t.elapsed().as_secs_f64();
             println!("omnigraph_concurrent_insert writers={writers} per_s={per_s:.0} p50_ms={:.2} p99_ms={:.2}", pct(lat.clone(), 0.5), pct(lat, 0.99));
         }
+
+        // Mixed: 64 tasks, 95% 1-hop reads, 5% single-row inserts.
+        let secs: u64 = std::env::var("BENCH_MIXED_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        let deadline = Instant::now() + std::time::Duration::from_secs(secs);
+        let mut tasks = Vec::new();
+        for w in 0..64u64 {
+            let (g, ins, hop) = (g.clone(), plans[0].clone(), hop1[0].clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut reads, mut writes) = (Vec::new(), Vec::new());
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (w + 1);
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let t = Instant::now();
+                    if x % 100 < 5 {
+                        query::run_mutation(&g, &ins, &json!({"n": format!("mx-{w}-{i}"), "a": 30})).await.unwrap();
+                        writes.push(t.elapsed().as_secs_f64() * 1000.0);
+                        i += 1;
+                    } else {
+                        query::run_read(&g, &hop, &json!({"n": format!("p{}", (x >> 8) % 100_000)})).await.unwrap();
+                        reads.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+                (reads, writes)
+            }));
+        }
+        let t = Instant::now();
+        let (mut reads, mut writes) = (Vec::new(), Vec::new());
+        for task in tasks {
+            let (r, w) = task.await.unwrap();
+            reads.extend(r);
+            writes.extend(w);
+        }
+        let el = t.elapsed().as_secs_f64();
+        println!(
+            "omnigraph_mixed reads_per_s={:.0} read_p50_ms={:.2} read_p99_ms={:.2} writes_per_s={:.0} write_p50_ms={:.2} write_p99_ms={:.2}",
+            reads.len() as f64 / el,
+            pct(reads.clone(), 0.5),
+            pct(reads, 0.99),
+            writes.len() as f64 / el,
+            pct(writes.clone(), 0.5),
+            pct(writes, 0.99)
+        );
     });
 }

@@ -20,7 +20,7 @@ type Value = Arc<dyn Any + Send + Sync>;
 
 /// Versions of one key kept at most: a derived value shares most of its
 /// memory with the one it came from, so keeping a few costs little.
-pub const KEEP_VERSIONS: usize = 4;
+pub const KEEP_VERSIONS: usize = 32;
 
 /// The kept versions of one key (oldest first), with the size of the
 /// newest (which includes what it shares with the older ones) and last use.
