@@ -8,6 +8,8 @@
 //! inserts, `BENCH_MIXED_SECS`, default 60) that checks afterwards that
 //! every acknowledged insert is there.
 //! `BENCH_ONLY=writes` skips to the write parts (after the load).
+//! `BENCH_DATA=DIR` loads the graph `../shared/bench/gen_social.py` wrote to
+//! DIR instead of the generated one (set `BENCH_NODES` to its person count).
 //!
 //! With `OMNIGRAPH_TEST_S3` set (the script starts the moto S3 server), it
 //! also measures opening graphs on S3: a server restarted over a catalog of
@@ -204,18 +206,24 @@ async fn main() {
     let (mut child, base, _) = start(&server, dir.path().to_str().unwrap());
     println!("server {base}, catalog {}", dir.path().display());
 
-    let create = |id: String| create_graph(http.clone(), base.clone(), id);
     if !only_writes {
         creates(&http, &base).await;
     }
 
-    // The query graph: `nodes` people, each knowing two others.
-    create("bench".into()).await;
-    let data = people(nodes);
+    // The query graph: `nodes` people, each knowing two others; or, with
+    // `BENCH_DATA=DIR`, the graph `gen_social.py` wrote to DIR (its
+    // `social.pg` and `social.jsonl`; `BENCH_NODES` is then its person count).
+    let (schema, data) = match std::env::var("BENCH_DATA") {
+        Ok(d) => (std::fs::read_to_string(format!("{d}/social.pg")).unwrap(), std::fs::read_to_string(format!("{d}/social.jsonl")).unwrap()),
+        Err(_) => (SCHEMA.to_string(), people(nodes)),
+    };
+    let (s, text) = post(&http, &format!("{base}/graphs"), serde_json::json!({"id": "bench", "schema": schema}).to_string(), "application/json").await;
+    assert_eq!(s, 201, "{text}");
+    let (lines, bytes) = (data.lines().count(), data.len());
     let t = Instant::now();
     let (s, text) = post(&http, &format!("{base}/graphs/bench/load?mode=overwrite"), data, "application/x-ndjson").await;
     assert_eq!(s, 200, "{text}");
-    println!("loaded {nodes} nodes and {} edges over HTTP in {:.1} s", 2 * nodes, t.elapsed().as_secs_f64());
+    println!("loaded {lines} lines ({} MB) over HTTP in {:.1} s", bytes >> 20, t.elapsed().as_secs_f64());
 
     // Warm up both queries (first reads build caches).
     for q in [POINT, TWO_HOP, HOP1] {

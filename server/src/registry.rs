@@ -260,6 +260,12 @@ impl Registry {
         }
     }
 
+    /// Mutations waiting for a write turn, over every served graph.
+    pub fn writes_waiting(&self) -> usize {
+        let slots = self.slots.read().expect("registry lock");
+        slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().waiting_len() } else { 0 }).sum()
+    }
+
     /// (served, quarantined) counts.
     pub fn counts(&self) -> (usize, usize) {
         let slots = self.slots.read().expect("registry lock");

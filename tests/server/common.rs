@@ -235,6 +235,12 @@ pub async fn until_in_flight(api: &Api, n: u64) {
     assert!(reached.is_some(), "the server never had {n} request(s) in flight");
 }
 
+/// Waits (up to 10 s) until `n` mutations wait for a write turn.
+pub async fn until_writes_waiting(api: &Api, n: u64) {
+    let reached = eventually(Duration::from_secs(10), || async { api.get("/healthz").await.json()["writes_waiting"] == n }).await;
+    assert!(reached.is_some(), "{n} mutation(s) never waited for the write turn: {}", api.get("/healthz").await.text);
+}
+
 /// Waits (up to 30 s) until no graph of the server's catalog has an
 /// operation in flight and each is active or failed: what the background
 /// sweep leaves once the leases of crashed operations expire.

@@ -3,7 +3,6 @@
 //! is refused alone; every acknowledged write is there afterwards.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -36,7 +35,8 @@ async fn mutations_waiting_behind_a_load_publish_together_and_an_invalid_one_fai
         }));
     }
     until_in_flight(&api, 25).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // All 24 queued behind the load's turn (not just admitted).
+    until_writes_waiting(&api, 24).await;
     drop(body);
     let l = load.await.unwrap();
     assert_eq!(l.status, 200, "{}", l.text);

@@ -35,15 +35,42 @@ use crate::schema::TypeDef;
 /// A tier folds once it holds this many fragments.
 pub const FOLD_AT: usize = 16;
 
-/// Fragments this large are left alone (a full compaction's business).
-pub const MAX_ROWS: usize = 1 << 20;
+/// Fragments this large (tier 5 and up) are left alone: a load writes its
+/// rows in chunks of 256k, and merging those would rewrite millions of rows
+/// while the write turn waits (a full compaction's business). So a fold
+/// rewrites at most `FOLD_AT` fragments of this size.
+pub const MAX_ROWS: usize = 1 << 15;
 
 fn tier(rows: usize) -> u32 {
     rows.max(1).ilog(8)
 }
 
-/// The fragments of `ds` to fold now: the fullest tier with at least
-/// [`FOLD_AT`] uncovered small fragments, if any.
+/// A fragment as a fold plan sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    pub id: u64,
+    /// Physical rows (deleted ones included); `None` when unknown.
+    pub rows: Option<usize>,
+    /// Whether an index covers it.
+    pub covered: bool,
+}
+
+/// The fragments to fold now, by id: the fullest tier with at least
+/// [`FOLD_AT`] uncovered fragments under [`MAX_ROWS`] rows, if any.
+pub fn choose(fragments: &[Candidate]) -> Vec<u64> {
+    let mut tiers: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
+    for f in fragments {
+        if let Some(rows) = f.rows
+            && rows < MAX_ROWS
+            && !f.covered
+        {
+            tiers.entry(tier(rows)).or_default().push(f.id);
+        }
+    }
+    tiers.into_values().filter(|v| v.len() >= FOLD_AT).max_by_key(|v| v.len()).unwrap_or_default()
+}
+
+/// The fragments of `ds` to fold now (see [`choose`]).
 async fn plan(ds: &Dataset, key: &str) -> Result<Vec<Fragment>> {
     let fragments = &ds.manifest.fragments;
     if fragments.len() < FOLD_AT {
@@ -54,15 +81,10 @@ async fn plan(ds: &Dataset, key: &str) -> Result<Vec<Fragment>> {
     if indices.iter().any(|i| i.fragment_bitmap.is_none()) {
         return Ok(Vec::new());
     }
-    let covered = |id: u32| indices.iter().any(|i| i.fragment_bitmap.as_ref().is_some_and(|b| b.contains(id)));
-    let mut tiers: std::collections::BTreeMap<u32, Vec<Fragment>> = Default::default();
-    for f in fragments.iter() {
-        let rows = f.physical_rows.unwrap_or(usize::MAX);
-        if rows < MAX_ROWS && !covered(f.id as u32) {
-            tiers.entry(tier(rows)).or_default().push(f.clone());
-        }
-    }
-    Ok(tiers.into_values().filter(|v| v.len() >= FOLD_AT).max_by_key(|v| v.len()).unwrap_or_default())
+    let covered = |id: u64| indices.iter().any(|i| i.fragment_bitmap.as_ref().is_some_and(|b| b.contains(id as u32)));
+    let candidates: Vec<Candidate> = fragments.iter().map(|f| Candidate { id: f.id, rows: f.physical_rows, covered: covered(f.id) }).collect();
+    let chosen: std::collections::HashSet<u64> = choose(&candidates).into_iter().collect();
+    Ok(fragments.iter().filter(|f| chosen.contains(&f.id)).cloned().collect())
 }
 
 /// The staged fold of `t`'s small fragments, or `None` when it has too few.

@@ -4,6 +4,7 @@
 
 pub mod fence;
 pub mod fold;
+mod head;
 pub(crate) mod indexes;
 pub mod init;
 pub mod layout;
@@ -23,6 +24,7 @@ use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
+use head::HeadCache;
 pub use init::{InitReport, SchemaState, init, init_with_op_id};
 pub use recovery::Recovered;
 pub use write_queue::WriteQueue;
@@ -40,15 +42,12 @@ pub struct Graph {
     /// What queries read, per table version, from the session (see
     /// `session::cache`).
     table_cache: Arc<TableCache>,
-    /// The `__manifest` as last read (see [`Graph::snapshot`]).
-    manifest_cache: Arc<std::sync::Mutex<Option<ManifestRead>>>,
+    /// The `__manifest` head as last read or published (see `head`).
+    head: Arc<HeadCache>,
     /// Mutations waiting to publish together, and the write turn
     /// (`write_queue`).
     writes: Arc<WriteQueue>,
 }
-
-/// The `__manifest` dataset as read, and the state it holds.
-type ManifestRead = (Arc<Dataset>, ManifestState);
 
 /// One table as a snapshot publishes it.
 #[derive(Debug, Clone, Serialize)]
@@ -187,7 +186,7 @@ impl Graph {
             writable,
             recovered,
             table_cache: session.new_table_cache(),
-            manifest_cache: Default::default(),
+            head: Default::default(),
             writes: Default::default(),
         })
     }
@@ -238,40 +237,25 @@ impl Graph {
         &self.recovered
     }
 
-    /// The latest published snapshot.
-    /// The `__manifest` at its head. Every call asks the store where the
-    /// head is (one listing), so a publish by any process is seen at once;
-    /// only when the head is the very manifest file read last time (same
-    /// path and e-tag) is the parsed state reused instead of scanned again.
-    /// Any error on the short path falls back to a full read, which reports
-    /// it as before (a deleted graph, missing storage).
-    async fn latest_manifest(&self) -> Result<(Arc<Dataset>, ManifestState)> {
-        let cached = self.manifest_cache.lock().expect("manifest cache").clone();
-        if let Some((ds, state)) = cached
-            && let Ok((_, head)) = ds.latest_manifest().await
-        {
-            let read = ds.manifest_location();
-            // An e-tag names one generation of the object: a manifest file
-            // replaced by a drop and re-create at the same path differs.
-            if head.path == read.path && head.version == read.version && head.e_tag.is_some() && head.e_tag == read.e_tag {
-                return Ok((ds, state));
-            }
-        }
-        let (ds, state) = manifest::read(&self.root, None).await?;
-        *self.manifest_cache.lock().expect("manifest cache") = Some((ds.clone(), state.clone()));
-        Ok((ds, state))
-    }
-
     /// Takes `ds` (at `state`'s version) as the `__manifest` head this
     /// handle knows: what a write of this handle just published. The next
     /// snapshot still asks the store for the head and uses this only if it
     /// is that very file.
-    pub(crate) fn remember_manifest(&self, ds: Arc<Dataset>, state: ManifestState) {
-        *self.manifest_cache.lock().expect("manifest cache") = Some((ds, state));
+    pub(crate) async fn remember_manifest(&self, ds: Arc<Dataset>, state: ManifestState) {
+        self.head.remember(&self.root, ds, state).await;
     }
 
+    /// How many times this handle scanned `__manifest` because its head
+    /// moved (a publish through this handle does not make the next
+    /// snapshot scan). For tests and diagnostics.
+    pub fn manifest_scans(&self) -> u64 {
+        self.head.scans()
+    }
+
+    /// The latest published snapshot: one look at where the `__manifest`
+    /// head is, and a scan of it only when it moved (see `head`).
     pub async fn snapshot(&self) -> Result<Snapshot> {
-        let (ds, state) = self.latest_manifest().await?;
+        let (ds, state) = self.head.read(&self.root).await?;
         if let Some(f) = state.retired() {
             return Err(Error::GraphRetired { root: self.root.uri().to_string(), op: f.op_id.clone() });
         }

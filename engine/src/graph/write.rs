@@ -77,6 +77,11 @@ pub async fn commit_and_publish(
             }
         }
         let row_count = committed.count_rows(None).await.map_err(|e| Error::lance(&s.key, e))? as u64;
+        // The reads after this write find the version open (datasets are
+        // small: metadata, not charged). Before the publish, but only
+        // readers of a snapshot that publishes it look this version up.
+        let committed = Arc::new(committed);
+        graph.table_cache().put_derived(crate::session::cache::DATASET, s.location.clone(), committed.version().version, committed.clone(), 0);
         updates.push(TableUpdate { key: s.key, expected: before, new_version: committed.version().version, location: s.location, row_count });
     }
     failpoint::hit("write.before_publish");
@@ -85,7 +90,7 @@ pub async fn commit_and_publish(
     let base_version = mstate.version;
     let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
         Ok((ds, state)) => {
-            graph.remember_manifest(ds, state.clone());
+            graph.remember_manifest(ds, state.clone()).await;
             state
         }
         Err(e @ Error::ExpectedVersionMismatch { .. }) => {

@@ -27,11 +27,12 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Snapshot};
 use crate::schema::TypeDef;
 use crate::session::TableCache;
+use crate::session::cache::DATASET;
 use crate::storage::columns::{DST, ID, SRC};
 use crate::storage::table;
 
-/// The kinds of value a graph's [`TableCache`] holds for queries.
-const DATASET: &str = "dataset";
+/// The kinds of value a graph's [`TableCache`] holds for queries (and
+/// [`DATASET`], which writes fill too).
 const IDS: &str = "ids";
 const COLUMN: &str = "column";
 const ADJACENCY: &str = "adjacency";

@@ -15,6 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use super::budget::CacheBudget;
 
+/// The kind under which a table's Lance dataset, opened at one version,
+/// is cached (`Arc<lance::Dataset>`, by table location). Queries open and
+/// keep them; a write puts the version it committed, so the reads after it
+/// do not open it again.
+pub const DATASET: &str = "dataset";
+
 /// A cached value, of the type its kind names.
 type Value = Arc<dyn Any + Send + Sync>;
 

@@ -151,6 +151,12 @@ impl Root {
         Ok(Root { uri, store, session: session.clone() })
     }
 
+    /// Whether the root is a local directory (its object paths are then
+    /// file paths below `/`).
+    pub fn is_local(&self) -> bool {
+        !self.uri.starts_with("s3://")
+    }
+
     /// The session this root was opened through.
     pub fn session(&self) -> &Session {
         &self.session

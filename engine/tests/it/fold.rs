@@ -78,3 +78,30 @@ fn single_row_writes_keep_the_fragment_count_flat_and_every_row_once() {
         assert!(!keys.contains(&"w0"), "w0 was deleted");
     });
 }
+
+#[test]
+fn a_fold_takes_small_uncovered_fragments_of_one_tier_and_never_a_loads_chunks() {
+    use omnigraph::graph::fold::{Candidate, MAX_ROWS, choose};
+    let frag = |id: u64, rows: usize, covered: bool| Candidate { id, rows: Some(rows), covered };
+    // A bulk load's chunks (256k rows each, no index on an edge table):
+    // however many, a small write next to them folds none of them.
+    let mut loaded: Vec<Candidate> = (0..40).map(|i| frag(i, 256 * 1024, false)).collect();
+    loaded.push(frag(100, 1, false));
+    assert!(choose(&loaded).is_empty());
+    // Chunks just under the limit are the largest a fold rewrites.
+    let big: Vec<Candidate> = (0..FOLD_AT as u64).map(|i| frag(i, MAX_ROWS - 1, false)).collect();
+    assert_eq!(choose(&big).len(), FOLD_AT);
+    let at_limit: Vec<Candidate> = (0..FOLD_AT as u64).map(|i| frag(i, MAX_ROWS, false)).collect();
+    assert!(choose(&at_limit).is_empty());
+    // Single-row fragments fold once a tier is full; covered ones and other
+    // tiers stay.
+    let mut mixed: Vec<Candidate> = (0..FOLD_AT as u64).map(|i| frag(i, 1 + (i as usize % 7), false)).collect();
+    mixed.push(frag(50, 3, true));
+    mixed.push(frag(51, 100, false));
+    let chosen = choose(&mixed);
+    assert_eq!(chosen, (0..FOLD_AT as u64).collect::<Vec<_>>());
+    assert!(choose(&mixed[1..]).is_empty(), "one short of a full tier");
+    // Unknown sizes are left alone.
+    let unknown: Vec<Candidate> = (0..FOLD_AT as u64).map(|id| Candidate { id, rows: None, covered: false }).collect();
+    assert!(choose(&unknown).is_empty());
+}

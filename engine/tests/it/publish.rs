@@ -187,3 +187,30 @@ fn an_open_graph_sees_every_publish_by_another_handle_or_process() {
         assert!(reader.snapshot().await.is_err(), "the storage is gone");
     });
 }
+
+#[test]
+fn snapshots_scan_the_manifest_only_when_another_handle_published() {
+    rt().block_on(async {
+        let g = new_graph(SOCIAL).await;
+        let writer = Graph::open_for_write(&g.uri(), &crate::common::session()).await.unwrap();
+        let insert = omnigraph::query::compile(writer.schema(), "query m($n: String) { insert Person { name: $n } }").unwrap();
+        writer.snapshot().await.unwrap();
+        let scans = writer.manifest_scans();
+        // Its own writes: the handle knows the head it published.
+        for i in 0..5 {
+            omnigraph::query::run_mutation(&writer, &insert[0], &serde_json::json!({"n": format!("w{i}")})).await.unwrap();
+            let snap = writer.snapshot().await.unwrap();
+            assert_eq!(snap.table("node:Person").unwrap().row_count, i + 1);
+        }
+        assert_eq!(writer.manifest_scans(), scans, "a handle's own publishes need no scan");
+        // Another handle publishes: the next snapshot scans once, the ones
+        // after it (many at once) reuse that read.
+        load(&g.uri(), LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"other\"}}").await.unwrap();
+        let reads: Vec<_> =
+            (0..16).map(|_| writer.clone()).map(|w| tokio::spawn(async move { w.snapshot().await.unwrap().table("node:Person").unwrap().row_count })).collect();
+        for r in reads {
+            assert_eq!(r.await.unwrap(), 6);
+        }
+        assert_eq!(writer.manifest_scans(), scans + 1, "concurrent snapshots of a moved head scan it once");
+    });
+}

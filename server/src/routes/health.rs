@@ -17,6 +17,9 @@ pub struct Health {
     pub graphs_quarantined: usize,
     /// Requests admitted (past authentication) and not yet answered.
     pub requests_in_flight: usize,
+    /// Mutations queued for their graph's next write turn (group commit),
+    /// over every served graph.
+    pub writes_waiting: usize,
     /// The query cache all served graphs share.
     pub query_cache: CacheHealth,
 }
@@ -45,6 +48,7 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
         graphs_serving: serving,
         graphs_quarantined: quarantined,
         requests_in_flight: state.in_flight.total(),
+        writes_waiting: state.registry.writes_waiting(),
         query_cache: {
             let session = state.registry.session();
             let u = session.cache_budget().map(|b| b.usage()).unwrap_or_default();
