@@ -37,6 +37,12 @@ pub const EXPECTED_VERSION_MISMATCH: Code =
     code("OG-PUBLISH-001", "expected_version_mismatch", 409, "another write changed a table first; nothing was published, retry");
 pub const PUBLISH_OUTCOME_UNKNOWN: Code =
     code("OG-PUBLISH-002", "publish_outcome_unknown", 503, "the publish may or may not have landed; recovery settles which, all or nothing");
+pub const WRITE_CONFLICT: Code = code(
+    "OG-PUBLISH-003",
+    "write_conflict",
+    409,
+    "another writer published first and its change breaks this write's checks (the entity is named); nothing was published",
+);
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
 /// A family: the error reports its first diagnostic's code.
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
@@ -72,6 +78,7 @@ pub const ALL: &[Code] = &[
     FENCE_MOVED,
     EXPECTED_VERSION_MISMATCH,
     PUBLISH_OUTCOME_UNKNOWN,
+    WRITE_CONFLICT,
     INVALID_DATA,
     QUERY_INVALID,
     QUERY_KIND,

@@ -113,6 +113,12 @@ pub enum Error {
     #[error("mutation rejected: {message}; nothing was published")]
     MutationRejected { code: &'static str, message: String },
 
+    /// A mutation that passed its checks, lost the publish race, and broke
+    /// them when run again on the new head: the other writer's change (the
+    /// entity `message` names) conflicts with it.
+    #[error("write conflict: another writer published first, and on its change this mutation is refused ({cause}: {message}); nothing was published")]
+    WriteConflict { cause: &'static str, message: String },
+
     #[error("unknown type {name}")]
     UnknownType { name: String },
 
@@ -172,6 +178,7 @@ impl Error {
             QueryCancelled => codes::QUERY_CANCELLED,
             Param { .. } => codes::PARAMETER_INVALID,
             MutationRejected { .. } => codes::MUTATION_REJECTED,
+            WriteConflict { .. } => codes::WRITE_CONFLICT,
             UnknownType { .. } => codes::UNKNOWN_TYPE,
             InvalidArgument(_) => codes::INVALID_ARGUMENT,
             Storage { .. } => codes::STORAGE,
@@ -227,6 +234,7 @@ impl Error {
             QueryCancelled => QueryCancelled,
             Param { name, message } => Param { name: name.clone(), message: message.clone() },
             MutationRejected { code, message } => MutationRejected { code, message: message.clone() },
+            WriteConflict { cause, message } => WriteConflict { cause, message: message.clone() },
             UnknownType { name } => UnknownType { name: name.clone() },
             InvalidArgument(m) => InvalidArgument(m.clone()),
             Storage { path, source } => Storage { path: path.clone(), source: text(source) },
@@ -258,6 +266,9 @@ impl Error {
             }
             Error::ExpectedVersionMismatch { table, expected, actual } => {
                 v["details"] = serde_json::json!({"table": table, "expected": expected, "actual": actual});
+            }
+            Error::WriteConflict { cause, .. } => {
+                v["details"] = serde_json::json!({"cause": cause});
             }
             _ => {}
         }

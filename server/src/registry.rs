@@ -266,6 +266,14 @@ impl Registry {
         slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().waiting_len() } else { 0 }).sum()
     }
 
+    /// Writes that lost the publish race to another writer (another server
+    /// or process on the same graph) and ran again on the new head, over
+    /// every served graph since it was opened.
+    pub fn write_retries(&self) -> u64 {
+        let slots = self.slots.read().expect("registry lock");
+        slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().retries() } else { 0 }).sum()
+    }
+
     /// (served, quarantined) counts.
     pub fn counts(&self) -> (usize, usize) {
         let slots = self.slots.read().expect("registry lock");

@@ -17,6 +17,7 @@ mod openapi;
 #[path = "../support/policy_reference.rs"]
 mod policy_reference;
 mod quarantine;
+mod races;
 mod remote_cli;
 mod s3;
 #[path = "../support/tree_hash.rs"]

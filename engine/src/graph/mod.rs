@@ -232,6 +232,17 @@ impl Graph {
         &self.table_cache
     }
 
+    pub(crate) fn table_cache_arc(&self) -> &Arc<TableCache> {
+        &self.table_cache
+    }
+
+    /// Background rebuilds of view bases: running now, swapped in so far
+    /// (docs/dev/queries.md, "Views that follow writes"). For tests and
+    /// diagnostics.
+    pub fn view_rebases(&self) -> crate::session::cache::Rebases {
+        self.table_cache.rebases()
+    }
+
     /// Writes that opening this graph repaired.
     pub fn recovered(&self) -> &[Recovered] {
         &self.recovered

@@ -17,6 +17,8 @@ pub type Waiting = Box<dyn Any + Send>;
 pub struct WriteQueue {
     turn: Arc<tokio::sync::Mutex<()>>,
     waiting: Mutex<Vec<Waiting>>,
+    /// Writes run again after losing the publish race (`retries`).
+    retries: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for WriteQueue {
@@ -40,6 +42,16 @@ impl WriteQueue {
     /// How many writes wait for the next batch.
     pub fn waiting_len(&self) -> usize {
         self.waiting.lock().expect("write queue").len()
+    }
+
+    /// How many times a write through this handle lost the publish race to
+    /// another writer and ran again on the new head.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_retry(&self) {
+        self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn push(&self, w: Waiting) {

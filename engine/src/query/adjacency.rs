@@ -184,11 +184,15 @@ impl Adjacency {
     }
 
     /// The same adjacency with the changes since the base folded into a new
-    /// base: costs a copy of the lists, not a rebuild from the table.
-    pub fn rebased(&self, sources: usize, targets: usize) -> Adjacency {
+    /// base: costs a copy of the lists, not a rebuild from the table. Nodes
+    /// past the old base's that no change touched have no edges, and need
+    /// no room.
+    pub fn rebased(&self) -> Adjacency {
         if self.patch_len() == 0 && self.counts.is_empty() {
             return self.clone();
         }
+        let reach = |offsets: &[u32], patch: &Lists| patch.keys().map(|n| *n as usize + 1).max().unwrap_or(0).max(offsets.len().saturating_sub(1));
+        let (sources, targets) = (reach(&self.base.fwd_offsets, &self.fwd_patch), reach(&self.base.back_offsets, &self.back_patch));
         let fold = |n: usize, dir: Direction| {
             let mut offsets = Vec::with_capacity(n + 1);
             let mut list = Vec::new();
@@ -215,6 +219,26 @@ impl Adjacency {
             counts: Default::default(),
             generations: self.generations,
         }
+    }
+
+    /// This adjacency, derived from `from` by later writes, over the base
+    /// of `onto` (`from` rebased): only the lists and pair counts changed
+    /// since `from` stay apart. `None` if it does not descend from `from`.
+    pub fn transplant(&self, from: &Adjacency, onto: &Adjacency) -> Option<Adjacency> {
+        if !Arc::ptr_eq(&self.base, &from.base) || self.generations != from.generations || onto.generations != from.generations {
+            return None;
+        }
+        let since = |now: &Lists, then: &Lists| -> Lists {
+            now.iter().filter(|(n, l)| !then.get(*n).is_some_and(|t| Arc::ptr_eq(t, l))).map(|(n, l)| (*n, l.clone())).collect()
+        };
+        let counts = self.counts.iter().map(|(p, c)| (*p, c - from.counts.get(p).copied().unwrap_or(0))).filter(|(_, c)| *c != 0).collect();
+        Some(Adjacency {
+            base: onto.base.clone(),
+            fwd_patch: since(&self.fwd_patch, &from.fwd_patch),
+            back_patch: since(&self.back_patch, &from.back_patch),
+            counts,
+            generations: self.generations,
+        })
     }
 
     /// Distinct nodes reachable from `start` by a walk of `min..=max` edges,

@@ -28,6 +28,7 @@ pub(crate) mod parser;
 pub(crate) mod plan;
 pub(crate) mod project;
 pub(crate) mod pushdown;
+pub(crate) mod rebase;
 pub(crate) mod value;
 pub(crate) mod view;
 

@@ -172,6 +172,28 @@ impl NodeIds {
         }
     }
 
+    /// This view, derived from `from` by later writes, over the base of
+    /// `onto` (`from` rebased): the ids added since `from` stay apart, the
+    /// rest is in `onto`'s base. Same numbering. `None` if this view does
+    /// not descend from `from`.
+    pub fn transplant(&self, from: &NodeIds, onto: &NodeIds) -> Option<NodeIds> {
+        let folded = from.len();
+        let descends = Arc::ptr_eq(&self.base, &from.base)
+            && self.generation == from.generation
+            && onto.generation == from.generation
+            && onto.base.ids.len() == folded
+            && self.len() >= folded;
+        if !descends {
+            return None;
+        }
+        let added = self.added.clone().split_off(folded - self.base.ids.len());
+        let mut added_index = PMap::default();
+        for (i, id) in added.iter().enumerate() {
+            added_index.insert(id_key(id), (folded + i) as u32);
+        }
+        Some(NodeIds { base: onto.base.clone(), added, added_index, ..self.clone() })
+    }
+
     /// Bytes held, counting the base once.
     pub fn memory_size(&self) -> usize {
         let base = self.base.ids.get_array_memory_size() + self.base.index.capacity() * (std::mem::size_of::<(IdKey, u32)>() + 1);

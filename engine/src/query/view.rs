@@ -22,7 +22,7 @@ use super::adjacency::Adjacency;
 use super::column::Column;
 use super::delta::{self, TableDelta};
 use super::node_ids::NodeIds;
-use super::value::Value;
+use super::rebase::{self, Rebase};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Snapshot};
 use crate::schema::TypeDef;
@@ -115,6 +115,20 @@ impl<'g> View<'g> {
         Ok(d)
     }
 
+    /// Stores a view that followed a write. Past `limit` entries apart from
+    /// its base, the base is rebuilt in the background (`rebase`); past four
+    /// times that (the background cannot keep up), right here.
+    fn put_followed<T: Rebase>(&self, kind: &'static str, key: String, version: u64, next: T, limit: usize) -> Arc<T> {
+        let next = Arc::new(if next.delta_len() > 4 * limit { next.rebased() } else { next });
+        // Only a stored value is rebuilt: a later version stored is then
+        // its descendant (see `TableCache::put_derived`).
+        let stored = self.cache().put_derived(kind, key.clone(), version, next.clone(), next.memory_size() as u64);
+        if stored && next.delta_len() > limit {
+            rebase::schedule(self.graph.table_cache_arc(), kind, key, next.clone(), self.tuning().rebase_delay);
+        }
+        next
+    }
+
     /// Stores a view built from scratch, unless a newer version is cached
     /// (a reader on an older snapshot must not push the cache back).
     fn put_scratch<T: std::any::Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: usize) {
@@ -147,13 +161,9 @@ impl<'g> View<'g> {
             && let Some(d) = self.delta(t, from).await?
         {
             let (removed, added) = (strings(&d.removed, ID), strings(&d.added, ID));
-            let mut next = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
-            if next.delta_len() > self.tuning().rebase_limit(next.len()) {
-                next = next.rebased();
-            }
-            let next = Arc::new(next);
-            cache.put_derived(IDS, loc, version, next.clone(), next.memory_size() as u64);
-            return Ok(next);
+            let next = old.apply(removed.iter().map(|s| s.as_str()), added.iter().map(|s| s.as_str()));
+            let limit = self.tuning().rebase_limit(next.len());
+            return Ok(self.put_followed(IDS, loc, version, next, limit));
         }
         let col = self.read_column(t, ID).await?;
         let ids = Arc::new(NodeIds::from_scan(col, version));
@@ -188,15 +198,12 @@ impl<'g> View<'g> {
                 let id = id.as_string::<i32>();
                 for r in 0..b.num_rows() {
                     if let Some(dense) = ids.dense(id.value(r)) {
-                        written.push((dense, Value::from_array(col.as_ref(), r)));
+                        written.push((dense, (col.clone(), r as u32)));
                     }
                 }
             }
-            let next = old.patched(written);
-            if next.patch_len() <= self.tuning().rebase_limit(ids.len()) {
-                cache.put_derived(COLUMN, key, version, Arc::new(next.clone()), next.memory_size() as u64);
-                return Ok(next);
-            }
+            let limit = self.tuning().rebase_limit(ids.len());
+            return Ok((*self.put_followed(COLUMN, key, version, old.patched(written), limit)).clone());
         }
         let col = Column::new(self.read_dense(t, &ids, prop, version).await?, ids.generation());
         self.put_scratch(COLUMN, key, version, Arc::new(col.clone()), col.memory_size());
@@ -324,13 +331,8 @@ impl<'g> View<'g> {
             // A removed edge may end at a node deleted in the same change.
             let removed = pairs(&d.removed, |s| from.dense_any(s), |x| to.dense_any(x));
             let added = pairs(&d.added, |s| from.dense(s), |x| to.dense(x));
-            let mut next = old.apply(&removed, &added);
-            if next.patch_len() > self.tuning().rebase_limit(from.len().max(to.len())) {
-                next = next.rebased(from.len(), to.len());
-            }
-            let next = Arc::new(next);
-            cache.put_derived(ADJACENCY, loc, version, next.clone(), next.memory_size() as u64);
-            return Ok(next);
+            let limit = self.tuning().rebase_limit(from.len().max(to.len()));
+            return Ok(self.put_followed(ADJACENCY, loc, version, old.apply(&removed, &added), limit));
         }
         let mut all = Vec::with_capacity(rows);
         for b in self.scan(t, &[SRC, DST], None).await? {

@@ -47,6 +47,24 @@ pub struct TableCache {
     budget: Option<Arc<CacheBudget>>,
     /// One builder at a time per (kind, key); see [`TableCache::building`].
     builds: Mutex<HashMap<(&'static str, String), BuildLock>>,
+    /// Keys whose base is being rebuilt in the background (`query::rebase`).
+    rebasing: Mutex<std::collections::HashSet<(&'static str, String)>>,
+    /// Background rebuilds swapped in so far, and how many of them over a
+    /// version newer than the one rebuilt.
+    rebased: std::sync::atomic::AtomicU64,
+    transplanted: std::sync::atomic::AtomicU64,
+}
+
+/// Background rebuilds of view bases (`query::rebase`) of one graph handle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rebases {
+    /// Running now.
+    pub running: usize,
+    /// Swapped into the cache so far.
+    pub installed: u64,
+    /// Of those, how many went in under a newer version than the one
+    /// rebuilt (writes landed while the rebuild ran).
+    pub transplanted: u64,
 }
 
 impl std::fmt::Debug for TableCache {
@@ -65,7 +83,9 @@ pub(crate) struct EntryRef {
 
 impl TableCache {
     pub(crate) fn with_budget(budget: Arc<CacheBudget>) -> TableCache {
-        TableCache { entries: Default::default(), budget: Some(budget), builds: Default::default() }
+        let mut cache = TableCache::default();
+        cache.budget = Some(budget);
+        cache
     }
 
     fn tick(&self) -> u64 {
@@ -113,14 +133,16 @@ impl TableCache {
     /// Stores `value`, derived from a kept version, for `key` at `version`
     /// beside the versions kept (the oldest beyond [`KEEP_VERSIONS`] go);
     /// `bytes` is its whole size, shared parts included. A version older
-    /// than the newest kept is not stored (the cache moves forward only).
-    pub fn put_derived<T: Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: u64) {
+    /// than the newest kept is not stored (the cache moves forward only);
+    /// whether it was stored. The versions stored under one key are thus
+    /// one line of descent: each derived from the one before it.
+    pub fn put_derived<T: Any + Send + Sync>(&self, kind: &'static str, key: String, version: u64, value: Arc<T>, bytes: u64) -> bool {
         let tick = self.tick();
         let old_bytes = {
             let mut m = self.entries.lock().expect("cache lock");
             let of_kind = m.entry(kind).or_default();
             match of_kind.get_mut(&key) {
-                Some(e) if e.versions.last().is_some_and(|(v, _)| *v >= version) => return,
+                Some(e) if e.versions.last().is_some_and(|(v, _)| *v >= version) => return false,
                 Some(e) => {
                     e.versions.push((version, value));
                     if e.versions.len() > KEEP_VERSIONS {
@@ -136,6 +158,7 @@ impl TableCache {
             }
         };
         self.recharge(bytes, old_bytes);
+        true
     }
 
     fn recharge(&self, charged: u64, released: u64) {
@@ -144,6 +167,54 @@ impl TableCache {
             b.release(released);
             b.enforce();
         }
+    }
+
+    /// Claims the background rebuild of `key`'s base; false if one is
+    /// already running.
+    pub(crate) fn start_rebase(&self, kind: &'static str, key: &str) -> bool {
+        self.rebasing.lock().expect("cache lock").insert((kind, key.to_string()))
+    }
+
+    /// Ends the rebuild [`start_rebase`](TableCache::start_rebase) claimed:
+    /// `installed`, its result went into the cache, `transplanted`, under a
+    /// newer version than the one rebuilt.
+    pub(crate) fn finish_rebase(&self, kind: &'static str, key: &str, installed: bool, transplanted: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if installed {
+            self.rebased.fetch_add(1, Relaxed);
+        }
+        if installed && transplanted {
+            self.transplanted.fetch_add(1, Relaxed);
+        }
+        self.rebasing.lock().expect("cache lock").remove(&(kind, key.to_string()));
+    }
+
+    pub fn rebases(&self) -> Rebases {
+        use std::sync::atomic::Ordering::Relaxed;
+        Rebases {
+            running: self.rebasing.lock().expect("cache lock").len(),
+            installed: self.rebased.load(Relaxed),
+            transplanted: self.transplanted.load(Relaxed),
+        }
+    }
+
+    /// Puts `value` in place of the one cached for `key` at `version` (an
+    /// equal value in another form: a rebuilt base); false if that version
+    /// is no longer cached.
+    pub(crate) fn replace<T: Any + Send + Sync>(&self, kind: &'static str, key: &str, version: u64, value: Arc<T>, bytes: u64) -> bool {
+        let old_bytes = {
+            let mut m = self.entries.lock().expect("cache lock");
+            let Some(e) = m.get_mut(kind).and_then(|k| k.get_mut(key)) else { return false };
+            let newest = e.versions.last().is_some_and(|(v, _)| *v == version);
+            let Some(slot) = e.versions.iter_mut().find(|(v, _)| *v == version) else { return false };
+            slot.1 = value;
+            if !newest {
+                return true;
+            }
+            std::mem::replace(&mut e.bytes, bytes)
+        };
+        self.recharge(bytes, old_bytes);
+        true
     }
 
     /// The evictable entries (those with a size) and when each was last used.

@@ -65,13 +65,17 @@ pub struct ViewTuning {
     /// is followed; a larger one rebuilds the view from the table.
     pub follow_rows: usize,
     /// Past this many entries (or an eighth of the view, if more) apart
-    /// from its base, a view folds them into a new base.
+    /// from its base, a view folds them into a new base, in the background
+    /// (`query::rebase`); past four times as many, at once.
     pub rebase_entries: usize,
+    /// How long a background fold waits before it starts (zero; tests raise
+    /// it so that writes land while a fold runs).
+    pub rebase_delay: std::time::Duration,
 }
 
 impl Default for ViewTuning {
     fn default() -> Self {
-        ViewTuning { follow_rows: 10_000, rebase_entries: 4_096 }
+        ViewTuning { follow_rows: 10_000, rebase_entries: 4_096, rebase_delay: std::time::Duration::ZERO }
     }
 }
 

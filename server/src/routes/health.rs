@@ -20,6 +20,10 @@ pub struct Health {
     /// Mutations queued for their graph's next write turn (group commit),
     /// over every served graph.
     pub writes_waiting: usize,
+    /// Writes that lost the publish race to another writer (another server
+    /// on the same graph) and ran again on the new head, over every served
+    /// graph since it was opened (docs/user/server.md, "Concurrent writes").
+    pub write_retries: u64,
     /// The query cache all served graphs share.
     pub query_cache: CacheHealth,
 }
@@ -49,6 +53,7 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
         graphs_quarantined: quarantined,
         requests_in_flight: state.in_flight.total(),
         writes_waiting: state.registry.writes_waiting(),
+        write_retries: state.registry.write_retries(),
         query_cache: {
             let session = state.registry.session();
             let u = session.cache_budget().map(|b| b.usage()).unwrap_or_default();

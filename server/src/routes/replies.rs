@@ -59,11 +59,21 @@ pub struct MutationReply {
     pub deleted: u64,
     /// Edges removed because a node they touched was deleted.
     pub cascaded: u64,
+    /// How many times the write lost the publish race to another writer
+    /// (another server on the same graph) and ran again on the new head.
+    pub retries: u32,
 }
 
 impl From<omnigraph::query::MutationReport> for MutationReply {
     fn from(r: omnigraph::query::MutationReport) -> Self {
-        MutationReply { manifest_version: r.manifest_version, inserted: r.inserted, updated: r.updated, deleted: r.deleted, cascaded: r.cascaded }
+        MutationReply {
+            manifest_version: r.manifest_version,
+            inserted: r.inserted,
+            updated: r.updated,
+            deleted: r.deleted,
+            cascaded: r.cascaded,
+            retries: r.retries,
+        }
     }
 }
 

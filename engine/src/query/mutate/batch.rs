@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 
 use super::{MutationReport, Mutator};
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::graph::Graph;
 use crate::query::eval::Env;
 use crate::query::plan::MutationPlan;
@@ -82,29 +83,52 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
     }
 }
 
-/// A batch that ended without answering (its task panicked): nothing of it
-/// was published unless the publish itself ran, which recovery settles.
-fn lost() -> Error {
-    Error::Io(std::io::Error::other("the write batch carrying this mutation stopped without an answer; check the graph before retrying"))
+/// How many times a batch that lost the publish race runs again on the
+/// new head before its mutations get the lost race as their answer. Each
+/// race has a winner, so a batch loses many in a row only while other
+/// writers keep winning; the retry starts as soon as the winner's publish
+/// is visible, so it has a fair chance at the next one.
+pub const MAX_RETRIES: u32 = 32;
+
+/// How long a retry waits for the head to move past the one it lost on (the
+/// winner's table commit lands before its `__manifest` publish).
+const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A random pause of up to `max_ms`, so that writers who lost to each
+/// other (each winning one table of a two-table write) do not meet again.
+fn jitter(max_ms: u64) -> std::time::Duration {
+    let r = ulid::Ulid::new().random() as u64;
+    std::time::Duration::from_micros(r % (max_ms.max(1) * 1000))
 }
 
-async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
-    let (work, replies): (Vec<(Vec<MutationPlan>, Env)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env), w.reply)).unzip();
-    let snap = match graph.snapshot().await {
-        Ok(s) => s,
-        Err(e) => {
-            for r in replies {
-                let _ = r.send(Err(e.duplicate()));
-            }
-            return;
+/// A fresh snapshot, newer than `lost_on` if given: after a lost race the
+/// head moves once the winner publishes (or its write is undone), polled
+/// with a short jittered pause, for at most [`HEAD_WAIT`].
+async fn snapshot_after(graph: &Graph, lost_on: Option<u64>) -> Result<crate::graph::Snapshot> {
+    let deadline = std::time::Instant::now() + HEAD_WAIT;
+    loop {
+        let snap = graph.snapshot().await?;
+        match lost_on {
+            Some(v) if snap.manifest_version <= v && std::time::Instant::now() < deadline => tokio::time::sleep(jitter(2)).await,
+            _ => return Ok(snap),
         }
-    };
+    }
+}
+
+/// Each request's report (or its error) in order, the outcome of the
+/// publish, the manifest version read, and the types written.
+type Attempt = (Vec<Result<MutationReport>>, Result<u64>, u64, Vec<String>);
+
+/// Runs the batch once against a fresh snapshot (one newer than `lost_on`,
+/// the version a lost attempt read) and publishes it. `Err` only if no
+/// snapshot could be read.
+async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], lost_on: Option<u64>) -> Result<Attempt> {
+    let snap = snapshot_after(graph, lost_on).await?;
     let view = View::new(graph, snap);
-    let Some((_, first_env)) = work.first() else { return };
+    let Some((_, first_env)) = work.first() else { return Ok((Vec::new(), Ok(view.snap.manifest_version), view.snap.manifest_version, Vec::new())) };
     let mut m = Mutator::new(&view, first_env);
-    // Each request's report, or its error, in order.
     let mut outcomes: Vec<Result<MutationReport>> = Vec::with_capacity(work.len());
-    for (stmts, env) in &work {
+    for (stmts, env) in work {
         let saved = m.savepoint();
         match m.request(stmts, env).await {
             Ok(report) => outcomes.push(Ok(report)),
@@ -116,10 +140,58 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     }
     let written: Vec<String> = m.changes.values().filter(|c| !c.is_empty()).map(|c| c.t.name.clone()).collect();
     let published = m.commit(graph).await;
-    let read_at = view.snap.manifest_version;
-    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+    Ok((outcomes, published, view.snap.manifest_version, written))
+}
+
+/// A batch that ended without answering (its task panicked): nothing of it
+/// was published unless the publish itself ran, which recovery settles.
+fn lost() -> Error {
+    Error::Io(std::io::Error::other("the write batch carrying this mutation stopped without an answer; check the graph before retrying"))
+}
+
+async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
+    let (work, replies): (Vec<(Vec<MutationPlan>, Env)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env), w.reply)).unzip();
+    let mut retries = 0u32;
+    // Which requests passed their checks in an attempt that lost the race:
+    // refused on a later one, it is the other writer's change that refuses
+    // them (a write conflict, not a bad request).
+    let mut passed = vec![false; work.len()];
+    let mut lost_on = None;
+    let (outcomes, published, read_at, written) = loop {
+        let attempt = match attempt(graph, &work, lost_on).await {
+            Ok(a) => a,
+            Err(e) => {
+                for r in replies {
+                    let _ = r.send(Err(e.duplicate()));
+                }
+                return;
+            }
+        };
+        // Lost the publish race to another handle or process: nothing of
+        // this attempt is visible (the write protocol undid it, and no one
+        // can publish it any more). Run the batch again on the new head.
+        if matches!(attempt.1, Err(Error::ExpectedVersionMismatch { .. })) && retries < MAX_RETRIES {
+            retries += 1;
+            for (p, outcome) in passed.iter_mut().zip(&attempt.0) {
+                *p |= outcome.is_ok();
+            }
+            graph.write_queue().count_retry();
+            failpoint::hit("batch.before_retry");
+            lost_on = Some(attempt.2);
+            // A pause growing with the losses, up to a few ms.
+            tokio::time::sleep(jitter(u64::from(retries.min(8)))).await;
+            continue;
+        }
+        break attempt;
+    };
+    for ((outcome, reply), passed) in outcomes.into_iter().zip(replies).zip(passed) {
+        let outcome = match outcome {
+            Err(Error::MutationRejected { code, message }) if passed => Err(Error::WriteConflict { cause: code, message }),
+            other => other,
+        };
         let answer = outcome.and_then(|mut report| {
             let changed = report.inserted + report.updated + report.deleted + report.cascaded > 0;
+            report.retries = retries;
             report.manifest_version = match &published {
                 Ok(v) if changed => *v,
                 Ok(_) => read_at,

@@ -52,6 +52,10 @@ pub struct MutationReport {
     pub deleted: u64,
     /// Edges removed because a node they touched was deleted.
     pub cascaded: u64,
+    /// How many times the write lost the publish race to another writer
+    /// (another server or process on the same graph) and ran again on the
+    /// new head (docs/user/server.md, "Concurrent writes").
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone)]
