@@ -8,6 +8,9 @@
 //! inserts, `BENCH_MIXED_SECS`, default 60) that checks afterwards that
 //! every acknowledged insert is there.
 //! `BENCH_ONLY=writes` skips to the write parts (after the load).
+//! `BENCH_SERVERS=2` then also runs the concurrent writers against two
+//! servers on the same catalog (clients alternate between them; writes that
+//! lose the publish race to the other server are retried by it).
 //! `BENCH_DATA=DIR` loads the graph `../shared/bench/gen_social.py` wrote to
 //! DIR instead of the generated one (set `BENCH_NODES` to its person count).
 //!
@@ -240,7 +243,13 @@ async fn main() {
         }
     }
     after_writes(&http, &base, nodes).await;
-    concurrent_writes(&http, &base, secs).await;
+    concurrent_writes(&http, std::slice::from_ref(&base), secs).await;
+    if std::env::var("BENCH_SERVERS").is_ok_and(|v| v == "2") {
+        let (mut second, base2, _) = start(&server, dir.path().to_str().unwrap());
+        concurrent_writes(&http, &[base.clone(), base2], secs).await;
+        let _ = second.kill();
+        let _ = second.wait();
+    }
     let mixed_secs: f64 = std::env::var("BENCH_MIXED_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0);
     mixed(&http, &base, nodes, mixed_secs).await;
     let _ = child.kill();
@@ -292,39 +301,50 @@ fn next(x: &mut u64) -> u64 {
     *x
 }
 
-/// `clients` loops inserting one new `Person` per request for `secs`:
-/// writes/s and latency as the group commit batches them.
-async fn concurrent_writes(http: &reqwest::Client, base: &str, secs: f64) {
-    println!("| single-row inserts | clients | writes/s | p50 ms | p99 ms |");
-    println!("| --- | --- | --- | --- | --- |");
+/// `clients` loops inserting one new `Person` per request for `secs`,
+/// client `c` through server `c % bases.len()`: writes/s and latency as
+/// the group commit batches them, and the lost publish races retried.
+async fn concurrent_writes(http: &reqwest::Client, bases: &[String], secs: f64) {
+    let servers = bases.len();
+    println!("| single-row inserts, {servers} server(s) | clients | writes/s | p50 ms | p99 ms | retried |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for clients in [1usize, 4, 16, 64] {
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
-        let url = Arc::new(format!("{base}/graphs/bench/mutate"));
         let mut tasks = Vec::new();
         for c in 0..clients {
-            let (http, url) = (http.clone(), url.clone());
+            let (http, url) = (http.clone(), Arc::new(format!("{}/graphs/bench/mutate", bases[c % servers])));
             tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
+                let (mut lat, mut retried) = (Vec::new(), 0u64);
                 let mut i = 0u64;
                 while Instant::now() < deadline {
-                    let body = serde_json::json!({"query": INSERT_PERSON, "params": {"a": format!("w{clients}-{c}-{i}")}}).to_string();
+                    let body = serde_json::json!({"query": INSERT_PERSON, "params": {"a": format!("w{servers}-{clients}-{c}-{i}")}}).to_string();
                     let t = Instant::now();
                     let (s, text) = post(&http, &url, body, "application/json").await;
                     assert_eq!(s, 200, "{text}");
                     lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    let reply: serde_json::Value = serde_json::from_str(&text).expect("a JSON reply");
+                    retried += u64::from(reply["retries"].as_u64().unwrap_or(0) > 0);
                     i += 1;
                 }
-                lat
+                (lat, retried)
             }));
         }
         let started = Instant::now();
-        let mut all = Vec::new();
+        let (mut all, mut retried) = (Vec::new(), 0);
         for t in tasks {
-            all.extend(t.await.unwrap());
+            let (lat, r) = t.await.unwrap();
+            all.extend(lat);
+            retried += r;
         }
         let elapsed = started.elapsed().as_secs_f64();
         all.sort_by(f64::total_cmp);
-        println!("| insert `Person` | {clients} | {:.0} | {:.2} | {:.2} |", all.len() as f64 / elapsed, pct(&all, 0.5), pct(&all, 0.99));
+        println!(
+            "| insert `Person` | {clients} | {:.0} | {:.2} | {:.2} | {:.1}% |",
+            all.len() as f64 / elapsed,
+            pct(&all, 0.5),
+            pct(&all, 0.99),
+            100.0 * retried as f64 / all.len().max(1) as f64
+        );
     }
 }
 
