@@ -121,6 +121,17 @@ impl Drop for Server {
     }
 }
 
+/// A fresh catalog prefix (`<bucket>/<prefix>-<ulid>`) on the S3 test
+/// server that `scripts/test.sh` starts, or `None` when the run opted out
+/// with `OMNIGRAPH_SKIP_S3=1`.
+pub fn s3_catalog(prefix: &str) -> Option<String> {
+    match std::env::var("OMNIGRAPH_TEST_S3") {
+        Ok(bucket) => Some(format!("{bucket}/{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())),
+        Err(_) if std::env::var("OMNIGRAPH_SKIP_S3").as_deref() == Ok("1") => None,
+        Err(_) => panic!("OMNIGRAPH_TEST_S3 is not set: run ./scripts/test.sh (or set OMNIGRAPH_SKIP_S3=1)"),
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
 }

@@ -16,15 +16,6 @@ const INSERT: &str = "query add($k: String) { insert Item { key: $k } }";
 const SET: &str = "query set($k: String, $n: I32) { update Item set { n: $n } where key = $k }";
 const ALL: &str = "query all() { match { $i: Item } return { $i.key, $i.n } }";
 
-/// A fresh catalog prefix on the S3 test server, unless the run opted out.
-fn s3_catalog() -> Option<String> {
-    match std::env::var("OMNIGRAPH_TEST_S3") {
-        Ok(bucket) => Some(format!("{bucket}/races-{}", ulid::Ulid::new().to_string().to_lowercase())),
-        Err(_) if std::env::var("OMNIGRAPH_SKIP_S3").as_deref() == Ok("1") => None,
-        Err(_) => panic!("OMNIGRAPH_TEST_S3 is not set: run ./scripts/test.sh (or set OMNIGRAPH_SKIP_S3=1)"),
-    }
-}
-
 async fn create_items(api: &Api) {
     let r = api.post("/graphs", &json!({"id": "g", "schema": SCHEMA})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -91,7 +82,7 @@ async fn independent_inserts_through_two_servers_all_land_exactly_once() {
 
 #[tokio::test]
 async fn independent_inserts_through_two_servers_on_s3_all_land_exactly_once() {
-    let Some(cat) = s3_catalog() else { return };
+    let Some(cat) = s3_catalog("races") else { return };
     independent_inserts_all_land(&cat).await;
 }
 

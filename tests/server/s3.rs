@@ -10,16 +10,6 @@ use serde_json::json;
 use crate::common::*;
 use crate::live::unsafe_kill;
 
-/// A fresh catalog prefix on the S3 test server, or `None` when the run
-/// opted out with `OMNIGRAPH_SKIP_S3=1`.
-fn s3_catalog() -> Option<String> {
-    match std::env::var("OMNIGRAPH_TEST_S3") {
-        Ok(bucket) => Some(format!("{bucket}/server-{}", ulid::Ulid::new().to_string().to_lowercase())),
-        Err(_) if std::env::var("OMNIGRAPH_SKIP_S3").as_deref() == Ok("1") => None,
-        Err(_) => panic!("OMNIGRAPH_TEST_S3 is not set: run ./scripts/test.sh (or set OMNIGRAPH_SKIP_S3=1)"),
-    }
-}
-
 /// `omnigraph recover --catalog <cat>`: its exit code and plan.
 fn recover(cat: &str) -> (Option<i32>, String) {
     let out = std::process::Command::new(cli_bin()).args(["recover", "--catalog", cat]).output().unwrap();
@@ -35,7 +25,7 @@ const ADD: &str = "query add($n: String) { insert Person { name: $n } }";
 
 #[tokio::test]
 async fn two_servers_share_one_catalog_on_s3() {
-    let Some(cat) = s3_catalog() else { return };
+    let Some(cat) = s3_catalog("server") else { return };
     let a = Server::start(&cat);
     let b = Server::start(&cat);
     let (api_a, api_b) = (Api::new(&a), Api::new(&b));
@@ -86,7 +76,7 @@ async fn two_servers_share_one_catalog_on_s3() {
 
 #[tokio::test]
 async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
-    let Some(cat) = s3_catalog() else { return };
+    let Some(cat) = s3_catalog("server") else { return };
     let short_lease = ("OMNIGRAPH_LEASE_MS", "1000".to_string());
     {
         let s = Server::start(&cat);
@@ -128,7 +118,7 @@ async fn kill_9_mid_create_on_s3_is_resolved_after_restart() {
 
 #[tokio::test]
 async fn a_store_without_conditional_writes_is_refused_at_start() {
-    let Some(cat) = s3_catalog() else { return };
+    let Some(cat) = s3_catalog("server") else { return };
     // The same bucket, but the client told the store offers no conditional
     // puts: every guarantee of the catalog would be void.
     let out = std::process::Command::new(server_bin())
