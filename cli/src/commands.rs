@@ -255,8 +255,11 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
                 let stdin = BufReader::with_capacity(1 << 20, std::io::stdin());
                 load::load(&g, stdin, &opts, &mut |p| bar.update(p)).await
             } else {
-                let file = File::open(&args.data).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", args.data.display())))?;
-                load::load(&g, BufReader::with_capacity(1 << 20, file), &opts, &mut |p| bar.update(p)).await
+                // A file can be read again: a load that loses the publish
+                // race to another writer runs again from it.
+                File::open(&args.data).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", args.data.display())))?;
+                let open = || File::open(&args.data).map(|f| BufReader::with_capacity(1 << 20, f)).map_err(omnigraph::Error::Io);
+                load::load_rereading(&g, open, &opts, &mut |p| bar.update(p)).await
             };
             bar.finish();
             serde_json::to_value(r?).expect("serializable")

@@ -25,9 +25,9 @@ pub const NAMES: &[&str] = &[
     "write.after_publish",
     // A fold's first table commit (engine/src/graph/write.rs).
     "fold.after_table_commit",
-    // A batch of mutations that lost the publish race, before it runs
-    // again (engine/src/query/mutate/batch.rs).
-    "batch.before_retry",
+    // A write that lost the publish race, before it runs again
+    // (engine/src/graph/retry.rs).
+    "write.before_retry",
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",
     // Catalog lifecycle operations (catalog/src/lifecycle/).

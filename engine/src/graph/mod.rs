@@ -10,6 +10,7 @@ pub mod init;
 pub mod layout;
 pub mod owner;
 pub mod recovery;
+pub mod retry;
 pub mod sidecar;
 pub mod write;
 pub mod write_queue;

@@ -122,6 +122,9 @@ pub struct LoadReport {
     pub indexes_built: usize,
     /// Row counts per table after the load.
     pub tables: BTreeMap<String, u64>,
+    /// How many times the load lost the publish race to another writer and
+    /// ran again, from its input read again ([`load_rereading`]).
+    pub retries: u32,
 }
 
 struct TypeSlot {
@@ -131,12 +134,51 @@ struct TypeSlot {
     read: u64,
 }
 
-/// Loads JSONL from `input` into `graph` (opened for write).
+/// Loads JSONL from `input` into `graph` (opened for write). A load that
+/// loses the publish race to another writer is answered with the lost race
+/// (`ExpectedVersionMismatch`); nothing of it is visible.
 pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &LoadOptions, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<LoadReport> {
     graph.require_writable()?;
     // Writes through this handle take turns; a batch of mutations waits.
     let _turn = graph.write_queue().turn().await;
     let snap = graph.snapshot().await?;
+    load_at(graph, &snap, input, opts, progress).await
+}
+
+/// [`load`] from an input that can be read again (`open` opens it): a load
+/// that loses the publish race to another writer runs again, whole, on the
+/// new head, from its input read again, and every check with it
+/// (`graph::retry`).
+pub async fn load_rereading<R: BufRead + Send + 'static>(
+    graph: &Graph,
+    mut open: impl FnMut() -> Result<R>,
+    opts: &LoadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<LoadReport> {
+    graph.require_writable()?;
+    let _turn = graph.write_queue().turn().await;
+    let (mut retries, mut lost_on) = (0, None);
+    loop {
+        let snap = crate::graph::retry::snapshot_after(graph, lost_on).await?;
+        let result = load_at(graph, &snap, open()?, opts, progress).await;
+        if crate::graph::retry::may_retry(&result, retries) {
+            retries += 1;
+            lost_on = Some(snap.manifest_version);
+            crate::graph::retry::pause(graph, retries).await;
+            continue;
+        }
+        return result.map(|report| LoadReport { retries, ..report });
+    }
+}
+
+/// One run of a load on `snap`, holding the write turn.
+async fn load_at(
+    graph: &Graph,
+    snap: &Snapshot,
+    input: impl BufRead + Send + 'static,
+    opts: &LoadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<LoadReport> {
     let load_id = ulid::Ulid::new().to_string();
     let schema = graph.schema().clone();
     let mut tracker = RowTracker::new();
@@ -145,7 +187,7 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
     let mut slots: Vec<TypeSlot> = Vec::new();
     let mut index: BTreeMap<(TypeKind, String), usize> = BTreeMap::new();
     for t in schema.types() {
-        let ds = Arc::new(graph.open_table(&snap, t).await?);
+        let ds = Arc::new(graph.open_table(snap, t).await?);
         let location = snap.table(&t.table_key()).expect("snapshot has every type").location.clone();
         let stager = match opts.mode {
             LoadMode::Merge => Stager::Scratch {
@@ -165,7 +207,7 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
 
     let result = read_input(graph, input, opts, progress, &mut slots, &mut tracker).await;
     let outcome = match result {
-        Ok(lines) => finish(graph, &snap, opts, &mut slots, &index, &mut tracker, lines).await,
+        Ok(lines) => finish(graph, snap, opts, &mut slots, &index, &mut tracker, lines).await,
         Err(e) => Err(e),
     };
     if outcome.is_err() {
@@ -554,10 +596,15 @@ async fn finish(
     let published = state.version;
     let mut manifest_version = published;
     let mut indexes_built = 0;
+    // The data is published: from here on the load has happened, whatever
+    // the index step does. An index write that fails (or loses a race to
+    // another writer) publishes nothing, and the next load builds it.
     if published != snap.state.version {
-        indexes_built = crate::graph::indexes::ensure(graph).await?;
-        if indexes_built > 0 {
-            manifest_version = graph.snapshot().await?.manifest_version;
+        indexes_built = crate::graph::indexes::ensure(graph).await.unwrap_or(0);
+        if indexes_built > 0
+            && let Ok(s) = graph.snapshot().await
+        {
+            manifest_version = s.manifest_version;
         }
     }
     Ok(LoadReport {
@@ -567,6 +614,7 @@ async fn finish(
         manifest_version,
         indexes_built,
         tables: state.tables.iter().map(|(k, e)| (k.clone(), e.row_count)).collect(),
+        retries: 0,
     })
 }
 

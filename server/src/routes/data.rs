@@ -224,6 +224,12 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
     }
 }
 
+/// A `/load` body: held in memory (the JSON form), or streamed.
+enum LoadInput {
+    Held(bytes::Bytes),
+    Streamed(Box<dyn std::io::BufRead + Send>),
+}
+
 fn parse_mode(mode: Option<&str>) -> ApiResult<LoadMode> {
     mode.map(|m| m.parse::<LoadMode>()).transpose().map_err(ApiError::from).map(|m| m.unwrap_or(LoadMode::Append))
 }
@@ -252,7 +258,10 @@ pub async fn load(
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
     let is_json = load_is_json(&req)?;
-    let (mut opts, input, over): (LoadOptions, Box<dyn std::io::BufRead + Send>, _) = if is_json {
+    // The JSON form is in memory and can be read again, so a load that
+    // loses the publish race to another server runs again; an NDJSON body
+    // streams through once.
+    let (mut opts, input, over): (LoadOptions, LoadInput, _) = if is_json {
         let bytes = read_limited(req, state.max_body_bytes).await?;
         let body: LoadRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_body(format!("request body: {e}")))?;
         let text = match body.data {
@@ -271,7 +280,7 @@ pub async fn load(
         if let Some(n) = body.max_errors.or(p.max_errors) {
             opts.max_errors = n;
         }
-        (opts, Box::new(std::io::Cursor::new(text.into_bytes())), None)
+        (opts, LoadInput::Held(bytes::Bytes::from(text.into_bytes())), None)
     } else {
         let mut opts = LoadOptions::new(parse_mode(p.mode.as_deref())?, "request body");
         if let Some(n) = p.max_errors {
@@ -279,16 +288,22 @@ pub async fn load(
         }
         let limit = state.max_load_bytes.map(|n| usize::try_from(n).unwrap_or(usize::MAX)).unwrap_or(usize::MAX);
         let (reader, over) = stream_body(req.into_body(), limit, state.idle_timeout);
-        (opts, Box::new(reader), Some(over))
+        (opts, LoadInput::Streamed(Box::new(reader)), Some(over))
     };
     opts.max_line_bytes = state.max_line_bytes;
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
     let served = s.clone();
     let started = std::time::Instant::now();
     // The load takes the graph handle's write turn (mutations wait).
-    let result = tokio::spawn(async move { omnigraph::load::load(&served.graph, input, &opts, &mut |_| {}).await })
-        .await
-        .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
+    let result = tokio::spawn(async move {
+        let g = &served.graph;
+        match input {
+            LoadInput::Held(b) => omnigraph::load::load_rereading(g, || Ok(std::io::Cursor::new(b.clone())), &opts, &mut |_| {}).await,
+            LoadInput::Streamed(r) => omnigraph::load::load(g, r, &opts, &mut |_| {}).await,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
         Ok(report) => Ok(Json(LoadReply::of(report, started.elapsed()))),
         Err(e) => match over.as_ref().and_then(|f| f.error(state.max_load_bytes.unwrap_or(u64::MAX) as usize, state.idle_timeout)) {

@@ -94,6 +94,9 @@ pub struct LoadReply {
     pub tables: BTreeMap<String, u64>,
     /// Time the server spent on the load.
     pub elapsed_ms: u64,
+    /// How many times the load lost the publish race to another writer and
+    /// ran again (a JSON body only; an NDJSON stream is read once).
+    pub retries: u32,
 }
 
 impl LoadReply {
@@ -106,6 +109,7 @@ impl LoadReply {
             indexes_built: r.indexes_built as u64,
             tables: r.tables,
             elapsed_ms: elapsed.as_millis() as u64,
+            retries: r.retries,
         }
     }
 }

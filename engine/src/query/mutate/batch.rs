@@ -25,8 +25,7 @@ use tokio::sync::oneshot;
 
 use super::{MutationReport, Mutator};
 use crate::error::{Error, Result};
-use crate::failpoint;
-use crate::graph::Graph;
+use crate::graph::{Graph, retry};
 use crate::query::eval::Env;
 use crate::query::plan::MutationPlan;
 use crate::query::view::View;
@@ -83,38 +82,6 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
     }
 }
 
-/// How many times a batch that lost the publish race runs again on the
-/// new head before its mutations get the lost race as their answer. Each
-/// race has a winner, so a batch loses many in a row only while other
-/// writers keep winning; the retry starts as soon as the winner's publish
-/// is visible, so it has a fair chance at the next one.
-pub const MAX_RETRIES: u32 = 32;
-
-/// How long a retry waits for the head to move past the one it lost on (the
-/// winner's table commit lands before its `__manifest` publish).
-const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// A random pause of up to `max_ms`, so that writers who lost to each
-/// other (each winning one table of a two-table write) do not meet again.
-fn jitter(max_ms: u64) -> std::time::Duration {
-    let r = ulid::Ulid::new().random() as u64;
-    std::time::Duration::from_micros(r % (max_ms.max(1) * 1000))
-}
-
-/// A fresh snapshot, newer than `lost_on` if given: after a lost race the
-/// head moves once the winner publishes (or its write is undone), polled
-/// with a short jittered pause, for at most [`HEAD_WAIT`].
-async fn snapshot_after(graph: &Graph, lost_on: Option<u64>) -> Result<crate::graph::Snapshot> {
-    let deadline = std::time::Instant::now() + HEAD_WAIT;
-    loop {
-        let snap = graph.snapshot().await?;
-        match lost_on {
-            Some(v) if snap.manifest_version <= v && std::time::Instant::now() < deadline => tokio::time::sleep(jitter(2)).await,
-            _ => return Ok(snap),
-        }
-    }
-}
-
 /// Each request's report (or its error) in order, the outcome of the
 /// publish, the manifest version read, and the types written.
 type Attempt = (Vec<Result<MutationReport>>, Result<u64>, u64, Vec<String>);
@@ -123,7 +90,7 @@ type Attempt = (Vec<Result<MutationReport>>, Result<u64>, u64, Vec<String>);
 /// the version a lost attempt read) and publishes it. `Err` only if no
 /// snapshot could be read.
 async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], lost_on: Option<u64>) -> Result<Attempt> {
-    let snap = snapshot_after(graph, lost_on).await?;
+    let snap = retry::snapshot_after(graph, lost_on).await?;
     let view = View::new(graph, snap);
     let Some((_, first_env)) = work.first() else { return Ok((Vec::new(), Ok(view.snap.manifest_version), view.snap.manifest_version, Vec::new())) };
     let mut m = Mutator::new(&view, first_env);
@@ -170,16 +137,13 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
         // Lost the publish race to another handle or process: nothing of
         // this attempt is visible (the write protocol undid it, and no one
         // can publish it any more). Run the batch again on the new head.
-        if matches!(attempt.1, Err(Error::ExpectedVersionMismatch { .. })) && retries < MAX_RETRIES {
+        if retry::may_retry(&attempt.1, retries) {
             retries += 1;
             for (p, outcome) in passed.iter_mut().zip(&attempt.0) {
                 *p |= outcome.is_ok();
             }
-            graph.write_queue().count_retry();
-            failpoint::hit("batch.before_retry");
             lost_on = Some(attempt.2);
-            // A pause growing with the losses, up to a few ms.
-            tokio::time::sleep(jitter(u64::from(retries.min(8)))).await;
+            retry::pause(graph, retries).await;
             continue;
         }
         break attempt;

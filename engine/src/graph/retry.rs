@@ -1,0 +1,65 @@
+//! Writes that lost the publish race, run again on the new head.
+//!
+//! Two graph handles (two servers, a server and a CLI process) publish to
+//! one graph on their own; the pinned table commits and the `__manifest`
+//! publish decide who was first, and the loser's write protocol undoes what
+//! it committed (`write::commit_and_publish`), so nothing of it is visible
+//! and nobody can publish it any more. A write that can be run again (a
+//! batch of mutations; a load whose input can be read again) then runs,
+//! whole, on a snapshot that shows the winner's write: its statements and
+//! checks see the graph as the winner left it. Each run has its own op id,
+//! so no op id is in two commits. See docs/dev/writes.md, "Lost publish
+//! races".
+
+use std::time::{Duration, Instant};
+
+use super::{Graph, Snapshot};
+use crate::error::{Error, Result};
+use crate::failpoint;
+
+/// How many times a write that lost the publish race runs again before it
+/// is answered with the lost race. Each race has a winner, so a write loses
+/// many in a row only while other writers keep winning; the retry starts as
+/// soon as the winner's publish is visible, so it has a fair chance at the
+/// next one.
+pub const MAX_RETRIES: u32 = 32;
+
+/// How long a retry waits for the head to move past the one it lost on (the
+/// winner's table commit lands before its `__manifest` publish).
+const HEAD_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether `result` is a lost publish race that retry number `retries + 1`
+/// may run again.
+pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32) -> bool {
+    matches!(result, Err(Error::ExpectedVersionMismatch { .. })) && retries < MAX_RETRIES
+}
+
+/// Between a lost run (retry number `retries`, from 1) and the next: counts
+/// the retry, then a random pause of up to `min(retries, 8)` ms, so that
+/// writers that lost to each other (each winning one table of a two-table
+/// write) do not meet again at once.
+pub(crate) async fn pause(graph: &Graph, retries: u32) {
+    graph.write_queue().count_retry();
+    failpoint::hit("write.before_retry");
+    tokio::time::sleep(jitter(u64::from(retries.min(8)))).await;
+}
+
+/// A fresh snapshot, newer than `lost_on` (the manifest version a lost run
+/// read) if given: the head moves once the winner publishes, polled with a
+/// jittered pause of up to 2 ms, for at most [`HEAD_WAIT`].
+pub(crate) async fn snapshot_after(graph: &Graph, lost_on: Option<u64>) -> Result<Snapshot> {
+    let deadline = Instant::now() + HEAD_WAIT;
+    loop {
+        let snap = graph.snapshot().await?;
+        match lost_on {
+            Some(v) if snap.manifest_version <= v && Instant::now() < deadline => tokio::time::sleep(jitter(2)).await,
+            _ => return Ok(snap),
+        }
+    }
+}
+
+/// A random pause of up to `max_ms`.
+fn jitter(max_ms: u64) -> Duration {
+    let r = ulid::Ulid::new().random() as u64;
+    Duration::from_micros(r % (max_ms.max(1) * 1000))
+}
