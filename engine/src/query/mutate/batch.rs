@@ -18,6 +18,12 @@
 //! (`graph::fold`): the next batch waits for it, no answered caller does. A
 //! process that exits after a write waits for the turn first
 //! ([`crate::graph::WriteQueue::settle`]).
+//!
+//! A batch that loses the publish race to another handle (another server
+//! or process on the graph) runs again, whole, on the new head
+//! (`graph::retry`); a request that passed its checks before and fails
+//! them now is told it conflicts with the other write
+//! (`Error::WriteConflict`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
