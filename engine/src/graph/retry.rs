@@ -34,31 +34,38 @@ pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32) -> bool {
     matches!(result, Err(Error::ExpectedVersionMismatch { .. })) && retries < MAX_RETRIES
 }
 
-/// Between a lost run (retry number `retries`, from 1) and the next: counts
-/// the retry, then a random pause of up to `min(retries, 8)` ms, so that
-/// writers that lost to each other (each winning one table of a two-table
-/// write) do not meet again at once.
+/// Between a lost run (retry number `retries`, from 1) and the next:
+/// counts the retry. From the fourth loss in a row, a random pause of up to
+/// 2 ms, so that writers that lost to each other (each winning one table
+/// of a two-table write) do not meet again at once. No pause before that:
+/// the winner of one race is usually the next one's rival too (its clients
+/// keep writing), and a loser that waits longer than the winner's next
+/// write takes to stage loses again.
 pub(crate) async fn pause(graph: &Graph, retries: u32) {
     graph.write_queue().count_retry();
     failpoint::hit("write.before_retry");
-    tokio::time::sleep(jitter(u64::from(retries.min(8)))).await;
+    if retries > 3 {
+        tokio::time::sleep(jitter(2)).await;
+    }
 }
 
 /// A fresh snapshot, newer than `lost_on` (the manifest version a lost run
-/// read) if given: the head moves once the winner publishes, polled with a
-/// jittered pause of up to 2 ms, for at most [`HEAD_WAIT`].
+/// read) if given: the head moves once the winner publishes, polled every
+/// 0.2-0.5 ms, for at most [`HEAD_WAIT`].
 pub(crate) async fn snapshot_after(graph: &Graph, lost_on: Option<u64>) -> Result<Snapshot> {
     let deadline = Instant::now() + HEAD_WAIT;
     loop {
         let snap = graph.snapshot().await?;
         match lost_on {
-            Some(v) if snap.manifest_version <= v && Instant::now() < deadline => tokio::time::sleep(jitter(2)).await,
+            Some(v) if snap.manifest_version <= v && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_micros(200) + jitter(1) / 3).await;
+            }
             _ => return Ok(snap),
         }
     }
 }
 
-/// A random pause of up to `max_ms`.
+/// A random pause of up to `max_ms` ms.
 fn jitter(max_ms: u64) -> Duration {
     let r = ulid::Ulid::new().random() as u64;
     Duration::from_micros(r % (max_ms.max(1) * 1000))
