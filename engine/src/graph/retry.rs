@@ -17,21 +17,29 @@ use super::{Graph, Snapshot};
 use crate::error::{Error, Result};
 use crate::failpoint;
 
-/// How many times a write that lost the publish race runs again before it
-/// is answered with the lost race. Each race has a winner, so a write loses
-/// many in a row only while other writers keep winning; the retry starts as
-/// soon as the winner's publish is visible, so it has a fair chance at the
-/// next one.
+/// How many times a write that lost the publish race runs again at least
+/// before it is answered with the lost race; it goes on past this while it
+/// is younger than [`RETRY_FOR`], up to [`RETRY_CAP`] runs. Each race has a
+/// winner, so a write loses many in a row only while other writers keep
+/// winning (see docs/dev/benchmarks.md, "Writes through two servers": under
+/// a sustained load through two servers one of them can keep losing).
 pub const MAX_RETRIES: u32 = 32;
+
+/// How long a write keeps retrying past [`MAX_RETRIES`].
+pub const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// The most runs a write gets, however young.
+pub const RETRY_CAP: u32 = 1024;
 
 /// How long a retry waits for the head to move past the one it lost on (the
 /// winner's table commit lands before its `__manifest` publish).
 const HEAD_WAIT: Duration = Duration::from_secs(2);
 
 /// Whether `result` is a lost publish race that retry number `retries + 1`
-/// may run again.
-pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32) -> bool {
-    matches!(result, Err(Error::ExpectedVersionMismatch { .. })) && retries < MAX_RETRIES
+/// may run again, for a write that began at `began`.
+pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32, began: Instant) -> bool {
+    let budget = retries < MAX_RETRIES || (retries < RETRY_CAP && began.elapsed() < RETRY_FOR);
+    matches!(result, Err(Error::ExpectedVersionMismatch { .. })) && budget
 }
 
 /// Between a lost run (retry number `retries`, from 1) and the next:

@@ -157,11 +157,11 @@ pub async fn load_rereading<R: BufRead + Send + 'static>(
 ) -> Result<LoadReport> {
     graph.require_writable()?;
     let _turn = graph.write_queue().turn().await;
-    let (mut retries, mut lost_on) = (0, None);
+    let (mut retries, mut lost_on, began) = (0, None, std::time::Instant::now());
     loop {
         let snap = crate::graph::retry::snapshot_after(graph, lost_on).await?;
         let result = load_at(graph, &snap, open()?, opts, progress).await;
-        if crate::graph::retry::may_retry(&result, retries) {
+        if crate::graph::retry::may_retry(&result, retries, began) {
             retries += 1;
             lost_on = Some(snap.manifest_version);
             crate::graph::retry::pause(graph, retries).await;

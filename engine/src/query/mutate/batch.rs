@@ -130,6 +130,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     // them (a write conflict, not a bad request).
     let mut passed = vec![false; work.len()];
     let mut lost_on = None;
+    let began = std::time::Instant::now();
     let (outcomes, published, read_at, written) = loop {
         let attempt = match attempt(graph, &work, lost_on).await {
             Ok(a) => a,
@@ -143,7 +144,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
         // Lost the publish race to another handle or process: nothing of
         // this attempt is visible (the write protocol undid it, and no one
         // can publish it any more). Run the batch again on the new head.
-        if retry::may_retry(&attempt.1, retries) {
+        if retry::may_retry(&attempt.1, retries, began) {
             retries += 1;
             for (p, outcome) in passed.iter_mut().zip(&attempt.0) {
                 *p |= outcome.is_ok();
