@@ -118,6 +118,18 @@ async fn stored_rows_keep_the_rules(uri: &str, seed: u64, step: usize) {
     assert!(owned.values().all(|n| *n <= 2), "seed {seed}, step {step}: @card broken: {owned:?}");
 }
 
+/// A graph of six `P`s, `p0` and `p1` linked both ways.
+async fn seeded() -> TempGraph {
+    let t = new_graph(SCHEMA).await;
+    let mut seeds = String::new();
+    for i in 0..6 {
+        seeds += &format!("{}\n", json!({"type": "P", "data": {"k": format!("p{i}"), "age": i * 9}}));
+    }
+    seeds += "{\"edge\":\"Link\",\"from\":\"p0\",\"to\":\"p1\"}\n{\"edge\":\"Link\",\"from\":\"p1\",\"to\":\"p0\"}\n";
+    load(&t.uri(), LoadMode::Append, &seeds).await.unwrap();
+    t
+}
+
 fn tuned(views: ViewTuning) -> Session {
     Session::new(SessionOptions { views, ..Default::default() })
 }
@@ -126,13 +138,7 @@ fn tuned(views: ViewTuning) -> Session {
 fn views_after_writes_answer_as_views_built_from_scratch() {
     rt().block_on(async {
         for seed in [3u64, 17, 2026] {
-            let t = new_graph(SCHEMA).await;
-            let mut seeds = String::new();
-            for i in 0..6 {
-                seeds += &format!("{}\n", json!({"type": "P", "data": {"k": format!("p{i}"), "age": i * 9}}));
-            }
-            seeds += "{\"edge\":\"Link\",\"from\":\"p0\",\"to\":\"p1\"}\n{\"edge\":\"Link\",\"from\":\"p1\",\"to\":\"p0\"}\n";
-            load(&t.uri(), LoadMode::Append, &seeds).await.unwrap();
+            let t = seeded().await;
             // The writer folds its changes into new bases almost at once and
             // rebuilds on any change of more than a few rows; the reader keeps
             // the defaults (follows every change here, never folds).
@@ -218,13 +224,7 @@ async fn rebases_settled(g: &Graph) -> omnigraph::session::cache::Rebases {
 #[test]
 fn a_base_rebuilt_in_the_background_keeps_the_writes_made_while_it_ran() {
     rt().block_on(async {
-        let t = new_graph(SCHEMA).await;
-        let mut seeds = String::new();
-        for i in 0..6 {
-            seeds += &format!("{}\n", json!({"type": "P", "data": {"k": format!("p{i}"), "age": i * 9}}));
-        }
-        seeds += "{\"edge\":\"Link\",\"from\":\"p0\",\"to\":\"p1\"}\n";
-        load(&t.uri(), LoadMode::Append, &seeds).await.unwrap();
+        let t = seeded().await;
         // Bases fold past two entries, after a pause long enough for the
         // writes below to land first: each fold then goes in under a newer
         // version than the one it folded.
