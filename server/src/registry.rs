@@ -274,6 +274,13 @@ impl Registry {
         slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().retries() } else { 0 }).sum()
     }
 
+    /// Writes that waited for another writer's retry to have its turn
+    /// (`graph::intents`), over every served graph since it was opened.
+    pub fn write_waits(&self) -> u64 {
+        let slots = self.slots.read().expect("registry lock");
+        slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().waits() } else { 0 }).sum()
+    }
+
     /// (served, quarantined) counts.
     pub fn counts(&self) -> (usize, usize) {
         let slots = self.slots.read().expect("registry lock");

@@ -7,12 +7,14 @@ pub const MANIFEST: &str = "__manifest";
 pub const RECOVERY_DIR: &str = "__recovery";
 pub const INIT_CLAIM: &str = "__init_claim.json";
 pub const STAGING_DIR: &str = "__staging";
+/// Intents of handles that lost a publish race (`graph::intents`).
+pub const INTENTS_DIR: &str = "__intents";
 pub const NODES_DIR: &str = "nodes";
 pub const EDGES_DIR: &str = "edges";
 
 /// Every top-level name that belongs to a graph. A root holding any of them
 /// is not empty for `init`.
-pub const ARTIFACTS: &[&str] = &[SCHEMA_PG, SCHEMA_IR, SCHEMA_STATE, MANIFEST, RECOVERY_DIR, INIT_CLAIM, STAGING_DIR, NODES_DIR, EDGES_DIR];
+pub const ARTIFACTS: &[&str] = &[SCHEMA_PG, SCHEMA_IR, SCHEMA_STATE, MANIFEST, RECOVERY_DIR, INIT_CLAIM, STAGING_DIR, INTENTS_DIR, NODES_DIR, EDGES_DIR];
 
 pub fn sidecar_path(op_id: &str) -> String {
     format!("{RECOVERY_DIR}/{op_id}.json")

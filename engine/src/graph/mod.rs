@@ -7,6 +7,7 @@ pub mod fold;
 mod head;
 pub(crate) mod indexes;
 pub mod init;
+pub(crate) mod intents;
 pub mod layout;
 pub mod owner;
 pub mod recovery;

@@ -42,8 +42,20 @@ pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32, began: Instant) -> 
     matches!(result, Err(Error::ExpectedVersionMismatch { .. })) && budget
 }
 
+/// Before a write's first run (not before a retry): gives way to another
+/// handle that lost a race and runs its write again (`graph::intents`).
+pub(crate) async fn before_write(graph: &Graph) {
+    graph.write_queue().intents.give_way(graph.root(), graph.manifest_scans()).await;
+}
+
+/// Once a write is answered: withdraws the intent a lost race announced.
+pub(crate) async fn after_write(graph: &Graph) {
+    graph.write_queue().intents.withdraw(graph.root()).await;
+}
+
 /// Between a lost run (retry number `retries`, from 1) and the next:
-/// counts the retry. From the fourth loss in a row, a random pause of up to
+/// counts the retry and announces the handle's intent to have the next turn
+/// (`graph::intents`), so that other handles' new writes wait for it. From the fourth loss in a row, a random pause of up to
 /// 2 ms, so that writers that lost to each other (each winning one table
 /// of a two-table write) do not meet again at once. No pause before that:
 /// the winner of one race is usually the next one's rival too (its clients
@@ -51,6 +63,7 @@ pub(crate) fn may_retry<T>(result: &Result<T>, retries: u32, began: Instant) -> 
 /// write takes to stage loses again.
 pub(crate) async fn pause(graph: &Graph, retries: u32) {
     graph.write_queue().count_retry();
+    graph.write_queue().intents.announce(graph.root()).await;
     failpoint::hit("write.before_retry");
     if retries > 3 {
         tokio::time::sleep(jitter(2)).await;

@@ -19,6 +19,8 @@ pub struct WriteQueue {
     waiting: Mutex<Vec<Waiting>>,
     /// Writes run again after losing the publish race (`retries`).
     retries: std::sync::atomic::AtomicU64,
+    /// Taking turns with other handles on the graph (`graph::intents`).
+    pub(crate) intents: super::intents::Intents,
 }
 
 impl std::fmt::Debug for WriteQueue {
@@ -48,6 +50,12 @@ impl WriteQueue {
     /// another writer and ran again on the new head.
     pub fn retries(&self) -> u64 {
         self.retries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many writes through this handle waited for another handle that
+    /// had lost a publish race to have its turn (`graph::intents`).
+    pub fn waits(&self) -> u64 {
+        self.intents.waits()
     }
 
     pub(crate) fn count_retry(&self) {

@@ -33,10 +33,10 @@ use lance::deps::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::graph::layout;
 use crate::graph::sidecar::WriteKind;
 use crate::graph::write::{StagedWrite, commit_and_publish};
 use crate::graph::{Graph, Snapshot};
+use crate::graph::{layout, retry};
 use crate::schema::TypeKind;
 use builder::TypeBatch;
 use rows::{RowTracker, TypeRows};
@@ -141,6 +141,7 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
     graph.require_writable()?;
     // Writes through this handle take turns; a batch of mutations waits.
     let _turn = graph.write_queue().turn().await;
+    retry::before_write(graph).await;
     let snap = graph.snapshot().await?;
     load_at(graph, &snap, input, opts, progress).await
 }
@@ -151,20 +152,33 @@ pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &Lo
 /// (`graph::retry`).
 pub async fn load_rereading<R: BufRead + Send + 'static>(
     graph: &Graph,
-    mut open: impl FnMut() -> Result<R>,
+    open: impl FnMut() -> Result<R>,
     opts: &LoadOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<LoadReport> {
     graph.require_writable()?;
     let _turn = graph.write_queue().turn().await;
+    retry::before_write(graph).await;
+    let result = rerun_until_won(graph, open, opts, progress).await;
+    retry::after_write(graph).await;
+    result
+}
+
+/// The runs of [`load_rereading`].
+async fn rerun_until_won<R: BufRead + Send + 'static>(
+    graph: &Graph,
+    mut open: impl FnMut() -> Result<R>,
+    opts: &LoadOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<LoadReport> {
     let (mut retries, mut lost_on, began) = (0, None, std::time::Instant::now());
     loop {
-        let snap = crate::graph::retry::snapshot_after(graph, lost_on).await?;
+        let snap = retry::snapshot_after(graph, lost_on).await?;
         let result = load_at(graph, &snap, open()?, opts, progress).await;
-        if crate::graph::retry::may_retry(&result, retries, began) {
+        if retry::may_retry(&result, retries, began) {
             retries += 1;
             lost_on = Some(snap.manifest_version);
-            crate::graph::retry::pause(graph, retries).await;
+            retry::pause(graph, retries).await;
             continue;
         }
         return result.map(|report| LoadReport { retries, ..report });

@@ -16,6 +16,7 @@ mod mutate;
 mod publish;
 mod query;
 mod query_model;
+mod races;
 mod schema;
 #[path = "../../../tests/support/tree_hash.rs"]
 mod tree_hash;

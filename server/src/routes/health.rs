@@ -24,6 +24,10 @@ pub struct Health {
     /// on the same graph) and ran again on the new head, over every served
     /// graph since it was opened (docs/user/server.md, "Concurrent writes").
     pub write_retries: u64,
+    /// Writes that waited (at most 200 ms) for another server's lost write
+    /// to run again before they ran: how the servers on one graph take
+    /// turns (docs/user/server.md, "Concurrent writes").
+    pub write_waits: u64,
     /// The query cache all served graphs share.
     pub query_cache: CacheHealth,
 }
@@ -54,6 +58,7 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
         requests_in_flight: state.in_flight.total(),
         writes_waiting: state.registry.writes_waiting(),
         write_retries: state.registry.write_retries(),
+        write_waits: state.registry.write_waits(),
         query_cache: {
             let session = state.registry.session();
             let u = session.cache_budget().map(|b| b.usage()).unwrap_or_default();

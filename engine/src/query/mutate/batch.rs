@@ -130,6 +130,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     // them (a write conflict, not a bad request).
     let mut passed = vec![false; work.len()];
     let mut lost_on = None;
+    retry::before_write(graph).await;
     let began = std::time::Instant::now();
     let (outcomes, published, read_at, written) = loop {
         let attempt = match attempt(graph, &work, lost_on).await {
@@ -138,6 +139,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
                 for r in replies {
                     let _ = r.send(Err(e.duplicate()));
                 }
+                retry::after_write(graph).await;
                 return;
             }
         };
@@ -173,6 +175,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
         });
         let _ = reply.send(answer);
     }
+    retry::after_write(graph).await;
     // With the turn still held, but every caller answered: merge the small
     // fragments these writes left once there are enough of them. A fold
     // that fails publishes nothing (the write protocol undoes it) and the
