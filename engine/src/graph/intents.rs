@@ -8,21 +8,27 @@
 //! sustained load one handle kept losing (docs/dev/benchmarks.md, "Writes
 //! through two servers").
 //!
-//! So a handle whose write lost a race *announces an intent*: an empty
-//! object `__intents/<handle>.<expiry>` under the graph, removed once that
-//! write is answered. Before a write that is not itself a retry, a handle
-//! that saw another writer lately (a lost race, an intent, the head moved by
-//! someone else) looks for intents of other handles and, while one is live,
-//! waits (at most [`MAX_WAIT`]) so the loser's retry meets no rival. A
-//! handle that saw no other writer looks only now and then
-//! ([`QUIET_CHECK_EVERY`]); on a local disk it always looks (one directory
-//! read, or a missing directory). Uncontended writes pay nothing more; contended
-//! ones take turns.
+//! So writers that meet take turns, in the order of their *intents*: empty
+//! objects `__intents/<ulid>.<handle>.<expiry>` under the graph, the ULID
+//! saying when the intent began (its place in the line). A handle announces
+//! one when its write lost a race, or when it finds another handle's intent
+//! before a write; it withdraws it once that write is answered. Before a
+//! write that is not itself a retry, a handle that saw another writer
+//! lately (a lost race, an intent, the head moved by someone else) lists the
+//! intents; if another handle has a live one, it announces its own and waits
+//! until no live intent older than its own is left (at most [`MAX_WAIT`]).
+//! So the loser of a race goes next, the handle that waited for it after
+//! it, and two handles that both keep writing alternate without racing
+//! again, each publishing all its waiting requests per turn (group commit),
+//! instead of throwing away half of their work in lost races. A handle that
+//! saw no other writer looks only now and then ([`QUIET_CHECK_EVERY`]) on
+//! object storage; on a local disk it always looks (one directory read, or
+//! a missing directory). Uncontended writes pay nothing more.
 //!
-//! Nothing depends on an intent for correctness: a crashed loser's intent
+//! Nothing depends on an intent for correctness: a crashed handle's intent
 //! ends at its expiry (the next handle that sees it expired deletes it),
-//! clocks that disagree only make the waits shorter or longer, and every
-//! wait is bounded.
+//! clocks that disagree only change the order of the line and how long an
+//! intent lives, and every wait is bounded.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,8 +41,9 @@ use crate::storage::Root;
 /// enough that a crashed loser holds nobody up for long.
 const LIFETIME: Duration = Duration::from_secs(3);
 
-/// The longest one write waits for other handles' intents.
-pub const MAX_WAIT: Duration = Duration::from_millis(200);
+/// The longest one write waits for other handles' intents: a few turns of
+/// the others' writes.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// How long after seeing another writer a handle looks for intents before
 /// every write.
@@ -51,11 +58,19 @@ const QUIET_CHECK_EVERY: Duration = Duration::from_millis(250);
 pub(crate) struct Intents {
     /// Names this handle's intents.
     handle: String,
-    /// This handle's live intent (its object name) and when it expires.
-    mine: tokio::sync::Mutex<Option<(String, SystemTime)>>,
+    /// This handle's live intent: its place in the line (a ULID), its
+    /// object name, and when it expires.
+    mine: tokio::sync::Mutex<Option<Mine>>,
     seen: Mutex<Seen>,
     /// Writes that waited for another handle's intent.
     waits: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Mine {
+    place: String,
+    name: String,
+    expires: SystemTime,
 }
 
 #[derive(Debug, Default)]
@@ -80,37 +95,40 @@ impl Intents {
         self.waits.load(Ordering::Relaxed)
     }
 
-    /// After a lost race: makes sure this handle has a live intent (renewed
-    /// when half its life is gone). Best effort: a store that refuses it
-    /// leaves the write unfair, not wrong.
+    /// After a lost race, or before waiting for another handle: makes sure
+    /// this handle has a live intent (renewed, in the same place, when half
+    /// its life is gone). Best effort: a store that refuses it leaves the
+    /// writes unfair, not wrong.
     pub(crate) async fn announce(&self, root: &Root) {
         self.seen.lock().expect("intents").active_until = Some(Instant::now() + ACTIVE_FOR);
         let mut mine = self.mine.lock().await;
         let now = SystemTime::now();
-        if let Some((_, expires)) = &*mine
-            && expires.duration_since(now).unwrap_or_default() > LIFETIME / 2
+        if let Some(m) = &*mine
+            && m.expires.duration_since(now).unwrap_or_default() > LIFETIME / 2
         {
             return;
         }
+        let place = mine.as_ref().map_or_else(|| ulid::Ulid::new().to_string(), |m| m.place.clone());
         let expires = now + LIFETIME;
-        let name = format!("{}.{}", self.handle, millis(expires));
+        let name = format!("{place}.{}.{}", self.handle, millis(expires));
         if put(root, &name).await
-            && let Some((old, _)) = mine.replace((name, expires))
+            && let Some(old) = mine.replace(Mine { place, name, expires })
         {
-            remove(root, &old).await;
+            remove(root, &old.name).await;
         }
     }
 
     /// Once the write that announced is answered: removes the intent.
     pub(crate) async fn withdraw(&self, root: &Root) {
-        if let Some((name, _)) = self.mine.lock().await.take() {
-            remove(root, &name).await;
+        if let Some(m) = self.mine.lock().await.take() {
+            remove(root, &m.name).await;
         }
     }
 
-    /// Before a write that is not a retry: while another handle's intent is
-    /// live, waits for it to go (polling), at most [`MAX_WAIT`]. `scans` is
-    /// the handle's count of `__manifest` scans so far.
+    /// Before a write that is not a retry: if another handle has a live
+    /// intent, announces this handle's and waits (polling) until no live
+    /// intent older than it is left, at most [`MAX_WAIT`]. `scans` is the
+    /// handle's count of `__manifest` scans so far.
     pub(crate) async fn give_way(&self, root: &Root, scans: u64) {
         if !self.should_look(root, scans) {
             return;
@@ -118,14 +136,21 @@ impl Intents {
         let began = Instant::now();
         let poll = if root.is_local() { Duration::from_micros(500) } else { Duration::from_millis(5) };
         let mut waited = false;
-        while self.others_live(root).await {
+        loop {
+            let place = self.mine.lock().await.as_ref().map(|m| m.place.clone());
+            let Some(first) = self.first_other(root).await else { return };
+            match place {
+                // Not in the line yet: join it.
+                None => self.announce(root).await,
+                Some(p) if first > p => return,
+                Some(_) => {}
+            }
             if !waited {
                 waited = true;
                 self.waits.fetch_add(1, Ordering::Relaxed);
-                self.seen.lock().expect("intents").active_until = Some(Instant::now() + ACTIVE_FOR);
             }
             if began.elapsed() >= MAX_WAIT {
-                break;
+                return;
             }
             tokio::time::sleep(poll).await;
         }
@@ -146,21 +171,27 @@ impl Intents {
         active || due
     }
 
-    /// Whether another handle has a live intent; deletes expired ones.
-    async fn others_live(&self, root: &Root) -> bool {
+    /// The place of the oldest live intent of another handle, if any;
+    /// deletes expired ones.
+    async fn first_other(&self, root: &Root) -> Option<String> {
         let now = millis(SystemTime::now());
-        let mut live = false;
+        let mut first: Option<String> = None;
         for name in list(root).await {
-            let Some((handle, expiry)) = name.rsplit_once('.') else { continue };
+            let mut parts = name.split('.');
+            let (Some(place), Some(handle), Some(expiry), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else { continue };
             if handle == self.handle {
                 continue;
             }
             match expiry.parse::<u128>() {
-                Ok(e) if e > now => live = true,
+                Ok(e) if e > now => {
+                    if first.as_deref().is_none_or(|f| place < f) {
+                        first = Some(place.to_string());
+                    }
+                }
                 _ => remove(root, &name).await,
             }
         }
-        live
+        first
     }
 }
 

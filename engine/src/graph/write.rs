@@ -64,6 +64,11 @@ pub async fn commit_and_publish(
         let before = s.base.version().version;
         let committed = match table::commit_pinned(s.base, s.txn, &s.key, &op_id, "write").await {
             Ok(ds) => ds,
+            // Lost the first table's race: this write committed nothing.
+            Err(e @ Error::ExpectedVersionMismatch { .. }) if i == 0 => {
+                sidecar.remove(root).await?;
+                return Err(e);
+            }
             Err(e) => {
                 // Undo whatever this write committed, then report the race.
                 recovery::recover(root, &sidecar, true).await?;
