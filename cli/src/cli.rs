@@ -27,11 +27,18 @@ pub enum Command {
     /// Load JSONL records into a graph.
     Load(LoadArgs),
     /// Show the published snapshot: tables, versions, row counts.
-    Snapshot(GraphTarget),
+    Snapshot {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        at: AtArg,
+    },
     /// Write the graph (or one type) as JSONL that `load` reads back.
     Export {
         #[command(flatten)]
         target: GraphTarget,
+        #[command(flatten)]
+        at: AtArg,
         /// Only this node or edge type.
         #[arg(long = "type")]
         type_name: Option<String>,
@@ -48,6 +55,11 @@ pub enum Command {
     Query(QueryArgs),
     /// Run a mutation query (.gq): all its statements publish as one commit.
     Mutate(MutateArgs),
+    /// A graph's commits: who wrote what, when.
+    Commit {
+        #[command(subcommand)]
+        command: CommitCommand,
+    },
     /// Typecheck queries against a schema, without a graph.
     Lint {
         /// The .pg schema file.
@@ -215,6 +227,53 @@ pub enum GraphsCommand {
     },
 }
 
+/// Where a read looks in the graph's history.
+#[derive(Args, Debug)]
+pub struct AtArg {
+    /// Read the graph as it was at this commit, or at the last commit at or
+    /// before this RFC 3339 time (e.g. 2026-12-06T10:00:00Z).
+    #[arg(long, value_name = "COMMIT|TIME")]
+    pub at: Option<String>,
+}
+
+/// Who a write is by, why, and on what condition.
+#[derive(Args, Debug)]
+pub struct WriteArgs {
+    /// The commit's actor (direct writes; a server takes the token's).
+    /// Default: OMNIGRAPH_ACTOR, else the OS user.
+    #[arg(long = "as", value_name = "NAME", env = "OMNIGRAPH_ACTOR")]
+    pub actor: Option<String>,
+    /// The commit's message.
+    #[arg(long, short = 'm', value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Write only if the head is this commit; otherwise write nothing and
+    /// exit 4.
+    #[arg(long, value_name = "COMMIT")]
+    pub if_commit: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CommitCommand {
+    /// The graph's commits, newest first.
+    List {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// How many (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Start just before this commit (the `next` of the previous page).
+        #[arg(long, value_name = "COMMIT")]
+        before: Option<String>,
+    },
+    /// One commit: actor, time, kind, message, and what it changed.
+    Show {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The commit id.
+        id: String,
+    },
+}
+
 #[derive(Args, Debug)]
 pub struct LoadArgs {
     /// JSONL file, or `-` for standard input.
@@ -227,6 +286,8 @@ pub struct LoadArgs {
     /// How many line errors to list when the input is rejected.
     #[arg(long, default_value_t = 100)]
     pub max_errors: usize,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 /// What `query` and `mutate` both take: the graph, the query and its parameters.
@@ -252,6 +313,8 @@ pub struct QuerySource {
 pub struct QueryArgs {
     #[command(flatten)]
     pub source: QuerySource,
+    #[command(flatten)]
+    pub at: AtArg,
     /// Output format; `table` on a terminal, `jsonl` otherwise (`json` with --json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -263,12 +326,8 @@ pub struct QueryArgs {
 pub struct MutateArgs {
     #[command(flatten)]
     pub source: QuerySource,
-}
-
-impl From<MutateArgs> for QueryArgs {
-    fn from(m: MutateArgs) -> QueryArgs {
-        QueryArgs { source: m.source, format: None }
-    }
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use omnigraph::load::{self, LoadMode, LoadOptions};
 use omnigraph::schema::compile_schema;
 use serde_json::Value as Json;
 
-use crate::cli::{Cli, Command, Format, GraphTarget, LoadArgs, Mode, QueryArgs, SchemaCommand};
+use crate::cli::{Cli, Command, Format, GraphTarget, LoadArgs, Mode, QuerySource, SchemaCommand, WriteArgs};
 use crate::output::{self, CliError};
 use crate::remote::{Remote, encode};
 
@@ -39,8 +39,42 @@ impl GraphTarget {
     }
 }
 
-fn graph_path(graph: &str, route: &str) -> String {
+pub fn graph_path(graph: &str, route: &str) -> String {
     format!("/graphs/{}/{route}", encode(graph))
+}
+
+/// `?at=...` for a remote read (empty without `--at`).
+fn at_query(at: &Option<String>, first: bool) -> String {
+    at.as_ref().map(|a| format!("{}at={}", if first { '?' } else { '&' }, encode(a))).unwrap_or_default()
+}
+
+/// `--at` parsed for a direct read.
+fn parse_at(at: &Option<String>) -> Result<Option<graph::history::At>> {
+    Ok(at.as_deref().map(graph::history::At::parse).transpose()?)
+}
+
+impl WriteArgs {
+    /// The engine's options for a direct write.
+    fn options(&self) -> omnigraph::graph::WriteOptions {
+        omnigraph::graph::WriteOptions { actor: self.actor.clone(), message: self.message.clone(), if_commit: self.if_commit.clone() }
+    }
+
+    /// Refuses `--as` for a write through a server, which takes the actor
+    /// from the token (a value from OMNIGRAPH_ACTOR is not refused).
+    fn check_remote(&self) -> Result<()> {
+        match &self.actor {
+            Some(a) if std::env::var("OMNIGRAPH_ACTOR").ok().as_deref() != Some(a.as_str()) => {
+                Err(CliError::invalid_argument("--as names the actor of direct writes; a server takes the actor from the token"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How `query_cmd` runs its query.
+enum Run {
+    Read { at: Option<String>, format: Option<Format> },
+    Write(WriteArgs),
 }
 
 /// Runs one command; returns the process exit code.
@@ -63,10 +97,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Load(args) => load_cmd(session, args, json).await?,
-        Command::Snapshot(target) => {
+        Command::Snapshot { target, at } => {
             let snap = match target.resolve()? {
-                Target::Store(store) => serde_json::to_value(Graph::open(&store, session).await?.snapshot().await?).expect("serializable"),
-                Target::Remote(r, g) => r.get(&graph_path(&g, "snapshot")).await?,
+                Target::Store(store) => {
+                    let at = parse_at(&at.at)?;
+                    serde_json::to_value(Graph::open(&store, session).await?.snapshot_at(at.as_ref()).await?).expect("serializable")
+                }
+                Target::Remote(r, g) => r.get(&format!("{}{}", graph_path(&g, "snapshot"), at_query(&at.at, true))).await?,
             };
             if json {
                 output::print_json(&snap);
@@ -74,7 +111,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 output::print_snapshot(&snap);
             }
         }
-        Command::Export { target, type_name, output } => export_cmd(session, target, type_name, output, json).await?,
+        Command::Export { target, at, type_name, output } => export_cmd(session, target, at.at, type_name, output, json).await?,
+        Command::Commit { command } => crate::history::run(session, command, json).await?,
         Command::Schema { command: SchemaCommand::Show(target) } => {
             let doc = match target.resolve()? {
                 Target::Store(store) => {
@@ -102,8 +140,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 println!("ok: {} node type(s), {} edge type(s), hash {}", ir.nodes.len(), ir.edges.len(), ir.content_hash());
             }
         }
-        Command::Query(args) => query_cmd(session, args, json, false).await?,
-        Command::Mutate(args) => query_cmd(session, args.into(), json, true).await?,
+        Command::Query(args) => query_cmd(session, args.source, Run::Read { at: args.at.at, format: args.format }, json).await?,
+        Command::Mutate(args) => query_cmd(session, args.source, Run::Write(args.write), json).await?,
         Command::Lint { schema, query } => {
             let ir = compile_schema(&read_file(&schema)?).map_err(Error::Schema)?;
             let plans = omnigraph::query::compile(&ir, &read_file(&query)?)?;
@@ -161,53 +199,77 @@ pub async fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
-async fn query_cmd(session: &omnigraph::Session, args: QueryArgs, json: bool, mutation: bool) -> Result<()> {
-    let src = match (&args.source.exec, &args.source.query) {
+async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, json: bool) -> Result<()> {
+    let mutation = matches!(run, Run::Write(_));
+    let src = match (&source.exec, &source.query) {
         (Some(s), _) => s.clone(),
         (None, Some(path)) => read_file(path)?,
         (None, None) => return Err(CliError::invalid_argument("give the query with -e '<source>' or --query FILE")),
     };
-    let params: Json = match &args.source.params {
+    let params: Json = match &source.params {
         Some(p) => serde_json::from_str(p).map_err(|e| CliError::invalid_argument(format!("--params is not valid JSON: {e}")))?,
         None => Json::Null,
     };
-    let (name, doc) = match args.source.target.resolve()? {
+    let (name, doc) = match source.target.resolve()? {
         Target::Store(store) => {
             let g = if mutation { Graph::open_for_write(&store, session).await? } else { Graph::open(&store, session).await? };
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
             let plans = omnigraph::query::compile(g.schema(), &src)?;
-            let plan = omnigraph::query::select(&plans, args.source.name.as_deref())?;
-            if mutation {
-                let report = omnigraph::query::run_mutation(&g, plan, &params).await?;
-                // Maintenance the write started (a fold) ends before the process does.
-                g.write_queue().settle().await;
-                (plan.name.clone(), serde_json::to_value(&report).expect("serializable"))
-            } else {
-                let result = omnigraph::query::run_read(&g, plan, &params).await?;
-                (plan.name.clone(), result.to_json_doc(&plan.name))
+            let plan = omnigraph::query::select(&plans, source.name.as_deref())?;
+            match &run {
+                Run::Write(w) => {
+                    let report = omnigraph::query::run_mutation_with(&g, plan, &params, &w.options()).await?;
+                    // Maintenance the write started (a fold) ends before the process does.
+                    g.write_queue().settle().await;
+                    (plan.name.clone(), serde_json::to_value(&report).expect("serializable"))
+                }
+                Run::Read { at, .. } => {
+                    let at = parse_at(at)?;
+                    let deadline = omnigraph::query::limits::Deadline::start(g.query_limits().timeout);
+                    let result = omnigraph::query::run_read_at(&g, plan, &params, deadline, at.as_ref()).await?;
+                    (plan.name.clone(), result.to_json_doc(&plan.name))
+                }
             }
         }
         Target::Remote(r, g) => {
-            let body = serde_json::json!({"query": src, "name": args.source.name, "params": params});
+            let mut body = serde_json::json!({"query": src, "name": source.name, "params": params});
+            match &run {
+                Run::Write(w) => {
+                    w.check_remote()?;
+                    if let Some(m) = &w.message {
+                        body["message"] = m.clone().into();
+                    }
+                    if let Some(c) = &w.if_commit {
+                        body["if_commit"] = c.clone().into();
+                    }
+                }
+                Run::Read { at: Some(a), .. } => body["at"] = a.clone().into(),
+                Run::Read { .. } => {}
+            }
             let doc = r.post(&graph_path(&g, if mutation { "mutate" } else { "query" }), &body).await?;
             (String::new(), doc)
         }
     };
     let _ = name;
     if mutation {
-        if json || matches!(args.format, Some(Format::Json | Format::Jsonl)) {
+        if json {
             println!("{}", serde_json::to_string(&doc).expect("serializable"));
         } else {
             println!(
-                "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); manifest version {}",
-                doc["inserted"], doc["updated"], doc["deleted"], doc["cascaded"], doc["manifest_version"]
+                "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); commit {}",
+                doc["inserted"],
+                doc["updated"],
+                doc["deleted"],
+                doc["cascaded"],
+                doc["commit"].as_str().unwrap_or_default()
             );
         }
         return Ok(());
     }
-    let format = args.format.unwrap_or(if json {
+    let Run::Read { format, .. } = run else { unreachable!("a mutation returned above") };
+    let format = format.unwrap_or(if json {
         Format::Json
     } else if std::io::stdout().is_terminal() {
         Format::Table
@@ -250,6 +312,7 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
             }
             let mut opts = LoadOptions::new(mode, args.data.display().to_string());
             opts.max_errors = args.max_errors;
+            opts.write = args.write.options();
             let r = if args.data.as_os_str() == "-" {
                 opts.source_name = "stdin".into();
                 let stdin = BufReader::with_capacity(1 << 20, std::io::stdin());
@@ -267,7 +330,13 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
         Target::Remote(r, g) => {
             let body = crate::upload::body(&args.data, bar)?;
             let source = if args.data.as_os_str() == "-" { "stdin".to_string() } else { args.data.display().to_string() };
-            let path = format!("{}?mode={}&max_errors={}&source={}", graph_path(&g, "load"), mode_name(args.mode), args.max_errors, encode(&source));
+            args.write.check_remote()?;
+            let mut path = format!("{}?mode={}&max_errors={}&source={}", graph_path(&g, "load"), mode_name(args.mode), args.max_errors, encode(&source));
+            for (k, v) in [("message", &args.write.message), ("if_commit", &args.write.if_commit)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", encode(v)));
+                }
+            }
             r.post_stream(&path, body).await?
         }
     };
@@ -278,11 +347,11 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
         let total: u64 = rows.values().filter_map(|v| v.as_u64()).sum();
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "loaded {total} rows from {} lines ({}) in {secs:.2}s ({:.0} rows/s); manifest version {}",
+            "loaded {total} rows from {} lines ({}) in {secs:.2}s ({:.0} rows/s); commit {}",
             report["lines"],
             report["mode"].as_str().unwrap_or_default(),
             total as f64 / secs.max(1e-9),
-            report["manifest_version"]
+            report["commit"].as_str().unwrap_or_default()
         );
         for (name, n) in &rows {
             println!("  {name:<24} {n}");
@@ -294,11 +363,13 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
 async fn export_cmd(
     session: &omnigraph::Session,
     target: GraphTarget,
+    at: Option<String>,
     type_name: Option<String>,
     output: Option<std::path::PathBuf>,
     json: bool,
 ) -> Result<()> {
     let target = target.resolve()?;
+    let at_parsed = parse_at(&at)?;
     let mut sink: Box<dyn Write> = match &output {
         Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| CliError::invalid_argument(format!("cannot write {}: {e}", path.display())))?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
@@ -306,15 +377,16 @@ async fn export_cmd(
     let report = match target {
         Target::Store(store) => {
             let g = Graph::open(&store, session).await?;
-            let r = omnigraph::export::export(&g, type_name.as_deref(), &mut sink).await?;
+            let r = omnigraph::export::export_at(&g, type_name.as_deref(), at_parsed.as_ref(), &mut sink).await?;
             sink.flush().map_err(Error::Io)?;
-            serde_json::json!({"manifest_version": r.manifest_version, "rows": r.rows})
+            serde_json::json!({"manifest_version": r.manifest_version, "commit": r.commit, "rows": r.rows})
         }
         Target::Remote(r, g) => {
             let mut path = graph_path(&g, "export");
             if let Some(t) = &type_name {
                 path.push_str(&format!("?type={}", encode(t)));
             }
+            path.push_str(&at_query(&at, type_name.is_none()));
             let mut counter = crate::upload::LineCounter::new(&mut sink);
             r.get_into(&path, &mut counter).await?;
             serde_json::json!({"rows": counter.lines})

@@ -3,13 +3,14 @@
 //! Module map: [`cli`] (argument definitions), [`commands`] (one function per
 //! command, each calling one engine function), [`output`] (tables, JSON and
 //! error printing), [`progress`] (the load progress bar), [`results`] (query output formats),
-//! [`graphs`] (lifecycle commands), [`policy`] (policy validate/test), [`remote`] (the
+//! [`graphs`] (lifecycle commands), [`history`] (commit list and show), [`policy`] (policy validate/test), [`remote`] (the
 //! server client behind --server), [`upload`] (streamed remote loads).
 
 mod cli;
 mod codes;
 mod commands;
 mod graphs;
+mod history;
 mod output;
 mod policy;
 mod progress;
@@ -36,7 +37,8 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             output::print_error(&e, json);
-            error_code
+            // A conditional write whose commit is not the head any more.
+            if e.to_json()["code"] == omnigraph::codes::HEAD_MOVED.code { 4 } else { error_code }
         }
     };
     std::process::exit(code);

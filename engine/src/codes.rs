@@ -43,6 +43,12 @@ pub const WRITE_CONFLICT: Code = code(
     409,
     "another writer published first and its change breaks this write's checks (the entity is named); nothing was published",
 );
+pub const COMMIT_NOT_FOUND: Code =
+    code("OG-HISTORY-001", "commit_not_found", 404, "no such commit in this graph (an unknown id, or a time before its first commit)");
+pub const COMMIT_PRUNED: Code =
+    code("OG-HISTORY-002", "commit_pruned", 410, "cleanup removed that commit; read a kept one (export at it, then follow from it)");
+pub const HEAD_MOVED: Code =
+    code("OG-HISTORY-003", "head_moved", 412, "the head is not the commit the write expected (`--if-commit`, `If-Match`); nothing was written");
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
 /// A family: the error reports its first diagnostic's code.
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
@@ -79,6 +85,9 @@ pub const ALL: &[Code] = &[
     EXPECTED_VERSION_MISMATCH,
     PUBLISH_OUTCOME_UNKNOWN,
     WRITE_CONFLICT,
+    COMMIT_NOT_FOUND,
+    COMMIT_PRUNED,
+    HEAD_MOVED,
     INVALID_DATA,
     QUERY_INVALID,
     QUERY_KIND,

@@ -119,6 +119,15 @@ pub enum Error {
     #[error("write conflict: another writer published first, and on its change this mutation is refused ({cause}: {message}); nothing was published")]
     WriteConflict { cause: &'static str, message: String },
 
+    #[error("no commit {what} in this graph")]
+    CommitNotFound { what: String },
+
+    #[error("commit {id} was removed by cleanup; read a kept commit (`omnigraph commit list` shows them)")]
+    CommitPruned { id: String },
+
+    #[error("the head is commit {head}, not {expected} as the write expected; nothing was written")]
+    HeadMoved { expected: String, head: String },
+
     #[error("unknown type {name}")]
     UnknownType { name: String },
 
@@ -179,6 +188,9 @@ impl Error {
             Param { .. } => codes::PARAMETER_INVALID,
             MutationRejected { .. } => codes::MUTATION_REJECTED,
             WriteConflict { .. } => codes::WRITE_CONFLICT,
+            CommitNotFound { .. } => codes::COMMIT_NOT_FOUND,
+            CommitPruned { .. } => codes::COMMIT_PRUNED,
+            HeadMoved { .. } => codes::HEAD_MOVED,
             UnknownType { .. } => codes::UNKNOWN_TYPE,
             InvalidArgument(_) => codes::INVALID_ARGUMENT,
             Storage { .. } => codes::STORAGE,
@@ -235,6 +247,9 @@ impl Error {
             Param { name, message } => Param { name: name.clone(), message: message.clone() },
             MutationRejected { code, message } => MutationRejected { code, message: message.clone() },
             WriteConflict { cause, message } => WriteConflict { cause, message: message.clone() },
+            CommitNotFound { what } => CommitNotFound { what: what.clone() },
+            CommitPruned { id } => CommitPruned { id: id.clone() },
+            HeadMoved { expected, head } => HeadMoved { expected: expected.clone(), head: head.clone() },
             UnknownType { name } => UnknownType { name: name.clone() },
             InvalidArgument(m) => InvalidArgument(m.clone()),
             Storage { path, source } => Storage { path: path.clone(), source: text(source) },
@@ -269,6 +284,9 @@ impl Error {
             }
             Error::WriteConflict { cause, .. } => {
                 v["details"] = serde_json::json!({"cause": cause});
+            }
+            Error::HeadMoved { expected, head } => {
+                v["details"] = serde_json::json!({"expected": expected, "head": head});
             }
             _ => {}
         }

@@ -19,6 +19,8 @@ use crate::storage::columns::{DST, ID, SRC};
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
     pub manifest_version: u64,
+    /// The commit exported.
+    pub commit: String,
     pub rows: u64,
 }
 
@@ -52,7 +54,12 @@ fn row_json(t: &TypeDef, b: &RecordBatch, i: usize) -> Value {
 
 /// Writes the latest snapshot (or one type of it) as JSONL to `out`.
 pub async fn export(graph: &Graph, only_type: Option<&str>, out: &mut dyn Write) -> Result<ExportReport> {
-    let snap = graph.snapshot().await?;
+    export_at(graph, only_type, None, out).await
+}
+
+/// [`export`] of the graph as it was at `at` (now when `None`).
+pub async fn export_at(graph: &Graph, only_type: Option<&str>, at: Option<&crate::graph::history::At>, out: &mut dyn Write) -> Result<ExportReport> {
+    let snap = graph.snapshot_at(at).await?;
     let types: Vec<&TypeDef> = match only_type {
         Some(name) => vec![graph.type_named(name)?],
         None => graph.schema().types().collect(),
@@ -74,5 +81,5 @@ pub async fn export(graph: &Graph, only_type: Option<&str>, out: &mut dyn Write)
         }
     }
     out.flush()?;
-    Ok(ExportReport { manifest_version: snap.manifest_version, rows })
+    Ok(ExportReport { manifest_version: snap.manifest_version, commit: snap.commit.id.clone(), rows })
 }

@@ -41,7 +41,7 @@ impl Catalog {
         next.state = State::Initializing;
         let initializing = self.step(op, &reserved, next).await?;
         failpoint::hit("create.after_initializing");
-        let report = match omnigraph::graph::init_with_op_id(&op.location, &self.session, schema_src, &op.op_id).await {
+        let report = match omnigraph::graph::init_with_op_id(&op.location, &self.session, schema_src, &op.op_id, &op.actor).await {
             Ok(r) => r,
             Err(e @ omnigraph::Error::InitOutcomeUnknown { .. }) => {
                 return Err(CatalogError::OutcomeUnknown { id: op.graph_id.clone(), op: op.op_id.clone(), reason: e.to_string() });

@@ -20,6 +20,7 @@
 use super::{layout, recovery, sidecar};
 use crate::error::{Error, Result};
 use crate::storage::Root;
+use crate::storage::commit::{CommitDraft, SYSTEM_ACTOR};
 use crate::storage::manifest::{self, FENCE_KEY, FENCE_LIVE, FENCE_RETIRED, TableUpdate};
 
 /// The fence as the manifest head shows it.
@@ -119,7 +120,13 @@ async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result
             _ => {}
         }
         let update = TableUpdate { key: FENCE_KEY.to_string(), expected: generation, new_version: generation + 1, location: to.to_string(), row_count: 0 };
-        match manifest::publish(root, ds, state, &[update], &[], op_id).await {
+        let draft = CommitDraft {
+            actor: SYSTEM_ACTOR.into(),
+            kind: "fence".into(),
+            message: Some(format!("{} by catalog operation {op_id}", if to == FENCE_RETIRED { "retired" } else { "restored" })),
+            ..Default::default()
+        };
+        match manifest::publish(root, ds, state, &[update], &[], op_id, &draft).await {
             Ok(_) => return Ok(()),
             // Someone else moved the fence: look again.
             Err(Error::ExpectedVersionMismatch { .. }) => continue,

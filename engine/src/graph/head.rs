@@ -9,9 +9,10 @@
 //! e-tag, so it is asked for once, with one `HEAD`); a snapshot reuses it
 //! when the store's head is that very file (same path, same e-tag: a
 //! manifest replaced by a drop and re-create at the same path differs).
-//! When the head moved (another process published), one reader scans the
-//! new head while the others wait for its result instead of scanning it
-//! too.
+//! When the head moved (another process published), one reader reads what
+//! was appended since the cached read (`manifest::read_after`; all of it
+//! after a checkpoint) while the others wait for its result instead of
+//! reading it too.
 
 use std::sync::{Arc, Mutex};
 
@@ -63,36 +64,51 @@ impl HeadCache {
         }
     }
 
-    /// The cached read if the store's head is still that file: the next
-    /// version does not exist (versions are contiguous: every commit adds
-    /// the one after the head) and this one is the same object. Two
-    /// `HEAD`s (two `stat`s on a local disk), however long the history.
-    async fn current(&self, root: &Root) -> Option<(Arc<Dataset>, ManifestState)> {
-        let known = self.get()?;
+    /// Where the store's head is against the cached read: the next version
+    /// does not exist (versions are contiguous: every commit adds the one
+    /// after the head) and this one is the same object, or newer versions
+    /// followed this very file. Two `HEAD`s (two `stat`s on a local disk)
+    /// when nothing moved, however long the history; one more per version
+    /// published since.
+    async fn look(&self, root: &Root) -> Look {
+        let Some(known) = self.get() else { return Look::Unknown };
         let loc = known.ds.manifest_location();
         let parts: Vec<_> = loc.path.parts().collect();
-        let base: Path = parts[..parts.len().checked_sub(2)?].iter().cloned().collect();
-        let next = loc.naming_scheme.manifest_path(&base, loc.version + 1);
-        if !matches!(identity(root, &known.ds, &next).await, Probe::Missing) {
-            return None;
+        let Some(n) = parts.len().checked_sub(2) else { return Look::Unknown };
+        let base: Path = parts[..n].iter().cloned().collect();
+        let mut newest = loc.version;
+        loop {
+            let next = loc.naming_scheme.manifest_path(&base, newest + 1);
+            match identity(root, &known.ds, &next).await {
+                Probe::Missing => break,
+                Probe::Found(_) if newest - loc.version < MAX_FOLLOW => newest += 1,
+                _ => return Look::Unknown,
+            }
         }
         match identity(root, &known.ds, &loc.path).await {
-            Probe::Found(id) if id == known.id => Some((known.ds.clone(), known.state.clone())),
-            _ => None,
+            Probe::Found(id) if id == known.id && newest == loc.version => Look::Same(known),
+            Probe::Found(id) if id == known.id => Look::Moved(known, newest),
+            _ => Look::Unknown,
         }
     }
 
     /// The `__manifest` at its head and what it says.
     pub(crate) async fn read(&self, root: &Root) -> Result<(Arc<Dataset>, ManifestState)> {
-        if let Some(hit) = self.current(root).await {
-            return Ok(hit);
+        if let Look::Same(k) = self.look(root).await {
+            return Ok((k.ds.clone(), k.state.clone()));
         }
         let _scan = self.scanning.lock().await;
         // Another reader may have scanned it while this one waited.
-        if let Some(hit) = self.current(root).await {
-            return Ok(hit);
-        }
-        let (ds, state) = manifest::read(root, None).await?;
+        let (ds, state) = match self.look(root).await {
+            Look::Same(k) => return Ok((k.ds.clone(), k.state.clone())),
+            // Followed from the known read: only what was appended since.
+            Look::Moved(k, newest) => {
+                let ds = Arc::new(k.ds.checkout_version(newest).await.map_err(|e| crate::error::Error::lance_open(manifest::MANIFEST_TABLE, e))?);
+                let state = manifest::read_after(&k.ds, &k.state, &ds).await?;
+                (ds, state)
+            }
+            Look::Unknown => manifest::read(root, None).await?,
+        };
         self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.remember(root, ds.clone(), state.clone()).await;
         Ok((ds, state))
@@ -101,6 +117,19 @@ impl HeadCache {
     pub(crate) fn scans(&self) -> u64 {
         self.scans.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// How many versions a handle follows one by one from its cached head;
+/// past that it reads the head afresh.
+const MAX_FOLLOW: u64 = 64;
+
+enum Look {
+    /// The head is the cached read.
+    Same(Arc<Known>),
+    /// Versions up to this one followed the cached read.
+    Moved(Arc<Known>, u64),
+    /// No cached read, or the store's files are not the ones it read.
+    Unknown,
 }
 
 enum Probe {

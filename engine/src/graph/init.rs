@@ -89,15 +89,19 @@ async fn preflight(root: &Root, ignore: Option<&str>) -> Result<()> {
 }
 
 /// Creates a new graph at `uri` from `.pg` source.
+/// Its first commit's actor is this process's ([`process_actor`]).
+///
+/// [`process_actor`]: crate::storage::commit::process_actor
 pub async fn init(uri: &str, session: &Session, schema_src: &str) -> Result<InitReport> {
-    init_with_op_id(uri, session, schema_src, &ulid::Ulid::new().to_string()).await
+    init_with_op_id(uri, session, schema_src, &ulid::Ulid::new().to_string(), &crate::storage::commit::process_actor()).await
 }
 
 /// [`init`] with the op id chosen by the caller: a catalog create
 /// passes its operation id, so the init claim, every table's first commit
 /// and the genesis manifest row are stamped with it, and recovery can tell
-/// "this operation's init landed" from anyone else's graph.
-pub async fn init_with_op_id(uri: &str, session: &Session, schema_src: &str, op_id: &str) -> Result<InitReport> {
+/// "this operation's init landed" from anyone else's graph. `actor` is the
+/// first commit's.
+pub async fn init_with_op_id(uri: &str, session: &Session, schema_src: &str, op_id: &str, actor: &str) -> Result<InitReport> {
     let ir = compile_schema(schema_src).map_err(Error::Schema)?;
     let root = Root::new(session, uri, true)?;
     preflight(&root, None).await?;
@@ -118,7 +122,7 @@ pub async fn init_with_op_id(uri: &str, session: &Session, schema_src: &str, op_
     }
 
     let mut created: Vec<String> = Vec::new();
-    match build(&root, &ir, schema_src, &op_id, &mut created).await {
+    match build(&root, &ir, schema_src, &op_id, actor, &mut created).await {
         Ok(report) => {
             failpoint::hit("init.after_genesis");
             release_claim(&root, &op_id).await;
@@ -150,7 +154,7 @@ enum BuildError {
     Unknown(String),
 }
 
-async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut Vec<String>) -> Result<InitReport, BuildError> {
+async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, actor: &str, created: &mut Vec<String>) -> Result<InitReport, BuildError> {
     let mut entries = Vec::new();
     for (i, t) in ir.types().enumerate() {
         let location = t.location();
@@ -190,7 +194,8 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, created: &mut
     let genesis = if failpoint::fail("init.genesis_unknown") {
         Err(Error::storage(&manifest_uri, "injected ambiguous failure"))
     } else {
-        manifest::create_genesis(root, &entries, op_id).await
+        let draft = crate::storage::commit::CommitDraft { actor: actor.to_string(), kind: "init".into(), ..Default::default() };
+        manifest::create_genesis(root, &entries, op_id, &draft).await
     };
     let mstate = match genesis {
         Ok(s) => s,

@@ -5,6 +5,7 @@
 pub mod fence;
 pub mod fold;
 mod head;
+pub mod history;
 pub(crate) mod indexes;
 pub mod init;
 pub(crate) mod intents;
@@ -24,11 +25,13 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::session::{QueryLimits, Session, TableCache};
+use crate::storage::commit::Commit;
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
 use head::HeadCache;
 pub use init::{InitReport, SchemaState, init, init_with_op_id};
 pub use recovery::Recovered;
+pub use write::WriteOptions;
 pub use write_queue::WriteQueue;
 
 /// An open graph. Reads go through a [`Snapshot`]; writes through [`write`].
@@ -70,6 +73,8 @@ pub struct Snapshot {
     pub genesis_id: Option<String>,
     pub schema_hash: String,
     pub tables: Vec<TableSnapshot>,
+    /// The commit this snapshot reads.
+    pub commit: Commit,
     #[serde(skip)]
     pub(crate) state: ManifestState,
     #[serde(skip)]
@@ -272,6 +277,11 @@ impl Graph {
         if let Some(f) = state.retired() {
             return Err(Error::GraphRetired { root: self.root.uri().to_string(), op: f.op_id.clone() });
         }
+        self.snapshot_of(ds, state)
+    }
+
+    /// The snapshot `state` (read from the `__manifest` `ds`) publishes.
+    fn snapshot_of(&self, ds: Arc<Dataset>, state: ManifestState) -> Result<Snapshot> {
         let mut tables = Vec::new();
         for t in self.schema.types() {
             let key = t.table_key();
@@ -286,6 +296,7 @@ impl Graph {
             genesis_id: state.genesis_id.clone(),
             schema_hash: self.schema_hash.clone(),
             tables,
+            commit: state.commit.clone(),
             state,
             manifest_ds: Some(ds),
         })

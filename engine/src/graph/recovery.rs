@@ -23,6 +23,7 @@ use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::storage::Root;
+use crate::storage::commit::CommitDraft;
 use crate::storage::manifest::{self, TableUpdate};
 use crate::storage::table;
 
@@ -110,7 +111,11 @@ async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<
     let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::RolledBack(_)));
     let decision = if !pending {
         WriteOutcome::AlreadyConsistent
-    } else if !force_rollback && states.iter().all(|s| *s == TableState::Committed) {
+    } else if !force_rollback
+        && states.iter().all(|s| *s == TableState::Committed)
+        // A conditional write lands only over the commit it expected.
+        && sidecar.commit_draft().if_parent.is_none_or(|p| p == mstate.commit.id)
+    {
         WriteOutcome::RolledForward
     } else {
         WriteOutcome::RolledBack
@@ -144,7 +149,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish(root, mds, mstate, &updates, &[], &sidecar.op_id).await?;
+        manifest::publish(root, mds, mstate, &updates, &[], &sidecar.op_id, &sidecar.commit_draft()).await?;
         WriteOutcome::RolledForward
     } else {
         let mut updates = Vec::new();
@@ -167,7 +172,13 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish_rollback(root, mds, mstate, &updates, &sidecar.op_id).await?;
+        let draft = CommitDraft {
+            actor: sidecar.commit_draft().actor,
+            kind: "recover".into(),
+            message: Some(format!("rolled back {} {}", sidecar.kind, sidecar.op_id)),
+            ..Default::default()
+        };
+        manifest::publish_rollback(root, mds, mstate, &updates, &sidecar.op_id, &draft).await?;
         WriteOutcome::RolledBack
     };
     sidecar.remove(root).await?;

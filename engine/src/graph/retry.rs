@@ -86,6 +86,13 @@ pub(crate) async fn snapshot_after(graph: &Graph, lost_on: Option<u64>) -> Resul
     }
 }
 
+/// The head commit once it moved past manifest version `read` (a lost race:
+/// the winner publishes right after its table commit), for the `HeadMoved`
+/// of a conditional write.
+pub(crate) async fn moved_head(graph: &Graph, read: u64) -> String {
+    snapshot_after(graph, Some(read)).await.map(|s| s.commit.id).unwrap_or_default()
+}
+
 /// A random pause of up to `max_ms` ms.
 fn jitter(max_ms: u64) -> Duration {
     let r = ulid::Ulid::new().random() as u64;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::layout;
 use super::owner::Lease;
 use crate::error::{Error, Result};
+use crate::storage::commit::CommitDraft;
 use crate::storage::{Created, Root};
 
 /// Lease of a write's commit window. The window only covers table commits
@@ -48,6 +49,20 @@ impl WriteKind {
             WriteKind::LoadMerge => "load:merge",
             WriteKind::LoadOverwrite => "load:overwrite",
             WriteKind::Mutation => "mutation",
+            WriteKind::Index => "index",
+            WriteKind::Fold => "fold",
+            WriteKind::Other(s) => s,
+        }
+    }
+}
+
+impl WriteKind {
+    /// The kind of commit such a write makes: `load`, `mutate`, `index`,
+    /// `fold`.
+    pub fn commit_kind(&self) -> &str {
+        match self {
+            WriteKind::LoadAppend | WriteKind::LoadMerge | WriteKind::LoadOverwrite => "load",
+            WriteKind::Mutation => "mutate",
             WriteKind::Index => "index",
             WriteKind::Fold => "fold",
             WriteKind::Other(s) => s,
@@ -106,12 +121,30 @@ pub struct Sidecar {
     #[serde(flatten)]
     pub lease: Lease,
     pub started_at: String,
+    /// The commit the write publishes (its actor, message and changes), so
+    /// that a roll forward publishes the same commit. Absent in sidecars
+    /// written before commits were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitDraft>,
 }
 
 impl Sidecar {
-    pub fn new(op_id: &str, kind: WriteKind, manifest_version: u64, tables: Vec<SidecarTable>) -> Sidecar {
+    pub fn new(op_id: &str, kind: WriteKind, manifest_version: u64, tables: Vec<SidecarTable>, commit: CommitDraft) -> Sidecar {
         let now = chrono::Utc::now();
-        Sidecar { op_id: op_id.to_string(), kind, manifest_version, tables, lease: Lease::new(write_lease_ms()), started_at: now.to_rfc3339() }
+        Sidecar {
+            op_id: op_id.to_string(),
+            kind,
+            manifest_version,
+            tables,
+            lease: Lease::new(write_lease_ms()),
+            started_at: now.to_rfc3339(),
+            commit: Some(commit),
+        }
+    }
+
+    /// The commit a roll forward of this write publishes.
+    pub fn commit_draft(&self) -> CommitDraft {
+        self.commit.clone().unwrap_or_else(|| CommitDraft { actor: "unknown".into(), kind: self.kind.commit_kind().into(), ..Default::default() })
     }
 
     /// True when nobody is working on it any more: its owner died (same

@@ -22,8 +22,68 @@ use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use super::{Graph, recovery};
 use crate::error::{Error, Result};
 use crate::failpoint;
+use crate::storage::commit::{CommitDraft, TypeCounts};
 use crate::storage::manifest::{self, ManifestState, TableUpdate};
 use crate::storage::table;
+
+/// Who writes, why, and on what condition: the server gives the token's
+/// actor, the CLI `--as` (or this process's actor), `--message` and
+/// `--if-commit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The commit's actor; this process's ([`process_actor`]) when `None`.
+    ///
+    /// [`process_actor`]: crate::storage::commit::process_actor
+    pub actor: Option<String>,
+    /// The commit's message.
+    pub message: Option<String>,
+    /// Write only if the head is this commit (`HeadMoved` otherwise); such
+    /// a write is never run again after a lost race.
+    pub if_commit: Option<String>,
+}
+
+/// The longest commit message, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// The longest actor name, in bytes.
+pub const MAX_ACTOR_BYTES: usize = 256;
+
+impl WriteOptions {
+    /// Refuses a message or actor that is too long or holds control
+    /// characters, and an `if_commit` that is no commit id.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, why: String| Err(Error::InvalidArgument(format!("{what}: {why}")));
+        if let Some(m) = &self.message {
+            if m.len() > MAX_MESSAGE_BYTES {
+                return bad("message", format!("{} bytes, at most {MAX_MESSAGE_BYTES}", m.len()));
+            }
+            if m.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return bad("message", "control characters other than newline and tab are not allowed".into());
+            }
+        }
+        if let Some(a) = &self.actor
+            && (a.is_empty() || a.len() > MAX_ACTOR_BYTES || a.chars().any(char::is_control))
+        {
+            return bad("actor", format!("1 to {MAX_ACTOR_BYTES} bytes without control characters"));
+        }
+        if let Some(c) = &self.if_commit
+            && crate::storage::commit::version_of(c).is_none()
+        {
+            return bad("if_commit", format!("`{}` is not a commit id", c.chars().take(64).collect::<String>()));
+        }
+        Ok(())
+    }
+
+    /// The commit a write of `kind` with these options makes.
+    pub(crate) fn draft(&self, kind: &str, changes: std::collections::BTreeMap<String, TypeCounts>) -> CommitDraft {
+        CommitDraft {
+            actor: self.actor.clone().unwrap_or_else(crate::storage::commit::process_actor),
+            kind: kind.to_string(),
+            message: self.message.clone(),
+            changes,
+            if_parent: self.if_commit.clone(),
+        }
+    }
+}
 
 /// One table's staged change.
 pub struct StagedWrite {
@@ -44,6 +104,7 @@ pub async fn commit_and_publish(
     kind: WriteKind,
     staged: Vec<StagedWrite>,
     reads: &[(String, u64)],
+    commit: CommitDraft,
 ) -> Result<ManifestState> {
     let root = graph.root();
     // No precheck of versions here: the pinned table commits and the
@@ -55,6 +116,7 @@ pub async fn commit_and_publish(
         kind,
         mstate.version,
         staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version }).collect(),
+        commit,
     );
     sidecar.write(root).await?;
     failpoint::hit("write.after_sidecar");
@@ -93,12 +155,12 @@ pub async fn commit_and_publish(
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;
-    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id).await {
+    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id, &sidecar.commit_draft()).await {
         Ok((ds, state)) => {
             graph.remember_manifest(ds, state.clone()).await;
             state
         }
-        Err(e @ Error::ExpectedVersionMismatch { .. }) => {
+        Err(e @ (Error::ExpectedVersionMismatch { .. } | Error::HeadMoved { .. })) => {
             // Another process's recovery may have found this write's
             // sidecar and published it for us (a roll-forward publishes
             // under this write's op id). Then the write is visible: report

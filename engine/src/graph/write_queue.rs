@@ -66,10 +66,12 @@ impl WriteQueue {
         self.waiting.lock().expect("write queue").push(w);
     }
 
-    /// The first `max` waiting writes, in arrival order.
-    pub(crate) fn take(&self, max: usize) -> Vec<Waiting> {
+    /// The first waiting write and those right behind it that `joins` the
+    /// first, at most `max`, in arrival order.
+    pub(crate) fn take(&self, max: usize, joins: impl Fn(&Waiting, &Waiting) -> bool) -> Vec<Waiting> {
         let mut w = self.waiting.lock().expect("write queue");
-        let n = w.len().min(max);
-        w.drain(..n).collect()
+        let Some(first) = w.first() else { return Vec::new() };
+        let n = 1 + w.iter().skip(1).take(max.saturating_sub(1)).take_while(|x| joins(first, x)).count();
+        w.drain(..n.min(max.max(1))).collect()
     }
 }

@@ -38,6 +38,7 @@ use crate::graph::write::{StagedWrite, commit_and_publish};
 use crate::graph::{Graph, Snapshot};
 use crate::graph::{layout, retry};
 use crate::schema::TypeKind;
+use crate::storage::commit::TypeCounts;
 use builder::TypeBatch;
 use rows::{RowTracker, TypeRows};
 use stage::Stager;
@@ -77,6 +78,8 @@ pub struct LoadOptions {
     /// The longest line accepted, in bytes: the loader's memory is bounded by
     /// it, however large the input ([`DEFAULT_MAX_LINE_BYTES`]).
     pub max_line_bytes: usize,
+    /// The commit's actor and message, and the commit the head must be.
+    pub write: crate::graph::WriteOptions,
 }
 
 /// The default of [`LoadOptions::max_line_bytes`]: 16 MiB.
@@ -84,7 +87,14 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
 impl LoadOptions {
     pub fn new(mode: LoadMode, source_name: impl Into<String>) -> Self {
-        LoadOptions { mode, source_name: source_name.into(), max_errors: 100, chunk_rows: 256 * 1024, max_line_bytes: DEFAULT_MAX_LINE_BYTES }
+        LoadOptions {
+            mode,
+            source_name: source_name.into(),
+            max_errors: 100,
+            chunk_rows: 256 * 1024,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            write: Default::default(),
+        }
     }
 }
 
@@ -118,6 +128,9 @@ pub struct LoadReport {
     pub rows: BTreeMap<String, u64>,
     /// The manifest version after the load (and its index builds).
     pub manifest_version: u64,
+    /// The commit that holds the load's rows (the head read, if the input
+    /// held none).
+    pub commit: String,
     /// Scalar indexes built or rebuilt after the data published.
     pub indexes_built: usize,
     /// Row counts per table after the load.
@@ -139,11 +152,25 @@ struct TypeSlot {
 /// (`ExpectedVersionMismatch`); nothing of it is visible.
 pub async fn load(graph: &Graph, input: impl BufRead + Send + 'static, opts: &LoadOptions, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<LoadReport> {
     graph.require_writable()?;
+    opts.write.validate()?;
     // Writes through this handle take turns; a batch of mutations waits.
     let _turn = graph.write_queue().turn().await;
     retry::before_write(graph).await;
     let snap = graph.snapshot().await?;
-    load_at(graph, &snap, input, opts, progress).await
+    let result = load_at(graph, &snap, input, opts, progress).await;
+    head_moved(graph, snap.manifest_version, opts, result).await
+}
+
+/// A conditional load that lost the publish race: the head it named is
+/// not the head any more (`HeadMoved`, naming the new head).
+async fn head_moved(graph: &Graph, read: u64, opts: &LoadOptions, result: Result<LoadReport>) -> Result<LoadReport> {
+    match (&opts.write.if_commit, result) {
+        (Some(expected), Err(Error::ExpectedVersionMismatch { .. })) => {
+            let head = retry::moved_head(graph, read).await;
+            Err(Error::HeadMoved { expected: expected.clone(), head })
+        }
+        (_, result) => result,
+    }
 }
 
 /// [`load`] from an input that can be read again (`open` opens it): a load
@@ -157,6 +184,7 @@ pub async fn load_rereading<R: BufRead + Send + 'static>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<LoadReport> {
     graph.require_writable()?;
+    opts.write.validate()?;
     let _turn = graph.write_queue().turn().await;
     retry::before_write(graph).await;
     let result = rerun_until_won(graph, open, opts, progress).await;
@@ -174,7 +202,8 @@ async fn rerun_until_won<R: BufRead + Send + 'static>(
     let (mut retries, mut lost_on, began) = (0, None, std::time::Instant::now());
     loop {
         let snap = retry::snapshot_after(graph, lost_on).await?;
-        let result = load_at(graph, &snap, open()?, opts, progress).await;
+        // A conditional load is never run again: the head moved.
+        let result = head_moved(graph, snap.manifest_version, opts, load_at(graph, &snap, open()?, opts, progress).await).await;
         if retry::may_retry(&result, retries, began) {
             retries += 1;
             lost_on = Some(snap.manifest_version);
@@ -193,6 +222,11 @@ async fn load_at(
     opts: &LoadOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<LoadReport> {
+    if let Some(expected) = &opts.write.if_commit
+        && *expected != snap.commit.id
+    {
+        return Err(Error::HeadMoved { expected: expected.clone(), head: snap.commit.id.clone() });
+    }
     let load_id = ulid::Ulid::new().to_string();
     let schema = graph.schema().clone();
     let mut tracker = RowTracker::new();
@@ -564,6 +598,7 @@ async fn finish(
     }
 
     let mut staged = Vec::new();
+    let mut counts = BTreeMap::new();
     for (slot, t) in slots.iter_mut().zip(schema.types()) {
         if !slot.batch.is_empty() {
             let batch = slot.batch.finish();
@@ -571,9 +606,11 @@ async fn finish(
         }
         let base = slot.rows.base();
         let location = snap.table(&t.table_key()).expect("every type").location.clone();
+        let stored = snap.table(&t.table_key()).map_or(0, |e| e.row_count);
         let txn = match opts.mode {
             LoadMode::Overwrite => {
                 let fragments = slot.stager.finish().await?;
+                counts.insert(t.name.clone(), TypeCounts { inserted: slot.read, updated: 0, deleted: stored });
                 Some(Transaction::new(
                     base.version().version,
                     Operation::Overwrite { fragments, schema: base.schema().clone(), config_upsert_values: None, initial_bases: None },
@@ -582,9 +619,13 @@ async fn finish(
             }
             LoadMode::Append => {
                 let fragments = slot.stager.finish().await?;
+                counts.insert(t.name.clone(), TypeCounts { inserted: slot.read, ..Default::default() });
                 (!fragments.is_empty()).then(|| Transaction::new(base.version().version, Operation::Append { fragments }, None))
             }
-            LoadMode::Merge => merge_transaction(&slot.stager, &slot.rows, base.clone()).await?,
+            LoadMode::Merge => merge_transaction(&slot.stager, &slot.rows, base.clone()).await?.map(|(txn, c)| {
+                counts.insert(t.name.clone(), c);
+                txn
+            }),
         };
         if let Some(txn) = txn {
             staged.push(StagedWrite { key: t.table_key(), location, base, txn });
@@ -604,7 +645,8 @@ async fn finish(
         snap.state.clone()
     } else {
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
-        commit_and_publish(graph, manifest_ds, snap.state.clone(), kind, staged, &reads).await?
+        let draft = opts.write.draft(kind.commit_kind(), counts);
+        commit_and_publish(graph, manifest_ds, snap.state.clone(), kind, staged, &reads, draft).await?
     };
     // Indexes follow the data in their own publish (see graph::indexes).
     let published = state.version;
@@ -626,6 +668,7 @@ async fn finish(
         lines,
         rows,
         manifest_version,
+        commit: state.commit.id.clone(),
         indexes_built,
         tables: state.tables.iter().map(|(k, e)| (k.clone(), e.row_count)).collect(),
         retries: 0,
@@ -634,7 +677,7 @@ async fn finish(
 
 /// Merge: read the scratch dataset back in order, keep the last row per id,
 /// and build Lance's merge-insert (update matched ids, insert new ones).
-async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Dataset>) -> Result<Option<Transaction>> {
+async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Dataset>) -> Result<Option<(Transaction, TypeCounts)>> {
     let Some(scratch) = stager.scratch().await? else { return Ok(None) };
     let key = rows.key().to_string();
     let keep = rows.last_ordinals();
@@ -668,5 +711,6 @@ async fn merge_transaction(stager: &Stager, rows: &TypeRows, base: Arc<lance::Da
         .try_build()
         .map_err(|e| Error::lance(&key, e))?;
     let out = job.execute_uncommitted(source).await.map_err(|e| Error::lance(&key, e))?;
-    Ok(Some(out.transaction))
+    let counts = TypeCounts { inserted: out.stats.num_inserted_rows, updated: out.stats.num_updated_rows, deleted: out.stats.num_deleted_rows };
+    Ok(Some((out.transaction, counts)))
 }

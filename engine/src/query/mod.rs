@@ -111,11 +111,16 @@ pub async fn run_read(graph: &Graph, plan: &Plan, params: &Json) -> Result<Query
 
 /// [`run_read`] that stops at `deadline` (its time or its cancel flag).
 pub async fn run_read_until(graph: &Graph, plan: &Plan, params: &Json, deadline: limits::Deadline) -> Result<QueryResult> {
+    run_read_at(graph, plan, params, deadline, None).await
+}
+
+/// [`run_read_until`] on the graph as it was at `at` (now when `None`).
+pub async fn run_read_at(graph: &Graph, plan: &Plan, params: &Json, deadline: limits::Deadline, at: Option<&crate::graph::history::At>) -> Result<QueryResult> {
     let plan::PlanBody::Read(read) = &plan.body else {
         return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(deadline);
-    let view = view::View::new(graph, graph.snapshot().await?);
+    let view = view::View::new(graph, graph.snapshot_at(at).await?);
     let mut env = env;
     let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
     project::project(&view, read, &env, &bindings).await
@@ -124,9 +129,15 @@ pub async fn run_read_until(graph: &Graph, plan: &Plan, params: &Json, deadline:
 /// Runs a mutation query: every statement sees the ones before it, and the
 /// whole query publishes as one commit (or nothing on any error).
 pub async fn run_mutation(graph: &Graph, plan: &Plan, params: &Json) -> Result<MutationReport> {
+    run_mutation_with(graph, plan, params, &crate::graph::WriteOptions::default()).await
+}
+
+/// [`run_mutation`] as `opts` say: the commit's actor and message, and the
+/// commit the head must be (`if_commit`).
+pub async fn run_mutation_with(graph: &Graph, plan: &Plan, params: &Json, opts: &crate::graph::WriteOptions) -> Result<MutationReport> {
     let plan::PlanBody::Mutate(stmts) = &plan.body else {
         return Err(Error::QueryKind(format!("`{}` is a read query; run it with `query`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(limits::Deadline::start(graph.query_limits().timeout));
-    mutate::run(graph, stmts, env).await
+    mutate::run(graph, stmts, env, opts).await
 }

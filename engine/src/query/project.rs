@@ -24,6 +24,8 @@ use crate::storage::columns::ID;
 pub struct QueryResult {
     /// The manifest version the query read.
     pub manifest_version: u64,
+    /// The commit the query read.
+    pub commit: String,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
 }
@@ -57,7 +59,7 @@ pub async fn project(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings) 
     if let Some(n) = limit {
         rows.truncate(n);
     }
-    Ok(QueryResult { manifest_version: view.snap.manifest_version, columns, rows })
+    Ok(QueryResult { manifest_version: view.snap.manifest_version, commit: view.snap.commit.id.clone(), columns, rows })
 }
 
 fn key_cmp(descending: bool, a: &Value, b: &Value) -> Ordering {
@@ -424,6 +426,7 @@ impl QueryResult {
             "kind": "metadata",
             "query": name,
             "manifest_version": self.manifest_version,
+            "commit": self.commit,
             "columns": self.columns,
             "row_count": self.rows.len(),
         })

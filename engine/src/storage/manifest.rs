@@ -27,6 +27,7 @@ use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use serde::Serialize;
 
 use super::Root;
+use super::commit::{Commit, CommitDraft, PROP_COMMIT};
 use super::table::{self, PROP_OP_ID, PROP_ROLE};
 use crate::error::{Error, Result};
 use crate::failpoint;
@@ -67,6 +68,8 @@ pub struct ManifestState {
     /// `graph::fence`): `location` is [`FENCE_RETIRED`] or [`FENCE_LIVE`],
     /// `version` the fence generation, `op_id` the catalog operation.
     pub fence: Option<TableEntry>,
+    /// The commit this version records (see `storage::commit`).
+    pub commit: Commit,
 }
 
 /// The manifest row key of the fence. Not a table: no dataset behind it.
@@ -112,13 +115,15 @@ fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>) -> RecordBatch {
 
 /// Creates `__manifest` with its genesis rows, stamped with `genesis_id`.
 /// Fails if a manifest already exists.
-pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &str) -> Result<ManifestState> {
+pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &str, draft: &CommitDraft) -> Result<ManifestState> {
     let batch = rows_batch(entries, Some(genesis_id));
     let reader = RecordBatchIterator::new(vec![Ok(batch)], manifest_schema());
+    let commit = Commit::new(draft, MAIN_BRANCH, 1, None);
     let params = WriteParams {
         transaction_properties: Some(Arc::new(std::collections::HashMap::from([
             (PROP_OP_ID.to_string(), genesis_id.to_string()),
             (PROP_ROLE.to_string(), "genesis".to_string()),
+            (PROP_COMMIT.to_string(), commit.to_json()),
         ]))),
         ..root.session().write_params(WriteMode::Create)
     };
@@ -128,6 +133,7 @@ pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &st
         genesis_id: Some(genesis_id.to_string()),
         tables: entries.iter().map(|e| (e.key.clone(), e.clone())).collect(),
         fence: None,
+        commit,
     })
 }
 
@@ -139,18 +145,56 @@ pub async fn read(root: &Root, version: Option<u64>) -> Result<(Arc<Dataset>, Ma
 }
 
 async fn read_state(ds: &Dataset) -> Result<ManifestState> {
-    let batches: Vec<RecordBatch> = ds
-        .scan()
-        .try_into_stream()
+    let batches = scan_rows(ds, None).await?;
+    let mut state = ManifestState {
+        version: ds.version().version,
+        genesis_id: None,
+        tables: BTreeMap::new(),
+        fence: None,
+        commit: recorded_commit(ds).await?,
+    };
+    apply_rows(&mut state, &batches);
+    Ok(state)
+}
+
+/// What the manifest says at `new`, a later version than `old`'s, which
+/// said `known`: when `new` only appended rows to `old` (every publish but
+/// a checkpoint), only the appended fragments are read; otherwise all of
+/// it. So following another writer's publish costs what it wrote.
+pub async fn read_after(old: &Dataset, known: &ManifestState, new: &Dataset) -> Result<ManifestState> {
+    let before: std::collections::HashSet<u64> = old.get_fragments().iter().map(|f| f.id() as u64).collect();
+    let after = new.get_fragments();
+    let kept = after.iter().filter(|f| before.contains(&(f.id() as u64))).count();
+    if kept != before.len() || known.version != old.version().version {
+        return read_state(new).await;
+    }
+    let added: Vec<lance_table::format::Fragment> = after.iter().filter(|f| !before.contains(&(f.id() as u64))).map(|f| f.metadata().clone()).collect();
+    let batches = if added.is_empty() { Vec::new() } else { scan_rows(new, Some(added)).await? };
+    let mut state = known.clone();
+    state.version = new.version().version;
+    state.commit = recorded_commit(new).await?;
+    apply_rows(&mut state, &batches);
+    Ok(state)
+}
+
+/// The manifest's rows (of `fragments` only, if given).
+async fn scan_rows(ds: &Dataset, fragments: Option<Vec<lance_table::format::Fragment>>) -> Result<Vec<RecordBatch>> {
+    let mut scan = ds.scan();
+    if let Some(f) = fragments {
+        scan.with_fragments(f);
+    }
+    scan.try_into_stream()
         .await
         .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?
         .try_collect()
         .await
-        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?;
-    let mut tables: BTreeMap<String, TableEntry> = BTreeMap::new();
-    let mut genesis_id = None;
-    let mut fence: Option<TableEntry> = None;
-    for b in &batches {
+        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))
+}
+
+/// Folds manifest rows into `state`: the highest version per table key
+/// wins; the genesis id and the fence are kept.
+fn apply_rows(state: &mut ManifestState, batches: &[RecordBatch]) {
+    for b in batches {
         let col = |name: &str| b.column_by_name(name).expect("manifest column");
         let keys = col("table_key").as_string::<i32>();
         let versions = col("table_version").as_primitive::<UInt64Type>();
@@ -160,7 +204,7 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
         let genesis = col("genesis_id").as_string::<i32>();
         for i in 0..b.num_rows() {
             if genesis.is_valid(i) {
-                genesis_id = Some(genesis.value(i).to_string());
+                state.genesis_id = Some(genesis.value(i).to_string());
             }
             let entry = TableEntry {
                 key: keys.value(i).to_string(),
@@ -170,20 +214,60 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
                 op_id: ops.value(i).to_string(),
             };
             if entry.key == FENCE_KEY {
-                if fence.as_ref().is_none_or(|f| f.version < entry.version) {
-                    fence = Some(entry);
+                if state.fence.as_ref().is_none_or(|f| f.version < entry.version) {
+                    state.fence = Some(entry);
                 }
                 continue;
             }
-            match tables.get(&entry.key) {
+            match state.tables.get(&entry.key) {
                 Some(old) if old.version >= entry.version => {}
                 _ => {
-                    tables.insert(entry.key.clone(), entry);
+                    state.tables.insert(entry.key.clone(), entry);
                 }
             }
         }
     }
-    Ok(ManifestState { version: ds.version().version, genesis_id, tables, fence })
+}
+
+
+/// The commit `ds`'s version records (one read of its transaction, which
+/// the session caches); for a version written before commits were
+/// recorded, one made up from its version and time.
+async fn recorded_commit(ds: &Dataset) -> Result<Commit> {
+    let txn = ds.read_transaction().await.map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?;
+    let props = txn.as_ref().and_then(|t| t.transaction_properties.clone());
+    if let Some(c) = props.as_ref().and_then(|p| p.get(PROP_COMMIT)).and_then(|j| Commit::from_json(j)) {
+        return Ok(c);
+    }
+    let role = props.as_ref().and_then(|p| p.get(PROP_ROLE).cloned()).unwrap_or_default();
+    let v = ds.version();
+    Ok(Commit::unrecorded(v.version, v.timestamp.timestamp_micros(), None, if role == "genesis" { "init" } else { "write" }))
+}
+
+/// The commit recorded at `version` of the manifest `ds` belongs to, or
+/// `None` when that version is gone (removed by cleanup) or never existed.
+pub async fn commit_at(ds: &Dataset, version: u64) -> Result<Option<Commit>> {
+    if version == 0 || version > ds.version().version {
+        return Ok(None);
+    }
+    if version == ds.version().version {
+        return recorded_commit(ds).await.map(Some);
+    }
+    match ds.read_version_transaction(version).await {
+        Ok(vt) => {
+            let props = vt.transaction.as_ref().and_then(|t| t.transaction_properties.clone());
+            if let Some(c) = props.as_ref().and_then(|p| p.get(PROP_COMMIT)).and_then(|j| Commit::from_json(j)) {
+                return Ok(Some(c));
+            }
+            let role = props.as_ref().and_then(|p| p.get(PROP_ROLE).cloned()).unwrap_or_default();
+            Ok(Some(Commit::unrecorded(version, vt.timestamp.timestamp_micros(), None, if role == "genesis" { "init" } else { "write" })))
+        }
+        Err(e) => match ds.checkout_version(version).await {
+            // The version is there, its transaction unreadable: say why.
+            Ok(_) => Err(Error::lance_open(MANIFEST_TABLE, e)),
+            Err(_) => Ok(None),
+        },
+    }
 }
 
 fn check_expected(root: &Root, state: &ManifestState, updates: &[TableUpdate], reads: &[(String, u64)], through_fence: bool) -> Result<()> {
@@ -205,6 +289,14 @@ fn check_expected(root: &Root, state: &ManifestState, updates: &[TableUpdate], r
         }
     }
     Ok(())
+}
+
+/// A conditional write publishes only over the commit it expected.
+fn check_parent(state: &ManifestState, draft: &CommitDraft) -> Result<()> {
+    match &draft.if_parent {
+        Some(p) if *p != state.commit.id => Err(Error::HeadMoved { expected: p.clone(), head: state.commit.id.clone() }),
+        _ => Ok(()),
+    }
 }
 
 /// Past this many fragments a publish rewrites the manifest as a checkpoint
@@ -247,8 +339,9 @@ pub async fn publish(
     updates: &[TableUpdate],
     reads: &[(String, u64)],
     op_id: &str,
+    draft: &CommitDraft,
 ) -> Result<(Arc<Dataset>, ManifestState)> {
-    publish_impl(root, ds, state, updates, reads, op_id, false).await
+    publish_impl(root, ds, state, updates, reads, op_id, draft, false).await
 }
 
 /// The `__manifest` version that publishes write `op_id`, looking at the
@@ -271,10 +364,11 @@ pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option
 /// [`publish`] for a recovery roll-back, which may pass a retired fence: it
 /// only records table versions whose content equals what is already
 /// published, so that later writes can pin their commits again.
-pub async fn publish_rollback(root: &Root, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str) -> Result<ManifestState> {
-    publish_impl(root, ds, state, updates, &[], op_id, true).await.map(|(_, state)| state)
+pub async fn publish_rollback(root: &Root, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str, draft: &CommitDraft) -> Result<ManifestState> {
+    publish_impl(root, ds, state, updates, &[], op_id, draft, true).await.map(|(_, state)| state)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn publish_impl(
     root: &Root,
     ds: Arc<Dataset>,
@@ -282,6 +376,7 @@ async fn publish_impl(
     updates: &[TableUpdate],
     reads: &[(String, u64)],
     op_id: &str,
+    draft: &CommitDraft,
     through_fence: bool,
 ) -> Result<(Arc<Dataset>, ManifestState)> {
     let entries: Vec<TableEntry> = updates
@@ -290,6 +385,7 @@ async fn publish_impl(
         .collect();
     let (mut ds, mut state) = (ds, state);
     check_expected(root, &state, updates, reads, through_fence)?;
+    check_parent(&state, draft)?;
     failpoint::hit("publish.before_manifest_commit");
     const MAX_ATTEMPTS: usize = 64;
     for _ in 0..MAX_ATTEMPTS {
@@ -301,6 +397,9 @@ async fn publish_impl(
                 next.tables.insert(e.key.clone(), e.clone());
             }
         }
+        // The commit is made for this attempt: its version and parent are
+        // the head it commits over.
+        next.commit = Commit::new(draft, MAIN_BRANCH, ds.version().version + 1, Some(&state.commit));
         let txn = stage_publish(root, &ds, &next, &entries).await?;
         if failpoint::fail("publish.manifest_commit") {
             return Err(Error::storage(root.child_uri(MANIFEST_TABLE), "injected failure of the manifest commit (failpoint)"));
@@ -308,7 +407,7 @@ async fn publish_impl(
         // A roll-back's publish is tagged apart from a write's, so that
         // `find_publish` never takes an undone write for a published one.
         let role = if through_fence { "publish-rollback" } else { "publish" };
-        match table::commit_pinned(ds.clone(), txn, MANIFEST_TABLE, op_id, role).await {
+        match table::commit_pinned_with(ds.clone(), txn, MANIFEST_TABLE, op_id, role, Some((PROP_COMMIT, next.commit.to_json()))).await {
             Ok(new) => {
                 next.version = new.version().version;
                 return Ok((Arc::new(new), next));
@@ -317,6 +416,7 @@ async fn publish_impl(
                 // Another publish landed first. Re-read and re-check our tables.
                 (ds, state) = read(root, None).await?;
                 check_expected(root, &state, updates, reads, through_fence)?;
+                check_parent(&state, draft)?;
             }
             Err(e) => return Err(e),
         }

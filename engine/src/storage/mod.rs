@@ -3,6 +3,7 @@
 //! Everything here is opened through a [`Session`](crate::session::Session).
 
 pub mod columns;
+pub mod commit;
 pub(crate) mod manifest;
 pub(crate) mod pinned_commit;
 pub mod root;

@@ -59,11 +59,21 @@ pub async fn op_tag(ds: &Dataset, version: u64) -> Result<Option<(String, String
 /// Commits `txn` on top of `ds` (opened at the pinned version) so that it
 /// lands at exactly `ds.version + 1`, tagged with `op_id` and `role`.
 /// A lost race is `ExpectedVersionMismatch { table, expected, actual }`.
-pub async fn commit_pinned(ds: Arc<Dataset>, mut txn: Transaction, table: &str, op_id: &str, role: &str) -> Result<Dataset> {
+pub async fn commit_pinned(ds: Arc<Dataset>, txn: Transaction, table: &str, op_id: &str, role: &str) -> Result<Dataset> {
+    commit_pinned_with(ds, txn, table, op_id, role, None).await
+}
+
+/// [`commit_pinned`] that also records `extra` (a property name and value)
+/// on the version: `__manifest` versions record their commit this way.
+pub async fn commit_pinned_with(ds: Arc<Dataset>, mut txn: Transaction, table: &str, op_id: &str, role: &str, extra: Option<(&str, String)>) -> Result<Dataset> {
     let read = ds.version().version;
     let uri = ds.uri().to_string();
     txn.read_version = read;
-    txn.transaction_properties = Some(Arc::new(HashMap::from([(PROP_OP_ID.to_string(), op_id.to_string()), (PROP_ROLE.to_string(), role.to_string())])));
+    let mut props = HashMap::from([(PROP_OP_ID.to_string(), op_id.to_string()), (PROP_ROLE.to_string(), role.to_string())]);
+    if let Some((k, v)) = extra {
+        props.insert(k.to_string(), v);
+    }
+    txn.transaction_properties = Some(Arc::new(props));
     let inner = commit_handler_from_url(&uri, &None).await.map_err(|e| Error::lance(&uri, e))?;
     let handler = Arc::new(PinnedCommitHandler::new(inner, read + 1));
     let res = CommitBuilder::new(ds.clone()).with_commit_handler(handler).with_max_retries(0).with_skip_auto_cleanup(true).execute(txn).await;

@@ -6,6 +6,7 @@ mod export;
 mod fold;
 mod fuzz;
 mod group_commit;
+mod history;
 mod hostile;
 mod init;
 mod layering;

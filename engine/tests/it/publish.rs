@@ -46,7 +46,7 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         let after_winner = graph.snapshot().await.unwrap();
 
         let err =
-            commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[])
+            commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[], Default::default())
                 .await
                 .unwrap_err();
         match &err {
@@ -79,7 +79,7 @@ fn writers_of_different_tables_both_publish() {
         let staged = stage_person(&graph, &old, "p1").await;
         // A Company write lands first and moves the manifest.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
-        commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[])
+        commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[], Default::default())
             .await
             .unwrap();
         let counts = row_counts(&g.uri()).await;
@@ -104,6 +104,7 @@ fn a_write_whose_read_tables_moved_is_refused() {
             omnigraph::graph::sidecar::WriteKind::Other("test".into()),
             vec![staged],
             &reads,
+            Default::default(),
         )
         .await
         .unwrap_err();

@@ -41,6 +41,17 @@ pub struct QueryRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub params: serde_json::Value,
+    /// `/query` only: read the graph as it was at this commit, or at the
+    /// last commit at or before this RFC 3339 time.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// `/mutate` only: the commit's message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// `/mutate` only: write only if the head is this commit (else `412
+    /// OG-HISTORY-003`); the `If-Match` header says the same.
+    #[serde(default)]
+    pub if_commit: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,6 +63,11 @@ pub struct LoadParams {
     pub max_errors: Option<usize>,
     /// The input's name in error messages (default `request body`), e.g. the file name.
     pub source: Option<String>,
+    /// The commit's message.
+    pub message: Option<String>,
+    /// Write only if the head is this commit (else `412 OG-HISTORY-003`);
+    /// the `If-Match` header says the same.
+    pub if_commit: Option<String>,
 }
 
 /// The JSON form of a load (`Content-Type: application/json`).
@@ -65,6 +81,10 @@ pub struct LoadRequest {
     pub mode: Option<String>,
     #[serde(default)]
     pub max_errors: Option<usize>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub if_commit: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,6 +93,9 @@ pub struct ExportParams {
     /// Only this node or edge type.
     #[serde(rename = "type")]
     pub type_name: Option<String>,
+    /// Export the graph as it was at this commit, or at the last commit at
+    /// or before this RFC 3339 time.
+    pub at: Option<String>,
 }
 
 /// True for errors that say outright "this handle's graph is gone": its
@@ -160,6 +183,10 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
     if plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a mutation; send it to POST /graphs/{id}/mutate", plan.name)));
     }
+    if req.message.is_some() || req.if_commit.is_some() {
+        return Err(ApiError::bad_body("`message` and `if_commit` are for writes (POST /graphs/{id}/mutate)"));
+    }
+    let at = crate::routes::history::parse_at(req.at.as_deref())?;
     let (graph, params) = (s.graph.clone(), req.params.clone());
     let name = plan.name.clone();
     // Set when this handler is dropped (the client went away), so the query
@@ -168,7 +195,7 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
     let deadline = omnigraph::query::limits::Deadline::start(graph.query_limits().timeout).with_cancel(gone.0.clone());
     let gid = id.to_string();
     let r = off_workers(async move {
-        let r = omnigraph::query::run_read_until(&graph, &plan, &params, deadline).await;
+        let r = omnigraph::query::run_read_at(&graph, &plan, &params, deadline, at.as_ref()).await;
         if matches!(r, Err(omnigraph::Error::QueryCancelled)) {
             crate::log!("query `{}` on graph `{gid}` stopped: its client went away", plan.name);
         }
@@ -208,7 +235,17 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
+    let headers = request.headers().clone();
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
+    if req.at.is_some() {
+        return Err(ApiError::bad_body("`at` is for reads: a write always lands on the head (use `if_commit` to require one)"));
+    }
+    let opts = omnigraph::graph::WriteOptions {
+        actor: Some(actor.0.clone()),
+        message: req.message.clone(),
+        if_commit: crate::routes::history::if_commit(&headers, req.if_commit.clone())?,
+    };
+    opts.validate()?;
     let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if !plan.is_mutation() {
@@ -217,7 +254,7 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
     let served = s.clone();
     // Mutations arriving together publish as one batch (the engine's
     // group commit), each answered with its own result.
-    let result = off_workers(async move { omnigraph::query::run_mutation(&served.graph, &plan, &req.params).await }).await?;
+    let result = off_workers(async move { omnigraph::query::run_mutation_with(&served.graph, &plan, &req.params, &opts).await }).await?;
     match result {
         Ok(report) => Ok(Json(report.into())),
         Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
@@ -258,6 +295,8 @@ pub async fn load(
     let s = state.registry.resolve(&id).await?;
     authorize_graph(&s.policy, &actor, Action::Change, &id)?;
     let is_json = load_is_json(&req)?;
+    let headers = req.headers().clone();
+    let (mut message, mut body_if) = (p.message.clone(), p.if_commit.clone());
     // The JSON form is in memory and can be read again, so a load that
     // loses the publish race to another server runs again; an NDJSON body
     // streams through once.
@@ -276,6 +315,8 @@ pub async fn load(
             }
             _ => return Err(ApiError::bad_body("`data` must be an array of records or NDJSON text")),
         };
+        message = body.message.or(message);
+        body_if = body.if_commit.or(body_if);
         let mut opts = LoadOptions::new(parse_mode(body.mode.as_deref().or(p.mode.as_deref()))?, "request body");
         if let Some(n) = body.max_errors.or(p.max_errors) {
             opts.max_errors = n;
@@ -291,6 +332,8 @@ pub async fn load(
         (opts, LoadInput::Streamed(Box::new(reader)), Some(over))
     };
     opts.max_line_bytes = state.max_line_bytes;
+    opts.write = omnigraph::graph::WriteOptions { actor: Some(actor.0.clone()), message, if_commit: crate::routes::history::if_commit(&headers, body_if)? };
+    opts.write.validate()?;
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
     let served = s.clone();
     let started = std::time::Instant::now();
@@ -327,13 +370,14 @@ pub async fn export(
     gate(&state, &actor, Action::Export, &id).await?;
     let GraphId(id) = id;
     let p = params(q)?;
+    let at = crate::routes::history::parse_at(p.at.as_deref())?;
     let s = read_fresh!(state, id, |s| {
         let checked: ApiResult<()> = async {
             authorize_graph(&s.policy, &actor, Action::Export, &id)?;
             if let Some(t) = &p.type_name {
                 s.graph.type_named(t)?;
             }
-            s.graph.snapshot().await?;
+            s.graph.snapshot_at(at.as_ref()).await?;
             Ok(())
         }
         .await;
@@ -346,7 +390,7 @@ pub async fn export(
     let stall = state.idle_timeout;
     tokio::task::spawn_blocking(move || {
         let mut w = ChunkWriter::new(tx, stall);
-        match handle.block_on(omnigraph::export::export(&graph, only.as_deref(), &mut w)) {
+        match handle.block_on(omnigraph::export::export_at(&graph, only.as_deref(), at.as_ref(), &mut w)) {
             Ok(_) => {
                 let _ = w.flush();
             }
@@ -382,15 +426,21 @@ pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Act
 }
 
 /// The published snapshot: manifest version, tables, row counts (`read`).
-#[utoipa::path(get, path = "/graphs/{id}/snapshot", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SnapshotReply), (status = 404, body = ErrorBody)))]
-pub async fn snapshot(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<SnapshotReply>> {
+#[utoipa::path(get, path = "/graphs/{id}/snapshot", tag = "data", params(("id" = String, Path), crate::routes::history::AtParams), security(("bearer" = [])),
+    responses((status = 200, body = SnapshotReply), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn snapshot(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    id: GraphId,
+    q: Result<Query<crate::routes::history::AtParams>, QueryRejection>,
+) -> ApiResult<Json<SnapshotReply>> {
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
+    let at = crate::routes::history::parse_at(params(q)?.at.as_deref())?;
     read_fresh!(state, id, |s| {
         let r: ApiResult<SnapshotReply> = async {
             authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-            Ok(s.graph.snapshot().await?.into())
+            Ok(s.graph.snapshot_at(at.as_ref()).await?.into())
         }
         .await;
         r

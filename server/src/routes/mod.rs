@@ -5,10 +5,13 @@
 //! - [`graphs`]: the lifecycle: list, show, create, delete, restore, purge.
 //! - [`data`]: one graph's query, mutate, load, export, schema, snapshot;
 //!   [`replies`]: the bodies they answer with.
+//! - [`history`]: one graph's commits; `at` and `If-Match` for the data
+//!   routes.
 
 pub mod data;
 pub mod graphs;
 pub mod health;
+pub mod history;
 pub mod replies;
 
 use axum::Router;
@@ -41,6 +44,8 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(data::export))
         .routes(routes!(data::schema))
         .routes(routes!(data::snapshot))
+        .routes(routes!(history::commits))
+        .routes(routes!(history::commit))
 }
 
 /// The paths and operations of every route (for `openapi::document`).

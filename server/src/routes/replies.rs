@@ -22,6 +22,8 @@ pub struct QueryMetadata {
     pub query: String,
     /// The `__manifest` version the query read.
     pub manifest_version: u64,
+    /// The commit the query read.
+    pub commit: String,
     /// The returned columns, in order.
     pub columns: Vec<String>,
     pub row_count: u64,
@@ -33,6 +35,7 @@ impl QueryMetadata {
             kind: "metadata",
             query: name.to_string(),
             manifest_version: result.manifest_version,
+            commit: result.commit.clone(),
             columns: result.columns.clone(),
             row_count: result.rows.len() as u64,
         }
@@ -54,6 +57,9 @@ pub struct MutationReply {
     /// The `__manifest` version that publishes the change (unchanged when
     /// the mutation matched nothing).
     pub manifest_version: u64,
+    /// The commit that holds the change (the head read when the mutation
+    /// matched nothing).
+    pub commit: String,
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
@@ -68,6 +74,7 @@ impl From<omnigraph::query::MutationReport> for MutationReply {
     fn from(r: omnigraph::query::MutationReport) -> Self {
         MutationReply {
             manifest_version: r.manifest_version,
+            commit: r.commit,
             inserted: r.inserted,
             updated: r.updated,
             deleted: r.deleted,
@@ -88,6 +95,8 @@ pub struct LoadReply {
     pub rows: BTreeMap<String, u64>,
     /// The `__manifest` version after the load (and its index builds).
     pub manifest_version: u64,
+    /// The commit that holds the load's rows.
+    pub commit: String,
     /// Scalar indexes built or rebuilt after the data published.
     pub indexes_built: u64,
     /// Row counts per table after the load.
@@ -106,6 +115,7 @@ impl LoadReply {
             lines: r.lines,
             rows: r.rows,
             manifest_version: r.manifest_version,
+            commit: r.commit,
             indexes_built: r.indexes_built as u64,
             tables: r.tables,
             elapsed_ms: elapsed.as_millis() as u64,
@@ -151,6 +161,69 @@ pub struct SnapshotReply {
     pub genesis_id: Option<String>,
     pub schema_hash: String,
     pub tables: Vec<TableReply>,
+    /// The commit this snapshot is.
+    pub commit: CommitReply,
+}
+
+/// What one type's rows did in a commit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TypeCountsReply {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+/// One commit of a graph.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitReply {
+    /// A ULID: sorts by time.
+    pub id: String,
+    /// The commit before it (none for the first).
+    pub parents: Vec<String>,
+    pub branch: String,
+    /// Who wrote it: the token's actor, or `omnigraph` for maintenance.
+    pub actor: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// `init`, `load`, `mutate`, `index`, `fold`, `recover` or `fence`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Per type, what changed (types that did not are left out).
+    pub changes: BTreeMap<String, TypeCountsReply>,
+    /// The `__manifest` version it published.
+    pub manifest_version: u64,
+}
+
+impl From<omnigraph::storage::commit::Commit> for CommitReply {
+    fn from(c: omnigraph::storage::commit::Commit) -> Self {
+        CommitReply {
+            id: c.id,
+            parents: c.parents,
+            branch: c.branch,
+            actor: c.actor,
+            time: c.time,
+            kind: c.kind,
+            message: c.message,
+            changes: c.changes.into_iter().map(|(t, n)| (t, TypeCountsReply { inserted: n.inserted, updated: n.updated, deleted: n.deleted })).collect(),
+            manifest_version: c.manifest_version,
+        }
+    }
+}
+
+/// A page of a graph's commits, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommitsReply {
+    pub commits: Vec<CommitReply>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl From<omnigraph::graph::history::CommitPage> for CommitsReply {
+    fn from(p: omnigraph::graph::history::CommitPage) -> Self {
+        CommitsReply { commits: p.commits.into_iter().map(CommitReply::from).collect(), next: p.next }
+    }
 }
 
 impl From<omnigraph::Snapshot> for SnapshotReply {
@@ -160,6 +233,13 @@ impl From<omnigraph::Snapshot> for SnapshotReply {
             .into_iter()
             .map(|t| TableReply { key: t.key, kind: serde_name(t.kind), name: t.name, location: t.location, version: t.version, row_count: t.row_count })
             .collect();
-        SnapshotReply { root: s.root, manifest_version: s.manifest_version, genesis_id: s.genesis_id, schema_hash: s.schema_hash, tables }
+        SnapshotReply {
+            root: s.root,
+            manifest_version: s.manifest_version,
+            genesis_id: s.genesis_id,
+            schema_hash: s.schema_hash,
+            tables,
+            commit: s.commit.into(),
+        }
     }
 }

@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 use super::{MutationReport, Mutator};
 use crate::error::{Error, Result};
-use crate::graph::{Graph, retry};
+use crate::graph::{Graph, WriteOptions, retry};
 use crate::query::eval::Env;
 use crate::query::plan::MutationPlan;
 use crate::query::view::View;
@@ -47,17 +47,26 @@ struct Waiting {
     ticket: u64,
     stmts: Vec<MutationPlan>,
     env: Env,
+    opts: WriteOptions,
     reply: Reply,
+}
+
+/// Whether `next` may publish in one commit with `first`: same actor and
+/// message (a commit has one of each), and neither is conditional (a write
+/// with `if_commit` publishes alone, over the commit it named).
+fn joins(first: &Waiting, next: &Waiting) -> bool {
+    let (a, b) = (&first.opts, &next.opts);
+    a.if_commit.is_none() && b.if_commit.is_none() && a.actor == b.actor && a.message == b.message
 }
 
 static TICKETS: AtomicU64 = AtomicU64::new(0);
 
 /// Queues one mutation and returns its own result once a batch ran it.
-pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) -> Result<MutationReport> {
+pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env, opts: WriteOptions) -> Result<MutationReport> {
     let queue = graph.write_queue();
     let (reply, mut answer) = oneshot::channel();
     let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
-    queue.push(Box::new(Waiting { ticket, stmts, env, reply }));
+    queue.push(Box::new(Waiting { ticket, stmts, env, opts, reply }));
     loop {
         let turn = tokio::select! {
             biased;
@@ -66,8 +75,15 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
             r = &mut answer => return r.unwrap_or_else(|_| Err(lost())),
             turn = queue.turn() => turn,
         };
+        // Give way to another handle's retry first (`graph::intents`):
+        // the requests that arrive meanwhile join this batch.
+        retry::before_write(graph).await;
         // Only mutations wait in the queue.
-        let batch: Vec<Waiting> = queue.take(MAX_BATCH).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
+        let same = |a: &crate::graph::write_queue::Waiting, b: &crate::graph::write_queue::Waiting| match (a.downcast_ref::<Waiting>(), b.downcast_ref::<Waiting>()) {
+            (Some(a), Some(b)) => joins(a, b),
+            _ => false,
+        };
+        let batch: Vec<Waiting> = queue.take(MAX_BATCH, same).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
         let mine = batch.iter().any(|w| w.ticket == ticket);
         let g = graph.clone();
         // On a blocking thread, as a query runs in the server: the batch's
@@ -89,16 +105,24 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env) ->
 }
 
 /// Each request's report (or its error) in order, the outcome of the
-/// publish, the manifest version read, and the types written.
-type Attempt = (Vec<Result<MutationReport>>, Result<u64>, u64, Vec<String>);
+/// publish (the manifest version and commit that hold it), the manifest
+/// version and commit read, and the types written.
+type Attempt = (Vec<Result<MutationReport>>, Result<(u64, String)>, (u64, String), Vec<String>);
 
 /// Runs the batch once against a fresh snapshot (one newer than `lost_on`,
 /// the version a lost attempt read) and publishes it. `Err` only if no
 /// snapshot could be read.
-async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], lost_on: Option<u64>) -> Result<Attempt> {
+async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], opts: &WriteOptions, lost_on: Option<u64>) -> Result<Attempt> {
     let snap = retry::snapshot_after(graph, lost_on).await?;
+    let read_at = (snap.manifest_version, snap.commit.id.clone());
     let view = View::new(graph, snap);
-    let Some((_, first_env)) = work.first() else { return Ok((Vec::new(), Ok(view.snap.manifest_version), view.snap.manifest_version, Vec::new())) };
+    let Some((_, first_env)) = work.first() else { return Ok((Vec::new(), Ok(read_at.clone()), read_at, Vec::new())) };
+    if let Some(expected) = &opts.if_commit
+        && *expected != read_at.1
+    {
+        let moved = Error::HeadMoved { expected: expected.clone(), head: read_at.1.clone() };
+        return Ok((work.iter().map(|_| Err(moved.duplicate())).collect(), Err(moved), read_at, Vec::new()));
+    }
     let mut m = Mutator::new(&view, first_env);
     let mut outcomes: Vec<Result<MutationReport>> = Vec::with_capacity(work.len());
     for (stmts, env) in work {
@@ -112,8 +136,8 @@ async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], lost_on: Opti
         }
     }
     let written: Vec<String> = m.changes.values().filter(|c| !c.is_empty()).map(|c| c.t.name.clone()).collect();
-    let published = m.commit(graph).await;
-    Ok((outcomes, published, view.snap.manifest_version, written))
+    let published = m.commit(graph, opts).await;
+    Ok((outcomes, published, read_at, written))
 }
 
 /// A batch that ended without answering (its task panicked): nothing of it
@@ -123,6 +147,7 @@ fn lost() -> Error {
 }
 
 async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
+    let opts = batch.first().map(|w| w.opts.clone()).unwrap_or_default();
     let (work, replies): (Vec<(Vec<MutationPlan>, Env)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env), w.reply)).unzip();
     let mut retries = 0u32;
     // Which requests passed their checks in an attempt that lost the race:
@@ -130,10 +155,9 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     // them (a write conflict, not a bad request).
     let mut passed = vec![false; work.len()];
     let mut lost_on = None;
-    retry::before_write(graph).await;
     let began = std::time::Instant::now();
     let (outcomes, published, read_at, written) = loop {
-        let attempt = match attempt(graph, &work, lost_on).await {
+        let mut attempt = match attempt(graph, &work, &opts, lost_on).await {
             Ok(a) => a,
             Err(e) => {
                 for r in replies {
@@ -143,6 +167,12 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
                 return;
             }
         };
+        // A conditional write is never run again: the head it named is not
+        // the head any more.
+        if let (Some(expected), Err(Error::ExpectedVersionMismatch { .. })) = (&opts.if_commit, &attempt.1) {
+            let head = retry::moved_head(graph, attempt.2.0).await;
+            attempt.1 = Err(Error::HeadMoved { expected: expected.clone(), head });
+        }
         // Lost the publish race to another handle or process: nothing of
         // this attempt is visible (the write protocol undid it, and no one
         // can publish it any more). Run the batch again on the new head.
@@ -151,7 +181,7 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
             for (p, outcome) in passed.iter_mut().zip(&attempt.0) {
                 *p |= outcome.is_ok();
             }
-            lost_on = Some(attempt.2);
+            lost_on = Some(attempt.2.0);
             retry::pause(graph, retries).await;
             continue;
         }
@@ -165,11 +195,14 @@ async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
         let answer = outcome.and_then(|mut report| {
             let changed = report.inserted + report.updated + report.deleted + report.cascaded > 0;
             report.retries = retries;
-            report.manifest_version = match &published {
-                Ok(v) if changed => *v,
-                Ok(_) => read_at,
+            (report.manifest_version, report.commit) = match &published {
+                Ok(v) if changed => v.clone(),
+                Ok(_) => read_at.clone(),
                 Err(e) if changed => return Err(e.duplicate()),
-                Err(_) => read_at,
+                // A conditional write that changes nothing still names
+                // the head it expected.
+                Err(e @ Error::HeadMoved { .. }) => return Err(e.duplicate()),
+                Err(_) => read_at.clone(),
             };
             Ok(report)
         });

@@ -40,6 +40,7 @@ use crate::load::rules::ValueRules;
 use crate::load::value::{Cell, convert_property, endpoint_id, node_id};
 use crate::schema::{PropType, TypeDef, TypeKind};
 use crate::storage::columns::{DST, ID, SRC};
+use crate::storage::commit::TypeCounts;
 
 /// What a mutation changed.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -47,6 +48,9 @@ pub struct MutationReport {
     /// The manifest version that publishes the change (unchanged when the
     /// mutation matched nothing).
     pub manifest_version: u64,
+    /// The commit that holds the change (the head read when the mutation
+    /// matched nothing).
+    pub commit: String,
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
@@ -131,6 +135,21 @@ impl<'g> Change<'g> {
         }
     }
 
+    /// Rows this change inserts, updates (stored rows rewritten) and
+    /// deletes, for the commit record.
+    fn counts(&self) -> TypeCounts {
+        let mut c = TypeCounts::default();
+        for r in self.live() {
+            if self.removed.contains_key(&r.id) {
+                c.updated += 1;
+            } else {
+                c.inserted += 1;
+            }
+        }
+        c.deleted = self.removed.keys().filter(|id| self.pos.get(*id).and_then(|&i| self.rows[i].as_ref()).is_none()).count() as u64;
+        c
+    }
+
     /// Nothing to write: no live row (rows written and deleted again here
     /// leave none) and no stored row removed.
     fn is_empty(&self) -> bool {
@@ -143,9 +162,10 @@ fn rejected(code: &'static str, message: impl Into<String>) -> Error {
 }
 
 /// Runs `stmts` as one atomic write, in the next batch of `graph`'s writes.
-pub async fn run(graph: &crate::graph::Graph, stmts: &[MutationPlan], env: Env) -> Result<MutationReport> {
+pub async fn run(graph: &crate::graph::Graph, stmts: &[MutationPlan], env: Env, opts: &crate::graph::WriteOptions) -> Result<MutationReport> {
     graph.require_writable()?;
-    batch::submit(graph, stmts.to_vec(), env).await
+    opts.validate()?;
+    batch::submit(graph, stmts.to_vec(), env, opts.clone()).await
 }
 
 struct Mutator<'a, 'g> {

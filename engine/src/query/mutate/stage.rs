@@ -9,27 +9,31 @@ use lance::dataset::{InsertBuilder, WriteMode};
 
 use super::{Change, Mutator};
 use crate::error::{Error, Result};
-use crate::graph::Graph;
+use crate::graph::{Graph, WriteOptions};
 use crate::graph::write::{StagedWrite, commit_and_publish};
 use crate::load::builder::TypeBatch;
 
 impl<'a, 'g> Mutator<'a, 'g> {
-    /// Publishes every change as one write; the manifest version that
-    /// holds them (the snapshot's when there is nothing to write).
-    pub(super) async fn commit(&mut self, graph: &Graph) -> Result<u64> {
+    /// Publishes every change as one write, a commit made with `opts`; the
+    /// manifest version and commit that hold them (the snapshot's when
+    /// there is nothing to write).
+    pub(super) async fn commit(&mut self, graph: &Graph, opts: &WriteOptions) -> Result<(u64, String)> {
         let snap = &self.view.snap;
         let mut staged = Vec::new();
+        let mut counts = BTreeMap::new();
         for c in self.changes.values().filter(|c| !c.is_empty()) {
             self.consulted.insert(c.t.table_key());
             staged.push(self.stage(c).await?);
+            counts.insert(c.t.name.clone(), c.counts());
         }
         if staged.is_empty() {
-            return Ok(snap.manifest_version);
+            return Ok((snap.manifest_version, snap.commit.id.clone()));
         }
         let reads: Vec<(String, u64)> = snap.tables.iter().filter(|t| self.consulted.contains(&t.key)).map(|t| (t.key.clone(), t.version)).collect();
-        let published =
-            commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), crate::graph::sidecar::WriteKind::Mutation, staged, &reads).await?;
-        Ok(published.version)
+        let kind = crate::graph::sidecar::WriteKind::Mutation;
+        let draft = opts.draft(kind.commit_kind(), counts);
+        let published = commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), kind, staged, &reads, draft).await?;
+        Ok((published.version, published.commit.id))
     }
 
     async fn stage(&self, c: &Change<'g>) -> Result<StagedWrite> {

@@ -1,0 +1,99 @@
+//! One graph's history: its commits, newest first, and one commit by id
+//! (`read`); and how the data routes take `at` (read as of a commit or a
+//! time) and `If-Match` (write only over this commit).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderMap, Uri};
+use omnigraph::graph::history::{At, MAX_PAGE};
+use omnigraph_policy::Action;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::access::{GraphId, gate, params};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::graphs::ErrorBody;
+use crate::routes::replies::{CommitReply, CommitsReply};
+use crate::state::{Actor, Shared, authorize_graph};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommitsParams {
+    /// How many commits (default 20, at most 1000).
+    pub limit: Option<usize>,
+    /// Start just before this commit (the `next` of the previous page).
+    pub before: Option<String>,
+}
+
+/// Where a read looks: `?at=<commit id | RFC 3339 time>` (or `"at"` in a
+/// query body); the head when absent.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtParams {
+    /// A commit id, or a time (the last commit at or before it).
+    pub at: Option<String>,
+}
+
+/// `at` parsed (`400` when it is neither a commit id nor a time).
+pub fn parse_at(at: Option<&str>) -> ApiResult<Option<At>> {
+    Ok(at.map(At::parse).transpose()?)
+}
+
+/// The commit a write must publish over: the `If-Match` header
+/// (`"<commit>"`, quotes optional) or the body's `if_commit`, not both.
+pub fn if_commit(headers: &HeaderMap, body: Option<String>) -> ApiResult<Option<String>> {
+    let header = match headers.get(axum::http::header::IF_MATCH) {
+        None => None,
+        Some(v) => {
+            let v = v.to_str().map_err(|_| ApiError::bad_body("If-Match: not text"))?.trim();
+            Some(v.trim_matches('"').to_string())
+        }
+    };
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => Err(ApiError::bad_body("If-Match and `if_commit` name different commits; give one")),
+        (h, b) => Ok(h.or(b)),
+    }
+}
+
+/// The graph's commits, newest first, a page at a time (`read`).
+#[utoipa::path(get, path = "/graphs/{id}/commits", tag = "history", params(("id" = String, Path), CommitsParams), security(("bearer" = [])),
+    responses((status = 200, body = CommitsReply), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "`before` names a commit cleanup removed (`OG-HISTORY-002`)", body = ErrorBody)))]
+pub async fn commits(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    id: GraphId,
+    q: Result<Query<CommitsParams>, QueryRejection>,
+) -> ApiResult<Json<CommitsReply>> {
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
+    let p = params(q)?;
+    let limit = p.limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_body(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let s = state.registry.resolve(&id).await?;
+    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+    Ok(Json(s.graph.commits(limit, p.before.as_deref()).await?.into()))
+}
+
+/// One commit: its actor, time, kind, message and what it changed (`read`).
+#[utoipa::path(get, path = "/graphs/{id}/commits/{commit}", tag = "history", params(("id" = String, Path), ("commit" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CommitReply), (status = 404, body = ErrorBody),
+        (status = 410, description = "Cleanup removed it (`OG-HISTORY-002`)", body = ErrorBody)))]
+pub async fn commit(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    id: GraphId,
+    uri: Uri,
+) -> ApiResult<Json<CommitReply>> {
+    gate(&state, &actor, Action::Read, &id).await?;
+    let GraphId(id) = id;
+    // Taken from the path as sent (a malformed id is a coded 404 below).
+    let raw = uri.path().split('/').nth(4).unwrap_or_default();
+    let commit: String = percent_encoding::percent_decode_str(raw).decode_utf8_lossy().chars().take(64).collect();
+    let s = state.registry.resolve(&id).await?;
+    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+    Ok(Json(s.graph.commit(&commit).await?.into()))
+}
