@@ -17,7 +17,9 @@ pub async fn run(session: &omnigraph::Session, command: CommitCommand, json: boo
                 return Err(CliError::invalid_argument(format!("--limit must be 1 to {MAX_PAGE}")));
             }
             let page = match target.resolve()? {
-                Target::Store(store) => serde_json::to_value(Graph::open(&store, session).await?.commits(limit, before.as_deref()).await?).expect("serializable"),
+                Target::Store(store) => {
+                    serde_json::to_value(Graph::open(&store, session).await?.commits(limit, before.as_deref()).await?).expect("serializable")
+                }
                 Target::Remote(r, g) => {
                     let mut path = format!("{}?limit={limit}", graph_path(&g, "commits"));
                     if let Some(b) = &before {

@@ -7,6 +7,7 @@ mod auth;
 mod common;
 mod crash;
 mod fuzz;
+mod history;
 mod hostile;
 mod lifecycle;
 mod limits;

@@ -131,7 +131,16 @@ pub async fn fold(graph: &Graph, tables: Option<&[String]>) -> Result<Vec<String
     }
     let folded: Vec<String> = staged.iter().map(|s| s.key.clone()).collect();
     if !staged.is_empty() {
-        commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), super::sidecar::WriteKind::Fold, staged, &[], crate::storage::commit::CommitDraft::system("fold")).await?;
+        commit_and_publish(
+            graph,
+            snap.manifest_ds(),
+            snap.manifest_state(),
+            super::sidecar::WriteKind::Fold,
+            staged,
+            &[],
+            crate::storage::commit::CommitDraft::system("fold"),
+        )
+        .await?;
     }
     Ok(folded)
 }

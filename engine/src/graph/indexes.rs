@@ -94,7 +94,16 @@ pub async fn ensure(graph: &Graph) -> Result<usize> {
     }
     if !staged.is_empty() {
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
-        commit_and_publish(graph, snap.manifest_ds(), snap.manifest_state(), super::sidecar::WriteKind::Index, staged, &reads, crate::storage::commit::CommitDraft::system("index")).await?;
+        commit_and_publish(
+            graph,
+            snap.manifest_ds(),
+            snap.manifest_state(),
+            super::sidecar::WriteKind::Index,
+            staged,
+            &reads,
+            crate::storage::commit::CommitDraft::system("index"),
+        )
+        .await?;
     }
     Ok(built)
 }

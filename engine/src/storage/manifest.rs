@@ -146,13 +146,7 @@ pub async fn read(root: &Root, version: Option<u64>) -> Result<(Arc<Dataset>, Ma
 
 async fn read_state(ds: &Dataset) -> Result<ManifestState> {
     let batches = scan_rows(ds, None).await?;
-    let mut state = ManifestState {
-        version: ds.version().version,
-        genesis_id: None,
-        tables: BTreeMap::new(),
-        fence: None,
-        commit: recorded_commit(ds).await?,
-    };
+    let mut state = ManifestState { version: ds.version().version, genesis_id: None, tables: BTreeMap::new(), fence: None, commit: recorded_commit(ds).await? };
     apply_rows(&mut state, &batches);
     Ok(state)
 }
@@ -183,12 +177,7 @@ async fn scan_rows(ds: &Dataset, fragments: Option<Vec<lance_table::format::Frag
     if let Some(f) = fragments {
         scan.with_fragments(f);
     }
-    scan.try_into_stream()
-        .await
-        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?
-        .try_collect()
-        .await
-        .map_err(|e| Error::lance_open(MANIFEST_TABLE, e))
+    scan.try_into_stream().await.map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?.try_collect().await.map_err(|e| Error::lance_open(MANIFEST_TABLE, e))
 }
 
 /// Folds manifest rows into `state`: the highest version per table key
@@ -228,7 +217,6 @@ fn apply_rows(state: &mut ManifestState, batches: &[RecordBatch]) {
         }
     }
 }
-
 
 /// The commit `ds`'s version records (one read of its transaction, which
 /// the session caches); for a version written before commits were
@@ -364,7 +352,14 @@ pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option
 /// [`publish`] for a recovery roll-back, which may pass a retired fence: it
 /// only records table versions whose content equals what is already
 /// published, so that later writes can pin their commits again.
-pub async fn publish_rollback(root: &Root, ds: Arc<Dataset>, state: ManifestState, updates: &[TableUpdate], op_id: &str, draft: &CommitDraft) -> Result<ManifestState> {
+pub async fn publish_rollback(
+    root: &Root,
+    ds: Arc<Dataset>,
+    state: ManifestState,
+    updates: &[TableUpdate],
+    op_id: &str,
+    draft: &CommitDraft,
+) -> Result<ManifestState> {
     publish_impl(root, ds, state, updates, &[], op_id, draft, true).await.map(|(_, state)| state)
 }
 

@@ -65,7 +65,14 @@ pub async fn commit_pinned(ds: Arc<Dataset>, txn: Transaction, table: &str, op_i
 
 /// [`commit_pinned`] that also records `extra` (a property name and value)
 /// on the version: `__manifest` versions record their commit this way.
-pub async fn commit_pinned_with(ds: Arc<Dataset>, mut txn: Transaction, table: &str, op_id: &str, role: &str, extra: Option<(&str, String)>) -> Result<Dataset> {
+pub async fn commit_pinned_with(
+    ds: Arc<Dataset>,
+    mut txn: Transaction,
+    table: &str,
+    op_id: &str,
+    role: &str,
+    extra: Option<(&str, String)>,
+) -> Result<Dataset> {
     let read = ds.version().version;
     let uri = ds.uri().to_string();
     txn.read_version = read;

@@ -56,7 +56,10 @@ fn every_write_is_a_commit_with_its_actor_kind_message_and_changes() {
         assert_eq!(page.next, None);
         let [del, age, add, index, load, init] = &page.commits[..] else { unreachable!() };
         assert_eq!(index.actor, "omnigraph");
-        assert_eq!((del.id.as_str(), age.id.as_str(), add.id.as_str(), load.id.as_str()), (deleted.commit.as_str(), aged.commit.as_str(), added.commit.as_str(), loaded.commit.as_str()));
+        assert_eq!(
+            (del.id.as_str(), age.id.as_str(), add.id.as_str(), load.id.as_str()),
+            (deleted.commit.as_str(), aged.commit.as_str(), added.commit.as_str(), loaded.commit.as_str())
+        );
         assert_eq!((load.actor.as_str(), load.message.as_deref()), ("loader", Some("first people")));
         assert_eq!((add.actor.as_str(), add.message.as_deref()), ("alice", Some("add grace")));
         assert_eq!((age.actor.as_str(), age.message.as_deref()), ("bob", None));

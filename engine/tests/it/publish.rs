@@ -45,10 +45,17 @@ fn a_writer_that_lost_the_race_gets_expected_version_mismatch() {
         load(&g.uri(), LoadMode::Append, r#"{"type":"Person","data":{"name":"first"}}"#).await.unwrap();
         let after_winner = graph.snapshot().await.unwrap();
 
-        let err =
-            commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[], Default::default())
-                .await
-                .unwrap_err();
+        let err = commit_and_publish(
+            &graph,
+            old.manifest_ds(),
+            old.manifest_state(),
+            omnigraph::graph::sidecar::WriteKind::Other("test".into()),
+            vec![staged],
+            &[],
+            Default::default(),
+        )
+        .await
+        .unwrap_err();
         match &err {
             Error::ExpectedVersionMismatch { table, expected, actual } => {
                 assert_eq!(table, "node:Person");
@@ -79,9 +86,17 @@ fn writers_of_different_tables_both_publish() {
         let staged = stage_person(&graph, &old, "p1").await;
         // A Company write lands first and moves the manifest.
         load(&g.uri(), LoadMode::Append, r#"{"type":"Company","data":{"name":"c1"}}"#).await.unwrap();
-        commit_and_publish(&graph, old.manifest_ds(), old.manifest_state(), omnigraph::graph::sidecar::WriteKind::Other("test".into()), vec![staged], &[], Default::default())
-            .await
-            .unwrap();
+        commit_and_publish(
+            &graph,
+            old.manifest_ds(),
+            old.manifest_state(),
+            omnigraph::graph::sidecar::WriteKind::Other("test".into()),
+            vec![staged],
+            &[],
+            Default::default(),
+        )
+        .await
+        .unwrap();
         let counts = row_counts(&g.uri()).await;
         assert_eq!((counts["Person"], counts["Company"]), (1, 1));
     });

@@ -82,12 +82,7 @@ pub async fn commits(
 #[utoipa::path(get, path = "/graphs/{id}/commits/{commit}", tag = "history", params(("id" = String, Path), ("commit" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = CommitReply), (status = 404, body = ErrorBody),
         (status = 410, description = "Cleanup removed it (`OG-HISTORY-002`)", body = ErrorBody)))]
-pub async fn commit(
-    State(state): State<Shared>,
-    Extension(actor): Extension<Actor>,
-    id: GraphId,
-    uri: Uri,
-) -> ApiResult<Json<CommitReply>> {
+pub async fn commit(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, uri: Uri) -> ApiResult<Json<CommitReply>> {
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
     // Taken from the path as sent (a malformed id is a coded 404 below).

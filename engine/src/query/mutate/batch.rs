@@ -79,10 +79,11 @@ pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env, op
         // the requests that arrive meanwhile join this batch.
         retry::before_write(graph).await;
         // Only mutations wait in the queue.
-        let same = |a: &crate::graph::write_queue::Waiting, b: &crate::graph::write_queue::Waiting| match (a.downcast_ref::<Waiting>(), b.downcast_ref::<Waiting>()) {
-            (Some(a), Some(b)) => joins(a, b),
-            _ => false,
-        };
+        let same =
+            |a: &crate::graph::write_queue::Waiting, b: &crate::graph::write_queue::Waiting| match (a.downcast_ref::<Waiting>(), b.downcast_ref::<Waiting>()) {
+                (Some(a), Some(b)) => joins(a, b),
+                _ => false,
+            };
         let batch: Vec<Waiting> = queue.take(MAX_BATCH, same).into_iter().filter_map(|w| w.downcast::<Waiting>().ok().map(|w| *w)).collect();
         let mine = batch.iter().any(|w| w.ticket == ticket);
         let g = graph.clone();

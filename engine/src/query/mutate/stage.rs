@@ -9,8 +9,8 @@ use lance::dataset::{InsertBuilder, WriteMode};
 
 use super::{Change, Mutator};
 use crate::error::{Error, Result};
-use crate::graph::{Graph, WriteOptions};
 use crate::graph::write::{StagedWrite, commit_and_publish};
+use crate::graph::{Graph, WriteOptions};
 use crate::load::builder::TypeBatch;
 
 impl<'a, 'g> Mutator<'a, 'g> {
