@@ -10,6 +10,7 @@ mod common;
 mod crash;
 mod docs;
 mod durability;
+mod history;
 mod init_race;
 mod policy;
 mod query;
