@@ -327,8 +327,16 @@ fn run_page(relative: &str) {
 }
 
 /// The pages the docs test runs; a new page must be added here.
-const PAGES: [&str; 7] =
-    ["README.md", "docs/user/schema.md", "docs/user/jsonl.md", "docs/user/queries.md", "docs/user/cli.md", "docs/user/graphs.md", "docs/user/server.md"];
+const PAGES: [&str; 8] = [
+    "README.md",
+    "docs/user/schema.md",
+    "docs/user/jsonl.md",
+    "docs/user/queries.md",
+    "docs/user/cli.md",
+    "docs/user/graphs.md",
+    "docs/user/server.md",
+    "docs/user/history.md",
+];
 
 #[test]
 fn every_user_page_is_tested() {
@@ -394,6 +402,11 @@ fn graphs_page() {
 #[test]
 fn server_page() {
     run_page("docs/user/server.md");
+}
+
+#[test]
+fn history_page() {
+    run_page("docs/user/history.md");
 }
 
 /// Every `OG-AREA-NNN` written out in `text`.
