@@ -82,7 +82,10 @@ fn a_crashed_write_rolled_forward_keeps_its_actor_and_message() {
     let g = w.graph();
     w.ok(&["init", "--schema", "schema.pg", &g]);
     let add = "query add($n: String) { insert Person { name: $n } }";
-    let o = w.run_with_failpoint("write.before_publish", &["mutate", "--store", &g, "-e", add, "--params", "{\"n\":\"eve\"}", "--as", "crashy", "-m", "before the crash"]);
+    let o = w.run_with_failpoint(
+        "write.before_publish",
+        &["mutate", "--store", &g, "-e", add, "--params", "{\"n\":\"eve\"}", "--as", "crashy", "-m", "before the crash"],
+    );
     assert!(killed_by_abort(&o), "the failpoint must abort: {}", stderr(&o));
     w.ok(&["recover", "--store", &g, "--apply"]);
     let page = json(&w.ok(&["commit", "list", "--store", &g, "--json"]));

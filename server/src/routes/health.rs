@@ -24,9 +24,8 @@ pub struct Health {
     /// on the same graph) and ran again on the new head, over every served
     /// graph since it was opened (docs/user/server.md, "Concurrent writes").
     pub write_retries: u64,
-    /// Writes that waited (at most 200 ms) for another server's lost write
-    /// to run again before they ran: how the servers on one graph take
-    /// turns (docs/user/server.md, "Concurrent writes").
+    /// Writes that waited (at most 1 s) for another server's turn before
+    /// they ran: how the servers writing to one graph take turns (docs/user/server.md, "Concurrent writes").
     pub write_waits: u64,
     /// The query cache all served graphs share.
     pub query_cache: CacheHealth,
