@@ -141,3 +141,21 @@ async fn of_two_if_match_writes_on_one_head_one_lands_and_the_other_gets_412() {
         .body(json!({"query": ADD, "params": {"n": "w"}, "if_commit": h}).to_string());
     assert_eq!(send(both).await.code(), "OG-HTTP-001");
 }
+
+#[tokio::test]
+async fn history_on_s3_lists_reads_back_and_refuses_a_moved_head() {
+    let Some(cat) = s3_catalog("history") else { return };
+    let s = Server::start(&cat);
+    let api = Api::new(&s);
+    api.create_loaded("g").await;
+    let loaded = head(&api).await;
+    let m = api.post("/graphs/g/mutate", &json!({"query": AGE, "params": {"n": "alice", "a": 77}, "message": "on s3"})).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    let page = api.get("/graphs/g/commits").await.json();
+    assert_eq!((page["commits"][0]["message"].clone(), page["commits"][0]["id"].clone()), (json!("on s3"), m.json()["commit"].clone()));
+    let then = api.post("/graphs/g/query", &json!({"query": NAMES, "at": loaded})).await;
+    assert_eq!(then.json()["rows"][0]["p.age"], json!(31), "{}", then.text);
+    let stale = api.post("/graphs/g/mutate", &json!({"query": ADD, "params": {"n": "z"}, "if_commit": loaded})).await;
+    assert_eq!((stale.status, stale.code()), (412, "OG-HISTORY-003".to_string()), "{}", stale.text);
+    assert_eq!(stale.json()["details"]["head"], m.json()["commit"]);
+}
