@@ -60,6 +60,18 @@ pub enum Command {
         #[command(subcommand)]
         command: CommitCommand,
     },
+    /// Entity-level changes after a commit, commit by commit (JSON lines with
+    /// --json): rows inserted, properties updated (old and new), ids deleted.
+    Changes {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The commit to start after.
+        #[arg(long, value_name = "COMMIT")]
+        from: String,
+        /// The last commit to include (default: the head).
+        #[arg(long, value_name = "COMMIT")]
+        to: Option<String>,
+    },
     /// Typecheck queries against a schema, without a graph.
     Lint {
         /// The .pg schema file.

@@ -113,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Export { target, at, type_name, output } => export_cmd(session, target, at.at, type_name, output, json).await?,
         Command::Commit { command } => crate::history::run(session, command, json).await?,
+        Command::Changes { target, from, to } => crate::history::changes(session, target, from, to, json).await?,
         Command::Schema { command: SchemaCommand::Show(target) } => {
             let doc = match target.resolve()? {
                 Target::Store(store) => {

@@ -68,6 +68,41 @@ pub async fn run(session: &omnigraph::Session, command: CommitCommand, json: boo
     Ok(())
 }
 
+/// `omnigraph changes`: one JSON line per commit with `--json`, else a
+/// line per commit and one per changed entity.
+pub async fn changes(session: &omnigraph::Session, target: crate::cli::GraphTarget, from: String, to: Option<String>, json: bool) -> Result<(), CliError> {
+    let g = match target.resolve()? {
+        Target::Store(store) => Graph::open(&store, session).await?,
+        Target::Remote(..) => return Err(CliError::invalid_argument("`changes` reads a graph directly (--store); through a server it is not available yet")),
+    };
+    // Written as they come; a reader that goes away (`| head`) ends the
+    // command with an I/O error, not a panic.
+    let mut print = |c: Json| -> omnigraph::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if json {
+            writeln!(out, "{c}")?;
+            return Ok(());
+        }
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+        writeln!(out, "{}  {}  {:<12} {}", s("commit"), s("time"), s("actor"), s("kind"))?;
+        for (t, ch) in c["changes"].as_object().into_iter().flatten() {
+            for row in ch["inserted"].as_array().into_iter().flatten() {
+                writeln!(out, "  + {row}")?;
+            }
+            for u in ch["updated"].as_array().into_iter().flatten() {
+                writeln!(out, "  ~ {t} {} {} -> {}", u["id"], u["old"], u["new"])?;
+            }
+            for id in ch["deleted"].as_array().into_iter().flatten() {
+                writeln!(out, "  - {t} {id}")?;
+            }
+        }
+        Ok(())
+    };
+    omnigraph::changes::changes(&g, &from, to.as_deref(), &mut print).await?;
+    Ok(())
+}
+
 /// One commit on one line: id, time, actor, kind, changes, message.
 fn line(c: &Json) -> String {
     let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();

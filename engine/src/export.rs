@@ -24,7 +24,7 @@ pub struct ExportReport {
     pub rows: u64,
 }
 
-fn row_json(t: &TypeDef, b: &RecordBatch, i: usize) -> Value {
+pub(crate) fn row_json(t: &TypeDef, b: &RecordBatch, i: usize) -> Value {
     let mut line = Map::new();
     let id = b.column_by_name(ID).expect("id").as_string::<i32>().value(i).to_string();
     let mut data = Map::new();

@@ -18,6 +18,7 @@
 //!   HTTP statuses and meanings, once.
 
 pub mod allocator;
+pub mod changes;
 pub mod codes;
 pub mod error;
 pub mod export;

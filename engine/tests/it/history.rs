@@ -220,3 +220,54 @@ fn a_bad_message_or_actor_is_refused_and_writes_nothing() {
         assert_eq!(g.commit(&r.commit).await.unwrap().message.as_deref(), Some("line one\nline two"));
     });
 }
+
+#[test]
+fn changes_list_each_commit_s_inserted_updated_and_deleted_entities_in_order() {
+    rt().block_on(async {
+        let t = new_graph(SCHEMA).await;
+        let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let start = g.snapshot().await.unwrap().commit.id;
+        let a = mutate(&g, ADD, json!({"n": "ada", "a": 36}), &by("a", None)).await.unwrap();
+        mutate(&g, ADD, json!({"n": "alan", "a": 41}), &by("a", None)).await.unwrap();
+        let aged = mutate(&g, AGE, json!({"n": "ada", "a": 37}), &by("b", Some("birthday"))).await.unwrap();
+        let gone = mutate(&g, DEL, json!({"n": "alan"}), &by("b", None)).await.unwrap();
+
+        let mut seen = Vec::new();
+        let n = omnigraph::changes::changes(&g, &start, None, &mut |c| {
+            seen.push(c);
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(n, 4);
+        let ids: Vec<&str> = seen.iter().map(|c| c["commit"].as_str().unwrap()).collect();
+        assert_eq!((ids[0], ids[2], ids[3]), (a.commit.as_str(), aged.commit.as_str(), gone.commit.as_str()), "in commit order");
+        let p = |i: usize| seen[i]["changes"]["Person"].clone();
+        assert_eq!(p(0)["inserted"][0]["data"], json!({"name": "ada", "age": 36}), "{}", seen[0]);
+        assert_eq!((p(0)["updated"].as_array().unwrap().len(), p(0)["deleted"].as_array().unwrap().len()), (0, 0));
+        let u = &p(2)["updated"][0];
+        assert_eq!((u["old"].clone(), u["new"].clone()), (json!({"age": 36}), json!({"age": 37})), "only the changed property: {u}");
+        assert_eq!(seen[2]["message"], json!("birthday"));
+        assert_eq!((p(3)["deleted"].as_array().unwrap().len(), p(3)["inserted"].as_array().unwrap().len()), (1, 0));
+
+        // A range, a cursor that resumes, and a range backwards.
+        let mut resumed = Vec::new();
+        omnigraph::changes::changes(&g, &aged.commit, None, &mut |c| {
+            resumed.push(c["commit"].as_str().unwrap().to_string());
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(resumed, vec![gone.commit.clone()]);
+        let mut none = 0;
+        omnigraph::changes::changes(&g, &a.commit, Some(&a.commit), &mut |_| {
+            none += 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(none, 0);
+        let e = omnigraph::changes::changes(&g, &gone.commit, Some(&a.commit), &mut |_| Ok(())).await.unwrap_err();
+        assert_eq!(e.code(), "OG-ARG-001");
+    });
+}
