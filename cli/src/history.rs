@@ -71,10 +71,7 @@ pub async fn run(session: &omnigraph::Session, command: CommitCommand, json: boo
 /// `omnigraph changes`: one JSON line per commit with `--json`, else a
 /// line per commit and one per changed entity.
 pub async fn changes(session: &omnigraph::Session, target: crate::cli::GraphTarget, from: String, to: Option<String>, json: bool) -> Result<(), CliError> {
-    let g = match target.resolve()? {
-        Target::Store(store) => Graph::open(&store, session).await?,
-        Target::Remote(..) => return Err(CliError::invalid_argument("`changes` reads a graph directly (--store); through a server it is not available yet")),
-    };
+    let target = target.resolve()?;
     // Written as they come; a reader that goes away (`| head`) ends the
     // command with an I/O error, not a panic.
     let mut print = |c: Json| -> omnigraph::Result<()> {
@@ -99,7 +96,27 @@ pub async fn changes(session: &omnigraph::Session, target: crate::cli::GraphTarg
         }
         Ok(())
     };
-    omnigraph::changes::changes(&g, &from, to.as_deref(), &mut print).await?;
+    match target {
+        Target::Store(store) => {
+            let g = Graph::open(&store, session).await?;
+            omnigraph::changes::changes(&g, &from, to.as_deref(), &mut print).await?;
+        }
+        Target::Remote(r, g) => {
+            let mut path = format!("{}?from={}", graph_path(&g, "changes"), encode(&from));
+            if let Some(t) = &to {
+                path.push_str(&format!("&to={}", encode(t)));
+            }
+            let mut body = Vec::new();
+            r.get_into(&path, &mut body).await?;
+            for line in String::from_utf8_lossy(&body).lines() {
+                let c: Json = serde_json::from_str(line).map_err(|e| CliError::invalid_argument(format!("the server's changes are not JSON lines: {e}")))?;
+                // The server's last line is its cursor; the commits say it too.
+                if c.get("commit").is_some() {
+                    print(c)?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -68,6 +68,16 @@ async fn commits_name_the_token_actor_and_reads_go_back_to_any_commit() {
     let now = reader.query("g", NAMES, json!({})).await;
     assert!(now.text.contains("99"), "{}", now.text);
 
+    // The changes after the commit that added dora: the update, then the cursor.
+    let ch = reader.get(&format!("/graphs/g/changes?from={added}")).await;
+    assert_eq!(ch.status, 200, "{}", ch.text);
+    let lines: Vec<Json> = ch.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{}", ch.text);
+    assert_eq!(lines[0]["changes"]["Person"]["updated"][0]["new"], json!({"age": 99}), "{}", ch.text);
+    assert_eq!(lines[1]["next"], lines[0]["commit"]);
+    let more = reader.get(&format!("/graphs/g/changes?from={}", lines[1]["next"].as_str().unwrap())).await;
+    assert_eq!(more.text.lines().count(), 1, "only the cursor: {}", more.text);
+
     // Unknown, malformed, hostile: coded, and the server stays up.
     let cases = [
         ("/graphs/g/commits/01M96AZQTR00000000FFFFCD7E", 404, "OG-HISTORY-001"),
@@ -79,6 +89,8 @@ async fn commits_name_the_token_actor_and_reads_go_back_to_any_commit() {
         ("/graphs/g/snapshot?at=yesterday", 400, "OG-ARG-001"),
         ("/graphs/g/snapshot?at=1999-01-01T00:00:00Z", 404, "OG-HISTORY-001"),
         ("/graphs/g/export?at=01M96AZQTR00000000FFFFCD7E", 404, "OG-HISTORY-001"),
+        ("/graphs/g/changes?from=zzz", 404, "OG-HISTORY-001"),
+        ("/graphs/g/changes", 400, "OG-HTTP-014"),
     ];
     for (path, status, code) in cases {
         let r = admin.get(path).await;

@@ -88,6 +88,19 @@ async fn direct_and_remote_commands_print_the_same() {
     let after = same(&["query", "-e", q, "--format", "csv"]);
     assert!(after.stdout.contains("dan"));
 
+    // History reads print the same too.
+    let page: serde_json::Value = serde_json::from_str(&same(&["--json", "commit", "list"]).stdout).unwrap();
+    let first = page["commits"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_string();
+    same(&["commit", "list", "--limit", "2"]);
+    same(&["commit", "show", &first]);
+    same(&["--json", "commit", "show", &first]);
+    same(&["--json", "snapshot", "--at", &first]);
+    same(&["query", "-e", q, "--at", &first, "--format", "jsonl"]);
+    let ch = same(&["--json", "changes", "--from", &first]);
+    assert!(ch.stdout.contains("\"dan\""), "{}", ch.stdout);
+    same(&["changes", "--from", &first]);
+    same(&["commit", "show", "01M96AZQTR00000000FFFFCD7E"]);
+
     // Lifecycle commands.
     let cat = ["--catalog", catalog.as_str()];
     let srv = ["--server", url.as_str()];

@@ -48,6 +48,7 @@ pub struct CommitPage {
     pub commits: Vec<Commit>,
     /// Pass as `before` for the next page; `None` on the last page (the
     /// first commit, or the oldest one cleanup kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
 

@@ -46,6 +46,7 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(data::snapshot))
         .routes(routes!(history::commits))
         .routes(routes!(history::commit))
+        .routes(routes!(history::changes))
 }
 
 /// The paths and operations of every route (for `openapi::document`).
