@@ -174,28 +174,35 @@ async fn a_crash_between_a_lost_race_and_its_retry_loses_nothing_acknowledged() 
     let mut doomed =
         Server::start_with(dir.path(), Opts { args: vec![], env: vec![("OMNIGRAPH_FAILPOINT", "write.before_retry".to_string()), short_lease.clone()] });
     let steady = Server::start_with(dir.path(), Opts { args: vec![], env: vec![short_lease.clone()] });
-    let mut clients = Vec::new();
-    for c in 0..8 {
-        let url = if c % 2 == 0 { doomed.url.clone() } else { steady.url.clone() };
-        clients.push(tokio::spawn(async move {
-            let api = Api { base: url, token: None, http: client() };
-            let mut acked = Vec::new();
-            for i in 0..40 {
-                let key = format!("c{c}-{i}");
-                let body = json!({"query": INSERT, "params": {"k": key}}).to_string();
-                match api.http.post(format!("{}/graphs/g/mutate", api.base)).header("content-type", "application/json").body(body).send().await {
-                    Ok(r) if r.status() == 200 => acked.push(key),
-                    Ok(r) => panic!("client {c}: {} {}", r.status(), r.text().await.unwrap_or_default()),
-                    // The doomed server died: its client stops.
-                    Err(_) => break,
-                }
-            }
-            acked
-        }));
-    }
+    // In rounds: each round starts when the last one is answered, so no
+    // server waits for the other's turn (`graph::intents`) and the two race
+    // afresh; the doomed one loses a round sooner or later and crashes.
+    let http = client();
     let mut acked = Vec::new();
-    for c in clients {
-        acked.extend(c.await.unwrap());
+    let mut doomed_up = true;
+    for round in 0..60 {
+        let mut sent = Vec::new();
+        for c in 0..8 {
+            if c % 2 == 0 && !doomed_up {
+                continue;
+            }
+            let base = if c % 2 == 0 { doomed.url.clone() } else { steady.url.clone() };
+            let key = format!("c{c}-{round}");
+            let body = json!({"query": INSERT, "params": {"k": key}}).to_string();
+            let req = http.post(format!("{base}/graphs/g/mutate")).header("content-type", "application/json").body(body);
+            sent.push((c, key, tokio::spawn(req.send())));
+        }
+        for (c, key, r) in sent {
+            match r.await.unwrap() {
+                Ok(r) if r.status() == 200 => acked.push(key),
+                Ok(r) => panic!("client {c}: {} {}", r.status(), r.text().await.unwrap_or_default()),
+                // The doomed server died: its clients stop.
+                Err(_) => doomed_up = false,
+            }
+        }
+        if !doomed_up && round > 5 {
+            break;
+        }
     }
     let status = tokio::time::timeout(std::time::Duration::from_secs(60), doomed.exited()).await;
     assert!(matches!(status, Ok(s) if !s.success()), "the doomed server never lost a race (or did not stop at the failpoint): {}", doomed.stderr());
