@@ -187,6 +187,26 @@ pub fn stream_body(body: Body, limit: usize, idle: std::time::Duration) -> (Chan
     (ChannelReader { rx, current: Bytes::new() }, over)
 }
 
+/// An NDJSON response written by `work` on a blocking thread (inside the
+/// runtime's context) through a [`ChunkWriter`]: what `/export` and
+/// `/changes` stream.
+pub fn ndjson_from_blocking(
+    stall: std::time::Duration,
+    work: impl FnOnce(&mut ChunkWriter, &tokio::runtime::Handle) + Send + 'static,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChunkWriter::new(tx, stall);
+        work(&mut w, &handle);
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut r = Body::from_stream(stream).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/x-ndjson"));
+    r
+}
+
 /// A `Write` that sends 64 KiB chunks to a streamed response body. It
 /// blocks its (dedicated) thread while the client is slow, and fails once
 /// the client is gone.

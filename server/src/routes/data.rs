@@ -10,19 +10,16 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, FromRequest, Query, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use omnigraph::load::{LoadMode, LoadOptions};
 use omnigraph_policy::Action;
 use serde::Deserialize;
-use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{GraphId, gate, params};
-use crate::body::{ChunkWriter, JsonBody, load_is_json, read_limited, stream_body};
+use crate::body::{JsonBody, load_is_json, read_limited, stream_body};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
 use crate::routes::graphs::ErrorBody;
@@ -383,14 +380,10 @@ pub async fn export(
         .await;
         checked.map(|_| s.clone())
     })?;
-    let (tx, mut rx) = mpsc::channel::<std::io::Result<bytes::Bytes>>(8);
-    let handle = tokio::runtime::Handle::current();
     let graph = s.graph.clone();
     let only = p.type_name.clone();
-    let stall = state.idle_timeout;
-    tokio::task::spawn_blocking(move || {
-        let mut w = ChunkWriter::new(tx, stall);
-        match handle.block_on(omnigraph::export::export_at(&graph, only.as_deref(), at.as_ref(), &mut w)) {
+    Ok(crate::body::ndjson_from_blocking(state.idle_timeout, move |w, handle| {
+        match handle.block_on(omnigraph::export::export_at(&graph, only.as_deref(), at.as_ref(), w)) {
             Ok(_) => {
                 let _ = w.flush();
             }
@@ -399,11 +392,7 @@ pub async fn export(
             }
             Err(e) => w.fail(format!("export stopped: {} {e}", e.code())),
         }
-    });
-    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut r = Body::from_stream(stream).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    Ok(r)
+    }))
 }
 
 /// The graph's schema: source, compiled IR and content hash (`read`).

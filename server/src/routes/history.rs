@@ -77,7 +77,6 @@ pub async fn changes(
     id: GraphId,
     q: Result<Query<ChangesParams>, QueryRejection>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
     let p = params(q)?;
@@ -88,12 +87,9 @@ pub async fn changes(
     if let Some(to) = &p.to {
         s.graph.commit(to).await?;
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(8);
-    let handle = tokio::runtime::Handle::current();
-    let (graph, stall) = (s.graph.clone(), state.idle_timeout);
-    tokio::task::spawn_blocking(move || {
+    let graph = s.graph.clone();
+    Ok(crate::body::ndjson_from_blocking(state.idle_timeout, move |w, handle| {
         use std::io::Write;
-        let mut w = crate::body::ChunkWriter::new(tx, stall);
         let mut last = from.id.clone();
         let mut emit = |c: serde_json::Value| -> omnigraph::Result<()> {
             last = c["commit"].as_str().unwrap_or_default().to_string();
@@ -107,11 +103,7 @@ pub async fn changes(
             }
             Err(e) => w.fail(format!("changes stopped: {} {e}", e.code())),
         }
-    });
-    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut r = axum::body::Body::from_stream(stream).into_response();
-    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/x-ndjson"));
-    Ok(r)
+    }))
 }
 
 /// The graph's commits, newest first, a page at a time (`read`).
