@@ -122,7 +122,9 @@ pub enum Error {
     #[error("no commit {what} in this graph")]
     CommitNotFound { what: String },
 
-    #[error("commit {id} was removed by cleanup; read a kept commit (`omnigraph commit list` shows them)")]
+    #[error(
+        "commit {id} was removed by cleanup; read a kept commit (`omnigraph commit list` shows them). A change-feed consumer whose cursor was removed re-baselines: export the graph at a kept commit (`omnigraph export --at <commit>`), then follow changes from that commit"
+    )]
     CommitPruned { id: String },
 
     #[error("the head is commit {head}, not {expected} as the write expected; nothing was written")]

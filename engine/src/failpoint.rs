@@ -25,6 +25,13 @@ pub const NAMES: &[&str] = &[
     "write.after_publish",
     // A fold's first table commit (engine/src/graph/write.rs).
     "fold.after_table_commit",
+    // Between the two table commits of a write with a follow-up
+    // (optimize: rewrite, then index rebuild; engine/src/graph/write.rs).
+    "write.before_second_step",
+    // Cleanup: after the manifest's old versions went, and after the first
+    // table's (engine/src/graph/cleanup.rs).
+    "cleanup.after_manifest",
+    "cleanup.after_first_table",
     // A write that lost the publish race, before it runs again
     // (engine/src/graph/retry.rs).
     "write.before_retry",

@@ -22,11 +22,13 @@ pub enum Action {
     Export,
     /// Schema changes.
     SchemaApply,
+    /// Maintenance of one graph: `optimize`, `cleanup`.
+    Admin,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] =
-        [Action::GraphList, Action::GraphCreate, Action::GraphDelete, Action::Read, Action::Change, Action::Export, Action::SchemaApply];
+    pub const ALL: [Action; 8] =
+        [Action::GraphList, Action::GraphCreate, Action::GraphDelete, Action::Read, Action::Change, Action::Export, Action::SchemaApply, Action::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +39,7 @@ impl Action {
             Action::Change => "change",
             Action::Export => "export",
             Action::SchemaApply => "schema_apply",
+            Action::Admin => "admin",
         }
     }
 

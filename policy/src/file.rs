@@ -8,7 +8,7 @@
 //!   analysts: [bob, carol]
 //! protected_branches: [main]
 //! rules:
-//!   - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply]
+//!   - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply, admin]
 //!     groups: [admins]
 //!     branches: [main]
 //!   - allow: [graph_list, read, export]
@@ -183,7 +183,7 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
     for n in names {
         let a = Action::parse(n).ok_or_else(|| err(format!("unknown action `{n}` (actions: {})", Action::names())))?;
         if graph_scoped && a.is_server_level() {
-            return Err(err(format!("`{a}` is a server-level action; a graph's own policy can only use read, change, export, schema_apply")));
+            return Err(err(format!("`{a}` is a server-level action; a graph's own policy can only use read, change, export, schema_apply, admin")));
         }
         if !actions.contains(&a) {
             actions.push(a);

@@ -111,7 +111,7 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<St
     };
     let op = Operation::Rewrite { groups: vec![RewriteGroup { old_fragments: old, new_fragments }], rewritten_indices: vec![], frag_reuse_index: None };
     let txn = Transaction::new(ds.version().version, op, None);
-    Ok(Some(StagedWrite { key, location: t.location(), base: ds, txn }))
+    Ok(Some(StagedWrite::new(key, t.location(), ds, txn)))
 }
 
 /// Folds the small fragments of the tables named (all when `None`) where a

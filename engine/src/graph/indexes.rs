@@ -41,8 +41,35 @@ fn indexable(ty: &PropType) -> bool {
     ty.is_keyable() || matches!(ty, PropType::F32 | PropType::F64)
 }
 
-fn index_name(col: &str) -> String {
+pub(crate) fn index_name(col: &str) -> String {
     format!("og_{col}_idx")
+}
+
+/// The transaction that rebuilds every index of `t` over all of `ds` (what
+/// `optimize` commits after rewriting fragments), or `None` when `t` has
+/// no indexed property or no rows.
+pub async fn stage_rebuild(mut ds: lance::Dataset, t: &TypeDef) -> Result<Option<Transaction>> {
+    let key = t.table_key();
+    let cols = indexed_columns(t);
+    if cols.is_empty() || ds.count_rows(None).await.map_err(|e| Error::lance(&key, e))? == 0 {
+        return Ok(None);
+    }
+    let existing = ds.load_indices().await.map_err(|e| Error::lance(&key, e))?;
+    let mut new_indices = Vec::new();
+    let mut removed_indices = Vec::new();
+    for col in cols {
+        let name = index_name(&col);
+        let params = ScalarIndexParams::default();
+        let meta = CreateIndexBuilder::new(&mut ds, &[col.as_str()], IndexType::BTree, &params)
+            .name(name.clone())
+            .replace(true)
+            .execute_uncommitted()
+            .await
+            .map_err(|e| Error::lance(&key, e))?;
+        new_indices.push(meta);
+        removed_indices.extend(existing.iter().filter(|i| i.name == name).cloned());
+    }
+    Ok(Some(Transaction::new(ds.version().version, Operation::CreateIndex { new_indices, removed_indices }, None)))
 }
 
 /// Builds missing or stale indexes; returns how many were built. Publishes
@@ -90,7 +117,7 @@ pub async fn ensure(graph: &Graph) -> Result<usize> {
             continue;
         }
         let txn = Transaction::new(ds.version().version, Operation::CreateIndex { new_indices, removed_indices }, None);
-        staged.push(StagedWrite { key, location: t.location(), base: std::sync::Arc::new(ds), txn });
+        staged.push(StagedWrite::new(key, t.location(), std::sync::Arc::new(ds), txn));
     }
     if !staged.is_empty() {
         let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();

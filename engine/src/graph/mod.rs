@@ -2,6 +2,7 @@
 //! [`Snapshot`], and change it through the [`write`] protocol, with
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
+pub mod cleanup;
 pub mod fence;
 pub mod fold;
 mod head;
@@ -10,6 +11,7 @@ pub(crate) mod indexes;
 pub mod init;
 pub(crate) mod intents;
 pub mod layout;
+pub mod optimize;
 pub mod owner;
 pub mod recovery;
 pub mod retry;
@@ -52,6 +54,9 @@ pub struct Graph {
     /// Mutations waiting to publish together, and the write turn
     /// (`write_queue`).
     writes: Arc<WriteQueue>,
+    /// The commits this handle's snapshots are reading: `cleanup` keeps
+    /// them.
+    pins: Arc<cleanup::Pins>,
 }
 
 /// One table as a snapshot publishes it.
@@ -79,6 +84,9 @@ pub struct Snapshot {
     pub(crate) state: ManifestState,
     #[serde(skip)]
     pub(crate) manifest_ds: Option<Arc<Dataset>>,
+    /// Keeps `cleanup` from removing this commit while the snapshot lives.
+    #[serde(skip)]
+    pub(crate) _pin: Option<Arc<cleanup::Pin>>,
 }
 
 impl Snapshot {
@@ -195,6 +203,7 @@ impl Graph {
             table_cache: session.new_table_cache(),
             head: Default::default(),
             writes: Default::default(),
+            pins: Default::default(),
         })
     }
 
@@ -233,6 +242,11 @@ impl Graph {
     /// other, and the mutations waiting for the next batch.
     pub fn write_queue(&self) -> &WriteQueue {
         &self.writes
+    }
+
+    /// The commits (manifest versions) snapshots of this handle read now.
+    pub(crate) fn pins(&self) -> &cleanup::Pins {
+        &self.pins
     }
 
     pub(crate) fn table_cache(&self) -> &TableCache {
@@ -297,6 +311,7 @@ impl Graph {
             schema_hash: self.schema_hash.clone(),
             tables,
             commit: state.commit.clone(),
+            _pin: Some(self.pins.pin(state.version)),
             state,
             manifest_ds: Some(ds),
         })

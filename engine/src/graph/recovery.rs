@@ -5,8 +5,11 @@
 //! write and `p` the version `__manifest` publishes now:
 //! - `p > before`: published (the write's publish landed, or a roll back did);
 //! - head `== before`, or `before + 1` made by another writer: untouched;
-//! - head `== before + 1` tagged with the op id as `write`: committed;
-//! - head `== before + 2` tagged as this op's `rollback`: rolled back;
+//! - head `== before + 1` tagged with the op id as `write`: committed
+//!   (for a write of two steps, `optimize`'s rewrite then index rebuild:
+//!   `before + 1` and `before + 2` both tagged, else partial);
+//! - the version after the write's own tagged as this op's `rollback`:
+//!   rolled back;
 //! - anything else: foreign, and recovery stops for an operator.
 //!
 //! If every table is committed, the write is rolled forward (one publish of
@@ -51,6 +54,9 @@ pub struct Recovered {
 enum TableState {
     Untouched,
     Committed,
+    /// Some of the write's versions landed, not all (a crash between the
+    /// two steps of a write with a follow-up): it can only be rolled back.
+    Partial,
     RolledBack(u64),
     Published,
 }
@@ -69,15 +75,20 @@ async fn table_state(root: &Root, t: &SidecarTable, published: u64, op_id: &str)
     if head == t.before {
         return Ok(TableState::Untouched);
     }
-    let ours_write = tag(t.before + 1).await? == Some((op_id.to_string(), "write".to_string()));
-    if !ours_write {
+    let ours = |role: &str| Some((op_id.to_string(), role.to_string()));
+    if tag(t.before + 1).await? != ours("write") {
         // Another writer won `before + 1`: this write never landed here.
         return Ok(TableState::Untouched);
     }
-    if head == t.before + 1 {
-        return Ok(TableState::Committed);
+    // The write's own versions: `before + 1 ..= before + written`.
+    let mut written = 1;
+    while written < t.steps && t.before + written < head && tag(t.before + written + 1).await? == ours("write") {
+        written += 1;
     }
-    if head == t.before + 2 && tag(head).await? == Some((op_id.to_string(), "rollback".to_string())) {
+    if head == t.before + written {
+        return Ok(if written == t.steps { TableState::Committed } else { TableState::Partial });
+    }
+    if head == t.before + written + 1 && tag(head).await? == ours("rollback") {
         return Ok(TableState::RolledBack(head));
     }
     Err(Error::storage(
@@ -108,7 +119,7 @@ async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<
         let published = mstate.tables.get(&t.key).map(|e| e.version).unwrap_or(0);
         states.push(table_state(root, t, published, &sidecar.op_id).await?);
     }
-    let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::RolledBack(_)));
+    let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::Partial | TableState::RolledBack(_)));
     let decision = if !pending {
         WriteOutcome::AlreadyConsistent
     } else if !force_rollback
@@ -140,11 +151,11 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
     } else if decision == WriteOutcome::RolledForward {
         let mut updates = Vec::new();
         for t in &sidecar.tables {
-            let ds = table::open(root.session(), &root.child_uri(&t.location), Some(t.before + 1)).await?;
+            let ds = table::open(root.session(), &root.child_uri(&t.location), Some(t.before + t.steps)).await?;
             updates.push(TableUpdate {
                 key: t.key.clone(),
                 expected: t.before,
-                new_version: t.before + 1,
+                new_version: t.before + t.steps,
                 location: t.location.clone(),
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
@@ -156,7 +167,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
         for (t, s) in sidecar.tables.iter().zip(&states) {
             let uri = root.child_uri(&t.location);
             let restored = match s {
-                TableState::Committed => {
+                TableState::Committed | TableState::Partial => {
                     let head = Arc::new(table::open(root.session(), &uri, None).await?);
                     table::commit_restore(head, t.before, &t.key, &sidecar.op_id).await?.version().version
                 }

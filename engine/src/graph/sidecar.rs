@@ -39,6 +39,8 @@ pub enum WriteKind {
     Index,
     /// Merging the small fragments of many small writes (`graph::fold`).
     Fold,
+    /// Compaction and index rebuild (`graph::optimize`).
+    Optimize,
     Other(String),
 }
 
@@ -51,6 +53,7 @@ impl WriteKind {
             WriteKind::Mutation => "mutation",
             WriteKind::Index => "index",
             WriteKind::Fold => "fold",
+            WriteKind::Optimize => "optimize",
             WriteKind::Other(s) => s,
         }
     }
@@ -65,6 +68,7 @@ impl WriteKind {
             WriteKind::Mutation => "mutate",
             WriteKind::Index => "index",
             WriteKind::Fold => "fold",
+            WriteKind::Optimize => "optimize",
             WriteKind::Other(s) => s,
         }
     }
@@ -79,6 +83,7 @@ impl From<String> for WriteKind {
             "mutation" => WriteKind::Mutation,
             "index" => WriteKind::Index,
             "fold" => WriteKind::Fold,
+            "optimize" => WriteKind::Optimize,
             _ => WriteKind::Other(s),
         }
     }
@@ -100,6 +105,7 @@ impl std::fmt::Display for WriteKind {
             WriteKind::Mutation => f.write_str("mutation"),
             WriteKind::Index => f.write_str("index build"),
             WriteKind::Fold => f.write_str("fold of small fragments"),
+            WriteKind::Optimize => f.write_str("optimize"),
             WriteKind::Other(s) => f.write_str(s),
         }
     }
@@ -110,6 +116,18 @@ pub struct SidecarTable {
     pub key: String,
     pub location: String,
     pub before: u64,
+    /// How many versions the write commits on this table (1, or 2 for a
+    /// write with a follow-up: `optimize`); it publishes `before + steps`.
+    #[serde(default = "one_step", skip_serializing_if = "is_one_step")]
+    pub steps: u64,
+}
+
+fn one_step() -> u64 {
+    1
+}
+
+fn is_one_step(n: &u64) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,6 +85,12 @@ impl WriteOptions {
     }
 }
 
+/// A second transaction a write commits on a table right after its first,
+/// built from the table as the first left it (`optimize` rebuilds the
+/// indexes of the fragments it just rewrote). Both versions carry the
+/// write's op id; the manifest publishes the second.
+pub type FollowUp = Box<dyn FnOnce(Arc<Dataset>) -> futures::future::BoxFuture<'static, Result<Transaction>> + Send>;
+
 /// One table's staged change.
 pub struct StagedWrite {
     pub key: String,
@@ -92,6 +98,20 @@ pub struct StagedWrite {
     /// The table opened at the version the manifest publishes.
     pub base: Arc<Dataset>,
     pub txn: Transaction,
+    /// What to commit after `txn`, if anything.
+    pub then: Option<FollowUp>,
+}
+
+impl StagedWrite {
+    /// A change of one transaction.
+    pub fn new(key: String, location: String, base: Arc<Dataset>, txn: Transaction) -> StagedWrite {
+        StagedWrite { key, location, base, txn, then: None }
+    }
+
+    /// How many table versions this change commits.
+    fn steps(&self) -> u64 {
+        1 + self.then.is_some() as u64
+    }
 }
 
 /// Commits and publishes `staged` as one atomic change of `graph`, which
@@ -115,7 +135,7 @@ pub async fn commit_and_publish(
         &op_id,
         kind,
         mstate.version,
-        staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version }).collect(),
+        staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version, steps: s.steps() }).collect(),
         commit,
     );
     sidecar.write(root).await?;
@@ -124,6 +144,7 @@ pub async fn commit_and_publish(
     let mut updates = Vec::new();
     for (i, s) in staged.into_iter().enumerate() {
         let before = s.base.version().version;
+        let then = s.then;
         let committed = match table::commit_pinned(s.base, s.txn, &s.key, &op_id, "write").await {
             Ok(ds) => ds,
             // Lost the first table's race: this write committed nothing.
@@ -143,6 +164,23 @@ pub async fn commit_and_publish(
                 failpoint::hit("fold.after_table_commit");
             }
         }
+        let committed = match then {
+            None => committed,
+            Some(then) => {
+                failpoint::hit("write.before_second_step");
+                let second = match then(Arc::new(committed.clone())).await {
+                    Ok(txn) => table::commit_pinned(Arc::new(committed), txn, &s.key, &op_id, "write").await,
+                    Err(e) => Err(e),
+                };
+                match second {
+                    Ok(ds) => ds,
+                    Err(e) => {
+                        recovery::recover(root, &sidecar, true).await?;
+                        return Err(e);
+                    }
+                }
+            }
+        };
         let row_count = committed.count_rows(None).await.map_err(|e| Error::lance(&s.key, e))? as u64;
         // The reads after this write find the version open (datasets are
         // small: metadata, not charged). Before the publish, but only

@@ -628,7 +628,7 @@ async fn finish(
             }),
         };
         if let Some(txn) = txn {
-            staged.push(StagedWrite { key: t.table_key(), location, base, txn });
+            staged.push(StagedWrite::new(t.table_key(), location, base, txn));
         }
     }
     for slot in slots.iter_mut() {

@@ -13,6 +13,7 @@ mod layering;
 mod live_views;
 mod load;
 mod load_input;
+mod maintenance;
 mod mutate;
 mod publish;
 mod query;

@@ -31,7 +31,7 @@ async fn stage_person(g: &Graph, snap: &omnigraph::Snapshot, name: &str) -> Stag
         .execute_uncommitted(vec![batch])
         .await
         .unwrap();
-    StagedWrite { key: t.table_key(), location: t.location(), base, txn }
+    StagedWrite::new(t.table_key(), t.location(), base, txn)
 }
 
 #[test]

@@ -55,7 +55,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
         };
         if c.removed.is_empty() {
             let txn = append.expect("a change without removals has rows");
-            return Ok(StagedWrite { key, location: t.location(), base, txn });
+            return Ok(StagedWrite::new(key, t.location(), base, txn));
         }
         if let Some(txn) = append {
             match txn.operation {
@@ -93,6 +93,6 @@ impl<'a, 'g> Mutator<'a, 'g> {
             updated_fragment_offsets: None,
         };
         let txn = Transaction::new(base.version().version, op, None);
-        Ok(StagedWrite { key, location: t.location(), base, txn })
+        Ok(StagedWrite::new(key, t.location(), base, txn))
     }
 }
