@@ -72,6 +72,33 @@ pub enum Command {
         #[arg(long, value_name = "COMMIT")]
         to: Option<String>,
     },
+    /// Compact a graph's tables and rebuild their indexes, as one commit that
+    /// changes no entity.
+    Optimize {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The commit's actor (direct only; a server takes the token's).
+        #[arg(long = "as", value_name = "NAME", env = "OMNIGRAPH_ACTOR")]
+        actor: Option<String>,
+        /// The commit's message.
+        #[arg(long, short = 'm', value_name = "TEXT")]
+        message: Option<String>,
+    },
+    /// Remove the table and manifest versions no kept commit needs; print
+    /// what goes and the bytes freed.
+    Cleanup {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// Keep every commit younger than this many days.
+        #[arg(long, default_value_t = 7.0, value_name = "DAYS", allow_negative_numbers = true)]
+        keep_days: f64,
+        /// Keep the last this many commits.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        keep_commits: u64,
+        /// Say what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Typecheck queries against a schema, without a graph.
     Lint {
         /// The .pg schema file.

@@ -55,13 +55,13 @@ fn parse_at(at: &Option<String>) -> Result<Option<graph::history::At>> {
 
 impl WriteArgs {
     /// The engine's options for a direct write.
-    fn options(&self) -> omnigraph::graph::WriteOptions {
+    pub(crate) fn options(&self) -> omnigraph::graph::WriteOptions {
         omnigraph::graph::WriteOptions { actor: self.actor.clone(), message: self.message.clone(), if_commit: self.if_commit.clone() }
     }
 
     /// Refuses `--as` for a write through a server, which takes the actor
     /// from the token (a value from OMNIGRAPH_ACTOR is not refused).
-    fn check_remote(&self) -> Result<()> {
+    pub(crate) fn check_remote(&self) -> Result<()> {
         match &self.actor {
             Some(a) if std::env::var("OMNIGRAPH_ACTOR").ok().as_deref() != Some(a.as_str()) => {
                 Err(CliError::invalid_argument("--as names the actor of direct writes; a server takes the actor from the token"))
@@ -114,6 +114,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Export { target, at, type_name, output } => export_cmd(session, target, at.at, type_name, output, json).await?,
         Command::Commit { command } => crate::history::run(session, command, json).await?,
         Command::Changes { target, from, to } => crate::history::changes(session, target, from, to, json).await?,
+        Command::Optimize { target, actor, message } => {
+            let write = WriteArgs { actor, message, if_commit: None };
+            crate::maintenance::optimize(session, target, write, json).await?
+        }
+        Command::Cleanup { target, keep_days, keep_commits, dry_run } => {
+            let opts = omnigraph::graph::cleanup::CleanupOptions { keep_days, keep_commits, dry_run };
+            crate::maintenance::cleanup(session, target, opts, json).await?
+        }
         Command::Schema { command: SchemaCommand::Show(target) } => {
             let doc = match target.resolve()? {
                 Target::Store(store) => {

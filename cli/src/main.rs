@@ -11,6 +11,7 @@ mod codes;
 mod commands;
 mod graphs;
 mod history;
+mod maintenance;
 mod output;
 mod policy;
 mod progress;

@@ -57,3 +57,87 @@ pub fn spawn_sweep(catalog: Catalog, registry: Arc<Registry>, every_ms: u64) -> 
         }
     })
 }
+
+/// What scheduled maintenance did, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct MaintenanceStatus(std::sync::Mutex<crate::routes::health::MaintenanceHealth>);
+
+impl MaintenanceStatus {
+    pub fn new(every: Option<Duration>) -> MaintenanceStatus {
+        MaintenanceStatus(std::sync::Mutex::new(crate::routes::health::MaintenanceHealth {
+            interval_ms: every.map(|d| d.as_millis() as u64),
+            ..Default::default()
+        }))
+    }
+
+    pub fn health(&self) -> crate::routes::health::MaintenanceHealth {
+        self.0.lock().expect("maintenance lock").clone()
+    }
+}
+
+/// The most errors one round keeps for `/healthz`.
+const MAX_REPORTED_ERRORS: usize = 10;
+
+/// Runs `optimize`, then `cleanup` with `retention`, on every served graph
+/// every `every` (the first round one interval after start). A failure on
+/// one graph is logged and reported; the others go on.
+pub fn spawn_maintenance(
+    registry: Arc<Registry>,
+    every: Duration,
+    retention: omnigraph::graph::cleanup::CleanupOptions,
+    status: Arc<MaintenanceStatus>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let started = chrono::Utc::now();
+            let (mut commits_removed, mut bytes_freed, mut optimized, mut errors) = (0, 0, 0, Vec::new());
+            let graphs = registry.served();
+            for (id, served) in &graphs {
+                let opts = omnigraph::graph::WriteOptions { actor: Some("server-maintenance".into()), ..Default::default() };
+                let round = async {
+                    let o = omnigraph::graph::optimize::optimize(&served.graph, &opts).await?;
+                    let c = omnigraph::graph::cleanup::cleanup(&served.graph, &retention).await?;
+                    Ok::<_, omnigraph::Error>((o, c))
+                };
+                match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(round)).await {
+                    Ok(Ok((o, c))) => {
+                        optimized += o.commit.is_some() as usize;
+                        commits_removed += c.commits_removed;
+                        bytes_freed += c.bytes_freed;
+                        if o.commit.is_some() || c.commits_removed > 0 {
+                            crate::log!(
+                                "maintenance: {id}: optimized {} table(s), removed {} commit(s), freed {} bytes",
+                                o.tables.len(),
+                                c.commits_removed,
+                                c.bytes_freed
+                            );
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        crate::log!("maintenance: {id}: {} {e}", e.code());
+                        errors.push(format!("{id}: {} {e}", e.code()));
+                    }
+                    Err(panic) => {
+                        let m = omnigraph_recovery::apply::panic_message(&*panic);
+                        crate::log!("maintenance: {id}: failed unexpectedly: {m}");
+                        errors.push(format!("{id}: failed unexpectedly: {m}"));
+                    }
+                }
+            }
+            let mut h = status.0.lock().expect("maintenance lock");
+            h.runs += 1;
+            h.last_started_at = Some(started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            h.last_finished_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            h.last_graphs = graphs.len();
+            h.last_optimized = optimized;
+            h.last_commits_removed = commits_removed;
+            h.last_bytes_freed = bytes_freed;
+            errors.truncate(MAX_REPORTED_ERRORS);
+            h.last_errors = errors;
+        }
+    })
+}

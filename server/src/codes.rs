@@ -48,6 +48,7 @@ pub const BAD_BIND: Code = start("OG-SERVER-002", "bad_bind", "the bind address 
 pub const BAD_TOKENS: Code = start("OG-SERVER-003", "bad_tokens", "the tokens file or OMNIGRAPH_TOKENS is invalid");
 pub const PUBLIC_WITHOUT_TOKENS: Code = start("OG-SERVER-004", "public_bind_without_tokens", "a non-loopback bind without tokens (and no --unauthenticated)");
 pub const BAD_DURATION: Code = start("OG-SERVER-005", "bad_duration", "a duration flag out of range or unreadable");
+pub const BAD_RETENTION: Code = start("OG-SERVER-006", "bad_retention", "--maintenance-keep-days or --maintenance-keep-commits out of range");
 
 /// Every code above.
 pub const ALL: &[Code] = &[
@@ -73,4 +74,5 @@ pub const ALL: &[Code] = &[
     BAD_TOKENS,
     PUBLIC_WITHOUT_TOKENS,
     BAD_DURATION,
+    BAD_RETENTION,
 ];

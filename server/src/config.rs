@@ -98,6 +98,16 @@ pub struct Args {
     /// How often to run the recovery sweep, in ms (default 10000).
     #[arg(long, env = "OMNIGRAPH_SWEEP_MS")]
     pub sweep_ms: Option<u64>,
+    /// Run `optimize` and then `cleanup` on every served graph this often, as
+    /// a duration (`30m`, `6h`; at most 24h). Off when not given.
+    #[arg(long, env = "OMNIGRAPH_MAINTENANCE_INTERVAL")]
+    pub maintenance_interval: Option<String>,
+    /// Scheduled cleanup keeps commits younger than this many days (default 7).
+    #[arg(long, env = "OMNIGRAPH_MAINTENANCE_KEEP_DAYS")]
+    pub maintenance_keep_days: Option<f64>,
+    /// Scheduled cleanup keeps the last this many commits (default 100).
+    #[arg(long, env = "OMNIGRAPH_MAINTENANCE_KEEP_COMMITS")]
+    pub maintenance_keep_commits: Option<u64>,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub print_openapi: bool,
@@ -126,6 +136,9 @@ struct FileSettings {
     idle_timeout: Option<String>,
     refresh_ms: Option<u64>,
     sweep_ms: Option<u64>,
+    maintenance_interval: Option<String>,
+    maintenance_keep_days: Option<f64>,
+    maintenance_keep_commits: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +168,8 @@ pub struct Config {
     pub idle_timeout: std::time::Duration,
     pub refresh_ms: u64,
     pub sweep_ms: u64,
+    /// Scheduled maintenance: how often, and the cleanup's retention.
+    pub maintenance: Option<(std::time::Duration, omnigraph::graph::cleanup::CleanupOptions)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +238,20 @@ impl Config {
         };
         let query_timeout = duration_flag("--query-timeout", args.query_timeout.or(file.query_timeout), DEFAULT_QUERY_TIMEOUT)?;
         let idle_timeout = duration_flag("--idle-timeout", args.idle_timeout.or(file.idle_timeout), DEFAULT_IDLE_TIMEOUT)?;
+        let maintenance = match args.maintenance_interval.or(file.maintenance_interval) {
+            None => None,
+            Some(text) => {
+                let every = duration_flag("--maintenance-interval", Some(text), DEFAULT_QUERY_TIMEOUT)?;
+                let d = omnigraph::graph::cleanup::CleanupOptions::default();
+                let retention = omnigraph::graph::cleanup::CleanupOptions {
+                    keep_days: args.maintenance_keep_days.or(file.maintenance_keep_days).unwrap_or(d.keep_days),
+                    keep_commits: args.maintenance_keep_commits.or(file.maintenance_keep_commits).unwrap_or(d.keep_commits),
+                    dry_run: false,
+                };
+                retention.validate().map_err(|e| err(crate::codes::BAD_RETENTION.code, format!("scheduled maintenance: {e}")))?;
+                Some((every, retention))
+            }
+        };
         let policy = match args.policy_file.or(file.policy_file) {
             Some(path) => Policy::load(&path).map_err(|e| err(e.code(), e.to_string()))?,
             None if auth == AuthMode::Tokens => Policy::read_only(),
@@ -248,6 +277,7 @@ impl Config {
             idle_timeout,
             refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
             sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
+            maintenance,
         })
     }
 }

@@ -72,6 +72,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(config.bind).await.map_err(|e| format!("error[{}]: cannot listen on {}: {e}", codes::BAD_BIND.code, config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let maintenance = Arc::new(background::MaintenanceStatus::new(config.maintenance.map(|(every, _)| every)));
     let state = Arc::new(AppState {
         catalog: catalog.clone(),
         registry: registry.clone(),
@@ -87,6 +88,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             AuthMode::Tokens => None,
             mode => Some(guard::BrowserGuard { port: addr.port(), loopback_only: mode == AuthMode::LoopbackOnly }),
         },
+        maintenance: maintenance.clone(),
     });
     let (serving, quarantined) = registry.counts();
     let auth = match config.auth {
@@ -106,14 +108,24 @@ pub async fn run(config: Config) -> Result<(), String> {
         shares.lance_index >> 20,
         shares.lance_metadata >> 20
     );
+    match &config.maintenance {
+        Some((every, r)) => {
+            crate::say!("  maintenance every {} s: optimize, then cleanup keeping {} day(s) and {} commit(s)", every.as_secs_f64(), r.keep_days, r.keep_commits)
+        }
+        None => crate::say!("  maintenance off (--maintenance-interval)"),
+    }
     crate::say!("  policy   {:?}, {} Cedar polic{}", policy.origin(), policy.policy_count(), if policy.policy_count() == 1 { "y" } else { "ies" });
 
     let refresh = background::spawn_refresh(registry.clone(), config.refresh_ms);
     let sweep = background::spawn_sweep(catalog, registry.clone(), config.sweep_ms);
+    let scheduled = config.maintenance.map(|(every, retention)| background::spawn_maintenance(registry.clone(), every, retention, maintenance.clone()));
     let app = routes::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     refresh.abort();
     sweep.abort();
+    if let Some(m) = scheduled {
+        m.abort();
+    }
     // Answered writes may have left maintenance running (a fold).
     registry.settle().await;
     served.map_err(|e| format!("server error: {e}"))?;

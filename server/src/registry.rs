@@ -281,6 +281,15 @@ impl Registry {
         slots.values().map(|s| if let Slot::Serving(s) = s { s.graph.write_queue().waits() } else { 0 }).sum()
     }
 
+    /// The graphs this process serves now, by id.
+    pub fn served(&self) -> Vec<(String, Arc<Served>)> {
+        let slots = self.slots.read().expect("registry lock");
+        let mut out: Vec<(String, Arc<Served>)> =
+            slots.iter().filter_map(|(id, s)| if let Slot::Serving(s) = s { Some((id.clone(), s.clone())) } else { None }).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// (served, quarantined) counts.
     pub fn counts(&self) -> (usize, usize) {
         let slots = self.slots.read().expect("registry lock");

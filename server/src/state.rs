@@ -35,6 +35,8 @@ pub struct AppState {
     pub idle_timeout: std::time::Duration,
     /// Set when no tokens are configured (see [`crate::guard`]).
     pub browser_guard: Option<crate::guard::BrowserGuard>,
+    /// What scheduled maintenance did (`/healthz`).
+    pub maintenance: Arc<crate::background::MaintenanceStatus>,
 }
 
 pub type Shared = Arc<AppState>;

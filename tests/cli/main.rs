@@ -12,6 +12,7 @@ mod docs;
 mod durability;
 mod history;
 mod init_race;
+mod maintenance;
 mod policy;
 mod query;
 #[path = "../support/tree_hash.rs"]

@@ -29,6 +29,31 @@ pub struct Health {
     pub write_waits: u64,
     /// The query cache all served graphs share.
     pub query_cache: CacheHealth,
+    /// Scheduled `optimize` + `cleanup` (`--maintenance-interval`).
+    pub maintenance: MaintenanceHealth,
+}
+
+/// Scheduled maintenance: its interval and its last round.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct MaintenanceHealth {
+    /// `--maintenance-interval` in ms; absent when scheduled maintenance is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval_ms: Option<u64>,
+    /// Rounds finished since start.
+    pub runs: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_finished_at: Option<String>,
+    /// Graphs the last round went through.
+    pub last_graphs: usize,
+    /// Graphs the last round optimized (made an `optimize` commit on).
+    pub last_optimized: usize,
+    /// Commits the last round's cleanups removed, over all graphs.
+    pub last_commits_removed: u64,
+    pub last_bytes_freed: u64,
+    /// The last round's failures, one per graph (at most 10).
+    pub last_errors: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,6 +95,7 @@ pub async fn healthz(State(state): State<Shared>) -> Json<Health> {
                 lance_metadata_limit_bytes: shares.map_or(0, |s| s.lance_metadata),
             }
         },
+        maintenance: state.maintenance.health(),
     })
 }
 

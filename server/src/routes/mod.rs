@@ -7,11 +7,13 @@
 //!   [`replies`]: the bodies they answer with.
 //! - [`history`]: one graph's commits; `at` and `If-Match` for the data
 //!   routes.
+//! - [`maintenance`]: one graph's `optimize` and `cleanup`.
 
 pub mod data;
 pub mod graphs;
 pub mod health;
 pub mod history;
+pub mod maintenance;
 pub mod replies;
 
 use axum::Router;
@@ -47,6 +49,8 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(history::commits))
         .routes(routes!(history::commit))
         .routes(routes!(history::changes))
+        .routes(routes!(maintenance::optimize))
+        .routes(routes!(maintenance::cleanup))
 }
 
 /// The paths and operations of every route (for `openapi::document`).
