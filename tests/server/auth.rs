@@ -14,7 +14,7 @@ groups:
   readers: [reader]
   writers: [writer]
 rules:
-  - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply]
+  - allow: [graph_list, graph_create, graph_delete, read, change, export, schema_apply, admin]
     groups: [admins]
   - allow: [graph_list, read]
     groups: [readers]
@@ -52,7 +52,7 @@ async fn every_action_is_allowed_or_denied_as_the_policy_says() {
     admin.create_loaded("g").await;
 
     let expected: &[(&str, &[&str])] = &[
-        ("admin", &["graph_list", "graph_create", "graph_delete", "read", "change", "export"]),
+        ("admin", &["graph_list", "graph_create", "graph_delete", "read", "change", "export", "admin"]),
         ("reader", &["graph_list", "read"]),
         ("writer", &["read", "change", "export"]),
         ("nobody", &[]),
@@ -70,6 +70,7 @@ async fn every_action_is_allowed_or_denied_as_the_policy_says() {
             ("read", api.query("g", FRIENDS, json!({"name": "alice"})).await),
             ("change", api.mutate("g", add, json!({"n": format!("by-{actor}")})).await),
             ("export", api.get("/graphs/g/export").await),
+            ("admin", api.post("/graphs/g/cleanup", &json!({"dry_run": true})).await),
         ];
         for (action, r) in results {
             if allowed.contains(&action) {

@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod live;
 mod loads;
+mod maintenance;
 mod memory;
 mod openapi;
 #[path = "../support/policy_reference.rs"]

@@ -114,7 +114,7 @@ fn optimize_compacts_reindexes_and_every_commit_reads_the_same() {
         let deadline = query::limits::Deadline::start(g.query_limits().timeout);
         let r = query::run_read_at(&g, &plan, &json!({"n": "p3"}), deadline, None).await.unwrap();
         assert_eq!(r.json_rows().next().unwrap()["p.age"], json!(103));
-        let fresh = Graph::open(&g.root().uri().to_string(), &session()).await.unwrap();
+        let fresh = Graph::open(g.root().uri(), &session()).await.unwrap();
         assert_eq!(export_at(&fresh, None).await.unwrap(), rows_before);
         let snap = fresh.snapshot().await.unwrap();
         for t in fresh.schema().types() {
