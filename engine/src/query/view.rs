@@ -103,13 +103,23 @@ impl<'g> View<'g> {
         if let Some(d) = cache.get::<(u64, Option<Arc<TableDelta>>)>(DELTA, &loc, version).filter(|d| d.0 == from) {
             return Ok(d.1.clone());
         }
-        let old = self.dataset_at(&loc, from).await?;
         let new = self.dataset_at(&loc, version).await?;
         let removed_cols: &[&str] = if t.kind == crate::schema::TypeKind::Edge { &[ID, SRC, DST] } else { &[ID] };
         let schema = crate::storage::columns::table_schema(t);
         let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let rows = self.snap.table(&t.table_key()).map_or(0, |s| s.row_count as usize);
-        let d = delta::between(&old, &new, removed_cols, &all, self.tuning().follow_limit(rows), &t.table_key()).await?.map(Arc::new);
+        let followed = match self.dataset_at(&loc, from).await {
+            Ok(old) => delta::between(&old, &new, removed_cols, &all, self.tuning().follow_limit(rows), &t.table_key()).await,
+            Err(e) => Err(e),
+        };
+        let d = match followed {
+            Ok(d) => d.map(Arc::new),
+            // The version the views were built on is gone (cleanup removed
+            // its files, perhaps from another process): build them afresh
+            // at `version`, which reads only what is there now. A real
+            // storage failure shows again in that build.
+            Err(_) => None,
+        };
         let bytes: usize = d.as_ref().map_or(0, |d| d.removed.iter().chain(&d.added).map(|b| b.get_array_memory_size()).sum());
         cache.put(DELTA, loc, version, Arc::new((from, d.clone())), bytes.max(1) as u64);
         Ok(d)

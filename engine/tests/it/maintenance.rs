@@ -216,3 +216,37 @@ fn cleanup_keeps_the_commit_a_live_snapshot_reads() {
         assert_eq!(r.json_rows().next().unwrap()["p.age"], json!(5));
     });
 }
+
+#[test]
+fn views_cached_before_optimize_and_cleanup_still_answer_after_them() {
+    rt().block_on(async {
+        let (_t, g, _) = churned().await;
+        const HOP: &str = "query hop($n: String) { match { $p: Person { name: $n } $p knows $f } return { $f.name } order { $f.name } }";
+        const ALL: &str = "query all() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }";
+        let read = |src: &'static str, params: Json| {
+            let g = g.clone();
+            async move {
+                let plan = query::compile(g.schema(), src).unwrap().remove(0);
+                let deadline = query::limits::Deadline::start(g.query_limits().timeout);
+                query::run_read_at(&g, &plan, &params, deadline, None).await.unwrap().json_rows().collect::<Vec<_>>()
+            }
+        };
+        // Views are built on this handle, then the table under them is
+        // rewritten and the versions they were built on removed.
+        let hop = read(HOP, json!({"n": "n3"})).await;
+        let all = read(ALL, json!({})).await;
+        optimize(&g, &WriteOptions::default()).await.unwrap();
+        cleanup(&g, &CleanupOptions { keep_days: 0.0, keep_commits: 1, dry_run: false }).await.unwrap();
+        mutate(&g, AGE, json!({"n": "n3", "a": 77})).await;
+        mutate(&g, KNOW, json!({"a": "n3", "b": "n4"})).await;
+        let hop_after = read(HOP, json!({"n": "n3"})).await;
+        let all_after = read(ALL, json!({})).await;
+        let fresh = Graph::open(g.root().uri(), &session()).await.unwrap();
+        let plan = query::compile(fresh.schema(), ALL).unwrap().remove(0);
+        let deadline = query::limits::Deadline::start(fresh.query_limits().timeout);
+        let expect: Vec<_> = query::run_read_at(&fresh, &plan, &json!({}), deadline, None).await.unwrap().json_rows().collect();
+        assert_eq!(all_after, expect);
+        assert_eq!(all_after.len(), all.len());
+        assert_eq!(hop_after.len(), hop.len() + 1, "{hop:?} -> {hop_after:?}");
+    });
+}
