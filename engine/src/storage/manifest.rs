@@ -297,7 +297,10 @@ pub const CHECKPOINT_FRAGMENTS: usize = 64;
 /// `entries`, or, when the manifest has grown long, an overwrite holding the
 /// whole of `next` (a checkpoint). Both are committed pinned.
 async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
-    if ds.get_fragments().len() < CHECKPOINT_FRAGMENTS {
+    // An `optimize` commit always checkpoints: after it (and a cleanup) the
+    // head is one small file, as for a freshly loaded graph.
+    let checkpoint = ds.get_fragments().len() >= CHECKPOINT_FRAGMENTS || (next.commit.kind == "optimize" && ds.get_fragments().len() > 1);
+    if !checkpoint {
         let params = root.session().write_params(WriteMode::Append);
         return InsertBuilder::new(ds.clone())
             .with_params(&params)
