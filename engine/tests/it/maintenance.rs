@@ -252,3 +252,48 @@ fn views_cached_before_optimize_and_cleanup_still_answer_after_them() {
         assert_eq!(hop_after.len(), hop.len() + 1, "{hop:?} -> {hop_after:?}");
     });
 }
+
+#[test]
+fn maintenance_runs_while_another_handle_writes_and_reads() {
+    rt().block_on(async {
+        let t = new_graph(SOCIAL).await;
+        let people: String = (0..20).map(|i| format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{i}\",\"age\":{i}}}}}\n")).collect();
+        load(&t.uri(), omnigraph::load::LoadMode::Append, &people).await.unwrap();
+        // Two handles, as two processes would have: one writes and reads,
+        // the other optimizes and cleans up, keeping the last 5 commits.
+        let writer = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let admin = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let work = {
+            let g = writer.clone();
+            tokio::spawn(async move {
+                const COUNT: &str = "query c() { match { $p: Person } return { count($p) as n } }";
+                let count = query::compile(g.schema(), COUNT).unwrap().remove(0);
+                for i in 0..120 {
+                    mutate(&g, ADD, json!({"n": format!("w{i}"), "a": i})).await;
+                    if i % 3 == 0 {
+                        mutate(&g, AGE, json!({"n": format!("w{}", i / 2), "a": 100 + i % 50})).await;
+                    }
+                    let deadline = query::limits::Deadline::start(g.query_limits().timeout);
+                    let r = query::run_read_at(&g, &count, &json!({}), deadline, None).await.expect("a read while maintenance runs");
+                    assert_eq!(r.json_rows().next().unwrap()["n"], json!(20 + i + 1));
+                }
+            })
+        };
+        let mut rounds = 0;
+        let keep = CleanupOptions { keep_days: 0.0, keep_commits: 5, dry_run: false };
+        // Until the writer is done (or failed: its panic is reported below).
+        while !work.is_finished() {
+            optimize(&admin, &WriteOptions::default()).await.unwrap();
+            cleanup(&admin, &keep).await.unwrap();
+            rounds += 1;
+        }
+        work.await.unwrap();
+        assert!(rounds >= 2, "maintenance ran {rounds} time(s)");
+        let fresh = Graph::open(&t.uri(), &session()).await.unwrap();
+        let rows = export_at(&fresh, None).await.unwrap();
+        for i in 0..120 {
+            assert!(rows.iter().any(|l| l.contains(&format!("\"name\":\"w{i}\""))), "w{i} was acknowledged and must be there");
+        }
+        assert_eq!(rows.iter().filter(|l| l.contains("\"type\":\"Person\"")).count(), 140);
+    });
+}
