@@ -87,28 +87,34 @@ async fn plan(ds: &Dataset, key: &str) -> Result<Vec<Fragment>> {
     Ok(fragments.iter().filter(|f| chosen.contains(&f.id)).cloned().collect())
 }
 
+/// The live rows of `old` (fragments of `ds`) written again as new,
+/// uncommitted fragments (none when no row is live), and how many rows:
+/// the new side of a `Rewrite` group, for folds and `optimize`.
+pub(crate) async fn rewrite(graph: &Graph, ds: &Arc<Dataset>, old: &[Fragment], key: &str) -> Result<(Vec<Fragment>, usize)> {
+    let lance_err = |e: lance::Error| Error::lance(key, e);
+    let mut scan = ds.scan();
+    scan.with_fragments(old.to_vec());
+    let batches: Vec<arrow_array::RecordBatch> = scan.try_into_stream().await.map_err(lance_err)?.try_collect().await.map_err(lance_err)?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let params = graph.session().write_params(WriteMode::Append);
+    let txn = InsertBuilder::new(ds.clone()).with_params(&params).execute_uncommitted(batches).await.map_err(lance_err)?;
+    match txn.operation {
+        Operation::Append { fragments } => Ok((fragments, rows)),
+        other => Err(Error::lance(key, format!("unexpected staged operation {other}"))),
+    }
+}
+
 /// The staged fold of `t`'s small fragments, or `None` when it has too few.
 async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<StagedWrite>> {
     let key = t.table_key();
-    let lance_err = |e: lance::Error| Error::lance(&key, e);
     let old = plan(&ds, &key).await?;
     if old.is_empty() {
         return Ok(None);
     }
-    // The rows as they are now (deleted rows stay behind).
-    let mut scan = ds.scan();
-    scan.with_fragments(old.clone());
-    let batches: Vec<arrow_array::RecordBatch> = scan.try_into_stream().await.map_err(lance_err)?.try_collect().await.map_err(lance_err)?;
-    let new_fragments = if batches.iter().all(|b| b.num_rows() == 0) {
-        Vec::new()
-    } else {
-        let params = graph.session().write_params(WriteMode::Append);
-        let txn = InsertBuilder::new(ds.clone()).with_params(&params).execute_uncommitted(batches).await.map_err(lance_err)?;
-        match txn.operation {
-            Operation::Append { fragments } => fragments,
-            other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
-        }
-    };
+    let (new_fragments, _) = rewrite(graph, &ds, &old, &key).await?;
     let op = Operation::Rewrite { groups: vec![RewriteGroup { old_fragments: old, new_fragments }], rewritten_indices: vec![], frag_reuse_index: None };
     let txn = Transaction::new(ds.version().version, op, None);
     Ok(Some(StagedWrite::new(key, t.location(), ds, txn)))

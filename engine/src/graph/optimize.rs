@@ -18,10 +18,8 @@
 
 use std::sync::Arc;
 
-use futures::TryStreamExt;
 use lance::Dataset;
 use lance::dataset::transaction::{Operation, RewriteGroup, Transaction};
-use lance::dataset::{InsertBuilder, WriteMode};
 use lance::index::DatasetIndexExt;
 use lance_table::format::Fragment;
 use serde::Serialize;
@@ -144,20 +142,7 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
     let mut rewrite = Vec::new();
     for g in &groups {
         let old: Vec<Fragment> = g.iter().map(|&i| known[i].clone()).collect();
-        let mut scan = ds.scan();
-        scan.with_fragments(old.clone());
-        let batches: Vec<arrow_array::RecordBatch> = scan.try_into_stream().await.map_err(lance_err)?.try_collect().await.map_err(lance_err)?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let new_fragments = if rows == 0 {
-            Vec::new()
-        } else {
-            let params = graph.session().write_params(WriteMode::Append);
-            let txn = InsertBuilder::new(ds.clone()).with_params(&params).execute_uncommitted(batches).await.map_err(lance_err)?;
-            match txn.operation {
-                Operation::Append { fragments } => fragments,
-                other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
-            }
-        };
+        let (new_fragments, rows) = super::fold::rewrite(graph, &ds, &old, &key).await?;
         report.rows_rewritten += rows as u64;
         report.deleted_rows_dropped += g.iter().map(|&i| pieces[i].deleted as u64).sum::<u64>();
         report.fragments_after = report.fragments_after - old.len() + new_fragments.len();
