@@ -118,10 +118,11 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
         }
     }
     let groups = plan(&pieces);
-    let indexed = !indexes::indexed_columns(t).is_empty();
+    let cols = indexes::indexed_columns(t);
+    let indexed = !cols.is_empty();
     let stale = if indexed && ds.count_rows(None).await.map_err(lance_err)? > 0 {
         let existing = ds.load_indices().await.map_err(lance_err)?;
-        indexes::indexed_columns(t).iter().any(|c| {
+        cols.iter().any(|c| {
             let name = indexes::index_name(c);
             !existing.iter().any(|i| i.name == name && i.fragment_bitmap.as_ref().is_some_and(|b| fragments.iter().all(|f| b.contains(f.id as u32))))
         })
@@ -137,7 +138,7 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
         fragments_after: fragments.len(),
         rows_rewritten: 0,
         deleted_rows_dropped: 0,
-        indexes_rebuilt: if indexed { indexes::indexed_columns(t).len() } else { 0 },
+        indexes_rebuilt: cols.len(),
     };
     let mut rewrite = Vec::new();
     for g in &groups {
@@ -169,9 +170,6 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
         };
         (Transaction::new(ds.version().version, op, None), then)
     };
-    if !indexed {
-        report.indexes_rebuilt = 0;
-    }
     let mut staged = StagedWrite::new(key, t.location(), ds, txn);
     staged.then = then;
     Ok(Some((staged, report)))
