@@ -40,13 +40,14 @@ pub async fn changes(graph: &Graph, from: &str, to: Option<&str>, emit: &mut (dy
     }
     let ds = head.manifest_ds();
     let last = end.manifest_version.min(start.manifest_version + MAX_COMMITS);
-    let mut parent = manifest::read(graph.root(), Some(start.manifest_version)).await.map_err(|_| Error::CommitPruned { id: start.id.clone() })?.1;
+    let mut parent =
+        manifest::read(graph.root(), graph.branch(), Some(start.manifest_version)).await.map_err(|_| Error::CommitPruned { id: start.id.clone() })?.1;
     let mut n = 0;
     for v in start.manifest_version + 1..=last {
-        let Some(c) = manifest::commit_at(&ds, v).await? else {
+        let Some(c) = manifest::commit_at(graph.root(), graph.branch(), &ds, v).await? else {
             return Err(Error::CommitPruned { id: format!("at manifest version {v}") });
         };
-        let state = manifest::read(graph.root(), Some(v)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?.1;
+        let state = manifest::read(graph.root(), graph.branch(), Some(v)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?.1;
         let mut types = Map::new();
         for name in c.changes.keys() {
             let t = graph.type_named(name)?;

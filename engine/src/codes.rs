@@ -49,6 +49,17 @@ pub const COMMIT_PRUNED: Code =
     code("OG-HISTORY-002", "commit_pruned", 410, "cleanup removed that commit; read a kept one (export at it, then follow from it)");
 pub const HEAD_MOVED: Code =
     code("OG-HISTORY-003", "head_moved", 412, "the head is not the commit the write expected (`--if-commit`, `If-Match`); nothing was written");
+pub const BRANCH_INVALID: Code = code("OG-BRANCH-001", "branch_invalid", 400, "a branch name that is not allowed (1-64 ASCII letters, digits, `-`, `_`, `.`)");
+pub const BRANCH_NOT_FOUND: Code = code("OG-BRANCH-002", "branch_not_found", 404, "no such branch in this graph");
+pub const BRANCH_EXISTS: Code = code("OG-BRANCH-003", "branch_exists", 409, "a branch of that name exists already");
+pub const BRANCH_REFUSED: Code = code(
+    "OG-BRANCH-004",
+    "branch_refused",
+    409,
+    "the branch cannot be changed so (`main` cannot be deleted; a branch others were created from cannot be deleted)",
+);
+pub const MERGE_CONFLICT: Code = code("OG-MERGE-001", "merge_conflict", 409, "the merge found conflicts (listed in `conflicts`); nothing was written");
+pub const MERGE_REFUSED: Code = code("OG-MERGE-002", "merge_refused", 409, "the merge cannot run (a branch into itself, different schemas, no common commit)");
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
 /// A family: the error reports its first diagnostic's code.
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
@@ -88,6 +99,12 @@ pub const ALL: &[Code] = &[
     COMMIT_NOT_FOUND,
     COMMIT_PRUNED,
     HEAD_MOVED,
+    BRANCH_INVALID,
+    BRANCH_NOT_FOUND,
+    BRANCH_EXISTS,
+    BRANCH_REFUSED,
+    MERGE_CONFLICT,
+    MERGE_REFUSED,
     INVALID_DATA,
     QUERY_INVALID,
     QUERY_KIND,

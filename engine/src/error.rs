@@ -130,6 +130,24 @@ pub enum Error {
     #[error("the head is commit {head}, not {expected} as the write expected; nothing was written")]
     HeadMoved { expected: String, head: String },
 
+    #[error("branch name `{name}`: {reason}")]
+    BranchInvalid { name: String, reason: String },
+
+    #[error("no branch `{name}` in this graph (`omnigraph branch list` shows them)")]
+    BranchNotFound { name: String },
+
+    #[error("branch `{name}` exists already")]
+    BranchExists { name: String },
+
+    #[error("branch `{name}`: {reason}")]
+    BranchRefused { name: String, reason: String },
+
+    #[error("merge of `{source_branch}` into `{target}` has {} conflict(s); nothing was written", conflicts.len())]
+    MergeConflict { source_branch: String, target: String, conflicts: Vec<crate::merge::Conflict> },
+
+    #[error("merge of `{source_branch}` into `{target}` refused: {reason}")]
+    MergeRefused { source_branch: String, target: String, reason: String },
+
     #[error("unknown type {name}")]
     UnknownType { name: String },
 
@@ -193,6 +211,12 @@ impl Error {
             CommitNotFound { .. } => codes::COMMIT_NOT_FOUND,
             CommitPruned { .. } => codes::COMMIT_PRUNED,
             HeadMoved { .. } => codes::HEAD_MOVED,
+            BranchInvalid { .. } => codes::BRANCH_INVALID,
+            BranchNotFound { .. } => codes::BRANCH_NOT_FOUND,
+            BranchExists { .. } => codes::BRANCH_EXISTS,
+            BranchRefused { .. } => codes::BRANCH_REFUSED,
+            MergeConflict { .. } => codes::MERGE_CONFLICT,
+            MergeRefused { .. } => codes::MERGE_REFUSED,
             UnknownType { .. } => codes::UNKNOWN_TYPE,
             InvalidArgument(_) => codes::INVALID_ARGUMENT,
             Storage { .. } => codes::STORAGE,
@@ -252,6 +276,16 @@ impl Error {
             CommitNotFound { what } => CommitNotFound { what: what.clone() },
             CommitPruned { id } => CommitPruned { id: id.clone() },
             HeadMoved { expected, head } => HeadMoved { expected: expected.clone(), head: head.clone() },
+            BranchInvalid { name, reason } => BranchInvalid { name: name.clone(), reason: reason.clone() },
+            BranchNotFound { name } => BranchNotFound { name: name.clone() },
+            BranchExists { name } => BranchExists { name: name.clone() },
+            BranchRefused { name, reason } => BranchRefused { name: name.clone(), reason: reason.clone() },
+            MergeConflict { source_branch, target, conflicts } => {
+                MergeConflict { source_branch: source_branch.clone(), target: target.clone(), conflicts: conflicts.clone() }
+            }
+            MergeRefused { source_branch, target, reason } => {
+                MergeRefused { source_branch: source_branch.clone(), target: target.clone(), reason: reason.clone() }
+            }
             UnknownType { name } => UnknownType { name: name.clone() },
             InvalidArgument(m) => InvalidArgument(m.clone()),
             Storage { path, source } => Storage { path: path.clone(), source: text(source) },
@@ -289,6 +323,10 @@ impl Error {
             }
             Error::HeadMoved { expected, head } => {
                 v["details"] = serde_json::json!({"expected": expected, "head": head});
+            }
+            Error::MergeConflict { source_branch, target, conflicts } => {
+                v["details"] = serde_json::json!({"source": source_branch, "into": target});
+                v["conflicts"] = serde_json::to_value(conflicts).unwrap_or_default();
             }
             _ => {}
         }

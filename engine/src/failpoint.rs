@@ -35,6 +35,14 @@ pub const NAMES: &[&str] = &[
     // A write that lost the publish race, before it runs again
     // (engine/src/graph/retry.rs).
     "write.before_retry",
+    // Branches: after the manifest branch (the claim on the name), after
+    // every table's branch, after a delete removed the manifest branch
+    // (engine/src/graph/branches.rs); a merge before its write
+    // (engine/src/graph/merge/mod.rs).
+    "branch.after_manifest_branch",
+    "branch.after_table_branches",
+    "branch.after_manifest_delete",
+    "merge.before_write",
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",
     // Catalog lifecycle operations (catalog/src/lifecycle/).

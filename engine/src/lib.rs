@@ -12,6 +12,8 @@
 //! - [`query`]: the `.gq` language: parse, typecheck, run reads and mutations.
 //! - [`load`]: the streaming JSONL loader (parse, validate, stage, publish).
 //! - [`export`]: JSONL export that `load` reads back to an identical graph.
+//! - [`changes`]: entity-level changes between commits (the change feed).
+//! - [`merge`]: merging one branch into another, three-way by entity.
 //! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
 //! - [`allocator`]: mimalloc tuning the binaries apply at start.
 //! - [`error`]: every user-visible error; [`codes`]: their codes, kinds,
@@ -26,6 +28,7 @@ pub mod failpoint;
 pub mod graph;
 pub mod lang;
 pub mod load;
+pub mod merge;
 pub mod query;
 pub mod schema;
 pub mod session;

@@ -128,11 +128,11 @@ impl Drop for Pin {
 /// The first manifest version at or after `from` whose commit is at or
 /// after `cutoff_us`, or `head` when none before it is (binary search:
 /// commit times never go back).
-async fn first_younger(ds: &Dataset, from: u64, head: u64, cutoff_us: i64) -> Result<u64> {
+async fn first_younger(graph: &Graph, ds: &Dataset, from: u64, head: u64, cutoff_us: i64) -> Result<u64> {
     let (mut lo, mut hi) = (from, head);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        match manifest::commit_at(ds, mid).await? {
+        match manifest::commit_at(graph.root(), graph.branch(), ds, mid).await? {
             Some(c) if c.time_us() >= cutoff_us => hi = mid,
             _ => lo = mid + 1,
         }
@@ -141,11 +141,11 @@ async fn first_younger(ds: &Dataset, from: u64, head: u64, cutoff_us: i64) -> Re
 }
 
 /// The oldest manifest version still there (cleanup removes a prefix).
-async fn oldest_present(ds: &Dataset, head: u64) -> Result<u64> {
+async fn oldest_present(graph: &Graph, ds: &Dataset, head: u64) -> Result<u64> {
     let (mut lo, mut hi) = (1, head);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if manifest::commit_at(ds, mid).await?.is_some() { hi = mid } else { lo = mid + 1 }
+        if manifest::commit_at(graph.root(), graph.branch(), ds, mid).await?.is_some() { hi = mid } else { lo = mid + 1 }
     }
     Ok(lo)
 }
@@ -173,25 +173,39 @@ pub async fn cleanup(graph: &Graph, opts: &CleanupOptions) -> Result<CleanupRepo
     let head = graph.snapshot().await?;
     let h = head.manifest_version;
     let mds = head.manifest_ds();
-    let oldest = oldest_present(&mds, h).await?;
+    let oldest = oldest_present(graph, &mds, h).await?;
     let by_count = h.saturating_sub(opts.keep_commits - 1).max(1);
     let cutoff_us = chrono::Utc::now().timestamp_micros() - (opts.keep_days * 86_400e6) as i64;
-    let by_time = first_younger(&mds, oldest, h, cutoff_us).await?;
+    let by_time = first_younger(graph, &mds, oldest, h, cutoff_us).await?;
     let mut keep_from = by_count.min(by_time).min(h);
     if let Some(p) = graph.pins().oldest() {
         keep_from = keep_from.min(p);
     }
+    // A branch created from this one keeps the commit it was created at
+    // (the base of its first merge) and everything after it.
+    for b in crate::storage::branch::list(graph.root()).await? {
+        if b.parent == graph.branch().name {
+            keep_from = keep_from.min(b.fork);
+        }
+    }
     // An unfinished write may restore its tables to the versions it read.
     let sidecars = sidecar::list(graph.root()).await?;
     keep_from = keep_from.max(oldest);
-    let oldest_kept = manifest::commit_at(&mds, keep_from).await?.ok_or_else(|| Error::CommitPruned { id: format!("manifest version {keep_from}") })?;
+    // A branch's own versions start after its fork: below that are its
+    // parent's, which only the parent's cleanup removes.
+    if let Some(fork) = graph.branch().fork() {
+        keep_from = keep_from.max(fork + 1).min(h);
+    }
+    let oldest_kept = manifest::commit_at(graph.root(), graph.branch(), &mds, keep_from)
+        .await?
+        .ok_or_else(|| Error::CommitPruned { id: format!("manifest version {keep_from}") })?;
     let mut report =
         CleanupReport { dry_run: opts.dry_run, oldest_kept, commits_removed: keep_from - oldest, bytes_freed: 0, files_removed: 0, tables: Vec::new() };
-    let (_, kept_state) = manifest::read(graph.root(), Some(keep_from)).await?;
+    let (_, kept_state) = manifest::read(graph.root(), graph.branch(), Some(keep_from)).await?;
 
     // The manifest first: after it, no remaining commit publishes a table
     // version older than the ones kept below.
-    let head_mds = table::open(graph.session(), &graph.root().child_uri(MANIFEST_TABLE), None).await?;
+    let head_mds = table::open(graph.session(), &graph.root().child_uri(&graph.branch().manifest()), None).await?;
     if let Some(c) = clean(&head_mds, keep_from, opts.dry_run, MANIFEST_TABLE).await? {
         report.tables.push(c);
     }

@@ -35,7 +35,7 @@ pub enum FenceState {
 /// Reads the fence at the manifest head of the graph at `root`.
 pub async fn state(root: &Root) -> Result<FenceState> {
     injected_fault(root.uri())?;
-    let (_, state) = manifest::read(root, None).await?;
+    let (_, state) = manifest::read(root, &crate::storage::branch::BranchPath::main(), None).await?;
     Ok(match state.retired() {
         Some(f) => FenceState::Retired { op: f.op_id.clone() },
         None => FenceState::Live,
@@ -46,7 +46,7 @@ pub async fn state(root: &Root) -> Result<FenceState> {
 /// records it before it starts, and retires only that generation.
 pub async fn generation(root: &Root) -> Result<u64> {
     injected_fault(root.uri())?;
-    let (_, state) = manifest::read(root, None).await?;
+    let (_, state) = manifest::read(root, &crate::storage::branch::BranchPath::main(), None).await?;
     Ok(state.fence.as_ref().map(|f| f.version).unwrap_or(0))
 }
 
@@ -101,7 +101,7 @@ async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result
     injected_fault(root.uri())?;
     const MAX_ATTEMPTS: usize = 16;
     for _ in 0..MAX_ATTEMPTS {
-        let (ds, state) = manifest::read(root, None).await?;
+        let (ds, state) = manifest::read(root, &crate::storage::branch::BranchPath::main(), None).await?;
         let current = state.fence.as_ref().map(|f| f.location.as_str()).unwrap_or(FENCE_LIVE);
         let generation = state.fence.as_ref().map(|f| f.version).unwrap_or(0);
         let setter = state.fence.as_ref().map(|f| f.op_id.as_str()).unwrap_or("");
@@ -126,7 +126,7 @@ async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result
             message: Some(format!("{} by catalog operation {op_id}", if to == FENCE_RETIRED { "retired" } else { "restored" })),
             ..Default::default()
         };
-        match manifest::publish(root, ds, state, &[update], &[], op_id, &draft).await {
+        match manifest::publish(root, &crate::storage::branch::BranchPath::main(), ds, state, &[update], &[], op_id, &draft).await {
             Ok(_) => return Ok(()),
             // Someone else moved the fence: look again.
             Err(Error::ExpectedVersionMismatch { .. }) => continue,

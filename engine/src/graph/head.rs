@@ -22,6 +22,7 @@ use object_store::path::Path;
 
 use crate::error::Result;
 use crate::storage::Root;
+use crate::storage::branch::BranchPath;
 use crate::storage::manifest::{self, ManifestState};
 
 #[derive(Clone)]
@@ -93,7 +94,7 @@ impl HeadCache {
     }
 
     /// The `__manifest` at its head and what it says.
-    pub(crate) async fn read(&self, root: &Root) -> Result<(Arc<Dataset>, ManifestState)> {
+    pub(crate) async fn read(&self, root: &Root, branch: &BranchPath) -> Result<(Arc<Dataset>, ManifestState)> {
         if let Look::Same(k) = self.look(root).await {
             return Ok((k.ds.clone(), k.state.clone()));
         }
@@ -107,7 +108,7 @@ impl HeadCache {
                 let state = manifest::read_after(&k.ds, &k.state, &ds).await?;
                 (ds, state)
             }
-            Look::Unknown => manifest::read(root, None).await?,
+            Look::Unknown => manifest::read(root, branch, None).await?,
         };
         self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.remember(root, ds.clone(), state.clone()).await;

@@ -65,7 +65,7 @@ impl Graph {
         if c.manifest_version == head.manifest_version {
             return Ok(head);
         }
-        let (ds, state) = manifest::read(&self.root, Some(c.manifest_version)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?;
+        let (ds, state) = manifest::read(&self.root, &self.branch, Some(c.manifest_version)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?;
         self.snapshot_of(ds, state)
     }
 
@@ -73,11 +73,11 @@ impl Graph {
     pub async fn commit(&self, id: &str) -> Result<Commit> {
         let head = self.snapshot().await?;
         let not_found = || Error::CommitNotFound { what: format!("`{}`", id.chars().take(64).collect::<String>()) };
-        let Some(v) = commit::version_of(id) else { return Err(not_found()) };
-        if v > head.manifest_version {
+        let Some((code, v)) = commit::locate(id) else { return Err(not_found()) };
+        if v > head.manifest_version || self.branch.owner_of(v).code() != code {
             return Err(not_found());
         }
-        match manifest::commit_at(&head.manifest_ds(), v).await? {
+        match manifest::commit_at(&self.root, &self.branch, &head.manifest_ds(), v).await? {
             Some(c) if c.id == id => Ok(c),
             Some(_) => Err(not_found()),
             None => Err(Error::CommitPruned { id: id.to_string() }),
@@ -95,13 +95,13 @@ impl Graph {
         };
         let mut commits = Vec::new();
         while v > 0 && commits.len() < limit.clamp(1, MAX_PAGE) {
-            match manifest::commit_at(&ds, v).await? {
+            match manifest::commit_at(&self.root, &self.branch, &ds, v).await? {
                 Some(c) => commits.push(c),
                 None => break,
             }
             v -= 1;
         }
-        let more = v > 0 && manifest::commit_at(&ds, v).await?.is_some();
+        let more = v > 0 && manifest::commit_at(&self.root, &self.branch, &ds, v).await?.is_some();
         let next = if more { commits.last().map(|c| c.id.clone()) } else { None };
         Ok(CommitPage { commits, next })
     }
@@ -114,7 +114,7 @@ impl Graph {
         let (mut found, mut pruned) = (None, false);
         while lo <= hi {
             let mid = lo + (hi - lo) / 2;
-            match manifest::commit_at(&ds, mid).await? {
+            match manifest::commit_at(&self.root, &self.branch, &ds, mid).await? {
                 // Cleanup removes the oldest versions: the rest is newer.
                 None => {
                     pruned = true;

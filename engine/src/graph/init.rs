@@ -204,7 +204,7 @@ async fn build(root: &Root, ir: &SchemaIr, src: &str, op_id: &str, actor: &str, 
                 return Err(BuildError::Unknown(e.to_string()));
             }
             // Did it land? Read it back before deciding anything.
-            match manifest::read(root, None).await {
+            match manifest::read(root, &crate::storage::branch::BranchPath::main(), None).await {
                 Ok((_, s)) if s.genesis_id.as_deref() == Some(op_id) => s,
                 Ok(_) => return Err(BuildError::Unknown(format!("{e}; a manifest exists but is not this init's"))),
                 Err(_) if root.list(layout::MANIFEST).await.map(|l| l.is_empty()).unwrap_or(false) => {

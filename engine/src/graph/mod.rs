@@ -2,6 +2,7 @@
 //! [`Snapshot`], and change it through the [`write`] protocol, with
 //! [`sidecar`]s and [`recovery`] covering crashes.
 
+pub mod branches;
 pub mod cleanup;
 pub mod fence;
 pub mod fold;
@@ -27,6 +28,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
 use crate::session::{QueryLimits, Session, TableCache};
+use crate::storage::branch::BranchPath;
 use crate::storage::commit::Commit;
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::{Root, table};
@@ -57,6 +59,12 @@ pub struct Graph {
     /// The commits this handle's snapshots are reading: `cleanup` keeps
     /// them.
     pins: Arc<cleanup::Pins>,
+    /// The branch this handle reads and writes (`main` unless opened with
+    /// [`Graph::on_branch`]).
+    branch: Arc<BranchPath>,
+    /// The head cache, write queue and pins of every branch handed out by
+    /// this handle (see `branches`).
+    lines: Arc<branches::Lines>,
 }
 
 /// One table as a snapshot publishes it.
@@ -155,7 +163,11 @@ impl Graph {
         let root = Root::new(session, uri, false)?;
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
         if let Some(claim) = init::read_claim(&root).await? {
-            let landed = if manifest_present { manifest::read(&root, None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str()) } else { false };
+            let landed = if manifest_present {
+                manifest::read(&root, &BranchPath::main(), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str())
+            } else {
+                false
+            };
             if !landed {
                 return Err(Error::InitIncomplete { root: root.uri().to_string(), op_id: claim.op_id });
             }
@@ -204,6 +216,8 @@ impl Graph {
             head: Default::default(),
             writes: Default::default(),
             pins: Default::default(),
+            branch: BranchPath::main(),
+            lines: Default::default(),
         })
     }
 
@@ -287,9 +301,12 @@ impl Graph {
     /// The latest published snapshot: one look at where the `__manifest`
     /// head is, and a scan of it only when it moved (see `head`).
     pub async fn snapshot(&self) -> Result<Snapshot> {
-        let (ds, state) = self.head.read(&self.root).await?;
+        let (ds, state) = self.head.read(&self.root, &self.branch).await.map_err(|e| self.branch_gone(e))?;
         if let Some(f) = state.retired() {
             return Err(Error::GraphRetired { root: self.root.uri().to_string(), op: f.op_id.clone() });
+        }
+        if self.branch.fork() == Some(state.version) {
+            return Err(Error::BranchRefused { name: self.branch.name.clone(), reason: "its creation did not finish; delete it and create it again".into() });
         }
         self.snapshot_of(ds, state)
     }

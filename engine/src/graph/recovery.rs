@@ -26,6 +26,7 @@ use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::storage::Root;
+use crate::storage::branch::BranchPath;
 use crate::storage::commit::CommitDraft;
 use crate::storage::manifest::{self, TableUpdate};
 use crate::storage::table;
@@ -112,8 +113,8 @@ impl WriteOutcome {
 }
 
 /// Where each table of a write stands, and so what recovering it does.
-async fn decide(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Decided> {
-    let (mds, mstate) = manifest::read(root, None).await?;
+async fn decide(root: &Root, branch: &BranchPath, sidecar: &Sidecar, force_rollback: bool) -> Result<Decided> {
+    let (mds, mstate) = manifest::read(root, branch, None).await?;
     let mut states = Vec::new();
     for t in &sidecar.tables {
         let published = mstate.tables.get(&t.key).map(|e| e.version).unwrap_or(0);
@@ -145,7 +146,17 @@ struct Decided {
 /// Recovers one sidecar. `force_rollback` is used by a writer undoing its
 /// own failed write: it never rolls forward.
 pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Result<Recovered> {
-    let Decided { decision, states, manifest: mds, state: mstate } = decide(root, sidecar, force_rollback).await?;
+    let Some(branch) = crate::storage::branch::resolve(root, sidecar.branch.as_deref().unwrap_or(manifest::MAIN_BRANCH)).await? else {
+        // The write's branch was deleted: nothing of it can become visible.
+        sidecar.remove(root).await?;
+        return Ok(Recovered {
+            op_id: sidecar.op_id.clone(),
+            kind: sidecar.kind.clone(),
+            decision: WriteOutcome::AlreadyConsistent,
+            tables: sidecar.tables.len(),
+        });
+    };
+    let Decided { decision, states, manifest: mds, state: mstate } = decide(root, &branch, sidecar, force_rollback).await?;
     let decision = if decision == WriteOutcome::AlreadyConsistent {
         WriteOutcome::AlreadyConsistent
     } else if decision == WriteOutcome::RolledForward {
@@ -160,7 +171,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
-        manifest::publish(root, mds, mstate, &updates, &[], &sidecar.op_id, &sidecar.commit_draft()).await?;
+        manifest::publish(root, &branch, mds, mstate, &updates, &[], &sidecar.op_id, &sidecar.commit_draft()).await?;
         WriteOutcome::RolledForward
     } else {
         let mut updates = Vec::new();
@@ -189,7 +200,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
             message: Some(format!("rolled back {} {}", sidecar.kind, sidecar.op_id)),
             ..Default::default()
         };
-        manifest::publish_rollback(root, mds, mstate, &updates, &sidecar.op_id, &draft).await?;
+        manifest::publish_rollback(root, &branch, mds, mstate, &updates, &sidecar.op_id, &draft).await?;
         WriteOutcome::RolledBack
     };
     sidecar.remove(root).await?;
@@ -218,7 +229,7 @@ pub async fn repair(uri: &str, session: &Session, apply: bool) -> Result<Vec<Rep
     let mut items = Vec::new();
     if let Some(claim) = super::init::read_claim(&root).await? {
         let manifest_present = !root.list(layout::MANIFEST).await?.is_empty();
-        let landed = manifest_present && manifest::read(&root, None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
+        let landed = manifest_present && manifest::read(&root, &BranchPath::main(), None).await?.1.genesis_id.as_deref() == Some(claim.op_id.as_str());
         let (action, actionable) = if !claim.abandoned() {
             (format!("wait: init {} is running ({})", claim.op_id, claim.lease.owner), false)
         } else if landed {
@@ -258,7 +269,14 @@ pub async fn repair(uri: &str, session: &Session, apply: bool) -> Result<Vec<Rep
             decision: None,
         };
         if actionable {
-            let decision = if apply { recover(&root, &s, false).await?.decision } else { decide(&root, &s, false).await?.decision };
+            let decision = if apply {
+                recover(&root, &s, false).await?.decision
+            } else {
+                match crate::storage::branch::resolve(&root, s.branch.as_deref().unwrap_or(manifest::MAIN_BRANCH)).await? {
+                    Some(branch) => decide(&root, &branch, &s, false).await?.decision,
+                    None => WriteOutcome::AlreadyConsistent,
+                }
+            };
             item.action = decision.describe(&s.kind, s.tables.len(), apply);
             item.decision = Some(decision);
             item.applied = apply;

@@ -41,6 +41,8 @@ pub enum WriteKind {
     Fold,
     /// Compaction and index rebuild (`graph::optimize`).
     Optimize,
+    /// A branch merged into another (`graph::merge`).
+    Merge,
     Other(String),
 }
 
@@ -54,6 +56,7 @@ impl WriteKind {
             WriteKind::Index => "index",
             WriteKind::Fold => "fold",
             WriteKind::Optimize => "optimize",
+            WriteKind::Merge => "merge",
             WriteKind::Other(s) => s,
         }
     }
@@ -69,6 +72,7 @@ impl WriteKind {
             WriteKind::Index => "index",
             WriteKind::Fold => "fold",
             WriteKind::Optimize => "optimize",
+            WriteKind::Merge => "merge",
             WriteKind::Other(s) => s,
         }
     }
@@ -84,6 +88,7 @@ impl From<String> for WriteKind {
             "index" => WriteKind::Index,
             "fold" => WriteKind::Fold,
             "optimize" => WriteKind::Optimize,
+            "merge" => WriteKind::Merge,
             _ => WriteKind::Other(s),
         }
     }
@@ -106,6 +111,7 @@ impl std::fmt::Display for WriteKind {
             WriteKind::Index => f.write_str("index build"),
             WriteKind::Fold => f.write_str("fold of small fragments"),
             WriteKind::Optimize => f.write_str("optimize"),
+            WriteKind::Merge => f.write_str("merge"),
             WriteKind::Other(s) => f.write_str(s),
         }
     }
@@ -144,10 +150,13 @@ pub struct Sidecar {
     /// written before commits were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitDraft>,
+    /// The branch the write publishes to; `main` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
 }
 
 impl Sidecar {
-    pub fn new(op_id: &str, kind: WriteKind, manifest_version: u64, tables: Vec<SidecarTable>, commit: CommitDraft) -> Sidecar {
+    pub fn new(op_id: &str, kind: WriteKind, branch: &str, manifest_version: u64, tables: Vec<SidecarTable>, commit: CommitDraft) -> Sidecar {
         let now = chrono::Utc::now();
         Sidecar {
             op_id: op_id.to_string(),
@@ -157,6 +166,7 @@ impl Sidecar {
             lease: Lease::new(write_lease_ms()),
             started_at: now.to_rfc3339(),
             commit: Some(commit),
+            branch: (branch != crate::storage::manifest::MAIN_BRANCH).then(|| branch.to_string()),
         }
     }
 

@@ -15,8 +15,10 @@
 
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use lance::Dataset;
-use lance::dataset::transaction::Transaction;
+use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
+use lance::dataset::{InsertBuilder, WriteMode};
 
 use super::sidecar::{Sidecar, SidecarTable, WriteKind};
 use super::{Graph, recovery};
@@ -81,6 +83,7 @@ impl WriteOptions {
             message: self.message.clone(),
             changes,
             if_parent: self.if_commit.clone(),
+            merged: None,
         }
     }
 }
@@ -127,6 +130,14 @@ pub async fn commit_and_publish(
     commit: CommitDraft,
 ) -> Result<ManifestState> {
     let root = graph.root();
+    // A table is written where the manifest publishes it: on a branch, the
+    // branch's own dataset of it.
+    let mut staged = staged;
+    for s in &mut staged {
+        if let Some(e) = mstate.tables.get(&s.key) {
+            s.location = e.location.clone();
+        }
+    }
     // No precheck of versions here: the pinned table commits and the
     // manifest publish are the one authority on a lost race.
     let op_id = ulid::Ulid::new().to_string();
@@ -134,6 +145,7 @@ pub async fn commit_and_publish(
     let sidecar = Sidecar::new(
         &op_id,
         kind,
+        &graph.branch().name,
         mstate.version,
         staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version, steps: s.steps() }).collect(),
         commit,
@@ -193,7 +205,7 @@ pub async fn commit_and_publish(
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;
-    let published = match manifest::publish(root, manifest_ds, mstate, &updates, &reads, &op_id, &sidecar.commit_draft()).await {
+    let published = match manifest::publish(root, graph.branch(), manifest_ds, mstate, &updates, &reads, &op_id, &sidecar.commit_draft()).await {
         Ok((ds, state)) => {
             graph.remember_manifest(ds, state.clone()).await;
             state
@@ -203,7 +215,7 @@ pub async fn commit_and_publish(
             // sidecar and published it for us (a roll-forward publishes
             // under this write's op id). Then the write is visible: report
             // it as done, never as a conflict a client would retry.
-            if let Some(done) = manifest::find_publish(root, base_version, &op_id).await? {
+            if let Some(done) = manifest::find_publish(root, graph.branch(), base_version, &op_id).await? {
                 sidecar.remove(root).await?;
                 return Ok(done);
             }
@@ -224,4 +236,61 @@ pub async fn commit_and_publish(
     failpoint::hit("write.after_publish");
     sidecar.remove(root).await?;
     Ok(published)
+}
+
+/// One transaction on `base` (table `key`) that appends `new_rows` and
+/// deletes the rows at the `removed` row addresses: how mutations and
+/// merges stage their change of a table.
+pub(crate) async fn stage_rows(
+    graph: &Graph,
+    key: &str,
+    base: &Arc<Dataset>,
+    new_rows: Option<RecordBatch>,
+    removed: impl IntoIterator<Item = u64>,
+) -> Result<Transaction> {
+    let params = graph.session().write_params(WriteMode::Append);
+    let append = match new_rows {
+        Some(b) => Some(InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(vec![b]).await.map_err(|e| Error::lance(key, e))?),
+        None => None,
+    };
+    // The removed rows' addresses, per fragment.
+    let mut by_fragment: std::collections::BTreeMap<u64, Vec<u32>> = std::collections::BTreeMap::new();
+    for a in removed {
+        by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
+    }
+    if by_fragment.is_empty() {
+        return append.ok_or_else(|| Error::InvalidArgument(format!("{key}: a change with no rows to write or remove")));
+    }
+    let mut new_fragments = Vec::new();
+    if let Some(txn) = append {
+        match txn.operation {
+            Operation::Append { fragments } => new_fragments = fragments,
+            other => return Err(Error::lance(key, format!("unexpected staged operation {other}"))),
+        }
+    }
+    for offsets in by_fragment.values_mut() {
+        offsets.sort_unstable();
+    }
+    let mut updated_fragments = Vec::new();
+    let mut removed_fragment_ids = Vec::new();
+    for f in base.get_fragments() {
+        let id = f.id() as u64;
+        let Some(offsets) = by_fragment.remove(&id) else { continue };
+        match f.extend_deletions(offsets).await.map_err(|e| Error::lance(key, e))? {
+            Some(updated) => updated_fragments.push(updated.metadata().clone()),
+            None => removed_fragment_ids.push(id),
+        }
+    }
+    let op = Operation::Update {
+        removed_fragment_ids,
+        updated_fragments,
+        new_fragments,
+        fields_modified: vec![],
+        compacted_sstables: vec![],
+        fields_for_preserving_frag_bitmap: vec![],
+        update_mode: Some(UpdateMode::RewriteRows),
+        inserted_rows_filter: None,
+        updated_fragment_offsets: None,
+    };
+    Ok(Transaction::new(base.version().version, op, None))
 }

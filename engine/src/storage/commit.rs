@@ -67,6 +67,9 @@ pub struct CommitDraft {
     /// refused with `HeadMoved` if the head is another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_parent: Option<String>,
+    /// A merge's second parent: the source branch's commit it merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<String>,
 }
 
 impl CommitDraft {
@@ -103,8 +106,8 @@ impl Commit {
         let now = chrono::Utc::now().timestamp_micros();
         let time_us = parent.map_or(now, |p| now.max(p.time_us() + 1));
         Commit {
-            id: id_for(time_us, version, (ulid::Ulid::new().random() & 0xffff) as u16),
-            parents: parent.map(|p| vec![p.id.clone()]).unwrap_or_default(),
+            id: id_for(time_us, version, crate::storage::branch::code_of(branch), (ulid::Ulid::new().random() & 0xffff) as u16),
+            parents: parent.map(|p| p.id.clone()).into_iter().chain(draft.merged.clone()).collect(),
             branch: branch.to_string(),
             actor: draft.actor.clone(),
             time: format_time(time_us),
@@ -120,7 +123,7 @@ impl Commit {
     pub fn unrecorded(version: u64, time_us: i64, parent: Option<String>, kind: &str) -> Commit {
         Commit {
             // No random bits: the same id every time it is made up.
-            id: id_for(time_us, version, 0),
+            id: id_for(time_us, version, 0, 0),
             parents: parent.into_iter().collect(),
             branch: crate::storage::manifest::MAIN_BRANCH.to_string(),
             actor: "unknown".into(),
@@ -150,16 +153,24 @@ fn format_time(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// The id of the commit at `version` made at `time_us`.
-fn id_for(time_us: i64, version: u64, noise: u16) -> String {
+/// The id of the commit at `version` of the branch with code `branch` made
+/// at `time_us`.
+fn id_for(time_us: i64, version: u64, branch: u16, noise: u16) -> String {
     let ms = (time_us.max(0) / 1000) as u64;
-    let random = ((version as u128 & VERSION_MASK) << 16) | noise as u128;
+    let random = ((branch as u128) << (16 + VERSION_BITS)) | ((version as u128 & VERSION_MASK) << 16) | noise as u128;
     ulid::Ulid::from_parts(ms, random).to_string()
+}
+
+/// The branch code and `__manifest` version a commit id names, if it is a
+/// well-formed id.
+pub fn locate(id: &str) -> Option<(u16, u64)> {
+    let u = ulid::Ulid::from_string(id).ok()?;
+    let v = (u.random() >> 16) & VERSION_MASK;
+    let code = (u.random() >> (16 + VERSION_BITS)) as u16;
+    (v > 0).then_some((code, v as u64))
 }
 
 /// The `__manifest` version a commit id names, if it is a well-formed id.
 pub fn version_of(id: &str) -> Option<u64> {
-    let u = ulid::Ulid::from_string(id).ok()?;
-    let v = (u.random() >> 16) & VERSION_MASK;
-    (v > 0 && u.random() >> (16 + VERSION_BITS) == 0).then_some(v as u64)
+    locate(id).map(|(_, v)| v)
 }

@@ -27,6 +27,7 @@ use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use serde::Serialize;
 
 use super::Root;
+use super::branch::BranchPath;
 use super::commit::{Commit, CommitDraft, PROP_COMMIT};
 use super::table::{self, PROP_OP_ID, PROP_ROLE};
 use crate::error::{Error, Result};
@@ -98,12 +99,12 @@ fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>) -> RecordBatch {
+fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>, branch: &str) -> RecordBatch {
     let n = entries.len();
     let cols: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.key.as_str()))),
         Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.version))),
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(MAIN_BRANCH, n))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(branch, n))),
         Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.location.as_str()))),
         Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.row_count))),
         Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.op_id.as_str()))),
@@ -116,7 +117,7 @@ fn rows_batch(entries: &[TableEntry], genesis_id: Option<&str>) -> RecordBatch {
 /// Creates `__manifest` with its genesis rows, stamped with `genesis_id`.
 /// Fails if a manifest already exists.
 pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &str, draft: &CommitDraft) -> Result<ManifestState> {
-    let batch = rows_batch(entries, Some(genesis_id));
+    let batch = rows_batch(entries, Some(genesis_id), MAIN_BRANCH);
     let reader = RecordBatchIterator::new(vec![Ok(batch)], manifest_schema());
     let commit = Commit::new(draft, MAIN_BRANCH, 1, None);
     let params = WriteParams {
@@ -137,9 +138,9 @@ pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &st
     })
 }
 
-/// Reads the manifest of `root` at `version` (the head when `None`).
-pub async fn read(root: &Root, version: Option<u64>) -> Result<(Arc<Dataset>, ManifestState)> {
-    let ds = Arc::new(table::open(root.session(), &root.child_uri(MANIFEST_TABLE), version).await?);
+/// Reads the manifest of `branch` at `version` (the head when `None`).
+pub async fn read(root: &Root, branch: &BranchPath, version: Option<u64>) -> Result<(Arc<Dataset>, ManifestState)> {
+    let ds = Arc::new(table::open(root.session(), &root.child_uri(&branch.manifest_at(version)), version).await?);
     let state = read_state(&ds).await?;
     Ok((ds, state))
 }
@@ -232,12 +233,26 @@ async fn recorded_commit(ds: &Dataset) -> Result<Commit> {
     Ok(Commit::unrecorded(v.version, v.timestamp.timestamp_micros(), None, if role == "genesis" { "init" } else { "write" }))
 }
 
-/// The commit recorded at `version` of the manifest `ds` belongs to, or
-/// `None` when that version is gone (removed by cleanup) or never existed.
-pub async fn commit_at(ds: &Dataset, version: u64) -> Result<Option<Commit>> {
+/// The commit of `branch` at `version`, `ds` being the branch's manifest
+/// at its head, or `None` when that version is gone (removed by cleanup)
+/// or never existed. Versions up to the branch's fork are its parent's
+/// commits, read there.
+pub async fn commit_at(root: &Root, branch: &BranchPath, ds: &Dataset, version: u64) -> Result<Option<Commit>> {
     if version == 0 || version > ds.version().version {
         return Ok(None);
     }
+    let owner = branch.owner_of(version);
+    if owner.name != branch.name {
+        return match table::open(root.session(), &root.child_uri(&owner.manifest()), Some(version)).await {
+            Ok(parent) => recorded_commit(&parent).await.map(Some),
+            Err(_) => Ok(None),
+        };
+    }
+    own_commit_at(ds, version).await
+}
+
+/// The commit recorded at `version` of the manifest `ds` belongs to.
+async fn own_commit_at(ds: &Dataset, version: u64) -> Result<Option<Commit>> {
     if version == ds.version().version {
         return recorded_commit(ds).await.map(Some);
     }
@@ -299,12 +314,18 @@ pub const CHECKPOINT_FRAGMENTS: usize = 64;
 async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, entries: &[TableEntry]) -> Result<Transaction> {
     // An `optimize` commit always checkpoints: after it (and a cleanup) the
     // head is one small file, as for a freshly loaded graph.
-    let checkpoint = ds.get_fragments().len() >= CHECKPOINT_FRAGMENTS || (next.commit.kind == "optimize" && ds.get_fragments().len() > 1);
+    // A branch's first commit moves every table to the branch's own
+    // location at the same version: only a rewrite says so.
+    let checkpoint = ds.get_fragments().len() >= CHECKPOINT_FRAGMENTS
+        || (next.commit.kind == "optimize" && ds.get_fragments().len() > 1)
+        || next.commit.kind == super::branch::BRANCH_KIND
+        // A commit that publishes no table (a merge with nothing to write).
+        || entries.is_empty();
     if !checkpoint {
         let params = root.session().write_params(WriteMode::Append);
         return InsertBuilder::new(ds.clone())
             .with_params(&params)
-            .execute_uncommitted(vec![rows_batch(entries, None)])
+            .execute_uncommitted(vec![rows_batch(entries, None, &next.commit.branch)])
             .await
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
@@ -312,7 +333,7 @@ async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, ent
     let params = root.session().write_params(WriteMode::Overwrite);
     InsertBuilder::new(ds.clone())
         .with_params(&params)
-        .execute_uncommitted(vec![rows_batch(&all, next.genesis_id.as_deref())])
+        .execute_uncommitted(vec![rows_batch(&all, next.genesis_id.as_deref(), &next.commit.branch)])
         .await
         .map_err(|e| Error::lance(MANIFEST_TABLE, e))
 }
@@ -323,8 +344,10 @@ async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, ent
 /// must not have moved either. Returns the `__manifest` dataset at the
 /// version it committed and the new state (a writer's handle keeps both as
 /// the head it knows).
+#[allow(clippy::too_many_arguments)]
 pub async fn publish(
     root: &Root,
+    branch: &BranchPath,
     ds: Arc<Dataset>,
     state: ManifestState,
     updates: &[TableUpdate],
@@ -332,21 +355,21 @@ pub async fn publish(
     op_id: &str,
     draft: &CommitDraft,
 ) -> Result<(Arc<Dataset>, ManifestState)> {
-    publish_impl(root, ds, state, updates, reads, op_id, draft, false).await
+    publish_impl(root, branch, ds, state, updates, reads, op_id, draft, false).await
 }
 
 /// The `__manifest` version that publishes write `op_id`, looking at the
 /// versions after `since`: the publish commit is tagged with the write's op
 /// id (its own, or a recovery's roll-forward of it, which publishes under
 /// the same id). `None` if no such version exists.
-pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option<ManifestState>> {
-    let head = table::open(root.session(), &root.child_uri(MANIFEST_TABLE), None).await?;
+pub async fn find_publish(root: &Root, branch: &BranchPath, since: u64, op_id: &str) -> Result<Option<ManifestState>> {
+    let head = table::open(root.session(), &root.child_uri(&branch.manifest()), None).await?;
     for v in since + 1..=head.version().version {
         if let Some((id, role)) = table::op_tag(&head, v).await?
             && id == op_id
             && role == "publish"
         {
-            return Ok(Some(read(root, Some(v)).await?.1));
+            return Ok(Some(read(root, branch, Some(v)).await?.1));
         }
     }
     Ok(None)
@@ -357,18 +380,20 @@ pub async fn find_publish(root: &Root, since: u64, op_id: &str) -> Result<Option
 /// published, so that later writes can pin their commits again.
 pub async fn publish_rollback(
     root: &Root,
+    branch: &BranchPath,
     ds: Arc<Dataset>,
     state: ManifestState,
     updates: &[TableUpdate],
     op_id: &str,
     draft: &CommitDraft,
 ) -> Result<ManifestState> {
-    publish_impl(root, ds, state, updates, &[], op_id, draft, true).await.map(|(_, state)| state)
+    publish_impl(root, branch, ds, state, updates, &[], op_id, draft, true).await.map(|(_, state)| state)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn publish_impl(
     root: &Root,
+    branch: &BranchPath,
     ds: Arc<Dataset>,
     state: ManifestState,
     updates: &[TableUpdate],
@@ -397,7 +422,7 @@ async fn publish_impl(
         }
         // The commit is made for this attempt: its version and parent are
         // the head it commits over.
-        next.commit = Commit::new(draft, MAIN_BRANCH, ds.version().version + 1, Some(&state.commit));
+        next.commit = Commit::new(draft, &branch.name, ds.version().version + 1, Some(&state.commit));
         let txn = stage_publish(root, &ds, &next, &entries).await?;
         if failpoint::fail("publish.manifest_commit") {
             return Err(Error::storage(root.child_uri(MANIFEST_TABLE), "injected failure of the manifest commit (failpoint)"));
@@ -412,7 +437,7 @@ async fn publish_impl(
             }
             Err(Error::ExpectedVersionMismatch { table, .. }) if table == MANIFEST_TABLE => {
                 // Another publish landed first. Re-read and re-check our tables.
-                (ds, state) = read(root, None).await?;
+                (ds, state) = read(root, branch, None).await?;
                 check_expected(root, &state, updates, reads, through_fence)?;
                 check_parent(&state, draft)?;
             }

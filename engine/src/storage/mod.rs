@@ -2,6 +2,7 @@
 //! [`columns`], the [`pinned_commit`] seam and the [`manifest`] publisher.
 //! Everything here is opened through a [`Session`](crate::session::Session).
 
+pub mod branch;
 pub mod columns;
 pub mod commit;
 pub(crate) mod manifest;

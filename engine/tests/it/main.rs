@@ -1,5 +1,6 @@
 //! Engine integration tests: one binary, one module per feature.
 
+mod branches;
 mod cache_budget;
 mod common;
 mod export;

@@ -4,12 +4,10 @@
 use std::collections::BTreeMap;
 
 use arrow_array::RecordBatch;
-use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
-use lance::dataset::{InsertBuilder, WriteMode};
 
 use super::{Change, Mutator};
-use crate::error::{Error, Result};
-use crate::graph::write::{StagedWrite, commit_and_publish};
+use crate::error::Result;
+use crate::graph::write::{StagedWrite, commit_and_publish, stage_rows};
 use crate::graph::{Graph, WriteOptions};
 use crate::load::builder::TypeBatch;
 
@@ -45,54 +43,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
         }
         let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
-        let params = self.view.graph.session().write_params(WriteMode::Append);
-        let mut new_fragments = Vec::new();
-        let append = match &new_rows {
-            Some(b) => {
-                Some(InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(vec![b.clone()]).await.map_err(|e| Error::lance(&key, e))?)
-            }
-            None => None,
-        };
-        if c.removed.is_empty() {
-            let txn = append.expect("a change without removals has rows");
-            return Ok(StagedWrite::new(key, t.location(), base, txn));
-        }
-        if let Some(txn) = append {
-            match txn.operation {
-                Operation::Append { fragments } => new_fragments = fragments,
-                other => return Err(Error::lance(&key, format!("unexpected staged operation {other}"))),
-            }
-        }
-        // The removed rows' addresses (read with them), per fragment.
-        let mut by_fragment: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-        for a in c.removed.values() {
-            by_fragment.entry(a >> 32).or_default().push((a & 0xffff_ffff) as u32);
-        }
-        for offsets in by_fragment.values_mut() {
-            offsets.sort_unstable();
-        }
-        let mut updated_fragments = Vec::new();
-        let mut removed_fragment_ids = Vec::new();
-        for f in base.get_fragments() {
-            let id = f.id() as u64;
-            let Some(offsets) = by_fragment.remove(&id) else { continue };
-            match f.extend_deletions(offsets).await.map_err(|e| Error::lance(&key, e))? {
-                Some(updated) => updated_fragments.push(updated.metadata().clone()),
-                None => removed_fragment_ids.push(id),
-            }
-        }
-        let op = Operation::Update {
-            removed_fragment_ids,
-            updated_fragments,
-            new_fragments,
-            fields_modified: vec![],
-            compacted_sstables: vec![],
-            fields_for_preserving_frag_bitmap: vec![],
-            update_mode: Some(UpdateMode::RewriteRows),
-            inserted_rows_filter: None,
-            updated_fragment_offsets: None,
-        };
-        let txn = Transaction::new(base.version().version, op, None);
+        let txn = stage_rows(self.view.graph, &key, &base, new_rows, c.removed.values().copied()).await?;
         Ok(StagedWrite::new(key, t.location(), base, txn))
     }
 }
