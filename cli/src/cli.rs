@@ -72,6 +72,11 @@ pub enum Command {
         #[arg(long, value_name = "COMMIT")]
         to: Option<String>,
     },
+    /// A graph's branches: create, list, delete, merge.
+    Branch {
+        #[command(subcommand)]
+        command: BranchCommand,
+    },
     /// Compact a graph's tables and rebuild their indexes, as one commit that
     /// changes no entity.
     Optimize {
@@ -172,6 +177,57 @@ pub struct GraphTarget {
     /// Bearer token for --server.
     #[arg(long, env = "OMNIGRAPH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The branch to read or write (default `main`).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BranchCommand {
+    /// Create a branch from a branch's head or a commit: nothing is copied.
+    Create {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The new branch's name: 1-64 ASCII letters, digits, `-`, `_`, `.`.
+        name: String,
+        /// A branch (its head) or a commit id (default: main's head).
+        #[arg(long, value_name = "BRANCH|COMMIT")]
+        from: Option<String>,
+        /// The actor of its first commit (direct only; a server takes the token's).
+        #[arg(long = "as", value_name = "NAME", env = "OMNIGRAPH_ACTOR")]
+        actor: Option<String>,
+    },
+    /// The graph's branches, `main` first, with their head commits.
+    List {
+        #[command(flatten)]
+        target: GraphTarget,
+    },
+    /// Delete a branch (not `main`, nor one others were created from).
+    Delete {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The branch.
+        name: String,
+    },
+    /// Merge a branch into another (default `main`): three-way by entity.
+    /// Any conflict writes nothing, lists every conflict and exits 1.
+    Merge {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The branch to merge.
+        source: String,
+        /// The branch to merge into.
+        #[arg(long, default_value = "main", value_name = "BRANCH")]
+        into: String,
+        /// Delete the source branch after the merge.
+        #[arg(long)]
+        delete_source: bool,
+        /// Say what the merge would do; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

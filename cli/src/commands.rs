@@ -22,17 +22,47 @@ fn read_file(path: &std::path::Path) -> Result<String> {
 
 /// Where a data command runs.
 pub enum Target {
-    Store(String),
+    Store(Store),
     Remote(Remote, String),
+}
+
+/// A graph opened directly: its root, and the branch (`--branch`).
+pub struct Store {
+    pub uri: String,
+    pub branch: Option<String>,
+}
+
+impl Store {
+    /// The graph, read-only, on the branch.
+    pub async fn open(&self, session: &omnigraph::Session) -> Result<Graph> {
+        self.on_branch(Graph::open(&self.uri, session).await?).await
+    }
+
+    /// The graph, for writes, on the branch.
+    pub async fn open_for_write(&self, session: &omnigraph::Session) -> Result<Graph> {
+        self.on_branch(Graph::open_for_write(&self.uri, session).await?).await
+    }
+
+    async fn on_branch(&self, g: Graph) -> Result<Graph> {
+        Ok(match &self.branch {
+            Some(b) => g.on_branch(b).await?,
+            None => g,
+        })
+    }
 }
 
 impl GraphTarget {
     pub fn resolve(&self) -> Result<Target> {
+        if let Some(b) = &self.branch
+            && b != omnigraph::storage::branch::MAIN_BRANCH
+        {
+            omnigraph::storage::branch::validate_name(b)?;
+        }
         match (&self.store, &self.server, &self.graph) {
             (Some(_), Some(_), _) => Err(CliError::invalid_argument("give --store or --server, not both (is OMNIGRAPH_SERVER set?)")),
-            (Some(store), None, None) => Ok(Target::Store(store.clone())),
+            (Some(store), None, None) => Ok(Target::Store(Store { uri: store.clone(), branch: self.branch.clone() })),
             (Some(_), None, Some(_)) => Err(CliError::invalid_argument("--graph names a graph on --server; with --store, give only the path")),
-            (None, Some(server), Some(graph)) => Ok(Target::Remote(Remote::new(server, self.token.clone())?, graph.clone())),
+            (None, Some(server), Some(graph)) => Ok(Target::Remote(Remote::new(server, self.token.clone())?.on_branch(self.branch.clone()), graph.clone())),
             (None, Some(_), None) => Err(CliError::invalid_argument("--server needs --graph ID")),
             (None, None, _) => Err(CliError::invalid_argument("give --store PATH, or --server URL --graph ID")),
         }
@@ -101,7 +131,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let snap = match target.resolve()? {
                 Target::Store(store) => {
                     let at = parse_at(&at.at)?;
-                    serde_json::to_value(Graph::open(&store, session).await?.snapshot_at(at.as_ref()).await?).expect("serializable")
+                    serde_json::to_value(store.open(session).await?.snapshot_at(at.as_ref()).await?).expect("serializable")
                 }
                 Target::Remote(r, g) => r.get(&format!("{}{}", graph_path(&g, "snapshot"), at_query(&at.at, true))).await?,
             };
@@ -113,6 +143,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Export { target, at, type_name, output } => export_cmd(session, target, at.at, type_name, output, json).await?,
         Command::Commit { command } => crate::history::run(session, command, json).await?,
+        Command::Branch { command } => return crate::branches::run(session, command, json).await,
         Command::Changes { target, from, to } => crate::history::changes(session, target, from, to, json).await?,
         Command::Optimize { target, actor, message } => {
             let write = WriteArgs { actor, message, if_commit: None };
@@ -125,7 +156,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Schema { command: SchemaCommand::Show(target) } => {
             let doc = match target.resolve()? {
                 Target::Store(store) => {
-                    let g = Graph::open(&store, session).await?;
+                    let g = store.open(session).await?;
                     serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()})
                 }
                 Target::Remote(r, g) => r.get(&graph_path(&g, "schema")).await?,
@@ -221,7 +252,7 @@ async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, 
     };
     let (name, doc) = match source.target.resolve()? {
         Target::Store(store) => {
-            let g = if mutation { Graph::open_for_write(&store, session).await? } else { Graph::open(&store, session).await? };
+            let g = if mutation { store.open_for_write(session).await? } else { store.open(session).await? };
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
@@ -315,7 +346,7 @@ async fn load_cmd(session: &omnigraph::Session, args: LoadArgs, json: bool) -> R
                 Mode::Append => LoadMode::Append,
                 Mode::Merge => LoadMode::Merge,
             };
-            let g = Graph::open_for_write(&store, session).await?;
+            let g = store.open_for_write(session).await?;
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
@@ -385,7 +416,7 @@ async fn export_cmd(
     };
     let report = match target {
         Target::Store(store) => {
-            let g = Graph::open(&store, session).await?;
+            let g = store.open(session).await?;
             let r = omnigraph::export::export_at(&g, type_name.as_deref(), at_parsed.as_ref(), &mut sink).await?;
             sink.flush().map_err(Error::Io)?;
             serde_json::json!({"manifest_version": r.manifest_version, "commit": r.commit, "rows": r.rows})

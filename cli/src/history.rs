@@ -1,7 +1,6 @@
 //! `omnigraph commit list|show`: a graph's commits, directly or through a
 //! server; the same JSON either way (`--json`), or one line per commit.
 
-use omnigraph::graph::Graph;
 use omnigraph::graph::history::MAX_PAGE;
 use serde_json::Value as Json;
 
@@ -17,9 +16,7 @@ pub async fn run(session: &omnigraph::Session, command: CommitCommand, json: boo
                 return Err(CliError::invalid_argument(format!("--limit must be 1 to {MAX_PAGE}")));
             }
             let page = match target.resolve()? {
-                Target::Store(store) => {
-                    serde_json::to_value(Graph::open(&store, session).await?.commits(limit, before.as_deref()).await?).expect("serializable")
-                }
+                Target::Store(store) => serde_json::to_value(store.open(session).await?.commits(limit, before.as_deref()).await?).expect("serializable"),
                 Target::Remote(r, g) => {
                     let mut path = format!("{}?limit={limit}", graph_path(&g, "commits"));
                     if let Some(b) = &before {
@@ -41,7 +38,7 @@ pub async fn run(session: &omnigraph::Session, command: CommitCommand, json: boo
         }
         CommitCommand::Show { target, id } => {
             let c = match target.resolve()? {
-                Target::Store(store) => serde_json::to_value(Graph::open(&store, session).await?.commit(&id).await?).expect("serializable"),
+                Target::Store(store) => serde_json::to_value(store.open(session).await?.commit(&id).await?).expect("serializable"),
                 Target::Remote(r, g) => r.get(&format!("{}/{}", graph_path(&g, "commits"), encode(&id))).await?,
             };
             if json {
@@ -98,7 +95,7 @@ pub async fn changes(session: &omnigraph::Session, target: crate::cli::GraphTarg
     };
     match target {
         Target::Store(store) => {
-            let g = Graph::open(&store, session).await?;
+            let g = store.open(session).await?;
             omnigraph::changes::changes(&g, &from, to.as_deref(), &mut print).await?;
         }
         Target::Remote(r, g) => {

@@ -3,9 +3,10 @@
 //! Module map: [`cli`] (argument definitions), [`commands`] (one function per
 //! command, each calling one engine function), [`output`] (tables, JSON and
 //! error printing), [`progress`] (the load progress bar), [`results`] (query output formats),
-//! [`graphs`] (lifecycle commands), [`history`] (commit list and show), [`policy`] (policy validate/test), [`remote`] (the
+//! [`graphs`] (lifecycle commands), [`history`] (commit list and show), [`branches`] (branch create, list, delete, merge), [`policy`] (policy validate/test), [`remote`] (the
 //! server client behind --server), [`upload`] (streamed remote loads).
 
+mod branches;
 mod cli;
 mod codes;
 mod commands;

@@ -1,7 +1,6 @@
 //! `omnigraph optimize` and `omnigraph cleanup`: a graph's maintenance,
 //! directly or through a server (`admin`); the same JSON either way.
 
-use omnigraph::graph::Graph;
 use omnigraph::graph::cleanup::CleanupOptions;
 use serde_json::{Value as Json, json};
 
@@ -12,7 +11,7 @@ use crate::output::{self, CliError};
 pub async fn optimize(session: &omnigraph::Session, target: GraphTarget, write: WriteArgs, json: bool) -> Result<(), CliError> {
     let report = match target.resolve()? {
         Target::Store(store) => {
-            let g = Graph::open_for_write(&store, session).await?;
+            let g = store.open_for_write(session).await?;
             serde_json::to_value(omnigraph::graph::optimize::optimize(&g, &write.options()).await?).expect("serializable")
         }
         Target::Remote(r, g) => {
@@ -52,7 +51,7 @@ pub async fn cleanup(session: &omnigraph::Session, target: GraphTarget, opts: Cl
     opts.validate()?;
     let report: Json = match target.resolve()? {
         Target::Store(store) => {
-            let g = Graph::open_for_write(&store, session).await?;
+            let g = store.open_for_write(session).await?;
             serde_json::to_value(omnigraph::graph::cleanup::cleanup(&g, &opts).await?).expect("serializable")
         }
         Target::Remote(r, g) => {

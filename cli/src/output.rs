@@ -80,6 +80,13 @@ pub fn print_error(e: &CliError, json: bool) {
         return;
     }
     eprintln!("error[{}]: {}", v["code"].as_str().unwrap_or(crate::codes::UNEXPECTED_ANSWER.code), v["error"].as_str().unwrap_or_default());
+    // A merge's conflicts, one per line: kind, type, id, what.
+    if let Some(conflicts) = v["conflicts"].as_array() {
+        for c in conflicts {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            eprintln!("  {:<18} {:<16} {:<24} {}", s("kind"), s("type"), s("id"), s("message"));
+        }
+    }
     if let Some(details) = v["details"].as_array() {
         for d in details {
             eprintln!("  {}", detail_line(d));

@@ -15,6 +15,8 @@ pub struct Remote {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    /// `--branch`: sent as `?branch=` with every request.
+    branch: Option<String>,
 }
 
 /// Percent-encodes one query-string value.
@@ -39,11 +41,20 @@ impl Remote {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| CliError::Connect { server: base.clone(), message: e.to_string() })?;
-        Ok(Remote { base, token, http })
+        Ok(Remote { base, token, http, branch: None })
+    }
+
+    /// This client, naming `branch` in every request.
+    pub fn on_branch(mut self, branch: Option<String>) -> Remote {
+        self.branch = branch;
+        self
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        match &self.branch {
+            Some(b) => format!("{}{path}{}branch={}", self.base, if path.contains('?') { '&' } else { '?' }, encode(b)),
+            None => format!("{}{path}", self.base),
+        }
     }
 
     fn connect_error(&self, e: reqwest::Error) -> CliError {

@@ -24,11 +24,28 @@ pub enum Action {
     SchemaApply,
     /// Maintenance of one graph: `optimize`, `cleanup`.
     Admin,
+    /// Creating a branch of a graph.
+    BranchCreate,
+    /// Deleting a branch (on that branch).
+    BranchDelete,
+    /// Merging a branch into another (on the target branch).
+    BranchMerge,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] =
-        [Action::GraphList, Action::GraphCreate, Action::GraphDelete, Action::Read, Action::Change, Action::Export, Action::SchemaApply, Action::Admin];
+    pub const ALL: [Action; 11] = [
+        Action::GraphList,
+        Action::GraphCreate,
+        Action::GraphDelete,
+        Action::Read,
+        Action::Change,
+        Action::Export,
+        Action::SchemaApply,
+        Action::Admin,
+        Action::BranchCreate,
+        Action::BranchDelete,
+        Action::BranchMerge,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +57,9 @@ impl Action {
             Action::Export => "export",
             Action::SchemaApply => "schema_apply",
             Action::Admin => "admin",
+            Action::BranchCreate => "branch_create",
+            Action::BranchDelete => "branch_delete",
+            Action::BranchMerge => "branch_merge",
         }
     }
 
@@ -52,9 +72,11 @@ impl Action {
         matches!(self, Action::GraphList | Action::GraphCreate | Action::GraphDelete)
     }
 
-    /// True for actions that write to a branch (subject to `protected_branches`).
+    /// True for actions that write to a branch (subject to
+    /// `protected_branches`): a merge writes its target, a delete removes
+    /// the branch.
     pub fn writes_branch(self) -> bool {
-        matches!(self, Action::Change | Action::SchemaApply)
+        matches!(self, Action::Change | Action::SchemaApply | Action::BranchMerge | Action::BranchDelete)
     }
 
     pub fn names() -> String {

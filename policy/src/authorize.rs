@@ -196,6 +196,19 @@ impl Policy {
         self.authorize_on_branch(actor, action, resource, MAIN_BRANCH)
     }
 
+    /// May `actor` do `action` on `resource` on some branch? What a server
+    /// asks before it knows the branch (it is in the request body); the
+    /// branch's own check ([`Policy::authorize_on_branch`]) follows.
+    pub fn authorize_some_branch(&self, actor: &str, action: Action, resource: Resource<'_>) -> Decision {
+        let (allowed, policies) = self.ask(actor, action, resource, "", false);
+        let denial = match (allowed, policies.is_empty()) {
+            (true, _) => None,
+            (false, false) => Some(Denial::DenyRule { policies: policies.clone() }),
+            (false, true) => Some(Denial::NoRule),
+        };
+        Decision { allowed, policies, denial }
+    }
+
     pub fn authorize_on_branch(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str) -> Decision {
         let protected = action.writes_branch() && self.file.protected_branches.iter().any(|b| b == branch);
         let (allowed, policies) = self.ask(actor, action, resource, branch, protected);

@@ -225,7 +225,9 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
     }
     if !r.branches.is_empty() {
         if !actions.iter().any(|a| a.writes_branch()) {
-            return Err(err("`branches` applies to change and schema_apply only, and this rule has neither".into()));
+            return Err(err(
+                "`branches` applies to the actions that write a branch (change, schema_apply, branch_merge, branch_delete), and this rule has none".into(),
+            ));
         }
         // A deny's `branches` narrows it to those branches, and a
         // server-level action has no branch: it cannot be narrowed so.

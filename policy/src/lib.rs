@@ -26,4 +26,4 @@ pub mod unique;
 pub use action::Action;
 pub use authorize::{Decision, Denial, Policy, Resource};
 pub use error::PolicyError;
-pub use file::PolicyFile;
+pub use file::{MAIN_BRANCH, PolicyFile};

@@ -75,7 +75,16 @@ pub fn is_operator(state: &AppState, actor: &Actor) -> bool {
 /// read the graph is told why; one that may not learns nothing more than
 /// "refused", the same for every id.
 pub fn refusal(policy: &Policy, actor: &Actor, action: Action, id: &str) -> Option<ApiError> {
-    let d = policy.authorize(&actor.0, action, Resource::Graph(id));
+    refusal_on(policy, actor, action, id, Some(omnigraph_policy::MAIN_BRANCH))
+}
+
+/// [`refusal`] on `branch`; on some branch when `None` (before the request
+/// body, which names the branch, is read).
+pub fn refusal_on(policy: &Policy, actor: &Actor, action: Action, id: &str, branch: Option<&str>) -> Option<ApiError> {
+    let d = match branch {
+        Some(b) => policy.authorize_on_branch(&actor.0, action, Resource::Graph(id), b),
+        None => policy.authorize_some_branch(&actor.0, action, Resource::Graph(id)),
+    };
     if d.allowed {
         return None;
     }
@@ -90,7 +99,7 @@ pub async fn gate(state: &Shared, actor: &Actor, action: Action, id: &GraphId) -
     let policy = if valid { policy_for(state, id.as_str()).await? } else { Ok(state.policy.clone()) };
     match policy {
         Ok(p) => {
-            if let Some(refused) = refusal(&p, actor, action, id.as_str()) {
+            if let Some(refused) = refusal_on(&p, actor, action, id.as_str(), None) {
                 return Err(refused);
             }
         }

@@ -165,6 +165,21 @@ fn is_exists(e: &lance::Error) -> bool {
         || s.contains("already exists")
 }
 
+/// Makes the Lance branch `name` of the table at `uri`, from version
+/// `version` of its branch `src`.
+async fn branch_table(session: &crate::session::Session, uri: &str, src: &str, version: u64, key: &str, name: &str) -> Result<()> {
+    let mut ds = table::open(session, uri, Some(version)).await?;
+    match ds.create_branch(name, lance_ref(src, version), None).await {
+        Ok(_) => Ok(()),
+        // Left by a create or delete that crashed: nothing reads it.
+        Err(e) if is_exists(&e) => {
+            ds.force_delete_branch(name).await.map_err(|e| Error::lance(key, e))?;
+            ds.create_branch(name, lance_ref(src, version), None).await.map(|_| ()).map_err(|e| Error::lance(key, e))
+        }
+        Err(e) => Err(Error::lance(key, e)),
+    }
+}
+
 /// Creates branch `name` from `from` (a branch or a commit; this handle's
 /// head when `None`). Its first commit is made by `opts`' actor.
 pub async fn create(graph: &Graph, name: &str, from: Option<&str>, opts: &WriteOptions) -> Result<BranchInfo> {
@@ -200,26 +215,18 @@ pub async fn create(graph: &Graph, name: &str, from: Option<&str>, opts: &WriteO
         })
         .collect();
     let session = graph.session().clone();
-    let results: Vec<Result<()>> = futures::stream::iter(jobs.iter().map(|(e, _)| {
-        let uri = root.child_uri(&e.location);
-        let session = session.clone();
-        let (src, version, key) = (branch_of_location(&e.location).to_string(), e.version, e.key.clone());
-        async move {
-            let mut ds = table::open(&session, &uri, Some(version)).await?;
-            match ds.create_branch(name, lance_ref(&src, version), None).await {
-                Ok(_) => Ok(()),
-                // Left by a create or delete that crashed: nothing reads it.
-                Err(e) if is_exists(&e) => {
-                    ds.force_delete_branch(name).await.map_err(|e| Error::lance(&key, e))?;
-                    ds.create_branch(name, lance_ref(&src, version), None).await.map(|_| ()).map_err(|e| Error::lance(&key, e))
-                }
-                Err(e) => Err(Error::lance(&key, e)),
-            }
-        }
-    }))
-    .buffer_unordered(8)
-    .collect()
-    .await;
+    let work: Vec<(String, String, u64, String, String)> = jobs
+        .iter()
+        .map(|(e, _)| (root.child_uri(&e.location), branch_of_location(&e.location).to_string(), e.version, e.key.clone(), name.to_string()))
+        .collect();
+    let results: Vec<Result<()>> = futures::stream::iter(work)
+        .map(|(uri, src, version, key, name)| {
+            let session = session.clone();
+            async move { branch_table(&session, &uri, &src, version, &key, &name).await }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
     failpoint::hit("branch.after_table_branches");
 

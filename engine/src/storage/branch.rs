@@ -13,7 +13,8 @@ use std::sync::Arc;
 use lance::dataset::refs::BranchContents;
 
 use super::Root;
-use super::manifest::{MAIN_BRANCH, MANIFEST_TABLE};
+pub use super::manifest::MAIN_BRANCH;
+use super::manifest::MANIFEST_TABLE;
 use crate::error::{Error, Result};
 
 /// The kind of the first commit of a branch.

@@ -22,6 +22,7 @@ use crate::access::{GraphId, gate, params};
 use crate::body::{JsonBody, load_is_json, read_limited, stream_body};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
+use crate::routes::branches::{on_branch, one_branch};
 use crate::routes::graphs::ErrorBody;
 use crate::routes::replies::{LoadReply, MutationReply, QueryReply, SchemaReply, SnapshotReply};
 use crate::state::{Actor, Shared, authorize_graph};
@@ -49,6 +50,9 @@ pub struct QueryRequest {
     /// OG-HISTORY-003`); the `If-Match` header says the same.
     #[serde(default)]
     pub if_commit: Option<String>,
+    /// The branch to read or write (default `main`; `?branch=` says the same).
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -65,6 +69,8 @@ pub struct LoadParams {
     /// Write only if the head is this commit (else `412 OG-HISTORY-003`);
     /// the `If-Match` header says the same.
     pub if_commit: Option<String>,
+    /// The branch to load into (default `main`).
+    pub branch: Option<String>,
 }
 
 /// The JSON form of a load (`Content-Type: application/json`).
@@ -82,6 +88,8 @@ pub struct LoadRequest {
     pub message: Option<String>,
     #[serde(default)]
     pub if_commit: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -93,6 +101,8 @@ pub struct ExportParams {
     /// Export the graph as it was at this commit, or at the last commit at
     /// or before this RFC 3339 time.
     pub at: Option<String>,
+    /// The branch (default `main`).
+    pub branch: Option<String>,
 }
 
 /// True for errors that say outright "this handle's graph is gone": its
@@ -173,9 +183,9 @@ pub async fn off_workers<T: Send + 'static>(work: impl Future<Output = T> + Send
     tokio::task::spawn_blocking(move || handle.block_on(work)).await.map_err(|e| ApiError::internal(format!("query task failed: {e}")))
 }
 
-async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> ApiResult<(String, omnigraph::query::QueryResult)> {
-    authorize_graph(&s.policy, actor, Action::Read, id)?;
-    let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
+async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest, branch: Option<&str>) -> ApiResult<(String, omnigraph::query::QueryResult)> {
+    let graph = on_branch(s, actor, Action::Read, id, branch).await?;
+    let plans = omnigraph::query::compile(graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a mutation; send it to POST /graphs/{id}/mutate", plan.name)));
@@ -184,7 +194,7 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest) -> A
         return Err(ApiError::bad_body("`message` and `if_commit` are for writes (POST /graphs/{id}/mutate)"));
     }
     let at = crate::routes::history::parse_at(req.at.as_deref())?;
-    let (graph, params) = (s.graph.clone(), req.params.clone());
+    let params = req.params.clone();
     let name = plan.name.clone();
     // Set when this handler is dropped (the client went away), so the query
     // stops at its next check instead of computing for nobody.
@@ -216,8 +226,10 @@ pub async fn query(State(state): State<Shared>, Extension(actor): Extension<Acto
     // The right to read the graph comes before the graph and the body.
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
+    let uri = request.uri().clone();
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
-    let (name, result) = read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req).await)?;
+    let branch = one_branch(&uri, req.branch.as_deref())?;
+    let (name, result) = read_fresh!(state, id, |s| run_query(&s, &actor, &id, &req, branch.as_deref()).await)?;
     Ok(crate::body::query_result(result, &name))
 }
 
@@ -231,9 +243,11 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
     gate(&state, &actor, Action::Change, &id).await?;
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Change, &id)?;
     let headers = request.headers().clone();
+    let uri = request.uri().clone();
     let JsonBody(req) = JsonBody::<QueryRequest>::from_request(request, &state).await?;
+    let branch = one_branch(&uri, req.branch.as_deref())?;
+    let graph = on_branch(&s, &actor, Action::Change, &id, branch.as_deref()).await?;
     if req.at.is_some() {
         return Err(ApiError::bad_body("`at` is for reads: a write always lands on the head (use `if_commit` to require one)"));
     }
@@ -243,15 +257,14 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
         if_commit: crate::routes::history::if_commit(&headers, req.if_commit.clone())?,
     };
     opts.validate()?;
-    let plans = omnigraph::query::compile(s.graph.schema(), &req.query)?;
+    let plans = omnigraph::query::compile(graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if !plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a read query; send it to POST /graphs/{id}/query", plan.name)));
     }
-    let served = s.clone();
     // Mutations arriving together publish as one batch (the engine's
     // group commit), each answered with its own result.
-    let result = off_workers(async move { omnigraph::query::run_mutation_with(&served.graph, &plan, &req.params, &opts).await }).await?;
+    let result = off_workers(async move { omnigraph::query::run_mutation_with(&graph, &plan, &req.params, &opts).await }).await?;
     match result {
         Ok(report) => Ok(Json(report.into())),
         Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
@@ -290,8 +303,12 @@ pub async fn load(
     let GraphId(id) = id;
     let p = params(q)?;
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Change, &id)?;
+    if let Some(b) = &p.branch {
+        // Checked before the body is read; a JSON body's `branch` after.
+        on_branch(&s, &actor, Action::Change, &id, Some(b)).await?;
+    }
     let is_json = load_is_json(&req)?;
+    let mut branch = p.branch.clone();
     let headers = req.headers().clone();
     let (mut message, mut body_if) = (p.message.clone(), p.if_commit.clone());
     // The JSON form is in memory and can be read again, so a load that
@@ -314,6 +331,10 @@ pub async fn load(
         };
         message = body.message.or(message);
         body_if = body.if_commit.or(body_if);
+        match (&branch, body.branch) {
+            (Some(q), Some(b)) if *q != b => return Err(ApiError::bad_body("`?branch=` and the body's `branch` name different branches; give one")),
+            (_, b) => branch = branch.or(b),
+        }
         let mut opts = LoadOptions::new(parse_mode(body.mode.as_deref().or(p.mode.as_deref()))?, "request body");
         if let Some(n) = body.max_errors.or(p.max_errors) {
             opts.max_errors = n;
@@ -332,11 +353,11 @@ pub async fn load(
     opts.write = omnigraph::graph::WriteOptions { actor: Some(actor.0.clone()), message, if_commit: crate::routes::history::if_commit(&headers, body_if)? };
     opts.write.validate()?;
     opts.source_name = p.source.as_deref().filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect()).unwrap_or_else(|| "request body".into());
-    let served = s.clone();
+    let graph = on_branch(&s, &actor, Action::Change, &id, branch.as_deref()).await?;
     let started = std::time::Instant::now();
     // The load takes the graph handle's write turn (mutations wait).
     let result = tokio::spawn(async move {
-        let g = &served.graph;
+        let g = &graph;
         match input {
             LoadInput::Held(b) => omnigraph::load::load_rereading(g, || Ok(std::io::Cursor::new(b.clone())), &opts, &mut |_| {}).await,
             LoadInput::Streamed(r) => omnigraph::load::load(g, r, &opts, &mut |_| {}).await,
@@ -368,19 +389,18 @@ pub async fn export(
     let GraphId(id) = id;
     let p = params(q)?;
     let at = crate::routes::history::parse_at(p.at.as_deref())?;
-    let s = read_fresh!(state, id, |s| {
-        let checked: ApiResult<()> = async {
-            authorize_graph(&s.policy, &actor, Action::Export, &id)?;
+    let graph = read_fresh!(state, id, |s| {
+        let checked: ApiResult<omnigraph::Graph> = async {
+            let graph = on_branch(&s, &actor, Action::Export, &id, p.branch.as_deref()).await?;
             if let Some(t) = &p.type_name {
-                s.graph.type_named(t)?;
+                graph.type_named(t)?;
             }
-            s.graph.snapshot_at(at.as_ref()).await?;
-            Ok(())
+            graph.snapshot_at(at.as_ref()).await?;
+            Ok(graph)
         }
         .await;
-        checked.map(|_| s.clone())
+        checked
     })?;
-    let graph = s.graph.clone();
     let only = p.type_name.clone();
     Ok(crate::body::ndjson_from_blocking(state.idle_timeout, move |w, handle| {
         match handle.block_on(omnigraph::export::export_at(&graph, only.as_deref(), at.as_ref(), w)) {
@@ -425,11 +445,12 @@ pub async fn snapshot(
 ) -> ApiResult<Json<SnapshotReply>> {
     gate(&state, &actor, Action::Read, &id).await?;
     let GraphId(id) = id;
-    let at = crate::routes::history::parse_at(params(q)?.at.as_deref())?;
+    let p = params(q)?;
+    let at = crate::routes::history::parse_at(p.at.as_deref())?;
     read_fresh!(state, id, |s| {
         let r: ApiResult<SnapshotReply> = async {
-            authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-            Ok(s.graph.snapshot_at(at.as_ref()).await?.into())
+            let graph = on_branch(&s, &actor, Action::Read, &id, p.branch.as_deref()).await?;
+            Ok(graph.snapshot_at(at.as_ref()).await?.into())
         }
         .await;
         r

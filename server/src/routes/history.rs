@@ -13,9 +13,10 @@ use utoipa::IntoParams;
 
 use crate::access::{GraphId, gate, params};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::branches::on_branch;
 use crate::routes::graphs::ErrorBody;
 use crate::routes::replies::{CommitReply, CommitsReply};
-use crate::state::{Actor, Shared, authorize_graph};
+use crate::state::{Actor, Shared};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,6 +25,8 @@ pub struct CommitsParams {
     pub limit: Option<usize>,
     /// Start just before this commit (the `next` of the previous page).
     pub before: Option<String>,
+    /// The branch (default `main`).
+    pub branch: Option<String>,
 }
 
 /// Where a read looks: `?at=<commit id | RFC 3339 time>` (or `"at"` in a
@@ -33,6 +36,8 @@ pub struct CommitsParams {
 pub struct AtParams {
     /// A commit id, or a time (the last commit at or before it).
     pub at: Option<String>,
+    /// The branch (default `main`).
+    pub branch: Option<String>,
 }
 
 /// `at` parsed (`400` when it is neither a commit id nor a time).
@@ -63,6 +68,8 @@ pub struct ChangesParams {
     pub from: String,
     /// The last commit to include (default: the head).
     pub to: Option<String>,
+    /// The branch (default `main`).
+    pub branch: Option<String>,
 }
 
 /// Entity-level changes after `from`, one NDJSON line per commit, oldest
@@ -81,13 +88,12 @@ pub async fn changes(
     let GraphId(id) = id;
     let p = params(q)?;
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
+    let graph = on_branch(&s, &actor, Action::Read, &id, p.branch.as_deref()).await?;
     // Both ends are checked before the answer starts (coded statuses).
-    let from = s.graph.commit(&p.from).await?;
+    let from = graph.commit(&p.from).await?;
     if let Some(to) = &p.to {
-        s.graph.commit(to).await?;
+        graph.commit(to).await?;
     }
-    let graph = s.graph.clone();
     Ok(crate::body::ndjson_from_blocking(state.idle_timeout, move |w, handle| {
         use std::io::Write;
         let mut last = from.id.clone();
@@ -124,12 +130,12 @@ pub async fn commits(
         return Err(ApiError::bad_body(format!("limit must be 1 to {MAX_PAGE}")));
     }
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-    Ok(Json(s.graph.commits(limit, p.before.as_deref()).await?.into()))
+    let graph = on_branch(&s, &actor, Action::Read, &id, p.branch.as_deref()).await?;
+    Ok(Json(graph.commits(limit, p.before.as_deref()).await?.into()))
 }
 
 /// One commit: its actor, time, kind, message and what it changed (`read`).
-#[utoipa::path(get, path = "/graphs/{id}/commits/{commit}", tag = "history", params(("id" = String, Path), ("commit" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/graphs/{id}/commits/{commit}", tag = "history", params(("id" = String, Path), ("commit" = String, Path), crate::routes::branches::BranchParams), security(("bearer" = [])),
     responses((status = 200, body = CommitReply), (status = 404, body = ErrorBody),
         (status = 410, description = "Cleanup removed it (`OG-HISTORY-002`)", body = ErrorBody)))]
 pub async fn commit(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, uri: Uri) -> ApiResult<Json<CommitReply>> {
@@ -139,6 +145,7 @@ pub async fn commit(State(state): State<Shared>, Extension(actor): Extension<Act
     let raw = uri.path().split('/').nth(4).unwrap_or_default();
     let commit: String = percent_encoding::percent_decode_str(raw).decode_utf8_lossy().chars().take(64).collect();
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-    Ok(Json(s.graph.commit(&commit).await?.into()))
+    let branch = crate::routes::branches::one_branch(&uri, None)?;
+    let graph = on_branch(&s, &actor, Action::Read, &id, branch.as_deref()).await?;
+    Ok(Json(graph.commit(&commit).await?.into()))
 }

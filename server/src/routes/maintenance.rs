@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use crate::access::{GraphId, gate};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::branches::{on_branch, one_branch};
 use crate::routes::data::off_workers;
 use crate::routes::graphs::ErrorBody;
 use crate::routes::replies::CommitReply;
-use crate::state::{Actor, Shared, authorize_graph};
+use crate::state::{Actor, Shared};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -123,30 +124,32 @@ impl From<omnigraph::graph::cleanup::CleanupReport> for CleanupReply {
 
 /// Compacts the graph's tables and rebuilds their indexes, as one commit
 /// that changes no entity (`admin`).
-#[utoipa::path(post, path = "/graphs/{id}/optimize", tag = "maintenance", request_body = OptimizeRequest, params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/graphs/{id}/optimize", tag = "maintenance", request_body = OptimizeRequest, params(("id" = String, Path), crate::routes::branches::BranchParams), security(("bearer" = [])),
     responses((status = 200, body = OptimizeReply), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn optimize(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Json<OptimizeReply>> {
     gate(&state, &actor, Action::Admin, &id).await?;
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Admin, &id)?;
+    let branch = one_branch(request.uri(), None)?;
+    let graph = on_branch(&s, &actor, Action::Admin, &id, branch.as_deref()).await?;
     let JsonBody(req) = JsonBody::<OptimizeRequest>::from_request(request, &state).await?;
     let opts = omnigraph::graph::WriteOptions { actor: Some(actor.0.clone()), message: req.message, if_commit: None };
     opts.validate()?;
-    let report = off_workers(async move { omnigraph::graph::optimize::optimize(&s.graph, &opts).await }).await??;
+    let report = off_workers(async move { omnigraph::graph::optimize::optimize(&graph, &opts).await }).await??;
     Ok(Json(report.into()))
 }
 
 /// Removes the table and manifest versions no kept commit needs: kept are
 /// the commits younger than `keep_days`, the last `keep_commits`, and those
 /// a read in flight is reading (`admin`).
-#[utoipa::path(post, path = "/graphs/{id}/cleanup", tag = "maintenance", request_body = CleanupRequest, params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/graphs/{id}/cleanup", tag = "maintenance", request_body = CleanupRequest, params(("id" = String, Path), crate::routes::branches::BranchParams), security(("bearer" = [])),
     responses((status = 200, body = CleanupReply), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn cleanup(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId, request: Request) -> ApiResult<Json<CleanupReply>> {
     gate(&state, &actor, Action::Admin, &id).await?;
     let GraphId(id) = id;
     let s = state.registry.resolve(&id).await?;
-    authorize_graph(&s.policy, &actor, Action::Admin, &id)?;
+    let branch = one_branch(request.uri(), None)?;
+    let graph = on_branch(&s, &actor, Action::Admin, &id, branch.as_deref()).await?;
     let JsonBody(req) = JsonBody::<CleanupRequest>::from_request(request, &state).await?;
     let opts = CleanupOptions {
         keep_days: req.keep_days.unwrap_or(DEFAULT_KEEP_DAYS),
@@ -154,6 +157,6 @@ pub async fn cleanup(State(state): State<Shared>, Extension(actor): Extension<Ac
         dry_run: req.dry_run,
     };
     opts.validate().map_err(ApiError::from)?;
-    let report = off_workers(async move { omnigraph::graph::cleanup::cleanup(&s.graph, &opts).await }).await??;
+    let report = off_workers(async move { omnigraph::graph::cleanup::cleanup(&graph, &opts).await }).await??;
     Ok(Json(report.into()))
 }

@@ -8,7 +8,10 @@
 //! - [`history`]: one graph's commits; `at` and `If-Match` for the data
 //!   routes.
 //! - [`maintenance`]: one graph's `optimize` and `cleanup`.
+//! - [`branches`]: one graph's branches: list, create, delete, merge; the
+//!   `branch` every data route takes.
 
+pub mod branches;
 pub mod data;
 pub mod graphs;
 pub mod health;
@@ -51,6 +54,9 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(history::changes))
         .routes(routes!(maintenance::optimize))
         .routes(routes!(maintenance::cleanup))
+        .routes(routes!(branches::list, branches::create))
+        .routes(routes!(branches::delete))
+        .routes(routes!(branches::merge))
 }
 
 /// The paths and operations of every route (for `openapi::document`).
