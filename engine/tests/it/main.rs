@@ -15,6 +15,7 @@ mod live_views;
 mod load;
 mod load_input;
 mod maintenance;
+mod merge_model;
 mod mutate;
 mod publish;
 mod query;
