@@ -327,7 +327,7 @@ fn run_page(relative: &str) {
 }
 
 /// The pages the docs test runs; a new page must be added here.
-const PAGES: [&str; 8] = [
+const PAGES: [&str; 9] = [
     "README.md",
     "docs/user/schema.md",
     "docs/user/jsonl.md",
@@ -336,6 +336,7 @@ const PAGES: [&str; 8] = [
     "docs/user/graphs.md",
     "docs/user/server.md",
     "docs/user/history.md",
+    "docs/user/branches.md",
 ];
 
 #[test]
@@ -407,6 +408,11 @@ fn server_page() {
 #[test]
 fn history_page() {
     run_page("docs/user/history.md");
+}
+
+#[test]
+fn branches_page() {
+    run_page("docs/user/branches.md");
 }
 
 /// Every `OG-AREA-NNN` written out in `text`.

@@ -1,5 +1,6 @@
 //! CLI tests: the `omnigraph` binary run as real processes.
 
+mod branches;
 mod catalog;
 mod catalog_common;
 mod catalog_crash;

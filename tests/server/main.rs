@@ -4,6 +4,7 @@
 
 mod access;
 mod auth;
+mod branches;
 mod common;
 mod crash;
 mod fuzz;

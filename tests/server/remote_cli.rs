@@ -147,3 +147,75 @@ async fn remote_errors_name_the_problem() {
     let o = omnigraph(w, &["graphs", "list", "--server", &s.url, "--token", "ann-token-0123456789"]);
     assert!(o.stderr.contains("OG-AUTH-003"), "{}", o.stderr);
 }
+
+#[tokio::test]
+async fn branch_commands_direct_and_remote_print_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
+    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
+    let catalog = dir.path().display().to_string();
+    let s = Server::start(dir.path());
+    let url = s.url.clone();
+    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
+    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
+    let store = shown["location"].as_str().unwrap().to_string();
+    let remote = ["--server", url.as_str(), "--graph", "g"];
+    let direct = ["--store", store.as_str()];
+    ok(w, &[&["load", "--data", "data.jsonl"][..], &remote[..]].concat());
+    let same = |args: &[&str]| {
+        let d = omnigraph(w, &[args, &direct[..]].concat());
+        let r = omnigraph(w, &[args, &remote[..]].concat());
+        assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
+        assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
+        assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
+        d
+    };
+    // Writes alternate between the two ways; every read must agree.
+    ok(w, &[&["branch", "create", "feature"][..], &remote[..]].concat());
+    ok(w, &[&["branch", "create", "other", "--from", "feature"][..], &direct[..]].concat());
+    let add = "query add($n: String) { insert Person { name: $n } }";
+    let age = "query age($n: String, $a: I32) { update Person set { age: $a } where name = $n }";
+    ok(w, &[&["mutate", "--branch", "feature", "-e", add, "--params", r#"{"n":"dan"}"#][..], &direct[..]].concat());
+    ok(w, &[&["mutate", "--branch", "feature", "-e", age, "--params", r#"{"n":"alice","a":50}"#][..], &remote[..]].concat());
+    ok(w, &[&["mutate", "-e", age, "--params", r#"{"n":"alice","a":60}"#][..], &direct[..]].concat());
+    let q = "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }";
+    let on_feature = same(&["query", "--branch", "feature", "-e", q, "--format", "csv"]);
+    assert!(on_feature.stdout.contains("dan") && on_feature.stdout.contains("50"), "{}", on_feature.stdout);
+    let on_main = same(&["query", "-e", q, "--format", "csv"]);
+    assert!(!on_main.stdout.contains("dan"), "{}", on_main.stdout);
+    same(&["branch", "list"]);
+    same(&["--json", "branch", "list"]);
+    same(&["export", "--branch", "feature"]);
+    same(&["--json", "snapshot", "--branch", "feature"]);
+    same(&["commit", "list", "--branch", "feature", "--limit", "3"]);
+    let list: serde_json::Value = serde_json::from_str(&ok(w, &[&["--json", "branch", "list"][..], &direct[..]].concat())).unwrap();
+    let from = list["branches"][1]["created_from"].as_str().unwrap().to_string();
+    same(&["--json", "changes", "--branch", "feature", "--from", &from]);
+    // A conflict: the same table on stderr, exit 1, JSON alike; nothing written.
+    let c = same(&["branch", "merge", "feature"]);
+    assert_eq!(c.code, Some(1));
+    assert!(c.stderr.contains("OG-MERGE-001") && c.stderr.contains("divergent_update") && c.stderr.contains("alice"), "{}", c.stderr);
+    same(&["--json", "branch", "merge", "feature"]);
+    // Bad names and unknown branches: coded, the same either way.
+    for bad in [&["branch", "create", "a/b"][..], &["branch", "delete", "main"], &["branch", "delete", "nope"], &["query", "--branch", "x y", "-e", q]] {
+        let o = same(bad);
+        assert_eq!(o.code, Some(1), "{bad:?}");
+        assert!(o.stderr.contains("OG-BRANCH-00"), "{bad:?}: {}", o.stderr);
+    }
+    // Resolved on the branch, a dry run, then the merge.
+    ok(w, &[&["mutate", "--branch", "feature", "-e", age, "--params", r#"{"n":"alice","a":60}"#][..], &direct[..]].concat());
+    let dry = same(&["branch", "merge", "feature", "--dry-run"]);
+    assert!(dry.stdout.starts_with("would merge feature into main"), "{}", dry.stdout);
+    let merged = ok(w, &[&["branch", "merge", "feature", "-m", "ship"][..], &remote[..]].concat());
+    assert!(merged.starts_with("merged feature into main; commit "), "{merged}");
+    let after = same(&["query", "-e", q, "--format", "csv"]);
+    assert!(after.stdout.contains("dan"), "{}", after.stdout);
+    // `other` was made from `feature`: feature cannot go first.
+    let o = same(&["branch", "delete", "feature"]);
+    assert!(o.stderr.contains("OG-BRANCH-004"), "{}", o.stderr);
+    ok(w, &[&["branch", "delete", "other"][..], &remote[..]].concat());
+    ok(w, &[&["branch", "delete", "feature"][..], &direct[..]].concat());
+    same(&["branch", "list"]);
+}

@@ -171,12 +171,13 @@ async fn branch_table(session: &crate::session::Session, uri: &str, src: &str, v
     let mut ds = table::open(session, uri, Some(version)).await?;
     match ds.create_branch(name, lance_ref(src, version), None).await {
         Ok(_) => Ok(()),
-        // Left by a create or delete that crashed: nothing reads it.
-        Err(e) if is_exists(&e) => {
+        // A table branch of this name left by a create or delete that
+        // crashed (Lance reports it as one error or another): nothing reads
+        // it, since the manifest branch, which this create holds, is new.
+        Err(_) => {
             ds.force_delete_branch(name).await.map_err(|e| Error::lance(key, e))?;
             ds.create_branch(name, lance_ref(src, version), None).await.map(|_| ()).map_err(|e| Error::lance(key, e))
         }
-        Err(e) => Err(Error::lance(key, e)),
     }
 }
 

@@ -132,7 +132,10 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
         changes: BTreeMap::new(),
         source_deleted: false,
     };
-    if base.commit.id == s_head.commit.id {
+    // Nothing on the source since the base (a new branch has only its
+    // first commit, which changes no entity).
+    let only_created = s_head.commit.kind == crate::storage::branch::BRANCH_KIND && s_head.commit.parents.first() == Some(&base.commit.id);
+    if base.commit.id == s_head.commit.id || only_created {
         report.outcome = "up_to_date";
         return Ok(report);
     }

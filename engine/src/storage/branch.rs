@@ -215,7 +215,7 @@ mod tests {
             validate_name(ok).unwrap();
         }
         for bad in ["", "-x", ".x", "a/b", "a..b", "a b", "é", "tree", "x.lock", &"a".repeat(65)] {
-            assert_eq!(validate_name(bad).unwrap_err().code(), "OG-BRANCH-001", "{bad}");
+            assert_eq!(validate_name(bad).unwrap_err().code(), crate::codes::BRANCH_INVALID.code, "{bad}");
         }
     }
 
