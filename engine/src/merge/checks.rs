@@ -137,7 +137,7 @@ async fn endpoints(graph: &Graph, target: &ManifestState, merges: &BTreeMap<Stri
         for (ty, ids) in ask {
             let n = graph.type_named(ty)?;
             let found = present.entry(ty).or_default();
-            for b in scan(graph, target, n, pushdown::in_strings(ID, ids), &[ID]).await? {
+            for b in scan(graph, target, n, super::diff::id_filter(n, ids), &[ID]).await? {
                 found.extend(strings(&b, ID).map(str::to_string));
             }
         }

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::export::row_json;
 use crate::graph::Graph;
 use crate::query::pushdown;
-use crate::schema::TypeDef;
+use crate::schema::{PropType, TypeDef};
 use crate::storage::columns::ID;
 use crate::storage::manifest::{self, ManifestState};
 use crate::storage::table;
@@ -39,6 +39,13 @@ pub(super) struct Fetched {
     pub pos: HashMap<String, (usize, usize)>,
 }
 
+/// `id IN (ids)` for `t`: on the key property when the id is the key's
+/// value (one string `@key`, which has a scalar index), else on the id.
+pub(super) fn id_filter(t: &TypeDef, ids: impl IntoIterator<Item = String>) -> datafusion_expr::Expr {
+    let keyed = t.key.len() == 1 && t.property(&t.key[0]).is_some_and(|p| matches!(p.ty, PropType::String | PropType::Enum(_)));
+    pushdown::in_strings(if keyed { &t.key[0] } else { ID }, ids)
+}
+
 /// Reads the rows of `t` with these ids from the table `state` publishes.
 pub(super) async fn fetch(graph: &Graph, state: &ManifestState, t: &TypeDef, ids: &BTreeSet<String>) -> Result<Fetched> {
     let mut out = Fetched::default();
@@ -50,7 +57,7 @@ pub(super) async fn fetch(graph: &Graph, state: &ManifestState, t: &TypeDef, ids
     let ids: Vec<&String> = ids.iter().collect();
     for chunk in ids.chunks(IDS_PER_SCAN) {
         let mut scan = ds.scan();
-        scan.filter_expr(pushdown::in_strings(ID, chunk.iter().map(|s| s.to_string())));
+        scan.filter_expr(id_filter(t, chunk.iter().map(|s| s.to_string())));
         let batches: Vec<RecordBatch> =
             scan.try_into_stream().await.map_err(|e| Error::lance(&t.name, e))?.try_collect().await.map_err(|e| Error::lance(&t.name, e))?;
         for b in batches {

@@ -209,7 +209,7 @@ async fn row_addresses(ds: &Arc<lance::Dataset>, t: &TypeDef, ids: &BTreeSet<Str
     let ids: Vec<&String> = ids.iter().collect();
     for chunk in ids.chunks(4096) {
         let mut scan = ds.scan();
-        scan.filter_expr(crate::query::pushdown::in_strings(ID, chunk.iter().map(|s| s.to_string())));
+        scan.filter_expr(diff::id_filter(t, chunk.iter().map(|s| s.to_string())));
         scan.project(&[ID]).map_err(|e| Error::lance(&t.name, e))?;
         scan.with_row_address();
         let batches: Vec<arrow_array::RecordBatch> =

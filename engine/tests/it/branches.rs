@@ -314,3 +314,53 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn maintenance_keeps_what_branches_and_merges_need() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let w = WriteOptions::default();
+        branches::create(&g, "f", None, &w).await.unwrap();
+        let f = g.on_branch("f").await.unwrap();
+        mutate(&f, AGE, json!({"n": "ada", "a": 37})).await.unwrap();
+        for i in 0..6 {
+            mutate(&g, ADD, json!({"n": format!("m{i}"), "a": i})).await.unwrap();
+        }
+        // main compacts and cleans up everything it can.
+        omnigraph::graph::optimize::optimize(&g, &w).await.unwrap();
+        let opts = omnigraph::graph::cleanup::CleanupOptions { keep_days: 0.0, keep_commits: 1, dry_run: false };
+        let report = omnigraph::graph::cleanup::cleanup(&g, &opts).await.unwrap();
+        let fork = f.commits(10, None).await.unwrap().commits.iter().find(|c| c.kind == "branch").unwrap().parents[0].clone();
+        assert!(report.oldest_kept.manifest_version <= g.commit(&fork).await.unwrap().manifest_version, "the fork is kept: {report:?}");
+        // The branch still reads, and the merge reads main's changes across the optimize.
+        assert!(lines(&f).await.iter().any(|l| l.contains("\"age\":37")));
+        let r = merge::merge(&g, "f", &into_main(), &w).await.unwrap();
+        assert_eq!((r.outcome, r.changes["Person"].updated), ("merged", 1));
+        let merged = lines(&g).await;
+        assert!(merged.iter().any(|l| l.contains("\"age\":37")) && merged.iter().any(|l| l.contains("\"m5\"")), "{merged:#?}");
+        // A branch is maintained on its own.
+        mutate(&f, AGE, json!({"n": "alan", "a": 50})).await.unwrap();
+        omnigraph::graph::optimize::optimize(&f, &w).await.unwrap();
+        omnigraph::graph::cleanup::cleanup(&f, &opts).await.unwrap();
+        assert!(lines(&f).await.iter().any(|l| l.contains("\"age\":50")));
+        assert!(!lines(&g).await.iter().any(|l| l.contains("\"age\":50")));
+    });
+}
+
+#[test]
+fn a_conditional_merge_lands_only_on_the_head_it_names() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let w = WriteOptions::default();
+        branches::create(&g, "f", None, &w).await.unwrap();
+        let f = g.on_branch("f").await.unwrap();
+        mutate(&f, ADD, json!({"n": "x", "a": 1})).await.unwrap();
+        let head = g.snapshot().await.unwrap().commit.id;
+        mutate(&g, ADD, json!({"n": "y", "a": 1})).await.unwrap();
+        let stale = WriteOptions { if_commit: Some(head), ..Default::default() };
+        let e = merge::merge(&g, "f", &into_main(), &stale).await.unwrap_err();
+        assert_eq!(e.code(), "OG-HISTORY-003", "{e}");
+        let now = WriteOptions { if_commit: Some(g.snapshot().await.unwrap().commit.id), ..Default::default() };
+        assert_eq!(merge::merge(&g, "f", &into_main(), &now).await.unwrap().outcome, "merged");
+    });
+}

@@ -178,14 +178,16 @@ pub struct TypeCountsReply {
 pub struct CommitReply {
     /// A ULID: sorts by time.
     pub id: String,
-    /// The commit before it (none for the first).
+    /// The commit before it (none for the first); a merge's second parent
+    /// is the source branch's commit it merged.
     pub parents: Vec<String>,
     pub branch: String,
     /// Who wrote it: the token's actor, or `omnigraph` for maintenance.
     pub actor: String,
     /// RFC 3339, UTC.
     pub time: String,
-    /// `init`, `load`, `mutate`, `index`, `fold`, `recover` or `fence`.
+    /// `init`, `load`, `mutate`, `index`, `fold`, `optimize`, `recover`,
+    /// `fence`, `branch` or `merge`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
