@@ -246,6 +246,12 @@ pub async fn create(graph: &Graph, name: &str, from: Option<&str>, opts: &WriteO
     }
     let op_id = ulid::Ulid::new().to_string();
     let (_, published) = manifest::publish(root, &path, mds, mstate, &updates, &[], &op_id, &draft).await?;
+    // A delete that fenced the graph while this create ran may have listed
+    // the branches before this one existed: then it goes again.
+    if let super::fence::FenceState::Retired { op } = super::fence::state(root).await? {
+        let _ = delete(graph, name).await;
+        return Err(Error::GraphRetired { root: root.uri().to_string(), op });
+    }
     Ok(BranchInfo { name: name.to_string(), parent: Some(source.branch().name.clone()), created_from: Some(commit.id), head: published.commit })
 }
 

@@ -10,6 +10,8 @@
 //! (and so before the delete was acknowledged) or it sees the fence. Reads
 //! through [`Graph::snapshot`](super::Graph::snapshot) are refused too.
 //! [`restore`] publishes a `live` fence row with a higher generation.
+//! Every branch's `__manifest` gets the same row after `main`'s, so a
+//! branch's writes and reads are refused by the same check.
 //!
 //! Both are conditional, so that an operation whose holder outlived its
 //! lease (a stopped process, a long storage retry) fails harmlessly when it
@@ -97,7 +99,52 @@ fn injected_fault(uri: &str) -> Result<()> {
     Ok(())
 }
 
+/// Moves the fence of `main` (under `condition`), then of every branch.
 async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result<()> {
+    set_main(root, op_id, to, condition).await?;
+    set_branches(root, op_id, to).await
+}
+
+/// Every branch's `__manifest` carries the fence too, so that a branch's
+/// writes and reads are refused by the same pinned check as `main`'s. Run
+/// after `main`'s fence moved (again on a retried operation: idempotent).
+async fn set_branches(root: &Root, op_id: &str, to: &str) -> Result<()> {
+    for r in crate::storage::branch::list(root).await? {
+        let Some(path) = crate::storage::branch::resolve(root, &r.name).await? else { continue };
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (ds, state) = manifest::read(root, &path, None).await?;
+            let current = state.fence.as_ref().map(|f| f.location.as_str()).unwrap_or(FENCE_LIVE);
+            let setter = state.fence.as_ref().map(|f| f.op_id.as_str()).unwrap_or("");
+            // Done already; or a branch whose creation never finished (it
+            // takes no reads or writes).
+            if (current == to && (setter == op_id || to == FENCE_LIVE)) || path.fork() == Some(state.version) {
+                break;
+            }
+            let generation = state.fence.as_ref().map(|f| f.version).unwrap_or(0);
+            let update = TableUpdate { key: FENCE_KEY.to_string(), expected: generation, new_version: generation + 1, location: to.to_string(), row_count: 0 };
+            match manifest::publish(root, &path, ds, state, &[update], &[], op_id, &draft(op_id, to)).await {
+                Ok(_) => break,
+                // A write on the branch landed first: look again.
+                Err(Error::ExpectedVersionMismatch { .. }) if attempts < 16 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn draft(op_id: &str, to: &str) -> CommitDraft {
+    CommitDraft {
+        actor: SYSTEM_ACTOR.into(),
+        kind: "fence".into(),
+        message: Some(format!("{} by catalog operation {op_id}", if to == FENCE_RETIRED { "retired" } else { "restored" })),
+        ..Default::default()
+    }
+}
+
+async fn set_main(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result<()> {
     injected_fault(root.uri())?;
     const MAX_ATTEMPTS: usize = 16;
     for _ in 0..MAX_ATTEMPTS {
@@ -120,13 +167,7 @@ async fn set(root: &Root, op_id: &str, to: &str, condition: Condition) -> Result
             _ => {}
         }
         let update = TableUpdate { key: FENCE_KEY.to_string(), expected: generation, new_version: generation + 1, location: to.to_string(), row_count: 0 };
-        let draft = CommitDraft {
-            actor: SYSTEM_ACTOR.into(),
-            kind: "fence".into(),
-            message: Some(format!("{} by catalog operation {op_id}", if to == FENCE_RETIRED { "retired" } else { "restored" })),
-            ..Default::default()
-        };
-        match manifest::publish(root, &crate::storage::branch::BranchPath::main(), ds, state, &[update], &[], op_id, &draft).await {
+        match manifest::publish(root, &crate::storage::branch::BranchPath::main(), ds, state, &[update], &[], op_id, &draft(op_id, to)).await {
             Ok(_) => return Ok(()),
             // Someone else moved the fence: look again.
             Err(Error::ExpectedVersionMismatch { .. }) => continue,

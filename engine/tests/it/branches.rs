@@ -364,3 +364,28 @@ fn a_conditional_merge_lands_only_on_the_head_it_names() {
         assert_eq!(merge::merge(&g, "f", &into_main(), &now).await.unwrap().outcome, "merged");
     });
 }
+
+#[test]
+fn the_fence_of_a_deleted_graph_holds_on_every_branch() {
+    rt().block_on(async {
+        let (t, g) = seeded().await;
+        let w = WriteOptions::default();
+        branches::create(&g, "f", None, &w).await.unwrap();
+        let f = g.on_branch("f").await.unwrap();
+        mutate(&f, ADD, json!({"n": "before", "a": 1})).await.unwrap();
+        let on_f = lines(&f).await;
+        omnigraph::graph::fence::retire(g.root(), "01DELETE000000000000000000", None).await.unwrap();
+        // A handle opened before the delete: refused on the branch too.
+        let e = mutate(&f, ADD, json!({"n": "after", "a": 1})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-OPEN-005", "{e}");
+        assert_eq!(f.snapshot().await.unwrap_err().code(), "OG-OPEN-005");
+        let e = branches::create(&g, "late", None, &w).await.unwrap_err();
+        assert_eq!(e.code(), "OG-OPEN-005", "{e}");
+        // Retiring again (a retried delete) is a no-op; restore lifts both.
+        omnigraph::graph::fence::retire(g.root(), "01DELETE000000000000000000", None).await.unwrap();
+        omnigraph::graph::fence::restore(g.root(), "01RESTORE00000000000000000", Some("01DELETE000000000000000000")).await.unwrap();
+        let f = Graph::open_for_write(&t.uri(), &session()).await.unwrap().on_branch("f").await.unwrap();
+        assert_eq!(lines(&f).await, on_f);
+        mutate(&f, ADD, json!({"n": "after", "a": 1})).await.unwrap();
+    });
+}
