@@ -114,7 +114,13 @@ async fn set_branches(root: &Root, op_id: &str, to: &str) -> Result<()> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (ds, state) = manifest::read(root, &path, None).await?;
+            let (ds, state) = match manifest::read(root, &path, None).await {
+                Ok(read) => read,
+                // Its files are going (a delete removing the graph's data
+                // ran before this retry): nothing can read or write it.
+                Err(Error::Unreadable { .. }) => break,
+                Err(e) => return Err(e),
+            };
             let current = state.fence.as_ref().map(|f| f.location.as_str()).unwrap_or(FENCE_LIVE);
             let setter = state.fence.as_ref().map(|f| f.op_id.as_str()).unwrap_or("");
             // Done already; or a branch whose creation never finished (it
