@@ -123,6 +123,18 @@ fn a_crash_while_creating_or_deleting_a_branch_is_repaired_by_deleting_or_creati
     assert_eq!(export(&w, "f"), export(&w, "main"), "nothing of the deleted branch is left");
     w.ok(&["mutate", "--store", &g, "--branch", "f", "-e", "query q() { insert Person { name: \"new\" } }"]);
     assert!(export(&w, "f").iter().any(|l| l.contains("\"new\"")));
+
+    // A delete that stopped inside Lance's, after the branch's record went
+    // and before its files did: a create of the name says what to do, and
+    // the delete it names removes the files.
+    std::fs::remove_file(w.path("graph/__manifest/_refs/branches/f.json")).unwrap();
+    let o = w.run(&["branch", "create", "f", "--store", &g]);
+    assert!(stderr(&o).contains("OG-BRANCH-004") && stderr(&o).contains("branch delete f"), "{}", stderr(&o));
+    let o = w.run(&["branch", "delete", "nope", "--store", &g]);
+    assert!(stderr(&o).contains("OG-BRANCH-002"), "{}", stderr(&o));
+    w.ok(&["branch", "delete", "f", "--store", &g]);
+    w.ok(&["branch", "create", "f", "--store", &g]);
+    assert_eq!(export(&w, "f"), export(&w, "main"));
 }
 
 #[test]

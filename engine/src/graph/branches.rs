@@ -198,7 +198,16 @@ pub async fn create(graph: &Graph, name: &str, from: Option<&str>, opts: &WriteO
     // 1. The manifest branch: the claim on the name.
     let mut main_manifest = table::open(graph.session(), &root.child_uri(manifest::MANIFEST_TABLE), None).await?;
     if let Err(e) = main_manifest.create_branch(name, lance_ref(&source.branch().name, v), None).await {
-        return Err(if is_exists(&e) { Error::BranchExists { name: name.to_string() } } else { Error::lance(manifest::MANIFEST_TABLE, e) });
+        if is_exists(&e) || branch::resolve(root, name).await?.is_some() {
+            return Err(Error::BranchExists { name: name.to_string() });
+        }
+        if leftover(graph, name).await? {
+            return Err(Error::BranchRefused {
+                name: name.to_string(),
+                reason: format!("a crashed delete left its files; `omnigraph branch delete {name}` removes them"),
+            });
+        }
+        return Err(Error::lance(manifest::MANIFEST_TABLE, e));
     }
     failpoint::hit("branch.after_manifest_branch");
 
@@ -288,6 +297,13 @@ impl Graph {
     }
 }
 
+/// Whether files of a branch `name` with no record are left in
+/// `__manifest` (a delete that crashed inside Lance's, between the record
+/// and the directory).
+async fn leftover(graph: &Graph, name: &str) -> Result<bool> {
+    Ok(!graph.root().list(&format!("{}/tree/{name}/_versions", manifest::MANIFEST_TABLE)).await?.is_empty())
+}
+
 /// Deletes branch `name`: its commits stay readable only where another
 /// branch reaches them (its parent's, up to where it was created).
 pub async fn delete(graph: &Graph, name: &str) -> Result<()> {
@@ -298,7 +314,8 @@ pub async fn delete(graph: &Graph, name: &str) -> Result<()> {
     branch::validate_name(name)?;
     let root = graph.root();
     let records = branch::list(root).await?;
-    if !records.iter().any(|r| r.name == name) {
+    // Without a record, only the files a crashed delete left can be removed.
+    if !records.iter().any(|r| r.name == name) && !leftover(graph, name).await? {
         return Err(Error::BranchNotFound { name: name.to_string() });
     }
     let children: Vec<&str> = records.iter().filter(|r| r.parent == name).map(|r| r.name.as_str()).collect();
