@@ -59,7 +59,8 @@ pub const BRANCH_REFUSED: Code = code(
     "the branch cannot be changed so (`main` cannot be deleted; a branch others were created from cannot be deleted)",
 );
 pub const MERGE_CONFLICT: Code = code("OG-MERGE-001", "merge_conflict", 409, "the merge found conflicts (listed in `conflicts`); nothing was written");
-pub const MERGE_REFUSED: Code = code("OG-MERGE-002", "merge_refused", 409, "the merge cannot run (a branch into itself, different schemas, no common commit)");
+pub const MERGE_REFUSED: Code =
+    code("OG-MERGE-002", "merge_refused", 409, "the merge cannot run (a branch into itself, no common commit, a version it needs removed by cleanup)");
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
 /// A family: the error reports its first diagnostic's code.
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");

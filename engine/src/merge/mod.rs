@@ -120,7 +120,7 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     let s_snap = s.snapshot().await?;
     let t_snap = t.snapshot().await?;
     let (s_head, t_head) = (s_snap.manifest_state(), t_snap.manifest_state());
-    let base = base::find(s, &s_head, t, &t_head).await?;
+    let base = base::find(s, &s_head, t, &t_head).await.map_err(|e| pruned(e, &s.branch().name, &t.branch().name, None))?;
     let mut report = MergeReport {
         source: s.branch().name.clone(),
         into: t.branch().name.clone(),
@@ -146,13 +146,14 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
 
     // Every entity either side changed since they parted, per table.
     let mut changed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    diff::changed_ids(s, &base.source_line, &mut changed).await?;
-    diff::changed_ids(t, &base.target_line, &mut changed).await?;
+    let gone = |e: Error| pruned(e, &report.source, &report.into, Some(&base.commit.id));
+    diff::changed_ids(s, &base.source_line, &mut changed).await.map_err(gone)?;
+    diff::changed_ids(t, &base.target_line, &mut changed).await.map_err(gone)?;
     let mut conflicts = Vec::new();
     let mut merges = BTreeMap::new();
     for ty in t.schema().types() {
         let Some(ids) = changed.get(&ty.table_key()).filter(|ids| !ids.is_empty()) else { continue };
-        let b = diff::fetch(t, &base.state, ty, ids).await?;
+        let b = diff::fetch(t, &base.state, ty, ids).await.map_err(gone)?;
         let sv = diff::fetch(t, &s_head, ty, ids).await?;
         let tv = diff::fetch(t, &t_head, ty, ids).await?;
         let m = diff::three_way(ty, ids, &b, sv, tv, &mut conflicts);
@@ -201,6 +202,22 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     let published = commit_and_publish(t, t_snap.manifest_ds(), t_head, WriteKind::Merge, staged, &reads, draft).await?;
     report.commit = Some(published.commit);
     Ok(report)
+}
+
+/// A table version the merge must read (of the base, or of a commit since)
+/// that is gone: cleanup removed it (or its files are damaged).
+fn pruned(e: Error, source: &str, into: &str, base: Option<&str>) -> Error {
+    match e {
+        Error::Unreadable { .. } | Error::CommitPruned { .. } => Error::MergeRefused {
+            source_branch: source.to_string(),
+            target: into.to_string(),
+            reason: format!(
+                "a version it must read{} is gone (removed by cleanup, or damaged); make a new branch from the target and apply the changes there",
+                base.map(|b| format!(" since their common commit {b}")).unwrap_or_else(|| " (their common commit)".into())
+            ),
+        },
+        other => other,
+    }
 }
 
 /// The row addresses of `ids` in `ds`.

@@ -389,3 +389,26 @@ fn the_fence_of_a_deleted_graph_holds_on_every_branch() {
         mutate(&f, ADD, json!({"n": "after", "a": 1})).await.unwrap();
     });
 }
+
+#[test]
+fn a_merge_whose_base_was_cleaned_up_is_refused_with_a_code() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let w = WriteOptions::default();
+        branches::create(&g, "f", None, &w).await.unwrap();
+        let f = g.on_branch("f").await.unwrap();
+        mutate(&f, ADD, json!({"n": "x0", "a": 1})).await.unwrap();
+        merge::merge(&g, "f", &into_main(), &w).await.unwrap();
+        // The merged source commit goes with the branch's own cleanup.
+        for i in 1..5 {
+            mutate(&f, ADD, json!({"n": format!("x{i}"), "a": 1})).await.unwrap();
+        }
+        let opts = omnigraph::graph::cleanup::CleanupOptions { keep_days: 0.0, keep_commits: 1, dry_run: false };
+        omnigraph::graph::cleanup::cleanup(&f, &opts).await.unwrap();
+        let head = g.snapshot().await.unwrap().commit.id;
+        let e = merge::merge(&g, "f", &into_main(), &w).await.unwrap_err();
+        assert_eq!(e.code(), "OG-MERGE-002", "{e}");
+        assert!(e.to_string().contains("removed by cleanup"), "{e}");
+        assert_eq!(g.snapshot().await.unwrap().commit.id, head, "nothing written");
+    });
+}
