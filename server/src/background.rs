@@ -98,23 +98,42 @@ pub fn spawn_maintenance(
             let graphs = registry.served();
             for (id, served) in &graphs {
                 let opts = omnigraph::graph::WriteOptions { actor: Some("server-maintenance".into()), ..Default::default() };
+                // `main`, then every branch, each on its own.
                 let round = async {
-                    let o = omnigraph::graph::optimize::optimize(&served.graph, &opts).await?;
-                    let c = omnigraph::graph::cleanup::cleanup(&served.graph, &retention).await?;
-                    Ok::<_, omnigraph::Error>((o, c))
+                    let mut done = Vec::new();
+                    let names = std::iter::once(omnigraph::storage::branch::MAIN_BRANCH.to_string())
+                        .chain(omnigraph::storage::branch::list(served.graph.root()).await?.into_iter().map(|r| r.name));
+                    for name in names {
+                        let g = match served.graph.on_branch(&name).await {
+                            Ok(g) => g,
+                            Err(omnigraph::Error::BranchNotFound { .. }) => continue,
+                            Err(e) => return Err(e),
+                        };
+                        let o = match omnigraph::graph::optimize::optimize(&g, &opts).await {
+                            Ok(o) => o,
+                            // Deleted meanwhile, or a create that did not finish.
+                            Err(omnigraph::Error::BranchNotFound { .. } | omnigraph::Error::BranchRefused { .. }) => continue,
+                            Err(e) => return Err(e),
+                        };
+                        let c = omnigraph::graph::cleanup::cleanup(&g, &retention).await?;
+                        done.push((name, o, c));
+                    }
+                    Ok::<_, omnigraph::Error>(done)
                 };
                 match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(round)).await {
-                    Ok(Ok((o, c))) => {
-                        optimized += o.commit.is_some() as usize;
-                        commits_removed += c.commits_removed;
-                        bytes_freed += c.bytes_freed;
-                        if o.commit.is_some() || c.commits_removed > 0 {
-                            crate::log!(
-                                "maintenance: {id}: optimized {} table(s), removed {} commit(s), freed {} bytes",
-                                o.tables.len(),
-                                c.commits_removed,
-                                c.bytes_freed
-                            );
+                    Ok(Ok(done)) => {
+                        for (branch, o, c) in done {
+                            optimized += o.commit.is_some() as usize;
+                            commits_removed += c.commits_removed;
+                            bytes_freed += c.bytes_freed;
+                            if o.commit.is_some() || c.commits_removed > 0 {
+                                crate::log!(
+                                    "maintenance: {id} ({branch}): optimized {} table(s), removed {} commit(s), freed {} bytes",
+                                    o.tables.len(),
+                                    c.commits_removed,
+                                    c.bytes_freed
+                                );
+                            }
                         }
                     }
                     Ok(Err(e)) => {

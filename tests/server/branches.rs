@@ -274,3 +274,28 @@ async fn a_deleted_graph_takes_its_branches_and_a_restore_brings_them_back() {
     assert_eq!(api.delete("/graphs/g").await.status, 200);
     assert_eq!(api.post("/graphs/g/query?branch=keep", &json!({"query": NAMES})).await.status, 404);
 }
+
+#[tokio::test]
+async fn scheduled_maintenance_keeps_branches_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--maintenance-interval", "1s", "--maintenance-keep-days", "0", "--maintenance-keep-commits", "2"];
+    let s = Server::start_with(dir.path(), Opts { args: args.iter().map(|a| a.to_string()).collect(), env: vec![] });
+    let api = Api::new(&s);
+    api.create_loaded("g").await;
+    assert_eq!(api.post("/graphs/g/branches", &json!({"name": "b"})).await.status, 201);
+    for i in 0..6 {
+        assert_eq!(mutate_on(&api, "b", ADD, json!({"n": format!("n{i}")})).await.status, 200);
+    }
+    let rows = names_on(&api, "b").await;
+    let own = |c: &Json| c["branch"] == "b";
+    let done = eventually(std::time::Duration::from_secs(30), || async {
+        let page = api.get("/graphs/g/commits?branch=b&limit=50").await.json();
+        let commits: Vec<Json> = page["commits"].as_array().cloned().unwrap_or_default();
+        // Optimized by the server, and cleaned up to the last two of its own.
+        commits.first().is_some_and(|c| c["kind"] == "optimize" && c["actor"] == "server-maintenance") && commits.iter().filter(|c| own(c)).count() == 2
+    })
+    .await;
+    assert!(done.is_some(), "the branch was never maintained: {} {}", api.get("/graphs/g/commits?branch=b").await.text, s.stderr());
+    assert_eq!(names_on(&api, "b").await, rows);
+    assert_eq!(api.get("/healthz").await.json()["maintenance"]["last_errors"], json!([]));
+}
