@@ -177,8 +177,20 @@ impl Registry {
         }
         let slot = match self.open(e).await {
             Opened::Served(s) => {
+                // Two requests (or a request and a refresh) may open the
+                // same incarnation at once: the first one set is served,
+                // so that one process never writes through two handles
+                // (their write turns would not exclude each other).
+                let mut slots = self.slots.write().expect("registry lock");
+                if let Some(Slot::Serving(first)) = slots.get(&e.id)
+                    && first.entry.incarnation == e.incarnation
+                {
+                    return Some(Slot::Serving(first.clone()));
+                }
                 crate::log!("serving graph `{}` (incarnation {})", e.id, e.incarnation);
-                Some(Slot::Serving(Arc::new(s)))
+                let served = Slot::Serving(Arc::new(s));
+                slots.insert(e.id.clone(), served.clone());
+                return Some(served);
             }
             Opened::Quarantined(q) => {
                 if !matches!(self.slot(&e.id), Some(Slot::Quarantined(ref old)) if old.reason == q.reason) {
