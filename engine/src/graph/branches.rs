@@ -304,8 +304,9 @@ async fn leftover(graph: &Graph, name: &str) -> Result<bool> {
     Ok(!graph.root().list(&format!("{}/tree/{name}/_versions", manifest::MANIFEST_TABLE)).await?.is_empty())
 }
 
-/// Deletes branch `name`: its commits stay readable only where another
-/// branch reaches them (its parent's, up to where it was created).
+/// Deletes branch `name` with its own commits and files; the commits it was
+/// made from are its parent's and stay. Without a record, removes the files
+/// a delete that crashed inside Lance's left (see [`leftover`]).
 pub async fn delete(graph: &Graph, name: &str) -> Result<()> {
     graph.require_writable()?;
     if name == MAIN_BRANCH {
