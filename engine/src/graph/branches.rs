@@ -306,7 +306,7 @@ async fn leftover(graph: &Graph, name: &str) -> Result<bool> {
 
 /// Deletes branch `name` with its own commits and files; the commits it was
 /// made from are its parent's and stay. Without a record, removes the files
-/// a delete that crashed inside Lance's left (see [`leftover`]).
+/// a delete that crashed inside Lance's left (`leftover`).
 pub async fn delete(graph: &Graph, name: &str) -> Result<()> {
     graph.require_writable()?;
     if name == MAIN_BRANCH {
