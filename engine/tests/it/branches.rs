@@ -56,6 +56,14 @@ async fn seeded() -> (TempGraph, Graph) {
     (t, g)
 }
 
+/// [`seeded`], with a branch `f` made from its head.
+async fn seeded_with_branch() -> (TempGraph, Graph, Graph) {
+    let (t, g) = seeded().await;
+    branches::create(&g, "f", None, &WriteOptions::default()).await.unwrap();
+    let f = g.on_branch("f").await.unwrap();
+    (t, g, f)
+}
+
 fn into_main() -> MergeOptions {
     MergeOptions::default()
 }
@@ -171,10 +179,8 @@ fn a_branch_from_an_older_commit_reads_that_commit() {
 #[test]
 fn merges_fast_forward_then_are_up_to_date() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         mutate(&f, ADD, json!({"n": "linus", "a": 30})).await.unwrap();
         mutate(&f, AGE, json!({"n": "ada", "a": 37})).await.unwrap();
         mutate(&f, DEL, json!({"n": "grace"})).await.unwrap();
@@ -202,10 +208,8 @@ fn merges_fast_forward_then_are_up_to_date() {
 #[test]
 fn a_three_way_merge_takes_each_side_and_lists_every_conflict() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         // Apart: each side changes its own entities.
         mutate(&f, ADD, json!({"n": "linus", "a": 30})).await.unwrap();
         mutate(&g, ADD, json!({"n": "barbara", "a": 50})).await.unwrap();
@@ -246,10 +250,8 @@ fn a_three_way_merge_takes_each_side_and_lists_every_conflict() {
 #[test]
 fn the_merged_graph_must_keep_the_constraints() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         // An edge to a node the target deletes.
         mutate(&f, KNOW, json!({"a": "grace", "b": "alan"})).await.unwrap();
         mutate(&g, DEL, json!({"n": "grace"})).await.unwrap();
@@ -276,10 +278,8 @@ fn the_merged_graph_must_keep_the_constraints() {
 #[test]
 fn merging_again_starts_from_the_last_merge() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         mutate(&f, AGE, json!({"n": "ada", "a": 37})).await.unwrap();
         mutate(&g, AGE, json!({"n": "alan", "a": 42})).await.unwrap();
         merge::merge(&g, "f", &into_main(), &w).await.unwrap();
@@ -318,10 +318,8 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn maintenance_keeps_what_branches_and_merges_need() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         mutate(&f, AGE, json!({"n": "ada", "a": 37})).await.unwrap();
         for i in 0..6 {
             mutate(&g, ADD, json!({"n": format!("m{i}"), "a": i})).await.unwrap();
@@ -350,10 +348,7 @@ fn maintenance_keeps_what_branches_and_merges_need() {
 #[test]
 fn a_conditional_merge_lands_only_on_the_head_it_names() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
-        let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
+        let (_t, g, f) = seeded_with_branch().await;
         mutate(&f, ADD, json!({"n": "x", "a": 1})).await.unwrap();
         let head = g.snapshot().await.unwrap().commit.id;
         mutate(&g, ADD, json!({"n": "y", "a": 1})).await.unwrap();
@@ -393,10 +388,8 @@ fn the_fence_of_a_deleted_graph_holds_on_every_branch() {
 #[test]
 fn a_merge_whose_base_was_cleaned_up_is_refused_with_a_code() {
     rt().block_on(async {
-        let (_t, g) = seeded().await;
+        let (_t, g, f) = seeded_with_branch().await;
         let w = WriteOptions::default();
-        branches::create(&g, "f", None, &w).await.unwrap();
-        let f = g.on_branch("f").await.unwrap();
         mutate(&f, ADD, json!({"n": "x0", "a": 1})).await.unwrap();
         merge::merge(&g, "f", &into_main(), &w).await.unwrap();
         // The merged source commit goes with the branch's own cleanup.
