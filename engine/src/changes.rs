@@ -49,8 +49,10 @@ pub async fn changes(graph: &Graph, from: &str, to: Option<&str>, emit: &mut (dy
         };
         let state = manifest::read(graph.root(), graph.branch(), Some(v)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?.1;
         let mut types = Map::new();
+        // The types as that commit's schema declares them.
+        let schema = graph.schema_of(&state).await?;
         for name in c.changes.keys() {
-            let t = graph.type_named(name)?;
+            let t = schema.ir.node(name).or_else(|| schema.ir.edge(name)).ok_or_else(|| Error::UnknownType { name: name.clone() })?;
             let key = t.table_key();
             let (Some(old), Some(new)) = (parent.tables.get(&key), state.tables.get(&key)) else { continue };
             if old.version != new.version {

@@ -61,6 +61,21 @@ pub const BRANCH_REFUSED: Code = code(
 pub const MERGE_CONFLICT: Code = code("OG-MERGE-001", "merge_conflict", 409, "the merge found conflicts (listed in `conflicts`); nothing was written");
 pub const MERGE_REFUSED: Code =
     code("OG-MERGE-002", "merge_refused", 409, "the merge cannot run (a branch into itself, no common commit, a version it needs removed by cleanup)");
+pub const MERGE_SCHEMA_DIFFERS: Code = code(
+    "OG-MERGE-003",
+    "merge_schema_differs",
+    409,
+    "the two branches have different schemas; apply the source's schema to the target first (`schema apply --branch`)",
+);
+pub const SCHEMA_MOVED: Code = code(
+    "OG-HISTORY-004",
+    "schema_moved",
+    409,
+    "the schema changed since this query was compiled or this write began; nothing was written, run it again",
+);
+/// A family: the error reports its first lint's code.
+pub const SCHEMA_CHANGE_REFUSED: Code =
+    code("OG-LINT-*", "schema_change_refused", 409, "the schema change is refused (the lints in `details` say why); nothing changed");
 pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load's lines break the schema; the details name each line");
 /// A family: the error reports its first diagnostic's code.
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
@@ -106,6 +121,9 @@ pub const ALL: &[Code] = &[
     BRANCH_REFUSED,
     MERGE_CONFLICT,
     MERGE_REFUSED,
+    MERGE_SCHEMA_DIFFERS,
+    SCHEMA_MOVED,
+    SCHEMA_CHANGE_REFUSED,
     INVALID_DATA,
     QUERY_INVALID,
     QUERY_KIND,
@@ -189,6 +207,33 @@ pub const MUTATE_MISSING_ENDPOINT: Code = code("OG-MUTATE-002", "mutate_missing_
 pub const MUTATE_CARD_BROKEN: Code = code("OG-MUTATE-003", "mutate_card_broken", 400, "`@card` violated");
 pub const MUTATE_BAD_VALUE: Code = code("OG-MUTATE-004", "value_rejected", 400, "value rejected (type, width, enum, `@range`, `@check`)");
 
+// The steps of a schema change (`schema plan`), and the lints that refuse one.
+pub const EVOLVE_ADD_TYPE: Code = code("OG-EVOLVE-001", "add_type", 200, "add a node or edge type (a new empty table)");
+pub const EVOLVE_DROP_TYPE: Code = code("OG-EVOLVE-002", "drop_type", 200, "drop a type and its rows (loses data)");
+pub const EVOLVE_RENAME_TYPE: Code = code("OG-EVOLVE-003", "rename_type", 200, "rename a type (`@rename_from`), keeping rows and ids (metadata only)");
+pub const EVOLVE_ADD_PROPERTY: Code = code("OG-EVOLVE-004", "add_property", 200, "add a nullable property (metadata only)");
+pub const EVOLVE_ADD_PROPERTY_DEFAULT: Code =
+    code("OG-EVOLVE-005", "add_property_default", 200, "add a required property with `@default(..)` (rewrites the type's rows)");
+pub const EVOLVE_DROP_PROPERTY: Code = code("OG-EVOLVE-006", "drop_property", 200, "drop a property (metadata only; loses data)");
+pub const EVOLVE_RENAME_PROPERTY: Code = code("OG-EVOLVE-007", "rename_property", 200, "rename a property (`@rename_from`), keeping its values (metadata only)");
+pub const EVOLVE_WIDEN_TYPE: Code = code("OG-EVOLVE-008", "widen_type", 200, "widen a property's type (`I32` to `I64`, `T` to `T?`, enum to `String`)");
+pub const EVOLVE_NARROW_TYPE: Code = code("OG-EVOLVE-009", "narrow_type", 200, "narrow a property's type (values that do not fit become null; loses data)");
+pub const EVOLVE_ADD_ENUM_VALUE: Code = code("OG-EVOLVE-010", "add_enum_value", 200, "allow more enum values (metadata only)");
+pub const EVOLVE_REMOVE_ENUM_VALUE: Code =
+    code("OG-EVOLVE-011", "remove_enum_value", 200, "allow fewer enum values (rows holding one lose it: loses data if any)");
+pub const EVOLVE_ADD_CONSTRAINT: Code =
+    code("OG-EVOLVE-012", "add_constraint", 200, "add a constraint (`@unique`, `@range`, `@check`, `@card`, not null), checked against stored rows");
+pub const EVOLVE_DROP_CONSTRAINT: Code = code("OG-EVOLVE-013", "drop_constraint", 200, "remove or loosen a constraint (metadata only)");
+pub const EVOLVE_ADD_INDEX: Code = code("OG-EVOLVE-014", "add_index", 200, "build an index (`@index`)");
+pub const EVOLVE_DROP_INDEX: Code = code("OG-EVOLVE-015", "drop_index", 200, "drop an index");
+pub const EVOLVE_METADATA: Code = code("OG-EVOLVE-016", "change_metadata", 200, "descriptions, annotations, interfaces, property order (metadata only)");
+pub const LINT_DATA_LOSS: Code = code("OG-LINT-001", "data_loss", 409, "the step loses data: pass `--allow-data-loss` to apply it");
+pub const LINT_CONSTRAINT_BROKEN: Code = code("OG-LINT-002", "constraint_broken", 409, "stored rows break a new constraint (their ids are listed)");
+pub const LINT_UNSUPPORTED: Code =
+    code("OG-LINT-003", "unsupported_change", 409, "a change no step can make (a new key, new edge endpoints, an incompatible type, a required property without `@default`)");
+pub const LINT_QUERY_BREAKS: Code = code("OG-LINT-004", "query_breaks", 409, "a stored query (`--query FILE`) no longer compiles against the new schema");
+pub const LINT_RENAME_UNKNOWN: Code = code("OG-LINT-005", "rename_unknown", 409, "`@rename_from` names a type or property the current schema does not have");
+
 /// Every problem code above.
 pub const PROBLEMS: &[Code] = &[
     SCHEMA_SYNTAX,
@@ -239,4 +284,25 @@ pub const PROBLEMS: &[Code] = &[
     MUTATE_MISSING_ENDPOINT,
     MUTATE_CARD_BROKEN,
     MUTATE_BAD_VALUE,
+    EVOLVE_ADD_TYPE,
+    EVOLVE_DROP_TYPE,
+    EVOLVE_RENAME_TYPE,
+    EVOLVE_ADD_PROPERTY,
+    EVOLVE_ADD_PROPERTY_DEFAULT,
+    EVOLVE_DROP_PROPERTY,
+    EVOLVE_RENAME_PROPERTY,
+    EVOLVE_WIDEN_TYPE,
+    EVOLVE_NARROW_TYPE,
+    EVOLVE_ADD_ENUM_VALUE,
+    EVOLVE_REMOVE_ENUM_VALUE,
+    EVOLVE_ADD_CONSTRAINT,
+    EVOLVE_DROP_CONSTRAINT,
+    EVOLVE_ADD_INDEX,
+    EVOLVE_DROP_INDEX,
+    EVOLVE_METADATA,
+    LINT_DATA_LOSS,
+    LINT_CONSTRAINT_BROKEN,
+    LINT_UNSUPPORTED,
+    LINT_QUERY_BREAKS,
+    LINT_RENAME_UNKNOWN,
 ];

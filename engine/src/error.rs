@@ -148,6 +148,15 @@ pub enum Error {
     #[error("merge of `{source_branch}` into `{target}` refused: {reason}")]
     MergeRefused { source_branch: String, target: String, reason: String },
 
+    #[error("merge of `{source_branch}` into `{target}` refused: the branches have different schemas ({source_hash} and {target_hash}); apply the source's schema to the target first (`omnigraph schema apply --branch {target}`); nothing was written")]
+    MergeSchemaDiffers { source_branch: String, target: String, source_hash: String, target_hash: String },
+
+    #[error("the schema changed since {what} began (now {hash}); nothing was written: run it again")]
+    SchemaMoved { what: String, hash: String },
+
+    #[error("schema change refused: {} lint(s); first: {}; nothing changed", .lints.len(), .lints.first().map(|l| format!("{} {}: {}", l.code, l.target, l.message)).unwrap_or_default())]
+    SchemaChangeRefused { lints: Vec<crate::schema::evolve::Lint> },
+
     #[error("unknown type {name}")]
     UnknownType { name: String },
 
@@ -217,6 +226,9 @@ impl Error {
             BranchRefused { .. } => codes::BRANCH_REFUSED,
             MergeConflict { .. } => codes::MERGE_CONFLICT,
             MergeRefused { .. } => codes::MERGE_REFUSED,
+            MergeSchemaDiffers { .. } => codes::MERGE_SCHEMA_DIFFERS,
+            SchemaMoved { .. } => codes::SCHEMA_MOVED,
+            SchemaChangeRefused { .. } => codes::SCHEMA_CHANGE_REFUSED,
             UnknownType { .. } => codes::UNKNOWN_TYPE,
             InvalidArgument(_) => codes::INVALID_ARGUMENT,
             Storage { .. } => codes::STORAGE,
@@ -228,6 +240,7 @@ impl Error {
             Schema(errs) => errs.first().map_or(codes::SCHEMA_SYNTAX.code, |e| e.code),
             Query(errs) => errs.first().map_or(codes::QUERY_SYNTAX.code, |e| e.code),
             MutationRejected { code, .. } => code,
+            SchemaChangeRefused { lints } => lints.first().map_or(codes::LINT_UNSUPPORTED.code, |l| l.code),
             _ => entry.code,
         };
         Code { code, ..entry }
@@ -286,6 +299,14 @@ impl Error {
             MergeRefused { source_branch, target, reason } => {
                 MergeRefused { source_branch: source_branch.clone(), target: target.clone(), reason: reason.clone() }
             }
+            MergeSchemaDiffers { source_branch, target, source_hash, target_hash } => MergeSchemaDiffers {
+                source_branch: source_branch.clone(),
+                target: target.clone(),
+                source_hash: source_hash.clone(),
+                target_hash: target_hash.clone(),
+            },
+            SchemaMoved { what, hash } => SchemaMoved { what: what.clone(), hash: hash.clone() },
+            SchemaChangeRefused { lints } => SchemaChangeRefused { lints: lints.clone() },
             UnknownType { name } => UnknownType { name: name.clone() },
             InvalidArgument(m) => InvalidArgument(m.clone()),
             Storage { path, source } => Storage { path: path.clone(), source: text(source) },
@@ -323,6 +344,9 @@ impl Error {
             }
             Error::HeadMoved { expected, head } => {
                 v["details"] = serde_json::json!({"expected": expected, "head": head});
+            }
+            Error::SchemaChangeRefused { lints } => {
+                v["details"] = serde_json::to_value(lints).unwrap_or_default();
             }
             Error::MergeConflict { source_branch, target, conflicts } => {
                 v["details"] = serde_json::json!({"source": source_branch, "into": target});

@@ -60,6 +60,9 @@ pub async fn export(graph: &Graph, only_type: Option<&str>, out: &mut dyn Write)
 /// [`export`] of the graph as it was at `at` (now when `None`).
 pub async fn export_at(graph: &Graph, only_type: Option<&str>, at: Option<&crate::graph::history::At>, out: &mut dyn Write) -> Result<ExportReport> {
     let snap = graph.snapshot_at(at).await?;
+    // The types and properties of the commit read.
+    let bound = graph.bound(&snap);
+    let graph = &bound;
     let types: Vec<&TypeDef> = match only_type {
         Some(name) => vec![graph.type_named(name)?],
         None => graph.schema().types().collect(),

@@ -43,6 +43,9 @@ pub const NAMES: &[&str] = &[
     "branch.after_table_branches",
     "branch.after_manifest_delete",
     "merge.before_write",
+    // A schema change (engine/src/graph/evolve): new tables made, nothing
+    // committed yet.
+    "evolve.before_commit",
     // The fence (engine/src/graph/fence.rs).
     "fence.storage",
     // Catalog lifecycle operations (catalog/src/lifecycle/).

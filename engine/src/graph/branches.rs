@@ -104,7 +104,13 @@ impl Graph {
                 }
             }
         };
-        Ok(Graph { branch: line.path, head: line.head, writes: line.writes, pins: line.pins, ..self.clone() })
+        let mut g = Graph { branch: line.path, head: line.head, writes: line.writes, pins: line.pins, ..self.clone() };
+        // The branch's own schema (a branch's head that cannot be read yet
+        // says why at its first snapshot).
+        if let Ok((_, state)) = g.head.read(&g.root, &g.branch).await {
+            g.schema = g.schema_of(&state).await?;
+        }
+        Ok(g)
     }
 
     /// Maps a failure to read this branch's head to `BranchNotFound` when
@@ -323,15 +329,25 @@ pub async fn delete(graph: &Graph, name: &str) -> Result<()> {
     if !children.is_empty() {
         return Err(Error::BranchRefused { name: name.into(), reason: format!("branches were created from it ({}); delete them first", children.join(", ")) });
     }
+    // The tables to remove the branch from: this handle's schema's, and
+    // those the branch's head publishes (types its own schema added).
+    let mut bases: std::collections::BTreeMap<String, String> = graph.schema().types().map(|t| (t.location(), t.table_key())).collect();
+    if let Some(path) = records.iter().find(|r| r.name == name).and(branch::resolve(root, name).await.ok().flatten())
+        && let Ok((_, state)) = manifest::read(root, &path, None).await
+    {
+        for e in state.tables.values() {
+            bases.insert(e.location.split("/tree/").next().unwrap_or(&e.location).to_string(), e.key.clone());
+        }
+    }
     let mut main_manifest = table::open(graph.session(), &root.child_uri(manifest::MANIFEST_TABLE), None).await?;
     main_manifest.force_delete_branch(name).await.map_err(|e| Error::lance(manifest::MANIFEST_TABLE, e))?;
     failpoint::hit("branch.after_manifest_delete");
-    for t in graph.schema().types() {
-        let mut ds = table::open(graph.session(), &root.child_uri(&t.location()), None).await?;
+    for (location, key) in &bases {
+        let mut ds = table::open(graph.session(), &root.child_uri(location), None).await?;
         if let Err(e) = ds.force_delete_branch(name).await
             && !matches!(e, lance::Error::RefNotFound { .. })
         {
-            return Err(Error::lance(t.table_key(), e));
+            return Err(Error::lance(key, e));
         }
     }
     graph.lines.0.lock().expect("lines").remove(name);

@@ -211,9 +211,11 @@ pub async fn cleanup(graph: &Graph, opts: &CleanupOptions) -> Result<CleanupRepo
     }
     failpoint::hit("cleanup.after_manifest");
     let mut first = true;
-    for t in graph.schema().types() {
-        let key = t.table_key();
-        let Some(entry) = kept_state.tables.get(&key) else { continue };
+    // Every table a kept commit publishes (also types a later schema
+    // change dropped or renamed).
+    for entry in kept_state.tables.values() {
+        let key = entry.key.clone();
+        let name = key.split_once(':').map_or(key.as_str(), |(_, n)| n).to_string();
         let mut floor = entry.version;
         for s in &sidecars {
             if let Some(st) = s.tables.iter().find(|st| st.key == key) {
@@ -221,8 +223,8 @@ pub async fn cleanup(graph: &Graph, opts: &CleanupOptions) -> Result<CleanupRepo
             }
         }
         let ds = table::open(graph.session(), &graph.root().child_uri(&entry.location), None).await?;
-        if let Some(mut c) = clean(&ds, floor, opts.dry_run, &t.name).await? {
-            c.table = t.name.clone();
+        if let Some(mut c) = clean(&ds, floor, opts.dry_run, &name).await? {
+            c.table = name.clone();
             report.tables.push(c);
             if first && !opts.dry_run {
                 failpoint::hit("cleanup.after_first_table");

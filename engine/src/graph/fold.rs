@@ -124,7 +124,9 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<St
 /// tier is full, as one write; the keys of the tables folded. Publishes
 /// nothing when none needs it. The caller holds the graph's write turn.
 pub async fn fold(graph: &Graph, tables: Option<&[String]>) -> Result<Vec<String>> {
-    let snap = graph.snapshot().await?;
+    // The schema of the head it works on.
+    let (bound, snap) = graph.current().await?;
+    let graph = &bound;
     let mut staged = Vec::new();
     for t in graph.schema().types() {
         if tables.is_some_and(|names| !names.contains(&t.name)) {

@@ -66,7 +66,14 @@ impl Graph {
             return Ok(head);
         }
         let (ds, state) = manifest::read(&self.root, &self.branch, Some(c.manifest_version)).await.map_err(|_| Error::CommitPruned { id: c.id.clone() })?;
-        self.snapshot_of(ds, state)
+        self.snapshot_of(ds, state).await
+    }
+
+    /// This handle bound to the schema of the commit `at` names (the
+    /// head's when `None`): what a query to run at `at` compiles against.
+    pub async fn bound_at(&self, at: Option<&At>) -> Result<Graph> {
+        let snap = self.snapshot_at(at).await?;
+        Ok(self.bound(&snap))
     }
 
     /// One commit, by id.

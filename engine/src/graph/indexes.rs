@@ -75,7 +75,9 @@ pub async fn stage_rebuild(mut ds: lance::Dataset, t: &TypeDef) -> Result<Option
 /// Builds missing or stale indexes; returns how many were built. Publishes
 /// nothing when every index is current.
 pub async fn ensure(graph: &Graph) -> Result<usize> {
-    let snap = graph.snapshot().await?;
+    // The schema of the head it works on.
+    let (bound, snap) = graph.current().await?;
+    let graph = &bound;
     let mut staged = Vec::new();
     let mut built = 0;
     for t in graph.schema().types() {

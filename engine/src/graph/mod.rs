@@ -4,6 +4,7 @@
 
 pub mod branches;
 pub mod cleanup;
+pub mod evolve;
 pub mod fence;
 pub mod fold;
 mod head;
@@ -16,6 +17,7 @@ pub mod optimize;
 pub mod owner;
 pub mod recovery;
 pub mod retry;
+pub mod schema_store;
 pub mod sidecar;
 pub mod write;
 pub mod write_queue;
@@ -27,6 +29,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
+pub use schema_store::GraphSchema;
 use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::branch::BranchPath;
 use crate::storage::commit::Commit;
@@ -42,9 +45,11 @@ pub use write_queue::WriteQueue;
 #[derive(Debug, Clone)]
 pub struct Graph {
     root: Root,
-    schema: Arc<SchemaIr>,
-    schema_source: Arc<String>,
-    schema_hash: String,
+    /// The schema this handle value reads and writes with: its head's when
+    /// it was opened or bound (see [`Graph::bound`]).
+    schema: Arc<GraphSchema>,
+    /// Every schema this handle has read, by where it is stored.
+    schemas: Arc<schema_store::SchemaCache>,
     writable: bool,
     /// Writes this open repaired from sidecars.
     recovered: Vec<Recovered>,
@@ -85,6 +90,9 @@ pub struct Snapshot {
     pub manifest_version: u64,
     pub genesis_id: Option<String>,
     pub schema_hash: String,
+    /// The schema of this commit.
+    #[serde(skip)]
+    pub schema: Arc<GraphSchema>,
     pub tables: Vec<TableSnapshot>,
     /// The commit this snapshot reads.
     pub commit: Commit,
@@ -205,11 +213,14 @@ impl Graph {
             }
             Vec::new()
         };
+        let genesis = Arc::new(GraphSchema { ir, source: src, hash, generation: 0 });
+        let schemas = Arc::new(schema_store::SchemaCache::with_genesis(genesis.clone()));
+        let head = manifest::read(&root, &BranchPath::main(), None).await?.1;
+        let schema = schemas.of(&root, &head).await?;
         Ok(Graph {
             root,
-            schema: Arc::new(ir),
-            schema_source: Arc::new(src),
-            schema_hash: hash,
+            schema,
+            schemas,
             writable,
             recovered,
             table_cache: session.new_table_cache(),
@@ -225,16 +236,39 @@ impl Graph {
         &self.root
     }
 
+    /// The schema this handle value reads and writes with (its head's when
+    /// opened or [`bound`](Graph::bound)).
     pub fn schema(&self) -> &SchemaIr {
-        &self.schema
+        &self.schema.ir
     }
 
     pub fn schema_source(&self) -> &str {
-        &self.schema_source
+        &self.schema.source
     }
 
     pub fn schema_hash(&self) -> &str {
-        &self.schema_hash
+        &self.schema.hash
+    }
+
+    /// The schema with its source, hash and generation.
+    pub fn graph_schema(&self) -> &Arc<GraphSchema> {
+        &self.schema
+    }
+
+    /// This handle, reading and writing with the schema of `snap` (a
+    /// clone: caches, queue and pins are shared).
+    pub fn bound(&self, snap: &Snapshot) -> Graph {
+        let mut g = self.clone();
+        g.schema = snap.schema.clone();
+        g
+    }
+
+    /// The latest snapshot, and this handle bound to its schema: how every
+    /// read and write starts, so that it uses the schema of the commit it
+    /// reads.
+    pub async fn current(&self) -> Result<(Graph, Snapshot)> {
+        let snap = self.snapshot().await?;
+        Ok((self.bound(&snap), snap))
     }
 
     pub fn is_writable(&self) -> bool {
@@ -308,13 +342,19 @@ impl Graph {
         if self.branch.fork() == Some(state.version) {
             return Err(Error::BranchRefused { name: self.branch.name.clone(), reason: "its creation did not finish; delete it and create it again".into() });
         }
-        self.snapshot_of(ds, state)
+        self.snapshot_of(ds, state).await
+    }
+
+    /// The schema `state` reads with.
+    pub(crate) async fn schema_of(&self, state: &ManifestState) -> Result<Arc<GraphSchema>> {
+        self.schemas.of(&self.root, state).await
     }
 
     /// The snapshot `state` (read from the `__manifest` `ds`) publishes.
-    fn snapshot_of(&self, ds: Arc<Dataset>, state: ManifestState) -> Result<Snapshot> {
+    pub(crate) async fn snapshot_of(&self, ds: Arc<Dataset>, state: ManifestState) -> Result<Snapshot> {
+        let schema = self.schema_of(&state).await?;
         let mut tables = Vec::new();
-        for t in self.schema.types() {
+        for t in schema.ir.types() {
             let key = t.table_key();
             let Some(e) = state.tables.get(&key) else {
                 return Err(Error::storage(self.root.child_uri(layout::MANIFEST), format!("manifest has no entry for {key}")));
@@ -325,7 +365,8 @@ impl Graph {
             root: self.root.uri().to_string(),
             manifest_version: state.version,
             genesis_id: state.genesis_id.clone(),
-            schema_hash: self.schema_hash.clone(),
+            schema_hash: schema.hash.clone(),
+            schema,
             tables,
             commit: state.commit.clone(),
             _pin: Some(self.pins.pin(state.version)),
@@ -342,7 +383,7 @@ impl Graph {
 
     /// Looks a type up by name (node types first).
     pub fn type_named(&self, name: &str) -> Result<&TypeDef> {
-        self.schema.node(name).or_else(|| self.schema.edge(name)).ok_or_else(|| Error::UnknownType { name: name.to_string() })
+        self.schema.ir.node(name).or_else(|| self.schema.ir.edge(name)).ok_or_else(|| Error::UnknownType { name: name.to_string() })
     }
 
     pub(crate) fn require_writable(&self) -> Result<()> {

@@ -199,7 +199,9 @@ pub async fn optimize(graph: &Graph, opts: &WriteOptions) -> Result<OptimizeRepo
 }
 
 async fn optimize_once(graph: &Graph, opts: &WriteOptions) -> Result<OptimizeReport> {
-    let snap = graph.snapshot().await?;
+    // The schema of the head it works on.
+    let (bound, snap) = graph.current().await?;
+    let graph = &bound;
     let mut staged = Vec::new();
     let mut tables = Vec::new();
     for t in graph.schema().types() {

@@ -117,13 +117,18 @@ async fn decide(root: &Root, branch: &BranchPath, sidecar: &Sidecar, force_rollb
     let (mds, mstate) = manifest::read(root, branch, None).await?;
     let mut states = Vec::new();
     for t in &sidecar.tables {
-        let published = mstate.tables.get(&t.key).map(|e| e.version).unwrap_or(0);
+        // Found by where it is stored: a schema change may have renamed it.
+        let published =
+            mstate.tables.get(&t.key).filter(|e| e.location == t.location).or_else(|| mstate.tables.values().find(|e| e.location == t.location)).map(|e| e.version).unwrap_or(0);
         states.push(table_state(root, t, published, &sidecar.op_id).await?);
     }
+    // A write staged against another schema than the head's never lands.
+    let schema_moved = sidecar.schema_generation.is_some_and(|g| g != mstate.schema_generation());
     let pending = states.iter().any(|s| matches!(s, TableState::Committed | TableState::Partial | TableState::RolledBack(_)));
     let decision = if !pending {
         WriteOutcome::AlreadyConsistent
     } else if !force_rollback
+        && !schema_moved
         && states.iter().all(|s| *s == TableState::Committed)
         // A conditional write lands only over the commit it expected.
         && sidecar.commit_draft().if_parent.is_none_or(|p| p == mstate.commit.id)
@@ -171,6 +176,7 @@ pub async fn recover(root: &Root, sidecar: &Sidecar, force_rollback: bool) -> Re
                 row_count: ds.count_rows(None).await.map_err(|e| Error::lance(&t.key, e))? as u64,
             });
         }
+        updates.extend(sidecar.extra.iter().cloned());
         manifest::publish(root, &branch, mds, mstate, &updates, &[], &sidecar.op_id, &sidecar.commit_draft()).await?;
         WriteOutcome::RolledForward
     } else {

@@ -43,6 +43,8 @@ pub enum WriteKind {
     Optimize,
     /// A branch merged into another (`graph::merge`).
     Merge,
+    /// A schema change (`graph::evolve`).
+    Schema,
     Other(String),
 }
 
@@ -57,6 +59,7 @@ impl WriteKind {
             WriteKind::Fold => "fold",
             WriteKind::Optimize => "optimize",
             WriteKind::Merge => "merge",
+            WriteKind::Schema => "schema",
             WriteKind::Other(s) => s,
         }
     }
@@ -73,6 +76,7 @@ impl WriteKind {
             WriteKind::Fold => "fold",
             WriteKind::Optimize => "optimize",
             WriteKind::Merge => "merge",
+            WriteKind::Schema => "schema",
             WriteKind::Other(s) => s,
         }
     }
@@ -89,6 +93,7 @@ impl From<String> for WriteKind {
             "fold" => WriteKind::Fold,
             "optimize" => WriteKind::Optimize,
             "merge" => WriteKind::Merge,
+            "schema" => WriteKind::Schema,
             _ => WriteKind::Other(s),
         }
     }
@@ -112,6 +117,7 @@ impl std::fmt::Display for WriteKind {
             WriteKind::Fold => f.write_str("fold of small fragments"),
             WriteKind::Optimize => f.write_str("optimize"),
             WriteKind::Merge => f.write_str("merge"),
+            WriteKind::Schema => f.write_str("schema change"),
             WriteKind::Other(s) => f.write_str(s),
         }
     }
@@ -153,6 +159,15 @@ pub struct Sidecar {
     /// The branch the write publishes to; `main` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The schema generation the write was staged against: it is rolled
+    /// forward only while the head still has that schema. Absent in
+    /// sidecars written before schema changes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_generation: Option<u64>,
+    /// Manifest rows the write publishes besides its tables' new versions:
+    /// a schema change's schema row, new and renamed types, tombstones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<crate::storage::manifest::TableUpdate>,
 }
 
 impl Sidecar {
@@ -167,6 +182,8 @@ impl Sidecar {
             started_at: now.to_rfc3339(),
             commit: Some(commit),
             branch: (branch != crate::storage::manifest::MAIN_BRANCH).then(|| branch.to_string()),
+            schema_generation: None,
+            extra: Vec::new(),
         }
     }
 

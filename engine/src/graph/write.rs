@@ -129,6 +129,24 @@ pub async fn commit_and_publish(
     reads: &[(String, u64)],
     commit: CommitDraft,
 ) -> Result<ManifestState> {
+    commit_and_publish_with(graph, manifest_ds, mstate, kind, staged, reads, commit, Vec::new()).await
+}
+
+/// [`commit_and_publish`] that also publishes `extra` manifest rows, rows
+/// that are not a staged table's new version (a schema change's schema row,
+/// new and renamed types, tombstones), recorded in the sidecar so that a
+/// roll forward publishes them too.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit_and_publish_with(
+    graph: &Graph,
+    manifest_ds: Arc<Dataset>,
+    mstate: ManifestState,
+    kind: WriteKind,
+    staged: Vec<StagedWrite>,
+    reads: &[(String, u64)],
+    commit: CommitDraft,
+    extra: Vec<TableUpdate>,
+) -> Result<ManifestState> {
     let root = graph.root();
     // A table is written where the manifest publishes it: on a branch, the
     // branch's own dataset of it.
@@ -142,7 +160,7 @@ pub async fn commit_and_publish(
     // manifest publish are the one authority on a lost race.
     let op_id = ulid::Ulid::new().to_string();
     let folding = kind == WriteKind::Fold;
-    let sidecar = Sidecar::new(
+    let mut sidecar = Sidecar::new(
         &op_id,
         kind,
         &graph.branch().name,
@@ -150,6 +168,8 @@ pub async fn commit_and_publish(
         staged.iter().map(|s| SidecarTable { key: s.key.clone(), location: s.location.clone(), before: s.base.version().version, steps: s.steps() }).collect(),
         commit,
     );
+    sidecar.schema_generation = Some(mstate.schema_generation());
+    sidecar.extra = extra;
     sidecar.write(root).await?;
     failpoint::hit("write.after_sidecar");
 
@@ -202,6 +222,7 @@ pub async fn commit_and_publish(
         updates.push(TableUpdate { key: s.key, expected: before, new_version: committed.version().version, location: s.location, row_count });
     }
     failpoint::hit("write.before_publish");
+    updates.extend(sidecar.extra.iter().cloned());
     let touched: std::collections::HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
     let reads: Vec<(String, u64)> = reads.iter().filter(|(k, _)| !touched.contains(k.as_str())).cloned().collect();
     let base_version = mstate.version;

@@ -227,6 +227,9 @@ async fn load_at(
     {
         return Err(Error::HeadMoved { expected: expected.clone(), head: snap.commit.id.clone() });
     }
+    // The load reads and writes with the schema of the commit it loads on.
+    let bound = graph.bound(snap);
+    let graph = &bound;
     let load_id = ulid::Ulid::new().to_string();
     let schema = graph.schema().clone();
     let mut tracker = RowTracker::new();

@@ -119,8 +119,32 @@ pub async fn merge(graph: &Graph, source: &str, opts: &MergeOptions, wopts: &Wri
 async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOptions) -> Result<MergeReport> {
     let s_snap = s.snapshot().await?;
     let t_snap = t.snapshot().await?;
+    // One schema on both sides (datasets of types each side added may
+    // differ: rows are read and written where each side keeps them).
+    if s_snap.schema.ir.logical_hash() != t_snap.schema.ir.logical_hash() {
+        return Err(Error::MergeSchemaDiffers {
+            source_branch: s.branch().name.clone(),
+            target: t.branch().name.clone(),
+            source_hash: s_snap.schema_hash.clone(),
+            target_hash: t_snap.schema_hash.clone(),
+        });
+    }
+    let (s, t) = (&s.bound(&s_snap), &t.bound(&t_snap));
     let (s_head, t_head) = (s_snap.manifest_state(), t_snap.manifest_state());
     let base = base::find(s, &s_head, t, &t_head).await.map_err(|e| pruned(e, &s.branch().name, &t.branch().name, None))?;
+    // Rows are compared in one schema: one that changed since the
+    // branches parted is not read across (see docs/user/schema.md).
+    let base_schema = t.schema_of(&base.state).await?;
+    if base_schema.ir.logical_hash() != t_snap.schema.ir.logical_hash() {
+        return Err(Error::MergeRefused {
+            source_branch: s.branch().name.clone(),
+            target: t.branch().name.clone(),
+            reason: format!(
+                "the schema changed since the branches parted (commit {}); merge before changing the schema, or create the branch again from the target",
+                base.commit.id
+            ),
+        });
+    }
     let mut report = MergeReport {
         source: s.branch().name.clone(),
         into: t.branch().name.clone(),

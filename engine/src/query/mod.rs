@@ -45,7 +45,10 @@ use crate::graph::Graph;
 use crate::load::value::convert;
 use crate::schema::SchemaIr;
 
-/// Parses and typechecks every query in `src` against `schema`.
+/// Parses and typechecks every query in `src` against `schema`. A plan
+/// runs only on a commit of that schema (`SchemaMoved` otherwise): compile
+/// against [`Graph::current`]'s schema, or [`Graph::bound_at`]'s for a read
+/// at an older commit.
 pub fn compile(schema: &SchemaIr, src: &str) -> Result<Vec<Plan>> {
     let decls = parser::parse(src).map_err(|d| Error::Query(vec![d]))?;
     check::check_all(schema, &decls).map_err(Error::Query)
@@ -120,7 +123,12 @@ pub async fn run_read_at(graph: &Graph, plan: &Plan, params: &Json, deadline: li
         return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(deadline);
-    let view = view::View::new(graph, graph.snapshot_at(at).await?);
+    let snap = graph.snapshot_at(at).await?;
+    if snap.schema_hash != plan.schema_hash {
+        return Err(Error::SchemaMoved { what: format!("query `{}` was compiled", plan.name), hash: snap.schema_hash });
+    }
+    let graph = &graph.bound(&snap);
+    let view = view::View::new(graph, snap);
     let mut env = env;
     let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
     project::project(&view, read, &env, &bindings).await
@@ -139,5 +147,5 @@ pub async fn run_mutation_with(graph: &Graph, plan: &Plan, params: &Json, opts: 
         return Err(Error::QueryKind(format!("`{}` is a read query; run it with `query`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(limits::Deadline::start(graph.query_limits().timeout));
-    mutate::run(graph, stmts, env, opts).await
+    mutate::run(graph, stmts, env, &plan.schema_hash, opts).await
 }

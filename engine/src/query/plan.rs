@@ -13,6 +13,8 @@ pub struct Plan {
     pub instruction: Option<String>,
     pub params: Vec<ParamSpec>,
     pub body: PlanBody,
+    /// The content hash of the schema it was compiled against.
+    pub schema_hash: String,
 }
 
 impl Plan {

@@ -205,6 +205,17 @@ impl SchemaIr {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The content hash without storage details (each type's
+    /// `stable_name`): two branches that applied one schema have the same,
+    /// even when each made its own dataset for a type they both added.
+    pub fn logical_hash(&self) -> String {
+        let mut plain = self.clone();
+        for t in plain.nodes.iter_mut().chain(plain.edges.iter_mut()) {
+            t.stable_name = t.name.clone();
+        }
+        plain.content_hash()
+    }
+
     pub fn node(&self, name: &str) -> Option<&TypeDef> {
         self.nodes.iter().find(|t| t.name == name)
     }

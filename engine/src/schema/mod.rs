@@ -4,6 +4,7 @@
 
 pub(crate) mod ast;
 pub mod compile;
+pub mod evolve;
 pub mod ir;
 pub(crate) mod parser;
 pub(crate) mod pattern;

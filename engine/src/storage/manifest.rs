@@ -71,22 +71,68 @@ pub struct ManifestState {
     pub fence: Option<TableEntry>,
     /// The commit this version records (see `storage::commit`).
     pub commit: Commit,
+    /// The schema row, if the schema was ever changed after `init` (see
+    /// `graph::schema_store`): `location` is the stored schema file,
+    /// `version` the schema generation. `None`: the schema `init` wrote.
+    pub schema: Option<TableEntry>,
 }
 
 /// The manifest row key of the fence. Not a table: no dataset behind it.
 pub const FENCE_KEY: &str = "__fence";
 pub const FENCE_RETIRED: &str = "retired";
 pub const FENCE_LIVE: &str = "live";
+/// The manifest row key of the schema a commit reads and writes with. Not a
+/// table either: its location is a schema file under `_schemas/`.
+pub const SCHEMA_KEY: &str = "__schema";
+
+impl TableEntry {
+    /// A row that removes table `key` from the snapshot (a type dropped or
+    /// renamed by a schema change): no location.
+    pub fn is_tombstone(&self) -> bool {
+        self.location.is_empty()
+    }
+}
 
 impl ManifestState {
     /// The fence row when the graph is retired (deleted through a catalog).
     pub fn retired(&self) -> Option<&TableEntry> {
         self.fence.as_ref().filter(|f| f.location == FENCE_RETIRED)
     }
+
+    /// The schema generation: 0 for the schema `init` wrote, one more per
+    /// schema change since.
+    pub fn schema_generation(&self) -> u64 {
+        self.schema.as_ref().map_or(0, |s| s.version)
+    }
+
+    /// Takes in one published row: a table's new version, its removal, the
+    /// fence or the schema.
+    fn take(&mut self, entry: TableEntry) {
+        if entry.key == FENCE_KEY {
+            if self.fence.as_ref().is_none_or(|f| f.version < entry.version) {
+                self.fence = Some(entry);
+            }
+        } else if entry.key == SCHEMA_KEY {
+            if self.schema.as_ref().is_none_or(|f| f.version < entry.version) {
+                self.schema = Some(entry);
+            }
+        } else if entry.is_tombstone() {
+            self.tables.remove(&entry.key);
+        } else {
+            match self.tables.get(&entry.key) {
+                // A table's row with a new location replaces the old one
+                // whatever its version (a type dropped and added again).
+                Some(old) if old.version >= entry.version && old.location == entry.location => {}
+                _ => {
+                    self.tables.insert(entry.key.clone(), entry);
+                }
+            }
+        }
+    }
 }
 
 /// One table change carried by a publish.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TableUpdate {
     pub key: String,
     pub expected: u64,
@@ -135,6 +181,7 @@ pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &st
         tables: entries.iter().map(|e| (e.key.clone(), e.clone())).collect(),
         fence: None,
         commit,
+        schema: None,
     })
 }
 
@@ -147,7 +194,8 @@ pub async fn read(root: &Root, branch: &BranchPath, version: Option<u64>) -> Res
 
 async fn read_state(ds: &Dataset) -> Result<ManifestState> {
     let batches = scan_rows(ds, None).await?;
-    let mut state = ManifestState { version: ds.version().version, genesis_id: None, tables: BTreeMap::new(), fence: None, commit: recorded_commit(ds).await? };
+    let mut state =
+        ManifestState { version: ds.version().version, genesis_id: None, tables: BTreeMap::new(), fence: None, commit: recorded_commit(ds).await?, schema: None };
     apply_rows(&mut state, &batches);
     Ok(state)
 }
@@ -181,8 +229,9 @@ async fn scan_rows(ds: &Dataset, fragments: Option<Vec<lance_table::format::Frag
     scan.try_into_stream().await.map_err(|e| Error::lance_open(MANIFEST_TABLE, e))?.try_collect().await.map_err(|e| Error::lance_open(MANIFEST_TABLE, e))
 }
 
-/// Folds manifest rows into `state`: the highest version per table key
-/// wins; the genesis id and the fence are kept.
+/// Folds manifest rows into `state`, in the order they were published: the
+/// highest version per table key wins (a new location always does), a
+/// tombstone removes its table; the genesis id, fence and schema are kept.
 fn apply_rows(state: &mut ManifestState, batches: &[RecordBatch]) {
     for b in batches {
         let col = |name: &str| b.column_by_name(name).expect("manifest column");
@@ -196,25 +245,13 @@ fn apply_rows(state: &mut ManifestState, batches: &[RecordBatch]) {
             if genesis.is_valid(i) {
                 state.genesis_id = Some(genesis.value(i).to_string());
             }
-            let entry = TableEntry {
+            state.take(TableEntry {
                 key: keys.value(i).to_string(),
                 version: versions.value(i),
                 location: locations.value(i).to_string(),
                 row_count: counts.value(i),
                 op_id: ops.value(i).to_string(),
-            };
-            if entry.key == FENCE_KEY {
-                if state.fence.as_ref().is_none_or(|f| f.version < entry.version) {
-                    state.fence = Some(entry);
-                }
-                continue;
-            }
-            match state.tables.get(&entry.key) {
-                Some(old) if old.version >= entry.version => {}
-                _ => {
-                    state.tables.insert(entry.key.clone(), entry);
-                }
-            }
+            });
         }
     }
 }
@@ -285,8 +322,11 @@ fn check_expected(root: &Root, state: &ManifestState, updates: &[TableUpdate], r
     }
     let expected = updates.iter().map(|u| (&u.key, u.expected)).chain(reads.iter().map(|(k, v)| (k, *v)));
     for (key, want) in expected {
-        let actual =
-            if key == FENCE_KEY { state.fence.as_ref().map(|f| f.version).unwrap_or(0) } else { state.tables.get(key).map(|e| e.version).unwrap_or(0) };
+        let actual = match key.as_str() {
+            FENCE_KEY => state.fence.as_ref().map(|f| f.version).unwrap_or(0),
+            SCHEMA_KEY => state.schema_generation(),
+            _ => state.tables.get(key).map(|e| e.version).unwrap_or(0),
+        };
         if actual != want {
             return Err(Error::ExpectedVersionMismatch { table: key.clone(), expected: want, actual });
         }
@@ -329,7 +369,7 @@ async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, ent
             .await
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
-    let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).cloned().collect();
+    let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).chain(next.schema.iter()).cloned().collect();
     let params = root.session().write_params(WriteMode::Overwrite);
     InsertBuilder::new(ds.clone())
         .with_params(&params)
@@ -406,6 +446,15 @@ async fn publish_impl(
         .iter()
         .map(|u| TableEntry { key: u.key.clone(), version: u.new_version, location: u.location.clone(), row_count: u.row_count, op_id: op_id.to_string() })
         .collect();
+    // Every write was staged against the schema of the head it read: it
+    // publishes only while that schema holds (a schema change in between
+    // makes it a conflict, never rows the new schema cannot read). A schema
+    // change, a fence and a roll back carry their own checks.
+    let mut reads = reads.to_vec();
+    if !through_fence && !updates.iter().any(|u| u.key == SCHEMA_KEY || u.key == FENCE_KEY) {
+        reads.push((SCHEMA_KEY.to_string(), state.schema_generation()));
+    }
+    let reads = reads.as_slice();
     let (mut ds, mut state) = (ds, state);
     check_expected(root, &state, updates, reads, through_fence)?;
     check_parent(&state, draft)?;
@@ -414,11 +463,7 @@ async fn publish_impl(
     for _ in 0..MAX_ATTEMPTS {
         let mut next = state.clone();
         for e in &entries {
-            if e.key == FENCE_KEY {
-                next.fence = Some(e.clone());
-            } else {
-                next.tables.insert(e.key.clone(), e.clone());
-            }
+            next.take(e.clone());
         }
         // The commit is made for this attempt: its version and parent are
         // the head it commits over.

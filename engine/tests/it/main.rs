@@ -1,6 +1,7 @@
 //! Engine integration tests: one binary, one module per feature.
 
 mod branches;
+mod evolve;
 mod cache_budget;
 mod common;
 mod export;

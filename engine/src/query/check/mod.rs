@@ -145,6 +145,7 @@ pub fn check(schema: &SchemaIr, d: &QueryDecl) -> Result<Plan, Vec<Diagnostic>> 
             instruction: d.instruction.clone(),
             params: c.params.into_iter().map(|(_, s)| s).collect(),
             body,
+            schema_hash: schema.content_hash(),
         }),
         _ => Err(c.errors),
     }

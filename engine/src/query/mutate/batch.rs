@@ -47,6 +47,9 @@ struct Waiting {
     ticket: u64,
     stmts: Vec<MutationPlan>,
     env: Env,
+    /// The hash of the schema the mutation was compiled against: it runs
+    /// only on a head of that schema.
+    schema: String,
     opts: WriteOptions,
     reply: Reply,
 }
@@ -62,11 +65,11 @@ fn joins(first: &Waiting, next: &Waiting) -> bool {
 static TICKETS: AtomicU64 = AtomicU64::new(0);
 
 /// Queues one mutation and returns its own result once a batch ran it.
-pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env, opts: WriteOptions) -> Result<MutationReport> {
+pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env, schema: String, opts: WriteOptions) -> Result<MutationReport> {
     let queue = graph.write_queue();
     let (reply, mut answer) = oneshot::channel();
     let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
-    queue.push(Box::new(Waiting { ticket, stmts, env, opts, reply }));
+    queue.push(Box::new(Waiting { ticket, stmts, env, schema, opts, reply }));
     loop {
         let turn = tokio::select! {
             biased;
@@ -113,11 +116,15 @@ type Attempt = (Vec<Result<MutationReport>>, Result<(u64, String)>, (u64, String
 /// Runs the batch once against a fresh snapshot (one newer than `lost_on`,
 /// the version a lost attempt read) and publishes it. `Err` only if no
 /// snapshot could be read.
-async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], opts: &WriteOptions, lost_on: Option<u64>) -> Result<Attempt> {
+async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env, String)], opts: &WriteOptions, lost_on: Option<u64>) -> Result<Attempt> {
     let snap = retry::snapshot_after(graph, lost_on).await?;
     let read_at = (snap.manifest_version, snap.commit.id.clone());
+    // The batch runs with the schema of the head it read.
+    let bound = graph.bound(&snap);
+    let graph = &bound;
+    let schema_hash = snap.schema_hash.clone();
     let view = View::new(graph, snap);
-    let Some((_, first_env)) = work.first() else { return Ok((Vec::new(), Ok(read_at.clone()), read_at, Vec::new())) };
+    let Some((_, first_env, _)) = work.first() else { return Ok((Vec::new(), Ok(read_at.clone()), read_at, Vec::new())) };
     if let Some(expected) = &opts.if_commit
         && *expected != read_at.1
     {
@@ -126,7 +133,11 @@ async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env)], opts: &WriteO
     }
     let mut m = Mutator::new(&view, first_env);
     let mut outcomes: Vec<Result<MutationReport>> = Vec::with_capacity(work.len());
-    for (stmts, env) in work {
+    for (stmts, env, compiled_for) in work {
+        if *compiled_for != schema_hash {
+            outcomes.push(Err(Error::SchemaMoved { what: "this mutation was compiled".into(), hash: schema_hash.clone() }));
+            continue;
+        }
         let saved = m.savepoint();
         match m.request(stmts, env).await {
             Ok(report) => outcomes.push(Ok(report)),
@@ -149,7 +160,7 @@ fn lost() -> Error {
 
 async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     let opts = batch.first().map(|w| w.opts.clone()).unwrap_or_default();
-    let (work, replies): (Vec<(Vec<MutationPlan>, Env)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env), w.reply)).unzip();
+    let (work, replies): (Vec<(Vec<MutationPlan>, Env, String)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env, w.schema), w.reply)).unzip();
     let mut retries = 0u32;
     // Which requests passed their checks in an attempt that lost the race:
     // refused on a later one, it is the other writer's change that refuses

@@ -1,0 +1,268 @@
+//! Schema evolution on a graph: `plan` says what applying a new `.pg`
+//! source would do (the steps of `schema::evolve`, checked against the
+//! stored rows and the queries given), `apply` does it as one commit of kind
+//! `schema` through the write protocol (sidecar, pinned table commits, one
+//! `__manifest` publish carrying the new schema row). A reader sees the old
+//! schema and data or the new ones, never a mix; recovery rolls a crashed
+//! apply forward or back like any write.
+
+mod checks;
+mod tables;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Graph;
+use super::schema_store;
+use super::sidecar::WriteKind;
+use super::write::{StagedWrite, WriteOptions, commit_and_publish_with};
+use crate::codes;
+use crate::error::{Error, Result};
+use crate::failpoint;
+use crate::schema::evolve::{self, EvolutionPlan, Lint, Step};
+use crate::schema::{TypeKind, compile_schema};
+use crate::storage::columns::table_schema;
+use crate::storage::commit::Commit;
+use crate::storage::manifest::{SCHEMA_KEY, TableUpdate};
+use crate::storage::table;
+
+/// What a plan or apply is asked to do besides the new schema.
+#[derive(Debug, Clone, Default)]
+pub struct EvolveOptions {
+    /// Apply steps that lose data (drops, narrowing, enum values in use).
+    pub allow_data_loss: bool,
+    /// Stored queries to re-check: (name, `.gq` source).
+    pub queries: Vec<(String, String)>,
+    /// The commit's actor, message and condition.
+    pub write: WriteOptions,
+}
+
+/// What `plan` found, or `apply` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvolveReport {
+    /// The schema hash before and after.
+    pub from: String,
+    pub to: String,
+    pub steps: Vec<Step>,
+    /// Why it is (or would be) refused; data-loss lints only count when
+    /// `--allow-data-loss` is not given.
+    pub lints: Vec<Lint>,
+    /// True when apply would run (no refusing lint).
+    pub ok: bool,
+    /// Some step rewrites stored rows (cost grows with the type's size).
+    pub rewrites: bool,
+    pub loses_data: bool,
+    /// The commit `apply` made (none for a plan, or when nothing changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Commit>,
+}
+
+/// A plan checked against one snapshot.
+struct Checked {
+    plan: EvolutionPlan,
+    report: EvolveReport,
+    /// Types whose rows are rewritten (besides the plan's own rewrites:
+    /// enum values set to null).
+    rewrite: BTreeMap<String, bool>,
+}
+
+/// Says what applying `source` to `graph` (its branch's head) would do;
+/// changes nothing.
+pub async fn plan(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<EvolveReport> {
+    let (g, snap) = graph.current().await?;
+    Ok(check(&g, &snap, source, opts).await?.report)
+}
+
+async fn check(g: &Graph, snap: &super::Snapshot, source: &str, opts: &EvolveOptions) -> Result<Checked> {
+    let new_ir = compile_schema(source).map_err(Error::Schema)?;
+    let old = snap.schema.clone();
+    let mut plan = evolve::plan(&old.ir, &new_ir);
+    let mut lints = plan.lints.clone();
+    for (name, src) in &opts.queries {
+        if let Err(Error::Query(diags)) = crate::query::compile(&plan.ir, src) {
+            for d in diags {
+                lints.push(Lint { code: codes::LINT_QUERY_BREAKS.code, target: name.clone(), message: d.to_string() });
+            }
+        }
+    }
+    let mut found = checks::Found::default();
+    for c in plan.changes.iter().filter(|c| !c.checks.is_empty()) {
+        let old_t = c.old.as_ref().expect("checks are on altered types");
+        let ds = g.open_table(snap, old_t).await?;
+        let sources = match (&old_t.kind, c.checks.iter().any(|k| matches!(k, evolve::NewConstraint::Card { min, .. } if *min > 0))) {
+            (TypeKind::Edge, true) => {
+                let from = old.ir.node(old_t.from.as_deref().unwrap_or_default()).ok_or_else(|| Error::UnknownType { name: old_t.from.clone().unwrap_or_default() })?;
+                Some(checks::node_ids(&g.open_table(snap, from).await?, from).await?)
+            }
+            _ => None,
+        };
+        checks::check(&ds, c, sources, &mut found).await?;
+    }
+    let mut rewrite: BTreeMap<String, bool> = plan.changes.iter().map(|c| (c.name().to_string(), c.rewrites)).collect();
+    for (ty, n) in &found.enum_losses {
+        rewrite.insert(ty.clone(), true);
+        if let Some(s) = plan.steps.iter_mut().find(|s| s.code == codes::EVOLVE_REMOVE_ENUM_VALUE.code && s.target.starts_with(&format!("{ty}."))) {
+            s.loses_data = true;
+            s.rewrites = true;
+            s.detail.push_str(&format!("; {n} row(s) hold one and become null"));
+        }
+    }
+    lints.extend(found.lints);
+    let refusing = |l: &Lint| l.code != codes::LINT_DATA_LOSS.code || !opts.allow_data_loss;
+    let report = EvolveReport {
+        from: old.hash.clone(),
+        to: plan.ir.content_hash(),
+        ok: !lints.iter().any(refusing),
+        rewrites: rewrite.values().any(|r| *r),
+        loses_data: plan.loses_data() || !found.enum_losses.is_empty(),
+        steps: plan.steps.clone(),
+        lints,
+        commit: None,
+    };
+    plan.lints = report.lints.clone();
+    Ok(Checked { plan, report, rewrite })
+}
+
+/// Applies `source` to `graph`'s branch as one commit of kind `schema`,
+/// then builds (or drops) the indexes the new schema asks for. Refused with
+/// `SchemaChangeRefused` (nothing written) when a lint says so.
+pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<EvolveReport> {
+    graph.require_writable()?;
+    opts.write.validate()?;
+    const ATTEMPTS: usize = 8;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let (g, snap) = graph.current().await?;
+        let checked = check(&g, &snap, source, opts).await?;
+        if !checked.report.ok {
+            let refusing = checked.report.lints.into_iter().filter(|l| l.code != codes::LINT_DATA_LOSS.code || !opts.allow_data_loss).collect();
+            return Err(Error::SchemaChangeRefused { lints: refusing });
+        }
+        if checked.report.from == checked.report.to {
+            return Ok(checked.report);
+        }
+        match write(&g, &snap, source, checked, opts).await {
+            Ok(report) => {
+                let (bound, _) = graph.current().await?;
+                super::indexes::ensure(&bound).await?;
+                return Ok(report);
+            }
+            // Another write moved a table this change checked or alters:
+            // plan again on the new head (unless the caller named the head).
+            Err(e @ Error::ExpectedVersionMismatch { .. }) if opts.write.if_commit.is_none() => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.expect("a lost race was recorded"))
+}
+
+async fn write(g: &Graph, snap: &super::Snapshot, source: &str, checked: Checked, opts: &EvolveOptions) -> Result<EvolveReport> {
+    let Checked { plan, mut report, rewrite } = checked;
+    let root = g.root();
+    let state = snap.manifest_state();
+    let location = schema_store::store(root, &plan.ir, source).await?;
+    let op_id = ulid::Ulid::new().to_string();
+    let current = |key: &str| state.tables.get(key).map(|e| e.version).unwrap_or(0);
+    let mut staged = Vec::new();
+    let mut tombstones = Vec::new();
+    let mut entries = Vec::new();
+    let mut ir = plan.ir.clone();
+    for c in &plan.changes {
+        match (&c.old, &c.new) {
+            (None, Some(t)) => {
+                // A fresh dataset, in a directory no table of this graph
+                // ever used (a dropped type's data stays for old commits).
+                let mut stable = t.stable_name.clone();
+                let mut n = 2;
+                while !root.list(&location_for(t.kind, &stable)).await?.is_empty() {
+                    stable = format!("{}_{n}", t.stable_name);
+                    n += 1;
+                }
+                let t = retarget(&mut ir, t.kind, &t.name, &stable);
+                let ds = table::create_empty(g.session(), &root.child_uri(&t.location()), table_schema(&t), &op_id).await?;
+                entries.push(TableUpdate {
+                    key: t.table_key(),
+                    expected: current(&t.table_key()),
+                    new_version: ds.version().version,
+                    location: t.location(),
+                    row_count: 0,
+                });
+            }
+            (Some(o), None) => {
+                let e = state.tables.get(&o.table_key()).ok_or_else(|| Error::UnknownType { name: o.name.clone() })?;
+                tombstones.push(TableUpdate { key: e.key.clone(), expected: e.version, new_version: e.version, location: String::new(), row_count: 0 });
+            }
+            (Some(o), Some(t)) => {
+                let e = state.tables.get(&o.table_key()).ok_or_else(|| Error::UnknownType { name: o.name.clone() })?.clone();
+                let base = Arc::new(g.open_table(snap, o).await?);
+                let mut version = e.version;
+                if rewrite.get(&t.name).copied().unwrap_or(false) {
+                    let txn = match tables::stage_rewrite(g.session(), &base, c).await? {
+                        Ok(txn) => txn,
+                        Err(lost) => {
+                            let ids: Vec<String> = lost.iter().take(checks::MAX_IDS).map(|(id, p)| format!("{id} ({p})")).collect();
+                            return Err(Error::SchemaChangeRefused {
+                                lints: vec![Lint {
+                                    code: codes::LINT_CONSTRAINT_BROKEN.code,
+                                    target: t.name.clone(),
+                                    message: format!("{} value(s) would not fit a required property: {}", lost.len(), ids.join(", ")),
+                                }],
+                            });
+                        }
+                    };
+                    staged.push(StagedWrite::new(e.key.clone(), e.location.clone(), base, txn));
+                    version += 1;
+                } else if c.alters_columns {
+                    let txn = tables::stage_project(&base, c)?;
+                    staged.push(StagedWrite::new(e.key.clone(), e.location.clone(), base, txn));
+                    version += 1;
+                }
+                if o.table_key() != t.table_key() {
+                    tombstones.push(TableUpdate { key: e.key.clone(), expected: e.version, new_version: e.version, location: String::new(), row_count: 0 });
+                    entries.push(TableUpdate {
+                        key: t.table_key(),
+                        expected: current(&t.table_key()),
+                        new_version: version,
+                        location: e.location.clone(),
+                        row_count: e.row_count,
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    // The stored schema must be the one with the final stable names.
+    let location = if ir != plan.ir { schema_store::store(root, &ir, source).await? } else { location };
+    failpoint::hit("evolve.before_commit");
+    let generation = state.schema_generation();
+    let mut extra = tombstones;
+    extra.extend(entries);
+    extra.push(TableUpdate { key: SCHEMA_KEY.to_string(), expected: generation, new_version: generation + 1, location, row_count: 0 });
+    // Every table the checks read must still be as read.
+    let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
+    let draft = opts.write.draft("schema", BTreeMap::new());
+    let published = commit_and_publish_with(g, snap.manifest_ds(), state, WriteKind::Schema, staged, &reads, draft, extra).await?;
+    report.to = ir.content_hash();
+    report.commit = Some(published.commit);
+    Ok(report)
+}
+
+fn location_for(kind: TypeKind, stable: &str) -> String {
+    match kind {
+        TypeKind::Node => format!("{}/{stable}", super::layout::NODES_DIR),
+        TypeKind::Edge => format!("{}/{stable}", super::layout::EDGES_DIR),
+    }
+}
+
+/// Gives type `name` of `ir` the stable name `stable`; returns it.
+fn retarget(ir: &mut crate::schema::SchemaIr, kind: TypeKind, name: &str, stable: &str) -> crate::schema::TypeDef {
+    let list = match kind {
+        TypeKind::Node => &mut ir.nodes,
+        TypeKind::Edge => &mut ir.edges,
+    };
+    let t = list.iter_mut().find(|t| t.name == name).expect("the plan's type");
+    t.stable_name = stable.to_string();
+    t.clone()
+}

@@ -1,0 +1,198 @@
+//! Schema evolution: plan and apply as one commit, renames that keep rows
+//! and ids, safe drops, constraints checked against stored rows, reads at
+//! older commits with their own schema.
+
+use omnigraph::Error;
+use omnigraph::graph::evolve::{self, EvolveOptions};
+use omnigraph::graph::history::At;
+use omnigraph::load::LoadMode;
+use omnigraph::{Graph, query};
+use serde_json::{Value as Json, json};
+
+use crate::branches::lines;
+use crate::common::*;
+
+const SEED: &str = r#"{"type":"Person","data":{"name":"ada","age":36,"email":"ada@x"}}
+{"type":"Person","data":{"name":"alan","age":41}}
+{"type":"Person","data":{"name":"grace","age":45}}
+{"type":"Company","data":{"name":"acme"}}
+{"edge":"Knows","from":"ada","to":"alan"}
+{"edge":"WorksAt","from":"ada","to":"acme"}
+"#;
+
+async fn seeded() -> (TempGraph, Graph) {
+    let t = new_graph(SOCIAL).await;
+    let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+    load_into(&g, LoadMode::Append, SEED).await.unwrap();
+    (t, g)
+}
+
+/// `SOCIAL` with `edit` applied to its text.
+fn social(edit: impl Fn(String) -> String) -> String {
+    edit(SOCIAL.to_string())
+}
+
+async fn read(g: &Graph, src: &str, params: Json) -> omnigraph::Result<Vec<Json>> {
+    let (g, _) = g.current().await?;
+    let plan = query::compile(g.schema(), src)?.remove(0);
+    Ok(query::run_read(&g, &plan, &params).await?.json_rows().collect())
+}
+
+fn opts() -> EvolveOptions {
+    EvolveOptions::default()
+}
+
+fn codes(r: &evolve::EvolveReport) -> Vec<&str> {
+    r.steps.iter().map(|s| s.code).collect()
+}
+
+#[test]
+fn metadata_steps_keep_every_row_and_id_and_old_commits_read_the_old_schema() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let before = lines(&g).await;
+        let c0 = g.snapshot().await.unwrap().commit.id;
+        let new = social(|s| {
+            s.replace("node Person {\n    name: String @key\n    age: I32?", "node Human @rename_from(\"Person\") {\n    name: String @key\n    years: I32? @rename_from(\"age\")\n    nick: String?")
+                .replace("@range(age,", "@range(years,")
+                .replace("Person -> Person", "Human -> Human")
+                .replace("WorksAt: Person", "WorksAt: Human")
+        });
+        let plan = evolve::plan(&g, &new, &opts()).await.unwrap();
+        assert!(plan.ok, "{plan:?}");
+        assert!(!plan.rewrites && !plan.loses_data, "{plan:?}");
+        let c = codes(&plan);
+        for want in ["OG-EVOLVE-003", "OG-EVOLVE-007", "OG-EVOLVE-004"] {
+            assert!(c.contains(&want), "{want} missing from {c:?}");
+        }
+        // A plan changes nothing.
+        assert_eq!(g.snapshot().await.unwrap().commit.id, c0);
+        let done = evolve::apply(&g, &new, &opts()).await.unwrap();
+        let commit = done.commit.expect("a commit");
+        assert_eq!(commit.kind, "schema");
+        // Every row, by its id, under the new names.
+        let rows = read(&g, "query q() { match { $p: Human } return { $p.name, $p.years, $p.nick } order { $p.name } }", json!({})).await.unwrap();
+        assert_eq!(rows, vec![json!({"p.name":"ada","p.years":36,"p.nick":null}), json!({"p.name":"alan","p.years":41,"p.nick":null}), json!({"p.name":"grace","p.years":45,"p.nick":null})]);
+        let knows = read(&g, "query q() { match { $a: Human $a knows $b } return { $a.name, $b.name } }", json!({})).await.unwrap();
+        assert_eq!(knows.len(), 1, "{knows:?}");
+        assert!(knows[0].to_string().contains("ada") && knows[0].to_string().contains("alan"), "{knows:?}");
+        // The old name is gone from the head...
+        assert!(read(&g, "query q() { match { $p: Person } return { $p.name } }", json!({})).await.is_err());
+        // ...and reads at the commit before use the schema of that commit.
+        let old = g.bound_at(Some(&At::Commit(c0.clone()))).await.unwrap();
+        let plan0 = query::compile(old.schema(), "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }").unwrap().remove(0);
+        let rows0 = query::run_read_at(&old, &plan0, &json!({}), query::limits::Deadline::none(), Some(&At::Commit(c0.clone()))).await.unwrap().json_rows().collect::<Vec<Json>>();
+        assert_eq!(rows0.len(), 3);
+        assert_eq!(rows0[0], json!({"p.name":"ada","p.age":36}));
+        let mut out = Vec::new();
+        omnigraph::export::export_at(&g, None, Some(&At::Commit(c0)), &mut out).await.unwrap();
+        let mut at0: Vec<String> = String::from_utf8(out).unwrap().lines().map(|l| {
+            let mut v: Json = serde_json::from_str(l).unwrap();
+            if v.get("edge").is_some() {
+                v.as_object_mut().unwrap().remove("id");
+            }
+            v.to_string()
+        }).collect();
+        at0.sort();
+        assert_eq!(at0, before);
+        // A fresh open reads the new schema.
+        let again = Graph::open(&_t.uri(), &session()).await.unwrap();
+        assert!(again.schema().node("Human").is_some() && again.schema().node("Person").is_none());
+        // Writes go on under the new schema.
+        let (gw, _) = g.current().await.unwrap();
+        let add = query::compile(gw.schema(), "query a($n: String) { insert Human { name: $n, nick: \"x\" } }").unwrap().remove(0);
+        query::run_mutation(&gw, &add, &json!({"n": "linus"})).await.unwrap();
+        assert_eq!(read(&g, "query q() { match { $p: Human } return { count($p) as n } }", json!({})).await.unwrap(), vec![json!({"n": 4})]);
+    });
+}
+
+#[test]
+fn data_loss_needs_allowing_and_constraints_are_checked_against_stored_rows() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let head = g.snapshot().await.unwrap().commit.id;
+        // Dropping a property loses data.
+        let drop_email = social(|s| s.replace("    email: String? @unique\n", ""));
+        let p = evolve::plan(&g, &drop_email, &opts()).await.unwrap();
+        assert!(!p.ok && p.loses_data);
+        assert!(p.lints.iter().any(|l| l.code == "OG-LINT-001" && l.target == "Person.email"), "{:?}", p.lints);
+        let e = evolve::apply(&g, &drop_email, &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-001");
+        assert!(matches!(e, Error::SchemaChangeRefused { .. }));
+        assert_eq!(g.snapshot().await.unwrap().commit.id, head, "a refused change writes nothing");
+        // A new constraint the rows break: refused with their ids.
+        let tight = social(|s| s.replace("@range(age, 0..150)", "@range(age, 0..40)"));
+        let e = evolve::apply(&g, &tight, &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-002");
+        let msg = e.to_string();
+        assert!(msg.contains("alan") && msg.contains("grace") && !msg.contains("ada"), "{msg}");
+        // Required without values: refused, with the ids of the null rows.
+        let required = social(|s| s.replace("email: String? @unique", "email: String @unique"));
+        let e = evolve::apply(&g, &required, &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-002");
+        assert!(e.to_string().contains("alan"), "{e}");
+        // A new required property without a default: unsupported.
+        let e = evolve::apply(&g, &social(|s| s.replace("age: I32?", "age: I32?\n    score: I64")), &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-003");
+        // With a default: every stored row gets it (a rewrite).
+        let with_default = social(|s| s.replace("age: I32?", "age: I32?\n    score: I64 @default(7)"));
+        let p = evolve::plan(&g, &with_default, &opts()).await.unwrap();
+        assert!(p.ok && p.rewrites && codes(&p).contains(&"OG-EVOLVE-005"), "{p:?}");
+        evolve::apply(&g, &with_default, &opts()).await.unwrap();
+        let rows = read(&g, "query q() { match { $p: Person } return { $p.name, $p.score } order { $p.name } }", json!({})).await.unwrap();
+        assert_eq!(rows, vec![json!({"p.name":"ada","p.score":7}), json!({"p.name":"alan","p.score":7}), json!({"p.name":"grace","p.score":7})]);
+        // Allowed: the drop applies, the values are gone from the head.
+        let dropped = with_default.replace("    email: String? @unique\n", "");
+        let o = EvolveOptions { allow_data_loss: true, ..opts() };
+        evolve::apply(&g, &dropped, &o).await.unwrap();
+        assert!(read(&g, "query q() { match { $p: Person } return { $p.email } }", json!({})).await.is_err());
+        assert_eq!(row_counts(&_t.uri()).await.get("Person"), Some(&3));
+    });
+}
+
+#[test]
+fn widening_rewrites_values_and_types_are_added_and_dropped() {
+    rt().block_on(async {
+        let (t, g) = seeded().await;
+        let wide = social(|s| s.replace("age: I32?", "age: I64?").replace("node Company", "node Tag { label: String @key }\nnode Company"));
+        let p = evolve::plan(&g, &wide, &opts()).await.unwrap();
+        assert!(p.ok && codes(&p).contains(&"OG-EVOLVE-008") && codes(&p).contains(&"OG-EVOLVE-001"), "{p:?}");
+        evolve::apply(&g, &wide, &opts()).await.unwrap();
+        let (gw, _) = g.current().await.unwrap();
+        assert_eq!(gw.schema().node("Person").unwrap().property("age").unwrap().ty, omnigraph::schema::PropType::I64);
+        let big = query::compile(gw.schema(), "query a($n: String) { insert Person { name: $n, age: 140 } }").unwrap().remove(0);
+        query::run_mutation(&gw, &big, &json!({"n": "old"})).await.unwrap();
+        let tag = query::compile(gw.schema(), "query a($n: String) { insert Tag { label: $n } }").unwrap().remove(0);
+        query::run_mutation(&gw, &tag, &json!({"n": "rust"})).await.unwrap();
+        assert_eq!(read(&g, "query q() { match { $p: Person } return { sum($p.age) as s } }", json!({})).await.unwrap(), vec![json!({"s": 36 + 41 + 45 + 140})]);
+        // Dropping the type needs allowing; then it is gone, and adding it
+        // again starts empty (a new dataset).
+        let without = SOCIAL.replace("age: I32?", "age: I64?");
+        assert_eq!(evolve::apply(&g, &without, &opts()).await.unwrap_err().code(), "OG-LINT-001");
+        evolve::apply(&g, &without, &EvolveOptions { allow_data_loss: true, ..opts() }).await.unwrap();
+        assert!(row_counts(&t.uri()).await.get("Tag").is_none());
+        evolve::apply(&g, &wide, &opts()).await.unwrap();
+        assert_eq!(row_counts(&t.uri()).await.get("Tag"), Some(&0));
+        // Narrowing back loses data: refused without allowing.
+        assert_eq!(evolve::apply(&g, &SOCIAL.replace("node Company", "node Tag { label: String @key }\nnode Company"), &opts()).await.unwrap_err().code(), "OG-LINT-001");
+    });
+}
+
+#[test]
+fn a_query_compiled_before_a_schema_change_is_refused_and_queries_are_rechecked_by_plan() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let q = "query q() { match { $p: Person } return { $p.age } }";
+        let stale = query::compile(g.schema(), q).unwrap().remove(0);
+        let renamed = social(|s| s.replace("age: I32?", "years: I32? @rename_from(\"age\")").replace("@range(age,", "@range(years,"));
+        let o = EvolveOptions { queries: vec![("ages.gq".into(), q.into())], ..opts() };
+        let p = evolve::plan(&g, &renamed, &o).await.unwrap();
+        assert!(!p.ok && p.lints.iter().any(|l| l.code == "OG-LINT-004" && l.target == "ages.gq"), "{:?}", p.lints);
+        evolve::apply(&g, &renamed, &opts()).await.unwrap();
+        let e = query::run_read(&g, &stale, &json!({})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-HISTORY-004");
+        // Applying the same schema again changes nothing.
+        let again = evolve::apply(&g, &renamed, &opts()).await.unwrap();
+        assert!(again.commit.is_none() && again.steps.is_empty(), "{again:?}");
+    });
+}
