@@ -322,6 +322,22 @@ pub enum GraphsCommand {
     },
 }
 
+/// A schema change: the new schema and what may be given up for it.
+#[derive(Args, Debug)]
+pub struct SchemaChange {
+    /// The new .pg schema file.
+    #[arg(long, value_name = "FILE")]
+    pub schema: PathBuf,
+    /// Apply steps that lose data (dropping a type or property, narrowing a
+    /// type, removing enum values in use).
+    #[arg(long)]
+    pub allow_data_loss: bool,
+    /// A .gq file of stored queries to re-check against the new schema
+    /// (repeatable); the plan lists each query that would break.
+    #[arg(long = "query", value_name = "FILE")]
+    pub queries: Vec<PathBuf>,
+}
+
 /// Where a read looks in the graph's history.
 #[derive(Args, Debug)]
 pub struct AtArg {
@@ -443,7 +459,30 @@ pub enum Mode {
 #[derive(Subcommand, Debug)]
 pub enum SchemaCommand {
     /// Print the graph's schema (source; the compiled IR with --json).
-    Show(GraphTarget),
+    Show {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        at: AtArg,
+    },
+    /// Say what applying a new schema would do, step by step (each with a
+    /// code, and whether it rewrites or loses data); changes nothing. Exit 1
+    /// when it would be refused.
+    Plan {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        change: SchemaChange,
+    },
+    /// Apply a new schema as one commit (then build the indexes it asks for).
+    Apply {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        change: SchemaChange,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
     /// Compile a .pg file and report errors or its content hash.
     Check {
         /// The .pg schema file.

@@ -10,13 +10,13 @@ use omnigraph::load::{self, LoadMode, LoadOptions};
 use omnigraph::schema::compile_schema;
 use serde_json::Value as Json;
 
-use crate::cli::{Cli, Command, Format, GraphTarget, LoadArgs, Mode, QuerySource, SchemaCommand, WriteArgs};
+use crate::cli::{Cli, Command, Format, GraphTarget, LoadArgs, Mode, QuerySource, WriteArgs};
 use crate::output::{self, CliError};
 use crate::remote::{Remote, encode};
 
 type Result<T, E = CliError> = std::result::Result<T, E>;
 
-fn read_file(path: &std::path::Path) -> Result<String> {
+pub(crate) fn read_file(path: &std::path::Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", path.display())))
 }
 
@@ -74,12 +74,12 @@ pub fn graph_path(graph: &str, route: &str) -> String {
 }
 
 /// `?at=...` for a remote read (empty without `--at`).
-fn at_query(at: &Option<String>, first: bool) -> String {
+pub(crate) fn at_query(at: &Option<String>, first: bool) -> String {
     at.as_ref().map(|a| format!("{}at={}", if first { '?' } else { '&' }, encode(a))).unwrap_or_default()
 }
 
 /// `--at` parsed for a direct read.
-fn parse_at(at: &Option<String>) -> Result<Option<graph::history::At>> {
+pub(crate) fn parse_at(at: &Option<String>) -> Result<Option<graph::history::At>> {
     Ok(at.as_deref().map(graph::history::At::parse).transpose()?)
 }
 
@@ -153,33 +153,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let opts = omnigraph::graph::cleanup::CleanupOptions { keep_days, keep_commits, dry_run };
             crate::maintenance::cleanup(session, target, opts, json).await?
         }
-        Command::Schema { command: SchemaCommand::Show(target) } => {
-            let doc = match target.resolve()? {
-                Target::Store(store) => {
-                    let g = store.open(session).await?;
-                    serde_json::json!({"schema_hash": g.schema_hash(), "source": g.schema_source(), "ir": g.schema()})
-                }
-                Target::Remote(r, g) => r.get(&graph_path(&g, "schema")).await?,
-            };
-            if json {
-                output::print_json(&doc);
-            } else {
-                let src = doc["source"].as_str().unwrap_or_default();
-                print!("{src}");
-                if !src.ends_with('\n') {
-                    println!();
-                }
-            }
-        }
-        Command::Schema { command: SchemaCommand::Check { schema } } => {
-            let src = read_file(&schema)?;
-            let ir = compile_schema(&src).map_err(Error::Schema)?;
-            if json {
-                output::print_json(&serde_json::json!({"ok": true, "schema_hash": ir.content_hash(), "nodes": ir.nodes.len(), "edges": ir.edges.len()}));
-            } else {
-                println!("ok: {} node type(s), {} edge type(s), hash {}", ir.nodes.len(), ir.edges.len(), ir.content_hash());
-            }
-        }
+        Command::Schema { command } => return crate::schema::run(session, command, json).await,
         Command::Query(args) => query_cmd(session, args.source, Run::Read { at: args.at.at, format: args.format }, json).await?,
         Command::Mutate(args) => query_cmd(session, args.source, Run::Write(args.write), json).await?,
         Command::Lint { schema, query } => {
@@ -256,6 +230,11 @@ async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, 
             for r in g.recovered() {
                 eprintln!("recovered an interrupted write {}: {}", r.op_id, r.decision.describe(&r.kind, r.tables, true));
             }
+            // Compiled against the schema of the commit it runs on.
+            let g = match &run {
+                Run::Read { at, .. } => g.bound_at(parse_at(at)?.as_ref()).await?,
+                Run::Write(_) => g.current().await?.0,
+            };
             let plans = omnigraph::query::compile(g.schema(), &src)?;
             let plan = omnigraph::query::select(&plans, source.name.as_deref())?;
             match &run {

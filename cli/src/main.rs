@@ -18,6 +18,7 @@ mod policy;
 mod progress;
 mod remote;
 mod results;
+mod schema;
 mod upload;
 
 use clap::Parser;

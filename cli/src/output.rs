@@ -65,6 +65,10 @@ impl CliError {
 fn detail_line(d: &Json) -> String {
     let code = d["code"].as_str().unwrap_or_default();
     let message = d["message"].as_str().unwrap_or_default();
+    if let Some(target) = d["target"].as_str() {
+        // A schema change's lint: what it is about, and why.
+        return format!("{code} {target}: {message}");
+    }
     match (d["line"].as_u64(), d["col"].as_u64()) {
         (Some(l), Some(c)) => format!("{l}:{c}: {code} {message}"),
         (Some(l), None) => format!("line {l}: {code} {message}"),

@@ -67,12 +67,8 @@ pub const MERGE_SCHEMA_DIFFERS: Code = code(
     409,
     "the two branches have different schemas; apply the source's schema to the target first (`schema apply --branch`)",
 );
-pub const SCHEMA_MOVED: Code = code(
-    "OG-HISTORY-004",
-    "schema_moved",
-    409,
-    "the schema changed since this query was compiled or this write began; nothing was written, run it again",
-);
+pub const SCHEMA_MOVED: Code =
+    code("OG-HISTORY-004", "schema_moved", 409, "the schema changed since this query was compiled or this write began; nothing was written, run it again");
 /// A family: the error reports its first lint's code.
 pub const SCHEMA_CHANGE_REFUSED: Code =
     code("OG-LINT-*", "schema_change_refused", 409, "the schema change is refused (the lints in `details` say why); nothing changed");
@@ -215,7 +211,8 @@ pub const EVOLVE_ADD_PROPERTY: Code = code("OG-EVOLVE-004", "add_property", 200,
 pub const EVOLVE_ADD_PROPERTY_DEFAULT: Code =
     code("OG-EVOLVE-005", "add_property_default", 200, "add a required property with `@default(..)` (rewrites the type's rows)");
 pub const EVOLVE_DROP_PROPERTY: Code = code("OG-EVOLVE-006", "drop_property", 200, "drop a property (metadata only; loses data)");
-pub const EVOLVE_RENAME_PROPERTY: Code = code("OG-EVOLVE-007", "rename_property", 200, "rename a property (`@rename_from`), keeping its values (metadata only)");
+pub const EVOLVE_RENAME_PROPERTY: Code =
+    code("OG-EVOLVE-007", "rename_property", 200, "rename a property (`@rename_from`), keeping its values (metadata only)");
 pub const EVOLVE_WIDEN_TYPE: Code = code("OG-EVOLVE-008", "widen_type", 200, "widen a property's type (`I32` to `I64`, `T` to `T?`, enum to `String`)");
 pub const EVOLVE_NARROW_TYPE: Code = code("OG-EVOLVE-009", "narrow_type", 200, "narrow a property's type (values that do not fit become null; loses data)");
 pub const EVOLVE_ADD_ENUM_VALUE: Code = code("OG-EVOLVE-010", "add_enum_value", 200, "allow more enum values (metadata only)");
@@ -229,8 +226,12 @@ pub const EVOLVE_DROP_INDEX: Code = code("OG-EVOLVE-015", "drop_index", 200, "dr
 pub const EVOLVE_METADATA: Code = code("OG-EVOLVE-016", "change_metadata", 200, "descriptions, annotations, interfaces, property order (metadata only)");
 pub const LINT_DATA_LOSS: Code = code("OG-LINT-001", "data_loss", 409, "the step loses data: pass `--allow-data-loss` to apply it");
 pub const LINT_CONSTRAINT_BROKEN: Code = code("OG-LINT-002", "constraint_broken", 409, "stored rows break a new constraint (their ids are listed)");
-pub const LINT_UNSUPPORTED: Code =
-    code("OG-LINT-003", "unsupported_change", 409, "a change no step can make (a new key, new edge endpoints, an incompatible type, a required property without `@default`)");
+pub const LINT_UNSUPPORTED: Code = code(
+    "OG-LINT-003",
+    "unsupported_change",
+    409,
+    "a change no step can make (a new key, new edge endpoints, an incompatible type, a required property without `@default`)",
+);
 pub const LINT_QUERY_BREAKS: Code = code("OG-LINT-004", "query_breaks", 409, "a stored query (`--query FILE`) no longer compiles against the new schema");
 pub const LINT_RENAME_UNKNOWN: Code = code("OG-LINT-005", "rename_unknown", 409, "`@rename_from` names a type or property the current schema does not have");
 

@@ -148,7 +148,9 @@ pub enum Error {
     #[error("merge of `{source_branch}` into `{target}` refused: {reason}")]
     MergeRefused { source_branch: String, target: String, reason: String },
 
-    #[error("merge of `{source_branch}` into `{target}` refused: the branches have different schemas ({source_hash} and {target_hash}); apply the source's schema to the target first (`omnigraph schema apply --branch {target}`); nothing was written")]
+    #[error(
+        "merge of `{source_branch}` into `{target}` refused: the branches have different schemas ({source_hash} and {target_hash}); apply the source's schema to the target first (`omnigraph schema apply --branch {target}`); nothing was written"
+    )]
     MergeSchemaDiffers { source_branch: String, target: String, source_hash: String, target_hash: String },
 
     #[error("the schema changed since {what} began (now {hash}); nothing was written: run it again")]

@@ -14,6 +14,7 @@
 //! - [`export`]: JSONL export that `load` reads back to an identical graph.
 //! - [`changes`]: entity-level changes between commits (the change feed).
 //! - [`merge`]: merging one branch into another, three-way by entity.
+//! - [`evolve`]: schema changes: plan and apply as one commit.
 //! - [`failpoint`]: crash-test hooks behind the `failpoints` feature.
 //! - [`allocator`]: mimalloc tuning the binaries apply at start.
 //! - [`error`]: every user-visible error; [`codes`]: their codes, kinds,
@@ -23,6 +24,7 @@ pub mod allocator;
 pub mod changes;
 pub mod codes;
 pub mod error;
+pub mod evolve;
 pub mod export;
 pub mod failpoint;
 pub mod graph;

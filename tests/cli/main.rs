@@ -16,5 +16,6 @@ mod init_race;
 mod maintenance;
 mod policy;
 mod query;
+mod schema;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;

@@ -16,7 +16,8 @@ pub const EDGES_DIR: &str = "edges";
 
 /// Every top-level name that belongs to a graph. A root holding any of them
 /// is not empty for `init`.
-pub const ARTIFACTS: &[&str] = &[SCHEMA_PG, SCHEMA_IR, SCHEMA_STATE, SCHEMAS_DIR, MANIFEST, RECOVERY_DIR, INIT_CLAIM, STAGING_DIR, INTENTS_DIR, NODES_DIR, EDGES_DIR];
+pub const ARTIFACTS: &[&str] =
+    &[SCHEMA_PG, SCHEMA_IR, SCHEMA_STATE, SCHEMAS_DIR, MANIFEST, RECOVERY_DIR, INIT_CLAIM, STAGING_DIR, INTENTS_DIR, NODES_DIR, EDGES_DIR];
 
 pub fn sidecar_path(op_id: &str) -> String {
     format!("{RECOVERY_DIR}/{op_id}.json")

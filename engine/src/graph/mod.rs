@@ -4,7 +4,6 @@
 
 pub mod branches;
 pub mod cleanup;
-pub mod evolve;
 pub mod fence;
 pub mod fold;
 mod head;
@@ -29,7 +28,6 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::schema::{SchemaIr, TypeDef, TypeKind, compile_schema};
-pub use schema_store::GraphSchema;
 use crate::session::{QueryLimits, Session, TableCache};
 use crate::storage::branch::BranchPath;
 use crate::storage::commit::Commit;
@@ -38,6 +36,7 @@ use crate::storage::{Root, table};
 use head::HeadCache;
 pub use init::{InitReport, SchemaState, init, init_with_op_id};
 pub use recovery::Recovered;
+pub use schema_store::GraphSchema;
 pub use write::WriteOptions;
 pub use write_queue::WriteQueue;
 

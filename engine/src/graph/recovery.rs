@@ -118,8 +118,13 @@ async fn decide(root: &Root, branch: &BranchPath, sidecar: &Sidecar, force_rollb
     let mut states = Vec::new();
     for t in &sidecar.tables {
         // Found by where it is stored: a schema change may have renamed it.
-        let published =
-            mstate.tables.get(&t.key).filter(|e| e.location == t.location).or_else(|| mstate.tables.values().find(|e| e.location == t.location)).map(|e| e.version).unwrap_or(0);
+        let published = mstate
+            .tables
+            .get(&t.key)
+            .filter(|e| e.location == t.location)
+            .or_else(|| mstate.tables.values().find(|e| e.location == t.location))
+            .map(|e| e.version)
+            .unwrap_or(0);
         states.push(table_state(root, t, published, &sidecar.op_id).await?);
     }
     // A write staged against another schema than the head's never lands.

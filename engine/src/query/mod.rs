@@ -119,11 +119,19 @@ pub async fn run_read_until(graph: &Graph, plan: &Plan, params: &Json, deadline:
 
 /// [`run_read_until`] on the graph as it was at `at` (now when `None`).
 pub async fn run_read_at(graph: &Graph, plan: &Plan, params: &Json, deadline: limits::Deadline, at: Option<&crate::graph::history::At>) -> Result<QueryResult> {
+    if !matches!(plan.body, plan::PlanBody::Read(_)) {
+        return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
+    }
+    run_read_on(graph, graph.snapshot_at(at).await?, plan, params, deadline).await
+}
+
+/// [`run_read_until`] on `snap`, a snapshot of `graph` the caller took (to
+/// compile the query against its schema first: `graph.bound(&snap)`).
+pub async fn run_read_on(graph: &Graph, snap: crate::graph::Snapshot, plan: &Plan, params: &Json, deadline: limits::Deadline) -> Result<QueryResult> {
     let plan::PlanBody::Read(read) = &plan.body else {
         return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(deadline);
-    let snap = graph.snapshot_at(at).await?;
     if snap.schema_hash != plan.schema_hash {
         return Err(Error::SchemaMoved { what: format!("query `{}` was compiled", plan.name), hash: snap.schema_hash });
     }

@@ -44,12 +44,26 @@ pub struct Lint {
 pub enum NewConstraint {
     NotNull(String),
     Unique(Vec<String>),
-    Range { property: String, min: Option<f64>, max: Option<f64> },
-    Check { property: String, pattern: String },
-    Card { min: u64, max: Option<u64> },
+    Range {
+        property: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Check {
+        property: String,
+        pattern: String,
+    },
+    Card {
+        min: u64,
+        max: Option<u64>,
+    },
     /// `property` allows only these values now (rows holding another lose
     /// it: null, or refused when the property is required).
-    EnumOnly { property: String, allowed: Vec<String>, nullable: bool },
+    EnumOnly {
+        property: String,
+        allowed: Vec<String>,
+        nullable: bool,
+    },
 }
 
 /// How one type's dataset changes.
@@ -148,9 +162,10 @@ pub fn plan(old: &SchemaIr, new: &SchemaIr) -> EvolutionPlan {
         let mut matched: BTreeSet<String> = BTreeSet::new();
         let mut pairs: Vec<(Option<TypeDef>, &mut TypeDef)> = Vec::new();
         for t in news {
-            let found = olds.iter().find(|o| o.name == t.name).or_else(|| {
-                type_rename_from(t).and_then(|from| olds.iter().find(|o| o.name == from && !by_name.contains(from.as_str())))
-            });
+            let found = olds
+                .iter()
+                .find(|o| o.name == t.name)
+                .or_else(|| type_rename_from(t).and_then(|from| olds.iter().find(|o| o.name == from && !by_name.contains(from.as_str()))));
             match found {
                 Some(o) if !matched.contains(&o.name) => {
                     matched.insert(o.name.clone());
@@ -170,7 +185,11 @@ pub fn plan(old: &SchemaIr, new: &SchemaIr) -> EvolutionPlan {
                     if let Some(from) = type_rename_from(t)
                         && !olds.iter().any(|o| o.name == from)
                     {
-                        p.lints.push(lint(codes::LINT_RENAME_UNKNOWN, &t.name, format!("@rename_from(\"{from}\"): the current schema has no {kind:?} type `{from}`").to_lowercase()));
+                        p.lints.push(lint(
+                            codes::LINT_RENAME_UNKNOWN,
+                            &t.name,
+                            format!("@rename_from(\"{from}\"): the current schema has no {kind:?} type `{from}`").to_lowercase(),
+                        ));
                     }
                     let mut stable = t.name.clone();
                     let mut n = 2;
@@ -235,14 +254,8 @@ struct Planner {
 impl Planner {
     fn alter(&mut self, o: &TypeDef, t: &TypeDef) {
         let tn = t.name.clone();
-        let mut change = TypeChange {
-            old: Some(o.clone()),
-            new: Some(t.clone()),
-            sources: BTreeMap::new(),
-            alters_columns: false,
-            rewrites: false,
-            checks: Vec::new(),
-        };
+        let mut change =
+            TypeChange { old: Some(o.clone()), new: Some(t.clone()), sources: BTreeMap::new(), alters_columns: false, rewrites: false, checks: Vec::new() };
         if o.name != t.name {
             self.steps.push(step(codes::EVOLVE_RENAME_TYPE, &tn, format!("rename type `{}` to `{}`, keeping every row and id", o.name, t.name)));
         }
@@ -259,7 +272,11 @@ impl Planner {
             self.lints.push(lint(
                 codes::LINT_UNSUPPORTED,
                 &tn,
-                format!("the key changes (@key({}) to @key({})): node ids are built from it; declare a new type and load it", o.key.join(", "), t.key.join(", ")),
+                format!(
+                    "the key changes (@key({}) to @key({})): node ids are built from it; declare a new type and load it",
+                    o.key.join(", "),
+                    t.key.join(", ")
+                ),
             ));
         }
         // Properties: by name, else by @rename_from.
@@ -267,9 +284,7 @@ impl Planner {
         let new_names: BTreeSet<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
         for np in &t.properties {
             let target = format!("{tn}.{}", np.name);
-            let found = o.property(&np.name).or_else(|| {
-                np.rename_from.as_deref().filter(|f| !new_names.contains(f)).and_then(|f| o.property(f))
-            });
+            let found = o.property(&np.name).or_else(|| np.rename_from.as_deref().filter(|f| !new_names.contains(f)).and_then(|f| o.property(f)));
             let Some(op) = found.filter(|op| !matched.contains(&op.name)) else {
                 if let Some(from) = &np.rename_from
                     && o.property(from).is_none()
@@ -312,7 +327,8 @@ impl Planner {
         for u in old_unique.iter().filter(|u| !t.unique.contains(u)) {
             self.steps.push(step(codes::EVOLVE_DROP_CONSTRAINT, &tn, format!("remove @unique({})", u.join(", "))));
         }
-        let old_ranges: Vec<(String, Option<f64>, Option<f64>)> = o.ranges.iter().map(|r| (renamed(std::slice::from_ref(&r.property))[0].clone(), r.min, r.max)).collect();
+        let old_ranges: Vec<(String, Option<f64>, Option<f64>)> =
+            o.ranges.iter().map(|r| (renamed(std::slice::from_ref(&r.property))[0].clone(), r.min, r.max)).collect();
         for r in &t.ranges {
             if !old_ranges.contains(&(r.property.clone(), r.min, r.max)) {
                 self.steps.push(step(codes::EVOLVE_ADD_CONSTRAINT, format!("{tn}.{}", r.property), "add @range, checked against stored rows"));
@@ -325,7 +341,11 @@ impl Planner {
         let old_checks: Vec<(String, String)> = o.checks.iter().map(|c| (renamed(std::slice::from_ref(&c.property))[0].clone(), c.pattern.clone())).collect();
         for c in &t.checks {
             if !old_checks.contains(&(c.property.clone(), c.pattern.clone())) {
-                self.steps.push(step(codes::EVOLVE_ADD_CONSTRAINT, format!("{tn}.{}", c.property), format!("add @check({:?}), checked against stored rows", c.pattern)));
+                self.steps.push(step(
+                    codes::EVOLVE_ADD_CONSTRAINT,
+                    format!("{tn}.{}", c.property),
+                    format!("add @check({:?}), checked against stored rows", c.pattern),
+                ));
                 change.checks.push(NewConstraint::Check { property: c.property.clone(), pattern: c.pattern.clone() });
             }
         }
@@ -348,7 +368,10 @@ impl Planner {
         for i in old_indexes.iter().filter(|i| !t.indexes.contains(i)) {
             self.steps.push(step(codes::EVOLVE_DROP_INDEX, &tn, format!("drop the index on {}", i.join(", "))));
         }
-        if o.description != t.description || o.metadata.iter().filter(|m| m.name != "rename_from").ne(t.metadata.iter().filter(|m| m.name != "rename_from")) || o.implements != t.implements {
+        if o.description != t.description
+            || o.metadata.iter().filter(|m| m.name != "rename_from").ne(t.metadata.iter().filter(|m| m.name != "rename_from"))
+            || o.implements != t.implements
+        {
             self.steps.push(step(codes::EVOLVE_METADATA, &tn, "description, annotations or interfaces change"));
         }
         // Column order follows the schema's property order.
@@ -366,9 +389,17 @@ impl Planner {
     fn add_property(&mut self, change: &mut TypeChange, target: &str, np: &Property) {
         change.alters_columns = true;
         if np.nullable {
-            self.steps.push(step(codes::EVOLVE_ADD_PROPERTY, target, format!("add nullable property of type {}; existing rows hold null (metadata only)", np.ty)));
+            self.steps.push(step(
+                codes::EVOLVE_ADD_PROPERTY,
+                target,
+                format!("add nullable property of type {}; existing rows hold null (metadata only)", np.ty),
+            ));
         } else if let Some(d) = default_of(np) {
-            let mut s = step(codes::EVOLVE_ADD_PROPERTY_DEFAULT, target, format!("add property of type {} with @default({d}); existing rows are rewritten with it", np.ty));
+            let mut s = step(
+                codes::EVOLVE_ADD_PROPERTY_DEFAULT,
+                target,
+                format!("add property of type {} with @default({d}); existing rows are rewritten with it", np.ty),
+            );
             s.rewrites = true;
             change.rewrites = true;
             self.steps.push(s);

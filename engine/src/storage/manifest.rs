@@ -194,8 +194,14 @@ pub async fn read(root: &Root, branch: &BranchPath, version: Option<u64>) -> Res
 
 async fn read_state(ds: &Dataset) -> Result<ManifestState> {
     let batches = scan_rows(ds, None).await?;
-    let mut state =
-        ManifestState { version: ds.version().version, genesis_id: None, tables: BTreeMap::new(), fence: None, commit: recorded_commit(ds).await?, schema: None };
+    let mut state = ManifestState {
+        version: ds.version().version,
+        genesis_id: None,
+        tables: BTreeMap::new(),
+        fence: None,
+        commit: recorded_commit(ds).await?,
+        schema: None,
+    };
     apply_rows(&mut state, &batches);
     Ok(state)
 }

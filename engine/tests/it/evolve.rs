@@ -3,7 +3,7 @@
 //! older commits with their own schema.
 
 use omnigraph::Error;
-use omnigraph::graph::evolve::{self, EvolveOptions};
+use omnigraph::evolve::{self, EvolveOptions};
 use omnigraph::graph::history::At;
 use omnigraph::load::LoadMode;
 use omnigraph::{Graph, query};
@@ -53,10 +53,13 @@ fn metadata_steps_keep_every_row_and_id_and_old_commits_read_the_old_schema() {
         let before = lines(&g).await;
         let c0 = g.snapshot().await.unwrap().commit.id;
         let new = social(|s| {
-            s.replace("node Person {\n    name: String @key\n    age: I32?", "node Human @rename_from(\"Person\") {\n    name: String @key\n    years: I32? @rename_from(\"age\")\n    nick: String?")
-                .replace("@range(age,", "@range(years,")
-                .replace("Person -> Person", "Human -> Human")
-                .replace("WorksAt: Person", "WorksAt: Human")
+            s.replace(
+                "node Person {\n    name: String @key\n    age: I32?",
+                "node Human @rename_from(\"Person\") {\n    name: String @key\n    years: I32? @rename_from(\"age\")\n    nick: String?",
+            )
+            .replace("@range(age,", "@range(years,")
+            .replace("Person -> Person", "Human -> Human")
+            .replace("WorksAt: Person", "WorksAt: Human")
         });
         let plan = evolve::plan(&g, &new, &opts()).await.unwrap();
         assert!(plan.ok, "{plan:?}");
@@ -72,7 +75,14 @@ fn metadata_steps_keep_every_row_and_id_and_old_commits_read_the_old_schema() {
         assert_eq!(commit.kind, "schema");
         // Every row, by its id, under the new names.
         let rows = read(&g, "query q() { match { $p: Human } return { $p.name, $p.years, $p.nick } order { $p.name } }", json!({})).await.unwrap();
-        assert_eq!(rows, vec![json!({"p.name":"ada","p.years":36,"p.nick":null}), json!({"p.name":"alan","p.years":41,"p.nick":null}), json!({"p.name":"grace","p.years":45,"p.nick":null})]);
+        assert_eq!(
+            rows,
+            vec![
+                json!({"p.name":"ada","p.years":36,"p.nick":null}),
+                json!({"p.name":"alan","p.years":41,"p.nick":null}),
+                json!({"p.name":"grace","p.years":45,"p.nick":null})
+            ]
+        );
         let knows = read(&g, "query q() { match { $a: Human $a knows $b } return { $a.name, $b.name } }", json!({})).await.unwrap();
         assert_eq!(knows.len(), 1, "{knows:?}");
         assert!(knows[0].to_string().contains("ada") && knows[0].to_string().contains("alan"), "{knows:?}");
@@ -81,18 +91,26 @@ fn metadata_steps_keep_every_row_and_id_and_old_commits_read_the_old_schema() {
         // ...and reads at the commit before use the schema of that commit.
         let old = g.bound_at(Some(&At::Commit(c0.clone()))).await.unwrap();
         let plan0 = query::compile(old.schema(), "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }").unwrap().remove(0);
-        let rows0 = query::run_read_at(&old, &plan0, &json!({}), query::limits::Deadline::none(), Some(&At::Commit(c0.clone()))).await.unwrap().json_rows().collect::<Vec<Json>>();
+        let rows0 = query::run_read_at(&old, &plan0, &json!({}), query::limits::Deadline::none(), Some(&At::Commit(c0.clone())))
+            .await
+            .unwrap()
+            .json_rows()
+            .collect::<Vec<Json>>();
         assert_eq!(rows0.len(), 3);
         assert_eq!(rows0[0], json!({"p.name":"ada","p.age":36}));
         let mut out = Vec::new();
         omnigraph::export::export_at(&g, None, Some(&At::Commit(c0)), &mut out).await.unwrap();
-        let mut at0: Vec<String> = String::from_utf8(out).unwrap().lines().map(|l| {
-            let mut v: Json = serde_json::from_str(l).unwrap();
-            if v.get("edge").is_some() {
-                v.as_object_mut().unwrap().remove("id");
-            }
-            v.to_string()
-        }).collect();
+        let mut at0: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: Json = serde_json::from_str(l).unwrap();
+                if v.get("edge").is_some() {
+                    v.as_object_mut().unwrap().remove("id");
+                }
+                v.to_string()
+            })
+            .collect();
         at0.sort();
         assert_eq!(at0, before);
         // A fresh open reads the new schema.
@@ -164,7 +182,10 @@ fn widening_rewrites_values_and_types_are_added_and_dropped() {
         query::run_mutation(&gw, &big, &json!({"n": "old"})).await.unwrap();
         let tag = query::compile(gw.schema(), "query a($n: String) { insert Tag { label: $n } }").unwrap().remove(0);
         query::run_mutation(&gw, &tag, &json!({"n": "rust"})).await.unwrap();
-        assert_eq!(read(&g, "query q() { match { $p: Person } return { sum($p.age) as s } }", json!({})).await.unwrap(), vec![json!({"s": 36 + 41 + 45 + 140})]);
+        assert_eq!(
+            read(&g, "query q() { match { $p: Person } return { sum($p.age) as s } }", json!({})).await.unwrap(),
+            vec![json!({"s": 36 + 41 + 45 + 140})]
+        );
         // Dropping the type needs allowing; then it is gone, and adding it
         // again starts empty (a new dataset).
         let without = SOCIAL.replace("age: I32?", "age: I64?");
@@ -174,7 +195,10 @@ fn widening_rewrites_values_and_types_are_added_and_dropped() {
         evolve::apply(&g, &wide, &opts()).await.unwrap();
         assert_eq!(row_counts(&t.uri()).await.get("Tag"), Some(&0));
         // Narrowing back loses data: refused without allowing.
-        assert_eq!(evolve::apply(&g, &SOCIAL.replace("node Company", "node Tag { label: String @key }\nnode Company"), &opts()).await.unwrap_err().code(), "OG-LINT-001");
+        assert_eq!(
+            evolve::apply(&g, &SOCIAL.replace("node Company", "node Tag { label: String @key }\nnode Company"), &opts()).await.unwrap_err().code(),
+            "OG-LINT-001"
+        );
     });
 }
 

@@ -1,9 +1,9 @@
 //! Engine integration tests: one binary, one module per feature.
 
 mod branches;
-mod evolve;
 mod cache_budget;
 mod common;
+mod evolve;
 mod export;
 mod fold;
 mod fuzz;

@@ -24,8 +24,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::registry::Served;
 use crate::routes::branches::{on_branch, one_branch};
 use crate::routes::graphs::ErrorBody;
-use crate::routes::replies::{LoadReply, MutationReply, QueryReply, SchemaReply, SnapshotReply};
-use crate::state::{Actor, Shared, authorize_graph};
+use crate::routes::replies::{LoadReply, MutationReply, QueryReply, SnapshotReply};
+use crate::state::{Actor, Shared};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -185,15 +185,18 @@ pub async fn off_workers<T: Send + 'static>(work: impl Future<Output = T> + Send
 
 async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest, branch: Option<&str>) -> ApiResult<(String, omnigraph::query::QueryResult)> {
     let graph = on_branch(s, actor, Action::Read, id, branch).await?;
+    if req.message.is_some() || req.if_commit.is_some() {
+        return Err(ApiError::bad_body("`message` and `if_commit` are for writes (POST /graphs/{id}/mutate)"));
+    }
+    let at = crate::routes::history::parse_at(req.at.as_deref())?;
+    // Compiled against the schema of the commit it reads.
+    let snap = graph.snapshot_at(at.as_ref()).await?;
+    let graph = graph.bound(&snap);
     let plans = omnigraph::query::compile(graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a mutation; send it to POST /graphs/{id}/mutate", plan.name)));
     }
-    if req.message.is_some() || req.if_commit.is_some() {
-        return Err(ApiError::bad_body("`message` and `if_commit` are for writes (POST /graphs/{id}/mutate)"));
-    }
-    let at = crate::routes::history::parse_at(req.at.as_deref())?;
     let params = req.params.clone();
     let name = plan.name.clone();
     // Set when this handler is dropped (the client went away), so the query
@@ -202,7 +205,7 @@ async fn run_query(s: &Served, actor: &Actor, id: &str, req: &QueryRequest, bran
     let deadline = omnigraph::query::limits::Deadline::start(graph.query_limits().timeout).with_cancel(gone.0.clone());
     let gid = id.to_string();
     let r = off_workers(async move {
-        let r = omnigraph::query::run_read_at(&graph, &plan, &params, deadline, at.as_ref()).await;
+        let r = omnigraph::query::run_read_on(&graph, snap, &plan, &params, deadline).await;
         if matches!(r, Err(omnigraph::Error::QueryCancelled)) {
             crate::log!("query `{}` on graph `{gid}` stopped: its client went away", plan.name);
         }
@@ -257,6 +260,9 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
         if_commit: crate::routes::history::if_commit(&headers, req.if_commit.clone())?,
     };
     opts.validate()?;
+    // Compiled against the head's schema (the batch refuses it if the
+    // schema changes before it runs).
+    let graph = graph.current().await?.0;
     let plans = omnigraph::query::compile(graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if !plan.is_mutation() {
@@ -413,25 +419,6 @@ pub async fn export(
             Err(e) => w.fail(format!("export stopped: {} {e}", e.code())),
         }
     }))
-}
-
-/// The graph's schema: source, compiled IR and content hash (`read`).
-#[utoipa::path(get, path = "/graphs/{id}/schema", tag = "data", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SchemaReply), (status = 404, body = ErrorBody)))]
-pub async fn schema(State(state): State<Shared>, Extension(actor): Extension<Actor>, id: GraphId) -> ApiResult<Json<SchemaReply>> {
-    gate(&state, &actor, Action::Read, &id).await?;
-    let GraphId(id) = id;
-    read_fresh!(state, id, |s| {
-        let r: ApiResult<SchemaReply> = async {
-            authorize_graph(&s.policy, &actor, Action::Read, &id)?;
-            s.graph.snapshot().await?;
-            let ir = serde_json::to_value(s.graph.schema()).expect("the schema IR serializes");
-            Ok(SchemaReply { schema_hash: s.graph.schema_hash().to_string(), source: s.graph.schema_source().to_string(), ir })
-        }
-        .await;
-        r
-    })
-    .map(Json)
 }
 
 /// The published snapshot: manifest version, tables, row counts (`read`).

@@ -3,13 +3,15 @@
 //!
 //! - [`health`]: `GET /healthz`, `GET /openapi.json` (no token needed).
 //! - [`graphs`]: the lifecycle: list, show, create, delete, restore, purge.
-//! - [`data`]: one graph's query, mutate, load, export, schema, snapshot;
+//! - [`data`]: one graph's query, mutate, load, export, snapshot;
 //!   [`replies`]: the bodies they answer with.
 //! - [`history`]: one graph's commits; `at` and `If-Match` for the data
 //!   routes.
 //! - [`maintenance`]: one graph's `optimize` and `cleanup`.
 //! - [`branches`]: one graph's branches: list, create, delete, merge; the
 //!   `branch` every data route takes.
+//! - [`schema`]: one graph's schema: show (at any kept commit), plan and
+//!   apply a change.
 
 pub mod branches;
 pub mod data;
@@ -18,6 +20,7 @@ pub mod health;
 pub mod history;
 pub mod maintenance;
 pub mod replies;
+pub mod schema;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,7 +50,9 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(data::mutate))
         .routes(routes!(data::load))
         .routes(routes!(data::export))
-        .routes(routes!(data::schema))
+        .routes(routes!(schema::show))
+        .routes(routes!(schema::plan))
+        .routes(routes!(schema::apply))
         .routes(routes!(data::snapshot))
         .routes(routes!(history::commits))
         .routes(routes!(history::commit))

@@ -162,7 +162,13 @@ fn rejected(code: &'static str, message: impl Into<String>) -> Error {
 }
 
 /// Runs `stmts` as one atomic write, in the next batch of `graph`'s writes.
-pub async fn run(graph: &crate::graph::Graph, stmts: &[MutationPlan], env: Env, schema_hash: &str, opts: &crate::graph::WriteOptions) -> Result<MutationReport> {
+pub async fn run(
+    graph: &crate::graph::Graph,
+    stmts: &[MutationPlan],
+    env: Env,
+    schema_hash: &str,
+    opts: &crate::graph::WriteOptions,
+) -> Result<MutationReport> {
     graph.require_writable()?;
     opts.validate()?;
     batch::submit(graph, stmts.to_vec(), env, schema_hash.to_string(), opts.clone()).await

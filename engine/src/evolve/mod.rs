@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::Graph;
-use super::schema_store;
-use super::sidecar::WriteKind;
-use super::write::{StagedWrite, WriteOptions, commit_and_publish_with};
 use crate::codes;
 use crate::error::{Error, Result};
 use crate::failpoint;
+use crate::graph::sidecar::WriteKind;
+use crate::graph::write::{StagedWrite, WriteOptions, commit_and_publish_with};
+use crate::graph::{Graph, Snapshot, schema_store};
 use crate::schema::evolve::{self, EvolutionPlan, Lint, Step};
 use crate::schema::{TypeKind, compile_schema};
 use crate::storage::columns::table_schema;
@@ -75,7 +74,7 @@ pub async fn plan(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<E
     Ok(check(&g, &snap, source, opts).await?.report)
 }
 
-async fn check(g: &Graph, snap: &super::Snapshot, source: &str, opts: &EvolveOptions) -> Result<Checked> {
+async fn check(g: &Graph, snap: &Snapshot, source: &str, opts: &EvolveOptions) -> Result<Checked> {
     let new_ir = compile_schema(source).map_err(Error::Schema)?;
     let old = snap.schema.clone();
     let mut plan = evolve::plan(&old.ir, &new_ir);
@@ -93,7 +92,10 @@ async fn check(g: &Graph, snap: &super::Snapshot, source: &str, opts: &EvolveOpt
         let ds = g.open_table(snap, old_t).await?;
         let sources = match (&old_t.kind, c.checks.iter().any(|k| matches!(k, evolve::NewConstraint::Card { min, .. } if *min > 0))) {
             (TypeKind::Edge, true) => {
-                let from = old.ir.node(old_t.from.as_deref().unwrap_or_default()).ok_or_else(|| Error::UnknownType { name: old_t.from.clone().unwrap_or_default() })?;
+                let from = old
+                    .ir
+                    .node(old_t.from.as_deref().unwrap_or_default())
+                    .ok_or_else(|| Error::UnknownType { name: old_t.from.clone().unwrap_or_default() })?;
                 Some(checks::node_ids(&g.open_table(snap, from).await?, from).await?)
             }
             _ => None,
@@ -146,7 +148,7 @@ pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<
         match write(&g, &snap, source, checked, opts).await {
             Ok(report) => {
                 let (bound, _) = graph.current().await?;
-                super::indexes::ensure(&bound).await?;
+                crate::graph::indexes::ensure(&bound).await?;
                 return Ok(report);
             }
             // Another write moved a table this change checked or alters:
@@ -158,7 +160,7 @@ pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<
     Err(last.expect("a lost race was recorded"))
 }
 
-async fn write(g: &Graph, snap: &super::Snapshot, source: &str, checked: Checked, opts: &EvolveOptions) -> Result<EvolveReport> {
+async fn write(g: &Graph, snap: &Snapshot, source: &str, checked: Checked, opts: &EvolveOptions) -> Result<EvolveReport> {
     let Checked { plan, mut report, rewrite } = checked;
     let root = g.root();
     let state = snap.manifest_state();
@@ -251,8 +253,8 @@ async fn write(g: &Graph, snap: &super::Snapshot, source: &str, checked: Checked
 
 fn location_for(kind: TypeKind, stable: &str) -> String {
     match kind {
-        TypeKind::Node => format!("{}/{stable}", super::layout::NODES_DIR),
-        TypeKind::Edge => format!("{}/{stable}", super::layout::EDGES_DIR),
+        TypeKind::Node => format!("{}/{stable}", crate::graph::layout::NODES_DIR),
+        TypeKind::Edge => format!("{}/{stable}", crate::graph::layout::EDGES_DIR),
     }
 }
 

@@ -44,12 +44,8 @@ pub(super) fn stage_project(base: &Dataset, c: &TypeChange) -> Result<Transactio
         f.nullable = np.nullable;
     }
     // Added columns: nullable, read as null from every stored fragment.
-    let added: Vec<arrow_schema::Field> = new
-        .properties
-        .iter()
-        .filter(|p| !c.sources.contains_key(&p.name))
-        .map(|p| arrow_schema::Field::new(&p.name, arrow_type(&p.ty), true))
-        .collect();
+    let added: Vec<arrow_schema::Field> =
+        new.properties.iter().filter(|p| !c.sources.contains_key(&p.name)).map(|p| arrow_schema::Field::new(&p.name, arrow_type(&p.ty), true)).collect();
     if !added.is_empty() {
         let add = arrow_schema::Schema::new(added);
         schema = schema.merge(&add).map_err(lance_err)?;

@@ -53,7 +53,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
         match k {
             NewConstraint::NotNull(p) => {
                 target = format!("{}.{p}", new.name);
-                what = "null, and it becomes required".to_string();
+                what = "hold null, and the property becomes required".to_string();
                 for b in scan(ds, &key, &[ID, &col(p)]).await? {
                     let (ids, v) = (b.column(0).as_string::<i32>(), b.column(1));
                     bad.extend((0..b.num_rows()).filter(|i| v.is_null(*i)).map(|i| ids.value(i).to_string()));
@@ -61,7 +61,11 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
             }
             NewConstraint::Range { property, min, max } => {
                 target = format!("{}.{property}", new.name);
-                what = format!("outside @range({}..{})", min.map(|m| m.to_string()).unwrap_or_default(), max.map(|m| m.to_string()).unwrap_or_default());
+                what = format!(
+                    "hold a value outside @range({}..{})",
+                    min.map(|m| m.to_string()).unwrap_or_default(),
+                    max.map(|m| m.to_string()).unwrap_or_default()
+                );
                 for b in scan(ds, &key, &[ID, &col(property)]).await? {
                     let ids = b.column(0).as_string::<i32>();
                     let v = arrow_cast::cast::cast(b.column(1), &DataType::Float64).map_err(|e| Error::InvalidArgument(e.to_string()))?;
@@ -75,7 +79,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
             }
             NewConstraint::Check { property, pattern } => {
                 target = format!("{}.{property}", new.name);
-                what = format!("not matching @check({pattern:?})");
+                what = format!("hold a value not matching @check({pattern:?})");
                 let re = crate::schema::pattern::compile(pattern).map_err(|e| Error::InvalidArgument(e.to_string()))?;
                 for b in scan(ds, &key, &[ID, &col(property)]).await? {
                     let (ids, v) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
@@ -84,7 +88,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
             }
             NewConstraint::Unique(props) => {
                 target = format!("{}({})", new.name, props.join(", "));
-                what = "sharing a value, and it becomes @unique".to_string();
+                what = "share a value with another (shown as `id = first id`), and it becomes @unique".to_string();
                 let cols: Vec<String> = props.iter().map(|p| col(p)).collect();
                 let mut names: Vec<&str> = vec![ID];
                 names.extend(cols.iter().map(String::as_str));
@@ -128,7 +132,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
             }
             NewConstraint::EnumOnly { property, allowed, nullable } => {
                 target = format!("{}.{property}", new.name);
-                what = format!("values outside enum({})", allowed.join(", "));
+                what = format!("hold a value outside enum({})", allowed.join(", "));
                 for b in scan(ds, &key, &[ID, &col(property)]).await? {
                     let (ids, v) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
                     bad.extend((0..b.num_rows()).filter(|i| v.is_valid(*i) && !allowed.iter().any(|a| a == v.value(*i))).map(|i| ids.value(i).to_string()));
@@ -138,7 +142,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
                     found.lints.push(Lint {
                         code: codes::LINT_DATA_LOSS.code,
                         target,
-                        message: format!("{} row(s) hold {what}; they would become null ({}); pass --allow-data-loss", bad.len(), name_ids(&bad, bad.len())),
+                        message: format!("{} row(s) {what}; it would become null ({}); pass --allow-data-loss", bad.len(), name_ids(&bad, bad.len())),
                     });
                     continue;
                 }
