@@ -23,6 +23,7 @@ mod quarantine;
 mod races;
 mod remote_cli;
 mod s3;
+mod schema;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
 mod writes;
