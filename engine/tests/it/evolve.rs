@@ -220,3 +220,64 @@ fn a_query_compiled_before_a_schema_change_is_refused_and_queries_are_rechecked_
         assert!(again.commit.is_none() && again.steps.is_empty(), "{again:?}");
     });
 }
+
+/// An input that gives nothing until `go` says so: a load that took its
+/// snapshot and waits for its rows.
+struct Gate {
+    go: std::sync::mpsc::Receiver<()>,
+    data: std::io::Cursor<Vec<u8>>,
+    opened: bool,
+}
+
+impl std::io::Read for Gate {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::BufRead::fill_buf(self)?;
+        std::io::Read::read(&mut self.data, buf)
+    }
+}
+
+impl std::io::BufRead for Gate {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if !self.opened {
+            let _ = self.go.recv();
+            self.opened = true;
+        }
+        self.data.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.data.consume(n)
+    }
+}
+
+#[test]
+fn a_write_that_raced_a_schema_change_lands_before_it_or_fails_never_in_between() {
+    rt().block_on(async {
+        let (t, g) = seeded().await;
+        let other = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let (go, wait) = std::sync::mpsc::channel();
+        let input = Gate { go: wait, data: std::io::Cursor::new(b"{\"type\":\"Person\",\"data\":{\"name\":\"late\",\"age\":120}}\n".to_vec()), opened: false };
+        let g2 = g.clone();
+        let load = tokio::spawn(async move {
+            omnigraph::load::load(&g2, input, &omnigraph::load::LoadOptions::new(LoadMode::Append, "late.jsonl"), &mut |_| {}).await
+        });
+        // The load has read the head (old schema) and waits for its input.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // A tighter range the stored rows keep (a metadata-only change: the
+        // Person table does not move), which the late row breaks.
+        let tighter = social(|s| s.replace("@range(age, 0..150)", "@range(age, 0..100)"));
+        let applied = evolve::apply(&other, &tighter, &opts()).await.unwrap();
+        assert!(!applied.rewrites);
+        go.send(()).unwrap();
+        let e = load.await.unwrap().unwrap_err();
+        assert_eq!(e.code(), "OG-PUBLISH-001", "{e}");
+        assert!(e.to_string().contains("__schema"), "the schema moved under it: {e}");
+        // Nothing of it: no row outside the new range.
+        let rows = read(&g, "query q() { match { $p: Person } return { $p.name } order { $p.name } }", json!({})).await.unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        // Run again (as the loader's retry does), it is checked against the
+        // new schema, and refused by line.
+        let e = load_into(&g, LoadMode::Append, "{\"type\":\"Person\",\"data\":{\"name\":\"late\",\"age\":120}}\n").await.unwrap_err();
+        assert_eq!(e.code(), "OG-LOAD-001", "{e}");
+        assert!(e.to_string().contains("OG-LOAD-008"), "{e}");
+    });
+}
