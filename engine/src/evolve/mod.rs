@@ -147,8 +147,20 @@ pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<
         }
         match write(&g, &snap, source, checked, opts).await {
             Ok(report) => {
-                let (bound, _) = graph.current().await?;
-                crate::graph::indexes::ensure(&bound).await?;
+                // Indexes the change asks for, and those a rewrite dropped
+                // (a commit of kind `index` of its own).
+                let indexing = [
+                    codes::EVOLVE_ADD_INDEX,
+                    codes::EVOLVE_DROP_INDEX,
+                    codes::EVOLVE_ADD_TYPE,
+                    codes::EVOLVE_RENAME_PROPERTY,
+                    codes::EVOLVE_DROP_PROPERTY,
+                    codes::EVOLVE_ADD_CONSTRAINT,
+                ];
+                if report.rewrites || report.steps.iter().any(|s| indexing.iter().any(|c| c.code == s.code)) {
+                    let (bound, _) = graph.current().await?;
+                    crate::graph::indexes::ensure(&bound).await?;
+                }
                 return Ok(report);
             }
             // Another write moved a table this change checked or alters:

@@ -72,8 +72,9 @@ pub async fn stage_rebuild(mut ds: lance::Dataset, t: &TypeDef) -> Result<Option
     Ok(Some(Transaction::new(ds.version().version, Operation::CreateIndex { new_indices, removed_indices }, None)))
 }
 
-/// Builds missing or stale indexes; returns how many were built. Publishes
-/// nothing when every index is current.
+/// Builds missing or stale indexes, and drops ours the schema no longer asks
+/// for; returns how many were built. Publishes nothing when every index is
+/// current.
 pub async fn ensure(graph: &Graph) -> Result<usize> {
     // The schema of the head it works on.
     let (bound, snap) = graph.current().await?;
@@ -82,19 +83,25 @@ pub async fn ensure(graph: &Graph) -> Result<usize> {
     let mut built = 0;
     for t in graph.schema().types() {
         let cols = indexed_columns(t);
-        if cols.is_empty() {
-            continue;
-        }
         let key = t.table_key();
         let mut ds = graph.open_table(&snap, t).await?;
+        let existing = ds.load_indices().await.map_err(|e| Error::lance(&key, e))?;
+        // Ours that the schema no longer asks for (an `@index` removed, a
+        // property renamed or dropped) go.
+        let wanted: BTreeSet<String> = cols.iter().map(|c| index_name(c)).collect();
+        let unwanted: Vec<_> =
+            existing.iter().filter(|i| i.name.starts_with("og_") && i.name.ends_with("_idx") && !wanted.contains(&i.name)).cloned().collect();
         let rows = ds.count_rows(None).await.map_err(|e| Error::lance(&key, e))?;
-        if rows == 0 {
+        if cols.is_empty() || rows == 0 {
+            if !unwanted.is_empty() {
+                let txn = Transaction::new(ds.version().version, Operation::CreateIndex { new_indices: vec![], removed_indices: unwanted }, None);
+                staged.push(StagedWrite::new(key, t.location(), std::sync::Arc::new(ds), txn));
+            }
             continue;
         }
-        let existing = ds.load_indices().await.map_err(|e| Error::lance(&key, e))?;
         let fragments: Vec<(u32, usize)> = ds.get_fragments().iter().map(|f| (f.id() as u32, f.metadata().physical_rows.unwrap_or(0))).collect();
         let mut new_indices = Vec::new();
-        let mut removed_indices = Vec::new();
+        let mut removed_indices = unwanted;
         for col in cols {
             let name = index_name(&col);
             let old = existing.iter().find(|i| i.name == name).cloned();
@@ -115,7 +122,7 @@ pub async fn ensure(graph: &Graph) -> Result<usize> {
             removed_indices.extend(old);
             built += 1;
         }
-        if new_indices.is_empty() {
+        if new_indices.is_empty() && removed_indices.is_empty() {
             continue;
         }
         let txn = Transaction::new(ds.version().version, Operation::CreateIndex { new_indices, removed_indices }, None);

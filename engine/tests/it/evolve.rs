@@ -257,9 +257,10 @@ fn a_write_that_raced_a_schema_change_lands_before_it_or_fails_never_in_between(
         let (go, wait) = std::sync::mpsc::channel();
         let input = Gate { go: wait, data: std::io::Cursor::new(b"{\"type\":\"Person\",\"data\":{\"name\":\"late\",\"age\":120}}\n".to_vec()), opened: false };
         let g2 = g.clone();
-        let load = tokio::spawn(async move {
-            omnigraph::load::load(&g2, input, &omnigraph::load::LoadOptions::new(LoadMode::Append, "late.jsonl"), &mut |_| {}).await
-        });
+        let load =
+            tokio::spawn(
+                async move { omnigraph::load::load(&g2, input, &omnigraph::load::LoadOptions::new(LoadMode::Append, "late.jsonl"), &mut |_| {}).await },
+            );
         // The load has read the head (old schema) and waits for its input.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         // A tighter range the stored rows keep (a metadata-only change: the
