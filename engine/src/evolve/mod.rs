@@ -86,6 +86,17 @@ async fn check(g: &Graph, snap: &Snapshot, source: &str, opts: &EvolveOptions) -
             }
         }
     }
+    // A `@default` must be a value of its property's type.
+    for c in &plan.changes {
+        let (Some(t), Some(_)) = (&c.new, &c.old) else { continue };
+        for p in t.properties.iter().filter(|p| !c.sources.contains_key(&p.name)) {
+            if let Some(d) = evolve::default_of(p)
+                && let Err(e) = crate::load::value::convert_property(p, Some(d.clone()))
+            {
+                lints.push(Lint { code: codes::LINT_UNSUPPORTED.code, target: format!("{}.{}", t.name, p.name), message: format!("@default({d}): {}", e.message) });
+            }
+        }
+    }
     let mut found = checks::Found::default();
     for c in plan.changes.iter().filter(|c| !c.checks.is_empty()) {
         let old_t = c.old.as_ref().expect("checks are on altered types");

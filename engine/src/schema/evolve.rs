@@ -388,13 +388,7 @@ impl Planner {
 
     fn add_property(&mut self, change: &mut TypeChange, target: &str, np: &Property) {
         change.alters_columns = true;
-        if np.nullable {
-            self.steps.push(step(
-                codes::EVOLVE_ADD_PROPERTY,
-                target,
-                format!("add nullable property of type {}; existing rows hold null (metadata only)", np.ty),
-            ));
-        } else if let Some(d) = default_of(np) {
+        if let Some(d) = default_of(np) {
             let mut s = step(
                 codes::EVOLVE_ADD_PROPERTY_DEFAULT,
                 target,
@@ -403,6 +397,12 @@ impl Planner {
             s.rewrites = true;
             change.rewrites = true;
             self.steps.push(s);
+        } else if np.nullable {
+            self.steps.push(step(
+                codes::EVOLVE_ADD_PROPERTY,
+                target,
+                format!("add nullable property of type {}; existing rows hold null (metadata only)", np.ty),
+            ));
         } else {
             self.lints.push(lint(
                 codes::LINT_UNSUPPORTED,

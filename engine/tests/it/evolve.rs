@@ -282,3 +282,43 @@ fn a_write_that_raced_a_schema_change_lands_before_it_or_fails_never_in_between(
         assert!(e.to_string().contains("OG-LOAD-008"), "{e}");
     });
 }
+
+/// The names of the indexes of type `name`'s table at the head.
+async fn index_names(g: &Graph, name: &str) -> Vec<String> {
+    use lance::index::DatasetIndexExt;
+    let (g, snap) = g.current().await.unwrap();
+    let t = g.type_named(name).unwrap().clone();
+    let ds = g.open_table(&snap, &t).await.unwrap();
+    let mut names: Vec<String> = ds.load_indices().await.unwrap().iter().map(|i| i.name.clone()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn indexes_follow_the_schema_and_defaults_are_checked_and_filled() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        assert!(!index_names(&g, "Person").await.contains(&"og_age_idx".to_string()));
+        let indexed = social(|s| s.replace("age: I32?", "age: I32? @index"));
+        let p = evolve::plan(&g, &indexed, &opts()).await.unwrap();
+        assert_eq!(codes(&p), ["OG-EVOLVE-014"], "{p:?}");
+        evolve::apply(&g, &indexed, &opts()).await.unwrap();
+        assert!(index_names(&g, "Person").await.contains(&"og_age_idx".to_string()));
+        let p = evolve::plan(&g, SOCIAL, &opts()).await.unwrap();
+        assert_eq!(codes(&p), ["OG-EVOLVE-015"], "{p:?}");
+        evolve::apply(&g, SOCIAL, &opts()).await.unwrap();
+        assert!(!index_names(&g, "Person").await.contains(&"og_age_idx".to_string()));
+        // A default that is not a value of the type: a lint, nothing written.
+        let bad = social(|s| s.replace("age: I32?", "age: I32?\n    level: I32 @default(\"high\")"));
+        let e = evolve::apply(&g, &bad, &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-003", "{e}");
+        assert!(e.to_string().contains("Person.level"), "{e}");
+        // A default on a nullable property fills the stored rows too.
+        let filled = social(|s| s.replace("age: I32?", "age: I32?\n    level: String? @default(\"new\")"));
+        evolve::apply(&g, &filled, &opts()).await.unwrap();
+        let rows = read(&g, "query q() { match { $p: Person } return { $p.level } }", json!({})).await.unwrap();
+        assert_eq!(rows, vec![json!({"p.level": "new"}); 3]);
+        // A rewrite keeps the indexes (rebuilt in a commit of their own).
+        assert!(index_names(&g, "Person").await.contains(&"og_name_idx".to_string()), "{:?}", index_names(&g, "Person").await);
+    });
+}
