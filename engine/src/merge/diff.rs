@@ -74,29 +74,46 @@ pub(super) async fn fetch(graph: &Graph, state: &ManifestState, t: &TypeDef, ids
     Ok(out)
 }
 
-/// The ids of `t` changed along `segments`, added to `into`.
-pub(super) async fn changed_ids(graph: &Graph, segments: &[Segment], into: &mut BTreeMap<String, BTreeSet<String>>) -> Result<()> {
+/// Where a table's dataset lives, whatever branch of it: the location
+/// without its `/tree/<branch>` part.
+fn dataset_of(location: &str) -> &str {
+    location.split("/tree/").next().unwrap_or(location)
+}
+
+/// The ids changed along `segments` (a line of commits ending at `head`),
+/// added to `into` by the table key `head` gives each table. Tables are
+/// followed by their dataset, so a type renamed on the way is one table,
+/// and one added on the way is read from its first (empty) version.
+pub(super) async fn changed_ids(graph: &Graph, segments: &[Segment], head: &ManifestState, into: &mut BTreeMap<String, BTreeSet<String>>) -> Result<()> {
+    let key_of: HashMap<&str, &str> = head.tables.values().map(|e| (dataset_of(&e.location), e.key.as_str())).collect();
+    let version_in = |state: &ManifestState, dataset: &str| state.tables.values().find(|e| dataset_of(&e.location) == dataset).map(|e| (e.version, e.location.clone()));
     for seg in segments {
         let (_, a) = manifest::read(graph.root(), &seg.branch, Some(seg.from)).await.map_err(|_| pruned(seg, seg.from))?;
         let (_, b) = manifest::read(graph.root(), &seg.branch, Some(seg.to)).await.map_err(|_| pruned(seg, seg.to))?;
-        for t in graph.schema().types() {
-            let key = t.table_key();
-            let (Some(ea), Some(eb)) = (a.tables.get(&key), b.tables.get(&key)) else { continue };
-            if ea.version == eb.version {
+        for eb in b.tables.values() {
+            let dataset = dataset_of(&eb.location);
+            // A table the head no longer has (its type was dropped).
+            let Some(key) = key_of.get(dataset) else { continue };
+            let Some(t) = graph.schema().type_by_table_key(key) else { continue };
+            // A table made on the way starts empty at its first version.
+            let from = version_in(&a, dataset).map(|(v, _)| v).unwrap_or(1);
+            if from == eb.version {
                 continue;
             }
-            let ids = into.entry(key.clone()).or_default();
-            if table_ids(graph, t, &eb.location, ea.version, eb.version, ids).await? {
+            let ids = into.entry(key.to_string()).or_default();
+            if table_ids(graph, t, &eb.location, from, eb.version, ids).await? {
                 continue;
             }
-            // Rewritten in between (an optimize): commit by commit.
+            // Rewritten in between (an optimize, a schema change's rewrite):
+            // commit by commit.
             let mut prev = a.clone();
             for v in seg.from + 1..=seg.to {
                 let (_, cur) = manifest::read(graph.root(), &seg.branch, Some(v)).await.map_err(|_| pruned(seg, v))?;
-                if let (Some(p), Some(c)) = (prev.tables.get(&key), cur.tables.get(&key))
-                    && p.version != c.version
-                    && !table_ids(graph, t, &c.location, p.version, c.version, ids).await?
-                    && !matches!(cur.commit.kind.as_str(), "optimize" | "fold" | "index" | "recover")
+                let p = version_in(&prev, dataset).map(|(v, _)| v).unwrap_or(1);
+                if let Some((c, location)) = version_in(&cur, dataset)
+                    && p != c
+                    && !table_ids(graph, t, &location, p, c, ids).await?
+                    && !matches!(cur.commit.kind.as_str(), "optimize" | "fold" | "index" | "recover" | "schema")
                 {
                     return Err(Error::MergeRefused {
                         source_branch: seg.branch.name.clone(),
@@ -109,6 +126,35 @@ pub(super) async fn changed_ids(graph: &Graph, segments: &[Segment], into: &mut 
         }
     }
     Ok(())
+}
+
+/// The base's rows of head type `t` with these ids, in the head's schema:
+/// when the schema changed since the base (`evolution`, from the base's
+/// schema to the head's), read as the base's type and carried over, its
+/// renamed properties followed, dropped ones left out.
+pub(super) async fn fetch_base(
+    graph: &Graph,
+    state: &ManifestState,
+    evolution: Option<&crate::schema::evolve::EvolutionPlan>,
+    t: &TypeDef,
+    ids: &BTreeSet<String>,
+) -> Result<Fetched> {
+    let Some(plan) = evolution else { return fetch(graph, state, t, ids).await };
+    let Some(change) = plan.changes.iter().find(|c| c.new.as_ref().is_some_and(|n| n.name == t.name)) else {
+        // Unchanged since the base.
+        return fetch(graph, state, t, ids).await;
+    };
+    let Some(old) = &change.old else { return Ok(Fetched::default()) };
+    let mut rows = fetch(graph, state, old, ids).await?;
+    let word = if t.kind == crate::schema::TypeKind::Node { "type" } else { "edge" };
+    for row in rows.json.values_mut() {
+        let stored = row["data"].as_object().cloned().unwrap_or_default();
+        let data: serde_json::Map<String, Value> =
+            t.properties.iter().filter_map(|p| change.sources.get(&p.name).and_then(|src| stored.get(src)).map(|v| (p.name.clone(), v.clone()))).collect();
+        row["data"] = Value::Object(data);
+        row[word] = Value::String(t.name.clone());
+    }
+    Ok(rows)
 }
 
 fn pruned(seg: &Segment, v: u64) -> Error {

@@ -132,19 +132,11 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     let (s, t) = (&s.bound(&s_snap), &t.bound(&t_snap));
     let (s_head, t_head) = (s_snap.manifest_state(), t_snap.manifest_state());
     let base = base::find(s, &s_head, t, &t_head).await.map_err(|e| pruned(e, &s.branch().name, &t.branch().name, None))?;
-    // Rows are compared in one schema: one that changed since the
-    // branches parted is not read across (see docs/user/schema.md).
+    // Rows are compared in the heads' schema: the base's rows are read in
+    // the schema of the base and carried over (renamed types and
+    // properties followed) when a schema change came between.
     let base_schema = t.schema_of(&base.state).await?;
-    if base_schema.ir.logical_hash() != t_snap.schema.ir.logical_hash() {
-        return Err(Error::MergeRefused {
-            source_branch: s.branch().name.clone(),
-            target: t.branch().name.clone(),
-            reason: format!(
-                "the schema changed since the branches parted (commit {}); merge before changing the schema, or create the branch again from the target",
-                base.commit.id
-            ),
-        });
-    }
+    let evolution = (base_schema.hash != t_snap.schema.hash).then(|| crate::schema::evolve::plan(&base_schema.ir, &t_snap.schema.ir));
     let mut report = MergeReport {
         source: s.branch().name.clone(),
         into: t.branch().name.clone(),
@@ -171,13 +163,13 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     // Every entity either side changed since they parted, per table.
     let mut changed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let gone = |e: Error| pruned(e, &report.source, &report.into, Some(&base.commit.id));
-    diff::changed_ids(s, &base.source_line, &mut changed).await.map_err(gone)?;
-    diff::changed_ids(t, &base.target_line, &mut changed).await.map_err(gone)?;
+    diff::changed_ids(s, &base.source_line, &s_head, &mut changed).await.map_err(gone)?;
+    diff::changed_ids(t, &base.target_line, &t_head, &mut changed).await.map_err(gone)?;
     let mut conflicts = Vec::new();
     let mut merges = BTreeMap::new();
     for ty in t.schema().types() {
         let Some(ids) = changed.get(&ty.table_key()).filter(|ids| !ids.is_empty()) else { continue };
-        let b = diff::fetch(t, &base.state, ty, ids).await.map_err(gone)?;
+        let b = diff::fetch_base(t, &base.state, evolution.as_ref(), ty, ids).await.map_err(gone)?;
         let sv = diff::fetch(t, &s_head, ty, ids).await?;
         let tv = diff::fetch(t, &t_head, ty, ids).await?;
         let m = diff::three_way(ty, ids, &b, sv, tv, &mut conflicts);

@@ -322,3 +322,56 @@ fn indexes_follow_the_schema_and_defaults_are_checked_and_filled() {
         assert!(index_names(&g, "Person").await.contains(&"og_name_idx".to_string()), "{:?}", index_names(&g, "Person").await);
     });
 }
+
+#[test]
+fn branches_have_their_own_schema_and_merge_once_both_have_the_same() {
+    rt().block_on(async {
+        use omnigraph::graph::{WriteOptions, branches};
+        use omnigraph::merge::{self, MergeOptions};
+        let (_t, g) = seeded().await;
+        branches::create(&g, "f", None, &WriteOptions::default()).await.unwrap();
+        let f = g.on_branch("f").await.unwrap();
+        let s2 = social(|s| s.replace("age: I32?", "years: I64? @rename_from(\"age\")\n    nick: String?").replace("@range(age,", "@range(years,").replace("node Company", "node Tag { label: String @key }\nnode Company"));
+        evolve::apply(&f, &s2, &opts()).await.unwrap();
+        // Each branch reads and writes with its own schema.
+        let run = |g: Graph, q: &'static str| async move {
+            let (g, _) = g.current().await.unwrap();
+            let plan = query::compile(g.schema(), q).unwrap().remove(0);
+            query::run_mutation(&g, &plan, &json!({})).await.unwrap();
+        };
+        run(f.clone(), "query q() { update Person set { years: 50, nick: \"countess\" } where name = \"ada\" }").await;
+        run(f.clone(), "query q() { insert Person { name: \"linus\", years: 30 } }").await;
+        run(f.clone(), "query q() { insert Tag { label: \"rust\" } }").await;
+        run(g.clone(), "query q() { update Person set { age: 42 } where name = \"alan\" }").await;
+        assert!(read(&g, "query q() { match { $p: Person } return { $p.years } }", json!({})).await.is_err(), "main keeps its schema");
+        // Different schemas: refused, nothing written.
+        let head = g.snapshot().await.unwrap().commit.id;
+        let e = merge::merge(&g, "f", &MergeOptions::default(), &WriteOptions::default()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-MERGE-003", "{e}");
+        assert_eq!(g.snapshot().await.unwrap().commit.id, head);
+        // Main takes the same schema (its own Tag table), then changes on it.
+        evolve::apply(&g, &s2, &opts()).await.unwrap();
+        run(g.clone(), "query q() { insert Tag { label: \"go\" } }").await;
+        let r = merge::merge(&g, "f", &MergeOptions::default(), &WriteOptions::default()).await.unwrap();
+        assert_eq!(r.outcome, "merged", "{r:?}");
+        let rows = read(&g, "query q() { match { $p: Person } return { $p.name, $p.years, $p.nick } order { $p.name } }", json!({})).await.unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                json!({"p.name": "ada", "p.years": 50, "p.nick": "countess"}),
+                json!({"p.name": "alan", "p.years": 42, "p.nick": null}),
+                json!({"p.name": "grace", "p.years": 45, "p.nick": null}),
+                json!({"p.name": "linus", "p.years": 30, "p.nick": null}),
+            ]
+        );
+        let tags = read(&g, "query q() { match { $t: Tag } return { $t.label } order { $t.label } }", json!({})).await.unwrap();
+        assert_eq!(tags, vec![json!({"t.label": "go"}), json!({"t.label": "rust"})]);
+        // A conflict across the change is still found, by entity.
+        branches::create(&g, "h", None, &WriteOptions::default()).await.unwrap();
+        let h = g.on_branch("h").await.unwrap();
+        run(h.clone(), "query q() { update Person set { years: 1 } where name = \"grace\" }").await;
+        run(g.clone(), "query q() { update Person set { years: 2 } where name = \"grace\" }").await;
+        let e = merge::merge(&g, "h", &MergeOptions::default(), &WriteOptions::default()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-MERGE-001", "{e}");
+    });
+}
