@@ -31,7 +31,8 @@ struct Case {
     back: &'static str,
 }
 
-const BASE: &str = "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
+const BASE: &str =
+    "node Person { name: String @key  age: I32? }\nnode Company { name: String @key }\nedge Knows: Person -> Person\nedge WorksAt: Person -> Company\n";
 
 const CASES: &[Case] = &[
     Case {

@@ -219,3 +219,51 @@ async fn branch_commands_direct_and_remote_print_the_same() {
     ok(w, &[&["branch", "delete", "feature"][..], &direct[..]].concat());
     same(&["branch", "list"]);
 }
+
+#[tokio::test]
+async fn schema_commands_direct_and_remote_print_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
+    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
+    let evolved = SCHEMA.replace("age: I32?", "years: I64? @rename_from(\"age\")\n    email: String?");
+    std::fs::write(w.join("new.pg"), &evolved).unwrap();
+    std::fs::write(w.join("lossy.pg"), SCHEMA.replace("    age: I32?\n", "")).unwrap();
+    std::fs::write(w.join("ages.gq"), "query ages() { match { $p: Person } return { $p.age } }\n").unwrap();
+    let catalog = dir.path().display().to_string();
+    let s = Server::start(dir.path());
+    let url = s.url.clone();
+    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
+    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
+    let store = shown["location"].as_str().unwrap().to_string();
+    let remote = ["--server", url.as_str(), "--graph", "g"];
+    let direct = ["--store", store.as_str()];
+    ok(w, &[&["load", "--data", "data.jsonl"][..], &remote[..]].concat());
+    let same = |args: &[&str]| {
+        let d = omnigraph(w, &[args, &direct[..]].concat());
+        let r = omnigraph(w, &[args, &remote[..]].concat());
+        assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
+        assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
+        assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
+        d
+    };
+    let plan = same(&["schema", "plan", "--schema", "new.pg", "--query", "ages.gq"]);
+    assert_eq!(plan.code, Some(1));
+    assert!(plan.stdout.contains("OG-EVOLVE-007") && plan.stdout.contains("OG-LINT-004"), "{}", plan.stdout);
+    same(&["--json", "schema", "plan", "--schema", "new.pg"]);
+    let lossy = same(&["schema", "apply", "--schema", "lossy.pg"]);
+    assert_eq!(lossy.code, Some(1));
+    assert!(lossy.stderr.contains("OG-LINT-001"), "{}", lossy.stderr);
+    same(&["--json", "schema", "apply", "--schema", "lossy.pg"]);
+    let applied = ok(w, &[&["schema", "apply", "--schema", "new.pg", "-m", "years"][..], &remote[..]].concat());
+    assert!(applied.contains("applied: schema"), "{applied}");
+    same(&["schema", "show"]);
+    same(&["--json", "schema", "show"]);
+    let log: serde_json::Value = serde_json::from_str(&ok(w, &[&["--json", "commit", "list"][..], &direct[..]].concat())).unwrap();
+    let before = log["commits"].as_array().unwrap().iter().find(|c| c["kind"] == "load").unwrap()["id"].as_str().unwrap().to_string();
+    let old = same(&["schema", "show", "--at", &before]);
+    assert!(old.stdout.contains("age: I32?"), "{}", old.stdout);
+    same(&["query", "--at", &before, "-e", "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }", "--format", "csv"]);
+    same(&["schema", "apply", "--schema", "new.pg"]);
+}

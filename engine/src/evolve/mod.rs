@@ -93,7 +93,11 @@ async fn check(g: &Graph, snap: &Snapshot, source: &str, opts: &EvolveOptions) -
             if let Some(d) = evolve::default_of(p)
                 && let Err(e) = crate::load::value::convert_property(p, Some(d.clone()))
             {
-                lints.push(Lint { code: codes::LINT_UNSUPPORTED.code, target: format!("{}.{}", t.name, p.name), message: format!("@default({d}): {}", e.message) });
+                lints.push(Lint {
+                    code: codes::LINT_UNSUPPORTED.code,
+                    target: format!("{}.{}", t.name, p.name),
+                    message: format!("@default({d}): {}", e.message),
+                });
             }
         }
     }

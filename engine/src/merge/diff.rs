@@ -86,7 +86,8 @@ fn dataset_of(location: &str) -> &str {
 /// and one added on the way is read from its first (empty) version.
 pub(super) async fn changed_ids(graph: &Graph, segments: &[Segment], head: &ManifestState, into: &mut BTreeMap<String, BTreeSet<String>>) -> Result<()> {
     let key_of: HashMap<&str, &str> = head.tables.values().map(|e| (dataset_of(&e.location), e.key.as_str())).collect();
-    let version_in = |state: &ManifestState, dataset: &str| state.tables.values().find(|e| dataset_of(&e.location) == dataset).map(|e| (e.version, e.location.clone()));
+    let version_in =
+        |state: &ManifestState, dataset: &str| state.tables.values().find(|e| dataset_of(&e.location) == dataset).map(|e| (e.version, e.location.clone()));
     for seg in segments {
         let (_, a) = manifest::read(graph.root(), &seg.branch, Some(seg.from)).await.map_err(|_| pruned(seg, seg.from))?;
         let (_, b) = manifest::read(graph.root(), &seg.branch, Some(seg.to)).await.map_err(|_| pruned(seg, seg.to))?;

@@ -70,7 +70,15 @@ fn metadata_steps_keep_every_row_and_id_and_old_commits_read_the_old_schema() {
         }
         // A plan changes nothing.
         assert_eq!(g.snapshot().await.unwrap().commit.id, c0);
+        let data_files = || -> Vec<String> {
+            let dir = std::path::Path::new(&_t.uri()).join("nodes/Person/data");
+            let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        let files_before = data_files();
         let done = evolve::apply(&g, &new, &opts()).await.unwrap();
+        assert_eq!(data_files(), files_before, "metadata steps write no data file");
         let commit = done.commit.expect("a commit");
         assert_eq!(commit.kind, "schema");
         // Every row, by its id, under the new names.
@@ -331,7 +339,11 @@ fn branches_have_their_own_schema_and_merge_once_both_have_the_same() {
         let (_t, g) = seeded().await;
         branches::create(&g, "f", None, &WriteOptions::default()).await.unwrap();
         let f = g.on_branch("f").await.unwrap();
-        let s2 = social(|s| s.replace("age: I32?", "years: I64? @rename_from(\"age\")\n    nick: String?").replace("@range(age,", "@range(years,").replace("node Company", "node Tag { label: String @key }\nnode Company"));
+        let s2 = social(|s| {
+            s.replace("age: I32?", "years: I64? @rename_from(\"age\")\n    nick: String?")
+                .replace("@range(age,", "@range(years,")
+                .replace("node Company", "node Tag { label: String @key }\nnode Company")
+        });
         evolve::apply(&f, &s2, &opts()).await.unwrap();
         // Each branch reads and writes with its own schema.
         let run = |g: Graph, q: &'static str| async move {
