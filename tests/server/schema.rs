@@ -158,3 +158,37 @@ async fn applying_a_schema_needs_the_schema_apply_action_and_planning_needs_read
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["commit"]["actor"], "root");
 }
+
+#[tokio::test]
+async fn hostile_schema_change_bodies_get_coded_answers_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let api = Api::new(&s);
+    api.create_loaded("g").await;
+    let head = api.get("/graphs/g/snapshot").await.json()["commit"]["id"].clone();
+    let deep = format!("node A {{ x: {}String{} }}", "[".repeat(200), "]".repeat(200));
+    let many: Vec<Json> = (0..300).map(|i| json!({"name": format!("q{i}"), "source": "query q() { match { $p: Person } return { $p.name } }"})).collect();
+    let cases: Vec<(Json, u16, &str)> = vec![
+        (json!({"schema": deep}), 400, "OG-SCHEMA-016"),
+        (json!({"schema": 5}), 400, "OG-HTTP-001"),
+        (json!({"schema": SCHEMA, "queries": many}), 400, "OG-HTTP-001"),
+        (json!({"schema": SCHEMA, "queries": [{"name": "x", "source": "query ("}]}), 409, "OG-LINT-004"),
+        (json!({"schema": SCHEMA.replace("age: I32?", "age: Vector(0)?")}), 400, "OG-SCHEMA-010"),
+        (json!({"schema": SCHEMA.replace("age: I32?", "age: String?")}), 409, "OG-LINT-003"),
+        (json!({"schema": format!("{SCHEMA}node Extra @rename_from(\"Nobody\") {{ k: String @key }}\n")}), 409, "OG-LINT-005"),
+        (json!({"schema": SCHEMA, "if_commit": "nope"}), 400, "OG-ARG-001"),
+        (json!({"schema": SCHEMA.replace("age: I32?", "age: I32?\n  n: I32 @default(\"x\")")}), 409, "OG-LINT-003"),
+    ];
+    for (body, status, code) in cases {
+        let r = api.post("/graphs/g/schema/apply", &body).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        if !code.is_empty() {
+            assert_eq!(r.code(), code, "{}", r.text);
+        }
+    }
+    let big = format!("{}\n{}", SCHEMA, "// x\n".repeat(300_000));
+    let r = api.post("/graphs/g/schema/apply", &json!({"schema": big})).await;
+    assert!(r.status == 413 || r.code() == "OG-SCHEMA-017", "{}", r.text);
+    assert_eq!(api.get("/graphs/g/snapshot").await.json()["commit"]["id"], head, "nothing was written");
+    assert_eq!(api.get("/healthz").await.status, 200);
+}
