@@ -115,6 +115,12 @@ impl HeadCache {
         Ok((ds, state))
     }
 
+    /// The state of the head last read or published through this cache,
+    /// without looking at the store (it may have moved since).
+    pub(crate) fn known_state(&self) -> Option<ManifestState> {
+        self.get().map(|k| k.state.clone())
+    }
+
     pub(crate) fn scans(&self) -> u64 {
         self.scans.load(std::sync::atomic::Ordering::Relaxed)
     }

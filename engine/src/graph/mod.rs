@@ -262,6 +262,22 @@ impl Graph {
         g
     }
 
+    /// This handle bound to the schema of the head it last read or
+    /// published, without looking at the store: what a write request
+    /// compiles against before its batch reads the head (a batch refuses a
+    /// plan of another schema with `SchemaMoved`; compile against
+    /// [`current`](Graph::current) then). Looks once when it knows no head.
+    pub async fn bound_to_known(&self) -> Result<Graph> {
+        match self.head.known_state() {
+            Some(state) => {
+                let mut g = self.clone();
+                g.schema = self.schema_of(&state).await?;
+                Ok(g)
+            }
+            None => Ok(self.current().await?.0),
+        }
+    }
+
     /// The latest snapshot, and this handle bound to its schema: how every
     /// read and write starts, so that it uses the schema of the commit it
     /// reads.

@@ -260,21 +260,50 @@ pub async fn mutate(State(state): State<Shared>, Extension(actor): Extension<Act
         if_commit: crate::routes::history::if_commit(&headers, req.if_commit.clone())?,
     };
     opts.validate()?;
-    // Compiled against the head's schema (the batch refuses it if the
-    // schema changes before it runs).
-    let graph = graph.current().await?.0;
+    // Compiled against the schema of the head the handle knows; the batch
+    // refuses it if the head's schema is another (a schema change through
+    // another process): then once more against the head's.
+    let known = graph.bound_to_known().await?;
+    let (known, plan) = match mutation_plan(&known, &req, &id) {
+        Ok(plan) => (known, plan),
+        // Refused by a schema the head may have left: by the head's.
+        Err(e) => {
+            let (head, _) = graph.current().await?;
+            if head.schema_hash() == known.schema_hash() {
+                return Err(e);
+            }
+            let plan = mutation_plan(&head, &req, &id)?;
+            (head, plan)
+        }
+    };
+    let gid = id.clone();
+    let result: ApiResult<omnigraph::query::MutationReport> = off_workers(async move {
+        // Mutations arriving together publish as one batch (the engine's
+        // group commit), each answered with its own result.
+        match omnigraph::query::run_mutation_with(&known, &plan, &req.params, &opts).await {
+            Err(omnigraph::Error::SchemaMoved { .. }) => {
+                let (head, _) = graph.current().await?;
+                let plan = mutation_plan(&head, &req, &gid)?;
+                Ok(omnigraph::query::run_mutation_with(&head, &plan, &req.params, &opts).await?)
+            }
+            other => Ok(other?),
+        }
+    })
+    .await?;
+    match result {
+        Ok(report) => Ok(Json(report.into())),
+        Err(e) => Err(write_failed(&state, &id, &s, e).await),
+    }
+}
+
+/// The mutation `req` names, compiled against `graph`'s schema.
+fn mutation_plan(graph: &omnigraph::Graph, req: &QueryRequest, id: &str) -> ApiResult<omnigraph::query::Plan> {
     let plans = omnigraph::query::compile(graph.schema(), &req.query)?;
     let plan = omnigraph::query::select(&plans, req.name.as_deref())?.clone();
     if !plan.is_mutation() {
         return Err(ApiError::wrong_query_kind(format!("`{}` is a read query; send it to POST /graphs/{id}/query", plan.name)));
     }
-    // Mutations arriving together publish as one batch (the engine's
-    // group commit), each answered with its own result.
-    let result = off_workers(async move { omnigraph::query::run_mutation_with(&graph, &plan, &req.params, &opts).await }).await?;
-    match result {
-        Ok(report) => Ok(Json(report.into())),
-        Err(e) => Err(write_failed(&state, &id, &s, e.into()).await),
-    }
+    Ok(plan)
 }
 
 /// A `/load` body: held in memory (the JSON form), or streamed.
