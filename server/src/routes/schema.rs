@@ -121,7 +121,7 @@ impl From<EvolveReport> for SchemaChangeReply {
 
 fn options(req: &SchemaChangeRequest) -> ApiResult<EvolveOptions> {
     if req.queries.len() > MAX_QUERIES {
-        return Err(ApiError::bad_body(&format!("`queries`: {} given, at most {MAX_QUERIES}", req.queries.len())));
+        return Err(ApiError::bad_body(format!("`queries`: {} given, at most {MAX_QUERIES}", req.queries.len())));
     }
     Ok(EvolveOptions {
         allow_data_loss: req.allow_data_loss,

@@ -64,6 +64,10 @@ fn joins(first: &Waiting, next: &Waiting) -> bool {
 
 static TICKETS: AtomicU64 = AtomicU64::new(0);
 
+/// One request of a batch: its statements, its parameters and clock, and
+/// the hash of the schema it was compiled against.
+type Work = (Vec<MutationPlan>, Env, String);
+
 /// Queues one mutation and returns its own result once a batch ran it.
 pub(super) async fn submit(graph: &Graph, stmts: Vec<MutationPlan>, env: Env, schema: String, opts: WriteOptions) -> Result<MutationReport> {
     let queue = graph.write_queue();
@@ -116,7 +120,7 @@ type Attempt = (Vec<Result<MutationReport>>, Result<(u64, String)>, (u64, String
 /// Runs the batch once against a fresh snapshot (one newer than `lost_on`,
 /// the version a lost attempt read) and publishes it. `Err` only if no
 /// snapshot could be read.
-async fn attempt(graph: &Graph, work: &[(Vec<MutationPlan>, Env, String)], opts: &WriteOptions, lost_on: Option<u64>) -> Result<Attempt> {
+async fn attempt(graph: &Graph, work: &[Work], opts: &WriteOptions, lost_on: Option<u64>) -> Result<Attempt> {
     let snap = retry::snapshot_after(graph, lost_on).await?;
     let read_at = (snap.manifest_version, snap.commit.id.clone());
     // The batch runs with the schema of the head it read.
@@ -160,7 +164,7 @@ fn lost() -> Error {
 
 async fn run_batch(graph: &Graph, batch: Vec<Waiting>) {
     let opts = batch.first().map(|w| w.opts.clone()).unwrap_or_default();
-    let (work, replies): (Vec<(Vec<MutationPlan>, Env, String)>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env, w.schema), w.reply)).unzip();
+    let (work, replies): (Vec<Work>, Vec<Reply>) = batch.into_iter().map(|w| ((w.stmts, w.env, w.schema), w.reply)).unzip();
     let mut retries = 0u32;
     // Which requests passed their checks in an attempt that lost the race:
     // refused on a later one, it is the other writer's change that refuses
