@@ -73,59 +73,97 @@ fn default_column(t: &TypeDef, p: &crate::schema::Property, n: usize) -> Result<
     arrow_select::take::take(&col, &UInt32Array::from(vec![0u32; n]), None).map_err(|e| Error::InvalidArgument(e.to_string()))
 }
 
-/// The rows of `base` rewritten to the columns of `c.new`: casts, filled
-/// defaults, values outside a narrowed enum set to null. Returns the
-/// overwrite transaction, or the ids of rows whose value cannot be kept in a
-/// required column (nothing is written then).
-pub(super) async fn stage_rewrite(session: &Session, base: &Arc<Dataset>, c: &TypeChange) -> Result<std::result::Result<Transaction, Vec<(String, String)>>> {
+/// What converting one batch gave: the rows in the new columns, or the
+/// `(id, property)` of every value the change could not keep in a required
+/// property.
+type Converted = std::result::Result<RecordBatch, Vec<(String, String)>>;
+
+/// One stored batch in the columns of `c.new`.
+fn convert(b: &RecordBatch, c: &TypeChange, target: &arrow_schema::SchemaRef) -> Result<Converted> {
     let (old, new) = (c.old.as_ref().expect("an altered type"), c.new.as_ref().expect("an altered type"));
     let key = old.table_key();
-    let lance_err = |e: lance::Error| Error::lance(&key, e);
-    let batches: Vec<RecordBatch> = base.scan().try_into_stream().await.map_err(lance_err)?.try_collect().await.map_err(lance_err)?;
-    let target = table_schema(new);
-    let mut out = Vec::with_capacity(batches.len());
-    let mut lost: Vec<(String, String)> = Vec::new();
-    for b in &batches {
-        let mut cols: Vec<ArrayRef> = fixed_columns(new).iter().map(|n| b.column_by_name(n).expect("storage column").clone()).collect();
-        for np in &new.properties {
-            let col = match c.sources.get(&np.name) {
-                None => default_column(new, np, b.num_rows())?,
-                Some(src) => {
-                    let stored = b.column_by_name(src).ok_or_else(|| Error::lance(&key, format!("no column {src}")))?;
-                    let mut col = if stored.data_type() == &arrow_type(&np.ty) {
-                        stored.clone()
-                    } else {
-                        arrow_cast::cast::cast(stored, &arrow_type(&np.ty)).map_err(|e| Error::InvalidArgument(format!("{}.{}: {e}", new.name, np.name)))?
-                    };
-                    if let PropType::Enum(allowed) = &np.ty {
-                        col = only_allowed(&col, allowed);
-                    }
-                    // Values the change could not keep (a cast that did
-                    // not fit, an enum value no longer allowed).
-                    let ids = b.column_by_name(ID).expect("id column").as_string::<i32>();
-                    for i in 0..b.num_rows() {
-                        if col.is_null(i) && !stored.is_null(i) && !np.nullable {
-                            lost.push((ids.value(i).to_string(), np.name.clone()));
-                        }
-                    }
-                    col
+    let mut cols: Vec<ArrayRef> = fixed_columns(new).iter().map(|n| b.column_by_name(n).expect("storage column").clone()).collect();
+    let mut lost = Vec::new();
+    for np in &new.properties {
+        let col = match c.sources.get(&np.name) {
+            // A new property with a `@default`: every row gets it.
+            None => default_column(new, np, b.num_rows())?,
+            Some(src) => {
+                let stored = b.column_by_name(src).ok_or_else(|| Error::lance(&key, format!("no column {src}")))?;
+                let mut col = if stored.data_type() == &arrow_type(&np.ty) {
+                    stored.clone()
+                } else {
+                    arrow_cast::cast::cast(stored, &arrow_type(&np.ty)).map_err(|e| Error::InvalidArgument(format!("{}.{}: {e}", new.name, np.name)))?
+                };
+                if let PropType::Enum(allowed) = &np.ty {
+                    col = only_allowed(&col, allowed);
                 }
-            };
-            cols.push(col);
-        }
-        out.push(RecordBatch::try_new(target.clone(), cols).map_err(|e| Error::InvalidArgument(format!("{}: {e}", new.name)))?);
+                // Values the change could not keep (a cast that did not
+                // fit, an enum value no longer allowed).
+                if !np.nullable && col.null_count() > stored.null_count() {
+                    let ids = b.column_by_name(ID).expect("id column").as_string::<i32>();
+                    lost.extend((0..b.num_rows()).filter(|i| col.is_null(*i) && !stored.is_null(*i)).map(|i| (ids.value(i).to_string(), np.name.clone())));
+                }
+                col
+            }
+        };
+        cols.push(col);
     }
     if !lost.is_empty() {
         return Ok(Err(lost));
     }
-    let params = session.write_params(WriteMode::Overwrite);
-    let txn = if out.is_empty() {
-        // No rows: an overwrite needs one (empty) batch to carry the schema.
-        InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(vec![RecordBatch::new_empty(target)]).await
-    } else {
-        InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted(out).await
+    Ok(Ok(RecordBatch::try_new(target.clone(), cols).map_err(|e| Error::InvalidArgument(format!("{}: {e}", new.name)))?))
+}
+
+/// Whether converting can lose a value of a required property (a cast or
+/// an enum set of a property that cannot hold null): then the rows are
+/// checked in a first pass, before anything is written.
+fn may_lose(c: &TypeChange) -> bool {
+    let new = c.new.as_ref().expect("an altered type");
+    let old = c.old.as_ref().expect("an altered type");
+    new.properties.iter().any(|np| {
+        !np.nullable && c.sources.get(&np.name).and_then(|src| old.property(src)).is_some_and(|op| op.ty != np.ty || matches!(np.ty, PropType::Enum(_)))
+    })
+}
+
+/// The rows of `base` rewritten to the columns of `c.new` (casts, filled
+/// defaults, values outside a narrowed enum set to null), streamed batch by
+/// batch into an overwrite. Returns its transaction, or the ids of rows
+/// whose value cannot be kept in a required property (nothing is written
+/// then: a first pass finds them when that can happen).
+pub(super) async fn stage_rewrite(session: &Session, base: &Arc<Dataset>, c: &TypeChange) -> Result<std::result::Result<Transaction, Vec<(String, String)>>> {
+    use futures::StreamExt;
+    use lance::deps::datafusion::error::DataFusionError;
+    use lance::deps::datafusion::physical_plan::SendableRecordBatchStream;
+    use lance::deps::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    let (old, new) = (c.old.as_ref().expect("an altered type"), c.new.as_ref().expect("an altered type"));
+    let key = old.table_key();
+    let lance_err = |e: lance::Error| Error::lance(&key, e);
+    let target = table_schema(new);
+    if may_lose(c) {
+        let mut lost = Vec::new();
+        let mut stream = base.scan().try_into_stream().await.map_err(lance_err)?;
+        while let Some(b) = stream.try_next().await.map_err(lance_err)? {
+            if let Err(mut l) = convert(&b, c, &target)? {
+                lost.append(&mut l);
+            }
+        }
+        if !lost.is_empty() {
+            return Ok(Err(lost));
+        }
     }
-    .map_err(lance_err)?;
+    let (change, schema) = (c.clone(), target.clone());
+    let rows = base.scan().scan_in_order(true).try_into_stream().await.map_err(lance_err)?.map_err(|e| DataFusionError::External(Box::new(e))).map(move |b| {
+        match convert(&b?, &change, &schema) {
+            Ok(Ok(b)) => Ok(b),
+            // The first pass found none: a value that cannot be kept.
+            Ok(Err(lost)) => Err(DataFusionError::Execution(format!("{} value(s) do not fit a required property", lost.len()))),
+            Err(e) => Err(DataFusionError::External(Box::new(e))),
+        }
+    });
+    let source: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(target, rows));
+    let params = session.write_params(WriteMode::Overwrite);
+    let txn = InsertBuilder::new(base.clone()).with_params(&params).execute_uncommitted_stream(source).await.map_err(lance_err)?;
     Ok(Ok(txn))
 }
 

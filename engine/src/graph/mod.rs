@@ -214,9 +214,11 @@ impl Graph {
         };
         let genesis = Arc::new(GraphSchema { ir, source: src, hash, generation: 0 });
         let schemas = Arc::new(schema_store::SchemaCache::with_genesis(genesis.clone()));
-        let head = manifest::read(&root, &BranchPath::main(), None).await?.1;
+        // The head's schema; the read is kept as the head this handle
+        // knows, so its first snapshot reads nothing more.
+        let (head_ds, head) = manifest::read(&root, &BranchPath::main(), None).await?;
         let schema = schemas.of(&root, &head).await?;
-        Ok(Graph {
+        let g = Graph {
             root,
             schema,
             schemas,
@@ -228,7 +230,9 @@ impl Graph {
             pins: Default::default(),
             branch: BranchPath::main(),
             lines: Default::default(),
-        })
+        };
+        g.remember_manifest(head_ds, head).await;
+        Ok(g)
     }
 
     pub fn root(&self) -> &Root {

@@ -387,3 +387,32 @@ fn branches_have_their_own_schema_and_merge_once_both_have_the_same() {
         assert_eq!(e.code(), "OG-MERGE-001", "{e}");
     });
 }
+
+#[test]
+fn narrowing_keeps_what_fits_and_refuses_a_required_value_that_does_not() {
+    rt().block_on(async {
+        let schema = "node T { k: String @key  n: I64 }\nnode E { k: String @key  m: I32? }\n";
+        let t = new_graph(schema).await;
+        let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        load_into(&g, LoadMode::Append, "{\"type\":\"T\",\"data\":{\"k\":\"small\",\"n\":1}}\n{\"type\":\"T\",\"data\":{\"k\":\"big\",\"n\":5000000000}}\n")
+            .await
+            .unwrap();
+        let allow = EvolveOptions { allow_data_loss: true, ..opts() };
+        // Required: the value that does not fit refuses the change, by id.
+        let required = schema.replace("n: I64", "n: I32");
+        let p = evolve::plan(&g, &required, &opts()).await.unwrap();
+        assert!(p.loses_data && codes(&p).contains(&"OG-EVOLVE-009"), "{p:?}");
+        let e = evolve::apply(&g, &required, &allow).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-002", "{e}");
+        assert!(e.to_string().contains("big") && !e.to_string().contains("small"), "{e}");
+        // Nullable: it becomes null, the rest is kept; an empty type is
+        // rewritten too.
+        let nullable = schema.replace("n: I64", "n: I32?").replace("m: I32?", "m: I64?");
+        evolve::apply(&g, &nullable, &allow).await.unwrap();
+        let rows = read(&g, "query q() { match { $t: T } return { $t.k, $t.n } order { $t.k } }", json!({})).await.unwrap();
+        assert_eq!(rows, vec![json!({"t.k": "big", "t.n": null}), json!({"t.k": "small", "t.n": 1})]);
+        assert_eq!(row_counts(&t.uri()).await.get("E"), Some(&0));
+        let (gw, _) = g.current().await.unwrap();
+        assert_eq!(gw.schema().node("E").unwrap().property("m").unwrap().ty, omnigraph::schema::PropType::I64);
+    });
+}
