@@ -105,9 +105,13 @@ impl Graph {
             }
         };
         let mut g = Graph { branch: line.path, head: line.head, writes: line.writes, pins: line.pins, ..self.clone() };
-        // The branch's own schema (a branch's head that cannot be read yet
-        // says why at its first snapshot).
-        if let Ok((_, state)) = g.head.read(&g.root, &g.branch).await {
+        // The branch's own schema: its head's as this handle knows it, or
+        // read (a head that cannot be read says why at its first snapshot).
+        let known = match g.head.known_state() {
+            Some(state) => Some(state),
+            None => g.head.read(&g.root, &g.branch).await.ok().map(|(_, state)| state),
+        };
+        if let Some(state) = known {
             g.schema = g.schema_of(&state).await?;
         }
         Ok(g)

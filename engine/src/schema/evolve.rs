@@ -268,17 +268,6 @@ impl Planner {
                 format!("edge endpoints change ({} -> {} to {} -> {}); declare a new edge type instead", map(&o.from), map(&o.to), map(&t.from), map(&t.to)),
             ));
         }
-        if o.key != t.key {
-            self.lints.push(lint(
-                codes::LINT_UNSUPPORTED,
-                &tn,
-                format!(
-                    "the key changes (@key({}) to @key({})): node ids are built from it; declare a new type and load it",
-                    o.key.join(", "),
-                    t.key.join(", ")
-                ),
-            ));
-        }
         // Properties: by name, else by @rename_from.
         let mut matched: BTreeSet<String> = BTreeSet::new();
         let new_names: BTreeSet<&str> = t.properties.iter().map(|p| p.name.as_str()).collect();
@@ -317,6 +306,19 @@ impl Planner {
         let renamed = |names: &[String]| -> Vec<String> {
             names.iter().map(|n| change.sources.iter().find(|(_, old)| *old == n).map(|(new, _)| new.clone()).unwrap_or_else(|| n.clone())).collect()
         };
+        // The key may be renamed (ids are its values, which stay), not
+        // changed.
+        if renamed(&o.key) != t.key {
+            self.lints.push(lint(
+                codes::LINT_UNSUPPORTED,
+                &tn,
+                format!(
+                    "the key changes (@key({}) to @key({})): node ids are built from it; declare a new type and load it",
+                    o.key.join(", "),
+                    t.key.join(", ")
+                ),
+            ));
+        }
         let old_unique: Vec<Vec<String>> = o.unique.iter().map(|u| renamed(u)).collect();
         for u in &t.unique {
             if !old_unique.contains(u) {

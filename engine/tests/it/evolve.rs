@@ -416,3 +416,23 @@ fn narrowing_keeps_what_fits_and_refuses_a_required_value_that_does_not() {
         assert_eq!(gw.schema().node("E").unwrap().property("m").unwrap().ty, omnigraph::schema::PropType::I64);
     });
 }
+
+#[test]
+fn a_key_property_can_be_renamed_but_not_changed() {
+    rt().block_on(async {
+        let (_t, g) = seeded().await;
+        let renamed = social(|s| s.replace("node Company { name: String @key }", "node Company { title: String @key @rename_from(\"name\") }"));
+        let p = evolve::plan(&g, &renamed, &opts()).await.unwrap();
+        assert!(p.ok, "{p:?}");
+        evolve::apply(&g, &renamed, &opts()).await.unwrap();
+        let rows = read(&g, "query q() { match { $p: Person $p worksAt $c } return { $p.name, $c.title } }", json!({})).await.unwrap();
+        assert_eq!(rows, vec![json!({"p.name": "ada", "c.title": "acme"})]);
+        let (gw, _) = g.current().await.unwrap();
+        let join = query::compile(gw.schema(), "query j($p: String, $c: String) { insert WorksAt { from: $p, to: $c } }").unwrap().remove(0);
+        query::run_mutation(&gw, &join, &json!({"p": "alan", "c": "acme"})).await.unwrap();
+        // Another key: refused, ids are built from it.
+        let other = social(|s| s.replace("node Company { name: String @key }", "node Company { name: String  code: String @key @default(\"x\") }"));
+        let e = evolve::apply(&g, &other, &opts()).await.unwrap_err();
+        assert_eq!(e.code(), "OG-LINT-003", "{e}");
+    });
+}
