@@ -232,6 +232,8 @@ fn a_query_compiled_before_a_schema_change_is_refused_and_queries_are_rechecked_
 /// An input that gives nothing until `go` says so: a load that took its
 /// snapshot and waits for its rows.
 struct Gate {
+    /// Told when the loader first asks for input (it has read the head).
+    asked: std::sync::mpsc::Sender<()>,
     go: std::sync::mpsc::Receiver<()>,
     data: std::io::Cursor<Vec<u8>>,
     opened: bool,
@@ -247,6 +249,7 @@ impl std::io::Read for Gate {
 impl std::io::BufRead for Gate {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         if !self.opened {
+            let _ = self.asked.send(());
             let _ = self.go.recv();
             self.opened = true;
         }
@@ -263,14 +266,16 @@ fn a_write_that_raced_a_schema_change_lands_before_it_or_fails_never_in_between(
         let (t, g) = seeded().await;
         let other = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
         let (go, wait) = std::sync::mpsc::channel();
-        let input = Gate { go: wait, data: std::io::Cursor::new(b"{\"type\":\"Person\",\"data\":{\"name\":\"late\",\"age\":120}}\n".to_vec()), opened: false };
+        let (asked, first_read) = std::sync::mpsc::channel();
+        let input =
+            Gate { asked, go: wait, data: std::io::Cursor::new(b"{\"type\":\"Person\",\"data\":{\"name\":\"late\",\"age\":120}}\n".to_vec()), opened: false };
         let g2 = g.clone();
         let load =
             tokio::spawn(
                 async move { omnigraph::load::load(&g2, input, &omnigraph::load::LoadOptions::new(LoadMode::Append, "late.jsonl"), &mut |_| {}).await },
             );
         // The load has read the head (old schema) and waits for its input.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tokio::task::spawn_blocking(move || first_read.recv().unwrap()).await.unwrap();
         // A tighter range the stored rows keep (a metadata-only change: the
         // Person table does not move), which the late row breaks.
         let tighter = social(|s| s.replace("@range(age, 0..150)", "@range(age, 0..100)"));
