@@ -56,7 +56,7 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
             | NewConstraint::Range { property: p, .. }
             | NewConstraint::Check { property: p, .. }
             | NewConstraint::EnumOnly { property: p, .. } => !stored(p),
-            NewConstraint::Unique(ps) => ps.iter().any(|p| !stored(p)),
+            NewConstraint::Unique(ps) | NewConstraint::Key(ps) => ps.iter().any(|p| !stored(p)),
             NewConstraint::Card { .. } => false,
         };
         if reads_new {
@@ -124,6 +124,35 @@ pub(super) async fn check(ds: &Dataset, c: &TypeChange, source_ids: Option<Vec<S
                             bad.push(format!("{} = {}", ids.value(i), first));
                         } else {
                             seen.insert(value, ids.value(i).to_string());
+                        }
+                    }
+                }
+            }
+            NewConstraint::Key(props) => {
+                target = format!("{}({})", new.name, props.join(", "));
+                what = "have an id that is not their key value (ids are built from the key; load them again under the new type)".to_string();
+                let cols: Vec<String> = props.iter().map(|p| col(p)).collect();
+                let mut names: Vec<&str> = vec![ID];
+                names.extend(cols.iter().map(String::as_str));
+                for b in scan(ds, &key, &names).await? {
+                    let ids = b.column(0).as_string::<i32>();
+                    for i in 0..b.num_rows() {
+                        let mut cells = Vec::with_capacity(props.len());
+                        for (c, p) in props.iter().enumerate() {
+                            let prop = new.property(p).expect("a key property");
+                            let json = crate::query::Value::from_array(b.column(c + 1).as_ref(), i).to_json();
+                            cells.push(crate::load::value::convert_property(prop, Some(json)).ok());
+                        }
+                        let id = ids.value(i);
+                        let fits = cells.iter().all(Option::is_some) && {
+                            let cells: Vec<&crate::load::value::Cell> = cells.iter().flatten().collect();
+                            match cells[..] {
+                                [crate::load::value::Cell::Str(s)] => s == id,
+                                _ => crate::load::value::node_id(&cells) == id,
+                            }
+                        };
+                        if !fits {
+                            bad.push(id.to_string());
                         }
                     }
                 }

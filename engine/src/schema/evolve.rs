@@ -64,6 +64,9 @@ pub enum NewConstraint {
         allowed: Vec<String>,
         nullable: bool,
     },
+    /// A `@key` on a type that had none: every stored row's id must already
+    /// be its key value (ids are built from the key; edges name them).
+    Key(Vec<String>),
 }
 
 /// How one type's dataset changes.
@@ -306,9 +309,12 @@ impl Planner {
         let renamed = |names: &[String]| -> Vec<String> {
             names.iter().map(|n| change.sources.iter().find(|(_, old)| *old == n).map(|(new, _)| new.clone()).unwrap_or_else(|| n.clone())).collect()
         };
-        // The key may be renamed (ids are its values, which stay), not
-        // changed.
-        if renamed(&o.key) != t.key {
+        // The key may be renamed (ids are its values, which stay), or
+        // added where every stored id already is its value; not changed.
+        if o.key.is_empty() && !t.key.is_empty() {
+            self.steps.push(step(codes::EVOLVE_ADD_CONSTRAINT, &tn, format!("add @key({}): every stored id must be its key value", t.key.join(", "))));
+            change.checks.push(NewConstraint::Key(t.key.clone()));
+        } else if renamed(&o.key) != t.key {
             self.lints.push(lint(
                 codes::LINT_UNSUPPORTED,
                 &tn,

@@ -441,3 +441,31 @@ fn a_key_property_can_be_renamed_but_not_changed() {
         assert_eq!(e.code(), "OG-LINT-003", "{e}");
     });
 }
+
+#[test]
+fn a_key_is_added_where_every_stored_id_already_is_its_value() {
+    rt().block_on(async {
+        let schema = "node Note { title: String  body: String? }\nedge Cites: Note -> Note\n";
+        let t = new_graph(schema).await;
+        let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
+        let rows = "{\"type\":\"Note\",\"id\":\"a\",\"data\":{\"title\":\"a\"}}\n{\"type\":\"Note\",\"id\":\"b\",\"data\":{\"title\":\"b\"}}\n{\"type\":\"Note\",\"id\":\"n-3\",\"data\":{\"title\":\"c\"}}\n{\"edge\":\"Cites\",\"from\":\"a\",\"to\":\"b\"}\n";
+        load_into(&g, LoadMode::Append, rows).await.unwrap();
+        let keyed = schema.replace("title: String ", "title: String @key ");
+        let p = evolve::plan(&g, &keyed, &opts()).await.unwrap();
+        assert!(!p.ok, "{p:?}");
+        let lint = p.lints.iter().find(|l| l.code == "OG-LINT-002").expect("a lint");
+        assert!(lint.message.ends_with(": n-3") && lint.target == "Note(title)", "{lint:?}");
+        let (gw, _) = g.current().await.unwrap();
+        let del = query::compile(gw.schema(), "query d() { delete Note where title = \"c\" }").unwrap().remove(0);
+        query::run_mutation(&gw, &del, &json!({})).await.unwrap();
+        evolve::apply(&g, &keyed, &opts()).await.unwrap();
+        // Keyed now: an insert's id is its key, edges name nodes by it.
+        let (gw, _) = g.current().await.unwrap();
+        let add = query::compile(gw.schema(), "query a() { insert Note { title: \"d\" } insert Cites { from: \"d\", to: \"a\" } }").unwrap().remove(0);
+        query::run_mutation(&gw, &add, &json!({})).await.unwrap();
+        let cited = read(&g, "query q() { match { $n: Note { title: \"d\" } $n cites $m } return { $m.title } }", json!({})).await.unwrap();
+        assert_eq!(cited, vec![json!({"m.title": "a"})]);
+        let e = load_into(&g, LoadMode::Append, "{\"type\":\"Note\",\"data\":{\"title\":\"a\"}}\n").await.unwrap_err();
+        assert_eq!(e.code(), "OG-LOAD-001", "the key is enforced: {e}");
+    });
+}
