@@ -11,19 +11,7 @@ fn json(s: &str) -> Json {
 }
 
 fn export(w: &Work, branch: &str) -> Vec<String> {
-    let mut lines: Vec<String> = w
-        .ok(&["export", "--store", &w.graph(), "--branch", branch])
-        .lines()
-        .map(|l| {
-            let mut v = json(l);
-            if v.get("edge").is_some() {
-                v.as_object_mut().unwrap().remove("id");
-            }
-            v.to_string()
-        })
-        .collect();
-    lines.sort();
-    lines
+    export_sorted(w, &["--branch", branch])
 }
 
 fn head(w: &Work, branch: &str) -> String {

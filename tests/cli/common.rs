@@ -81,3 +81,21 @@ pub fn exists(p: &Path) -> bool {
 pub fn session() -> omnigraph::Session {
     omnigraph::Session::default()
 }
+
+/// The graph `w` holds, exported (with `extra` arguments, e.g. `--branch
+/// f`) as sorted lines, edge ids removed.
+pub fn export_sorted(w: &Work, extra: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = w
+        .ok(&[&["export", "--store", &w.graph()][..], extra].concat())
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            if v.get("edge").is_some() {
+                v.as_object_mut().unwrap().remove("id");
+            }
+            v.to_string()
+        })
+        .collect();
+    lines.sort();
+    lines
+}

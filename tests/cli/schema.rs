@@ -16,19 +16,7 @@ fn json(s: &str) -> Json {
 const NEW: &str = "node Human @rename_from(\"Person\") { name: String @key  years: I64? @rename_from(\"age\")  nick: String? }\nnode Company { name: String @key  site: String? }\nnode Tag { label: String @key }\nedge Knows: Human -> Human\nedge WorksAt: Human -> Company @card(0..1)\n";
 
 fn export(w: &Work) -> Vec<String> {
-    let mut lines: Vec<String> = w
-        .ok(&["export", "--store", &w.graph()])
-        .lines()
-        .map(|l| {
-            let mut v = json(l);
-            if v.get("edge").is_some() {
-                v.as_object_mut().unwrap().remove("id");
-            }
-            v.to_string()
-        })
-        .collect();
-    lines.sort();
-    lines
+    export_sorted(w, &[])
 }
 
 fn schema_hash(w: &Work) -> String {

@@ -31,35 +31,77 @@ fn ok(cwd: &Path, args: &[&str]) -> String {
     o.stdout
 }
 
-#[tokio::test]
-async fn direct_and_remote_commands_print_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
-    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
-    std::fs::write(w.join("bad.jsonl"), "{\"type\":\"Person\",\"data\":{\"name\":7}}\n{\"type\":\"Nope\",\"data\":{}}\n").unwrap();
-    let catalog = dir.path().display().to_string();
-    let s = Server::start(dir.path());
-    let url = s.url.clone();
+/// Graph `g` on a server, reachable two ways: directly (`--store`, its
+/// location) and through the server (`--server --graph`). The work dir
+/// holds `s.pg` and `data.jsonl`.
+struct Both {
+    _catalog_dir: tempfile::TempDir,
+    work: tempfile::TempDir,
+    _server: Server,
+    catalog: String,
+    url: String,
+    store: String,
+}
 
-    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
-    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
-    let store = shown["location"].as_str().unwrap().to_string();
-    let remote = ["--server", url.as_str(), "--graph", "g"];
-    let direct = ["--store", store.as_str()];
+impl Both {
+    fn start() -> Both {
+        let catalog_dir = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(work.path().join("s.pg"), SCHEMA).unwrap();
+        std::fs::write(work.path().join("data.jsonl"), DATA).unwrap();
+        let catalog = catalog_dir.path().display().to_string();
+        let server = Server::start(catalog_dir.path());
+        let url = server.url.clone();
+        ok(work.path(), &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
+        let shown: serde_json::Value = serde_json::from_str(&ok(work.path(), &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
+        let store = shown["location"].as_str().unwrap().to_string();
+        Both { _catalog_dir: catalog_dir, work, _server: server, catalog, url, store }
+    }
 
-    let loaded: serde_json::Value = serde_json::from_str(&ok(w, &[&["--json", "load", "--data", "data.jsonl"][..], &remote[..]].concat())).unwrap();
-    assert_eq!(loaded["rows"]["Person"], 3);
+    fn w(&self) -> &Path {
+        self.work.path()
+    }
 
-    let same = |args: &[&str]| {
-        let d = omnigraph(w, &[args, &direct[..]].concat());
-        let r = omnigraph(w, &[args, &remote[..]].concat());
+    fn remote(&self) -> [&str; 4] {
+        ["--server", self.url.as_str(), "--graph", "g"]
+    }
+
+    fn direct(&self) -> [&str; 2] {
+        ["--store", self.store.as_str()]
+    }
+
+    /// `args` through the server, which must succeed; its stdout.
+    fn ok_remote(&self, args: &[&str]) -> String {
+        ok(self.w(), &[args, &self.remote()[..]].concat())
+    }
+
+    /// `args` directly, which must succeed; its stdout.
+    fn ok_direct(&self, args: &[&str]) -> String {
+        ok(self.w(), &[args, &self.direct()[..]].concat())
+    }
+
+    /// `args` both ways: the same exit code, stdout and stderr.
+    fn same(&self, args: &[&str]) -> Out {
+        let d = omnigraph(self.w(), &[args, &self.direct()[..]].concat());
+        let r = omnigraph(self.w(), &[args, &self.remote()[..]].concat());
         assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
         assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
         assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
         d
-    };
+    }
+}
+
+#[tokio::test]
+async fn direct_and_remote_commands_print_the_same() {
+    let b = Both::start();
+    let w = b.w();
+    std::fs::write(w.join("bad.jsonl"), "{\"type\":\"Person\",\"data\":{\"name\":7}}\n{\"type\":\"Nope\",\"data\":{}}\n").unwrap();
+    let (catalog, url, remote) = (b.catalog.clone(), b.url.clone(), b.remote());
+
+    let loaded: serde_json::Value = serde_json::from_str(&b.ok_remote(&["--json", "load", "--data", "data.jsonl"])).unwrap();
+    assert_eq!(loaded["rows"]["Person"], 3);
+
+    let same = |args: &[&str]| b.same(args);
     let q = "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }";
     for format in ["table", "json", "jsonl", "csv"] {
         let out = same(&["query", "-e", q, "--format", format]);
@@ -83,7 +125,7 @@ async fn direct_and_remote_commands_print_the_same() {
     assert!(bad_load.stderr.contains("line 1") && bad_load.stderr.contains("line 2"), "{}", bad_load.stderr);
 
     // A mutation through the server, then both views agree.
-    let m = ok(w, &[&["mutate", "-e", "query add($n: String) { insert Person { name: $n } }", "--params", r#"{"n":"dan"}"#][..], &remote[..]].concat());
+    let m = b.ok_remote(&["mutate", "-e", "query add($n: String) { insert Person { name: $n } }", "--params", r#"{"n":"dan"}"#]);
     assert!(m.starts_with("inserted 1, updated 0, deleted 0"), "{m}");
     let after = same(&["query", "-e", q, "--format", "csv"]);
     assert!(after.stdout.contains("dan"));
@@ -150,28 +192,10 @@ async fn remote_errors_name_the_problem() {
 
 #[tokio::test]
 async fn branch_commands_direct_and_remote_print_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
-    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
-    let catalog = dir.path().display().to_string();
-    let s = Server::start(dir.path());
-    let url = s.url.clone();
-    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
-    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
-    let store = shown["location"].as_str().unwrap().to_string();
-    let remote = ["--server", url.as_str(), "--graph", "g"];
-    let direct = ["--store", store.as_str()];
-    ok(w, &[&["load", "--data", "data.jsonl"][..], &remote[..]].concat());
-    let same = |args: &[&str]| {
-        let d = omnigraph(w, &[args, &direct[..]].concat());
-        let r = omnigraph(w, &[args, &remote[..]].concat());
-        assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
-        assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
-        assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
-        d
-    };
+    let b = Both::start();
+    let (w, remote, direct) = (b.w(), b.remote(), b.direct());
+    b.ok_remote(&["load", "--data", "data.jsonl"]);
+    let same = |args: &[&str]| b.same(args);
     // Writes alternate between the two ways; every read must agree.
     ok(w, &[&["branch", "create", "feature"][..], &remote[..]].concat());
     ok(w, &[&["branch", "create", "other", "--from", "feature"][..], &direct[..]].concat());
@@ -222,32 +246,14 @@ async fn branch_commands_direct_and_remote_print_the_same() {
 
 #[tokio::test]
 async fn schema_commands_direct_and_remote_print_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    std::fs::write(w.join("s.pg"), SCHEMA).unwrap();
-    std::fs::write(w.join("data.jsonl"), DATA).unwrap();
+    let b = Both::start();
+    let w = b.w();
     let evolved = SCHEMA.replace("age: I32?", "years: I64? @rename_from(\"age\")\n    email: String?");
     std::fs::write(w.join("new.pg"), &evolved).unwrap();
     std::fs::write(w.join("lossy.pg"), SCHEMA.replace("    age: I32?\n", "")).unwrap();
     std::fs::write(w.join("ages.gq"), "query ages() { match { $p: Person } return { $p.age } }\n").unwrap();
-    let catalog = dir.path().display().to_string();
-    let s = Server::start(dir.path());
-    let url = s.url.clone();
-    ok(w, &["graphs", "create", "--server", &url, "--id", "g", "--schema", "s.pg"]);
-    let shown: serde_json::Value = serde_json::from_str(&ok(w, &["--json", "graphs", "show", "g", "--catalog", &catalog])).unwrap();
-    let store = shown["location"].as_str().unwrap().to_string();
-    let remote = ["--server", url.as_str(), "--graph", "g"];
-    let direct = ["--store", store.as_str()];
-    ok(w, &[&["load", "--data", "data.jsonl"][..], &remote[..]].concat());
-    let same = |args: &[&str]| {
-        let d = omnigraph(w, &[args, &direct[..]].concat());
-        let r = omnigraph(w, &[args, &remote[..]].concat());
-        assert_eq!(d.code, r.code, "{args:?}: exit codes differ\n{}\n{}", d.stderr, r.stderr);
-        assert_eq!(d.stdout, r.stdout, "{args:?}: stdout differs");
-        assert_eq!(d.stderr, r.stderr, "{args:?}: stderr differs");
-        d
-    };
+    b.ok_remote(&["load", "--data", "data.jsonl"]);
+    let same = |args: &[&str]| b.same(args);
     let plan = same(&["schema", "plan", "--schema", "new.pg", "--query", "ages.gq"]);
     assert_eq!(plan.code, Some(1));
     assert!(plan.stdout.contains("OG-EVOLVE-007") && plan.stdout.contains("OG-LINT-004"), "{}", plan.stdout);
@@ -256,11 +262,11 @@ async fn schema_commands_direct_and_remote_print_the_same() {
     assert_eq!(lossy.code, Some(1));
     assert!(lossy.stderr.contains("OG-LINT-001"), "{}", lossy.stderr);
     same(&["--json", "schema", "apply", "--schema", "lossy.pg"]);
-    let applied = ok(w, &[&["schema", "apply", "--schema", "new.pg", "-m", "years"][..], &remote[..]].concat());
+    let applied = b.ok_remote(&["schema", "apply", "--schema", "new.pg", "-m", "years"]);
     assert!(applied.contains("applied: schema"), "{applied}");
     same(&["schema", "show"]);
     same(&["--json", "schema", "show"]);
-    let log: serde_json::Value = serde_json::from_str(&ok(w, &[&["--json", "commit", "list"][..], &direct[..]].concat())).unwrap();
+    let log: serde_json::Value = serde_json::from_str(&b.ok_direct(&["--json", "commit", "list"])).unwrap();
     let before = log["commits"].as_array().unwrap().iter().find(|c| c["kind"] == "load").unwrap()["id"].as_str().unwrap().to_string();
     let old = same(&["schema", "show", "--at", &before]);
     assert!(old.stdout.contains("age: I32?"), "{}", old.stdout);

@@ -32,8 +32,13 @@ pub const JOIN: &str = "query join($a: String, $c: String) { insert WorksAt { fr
 
 /// The graph a handle reads, as sorted export lines (edge ids removed).
 pub async fn lines(g: &Graph) -> Vec<String> {
+    lines_at(g, None).await
+}
+
+/// [`lines`] of the graph as it was at `at`.
+pub async fn lines_at(g: &Graph, at: Option<&omnigraph::graph::history::At>) -> Vec<String> {
     let mut out = Vec::new();
-    omnigraph::export::export(g, None, &mut out).await.unwrap();
+    omnigraph::export::export_at(g, None, at, &mut out).await.unwrap();
     let mut lines: Vec<String> = String::from_utf8(out)
         .unwrap()
         .lines()
