@@ -114,7 +114,7 @@ fn print_report(r: &Json, applied: bool) {
             (true, _) => "loses",
             (false, true) => "rewrites",
             // Checked against the stored rows, then metadata only.
-            _ if st["code"] == "OG-EVOLVE-011" || st["code"] == "OG-EVOLVE-012" => "checks",
+            _ if [omnigraph::codes::EVOLVE_REMOVE_ENUM_VALUE, omnigraph::codes::EVOLVE_ADD_CONSTRAINT].iter().any(|c| st["code"] == c.code) => "checks",
             _ => "metadata",
         };
         println!("{:<14} {:<20} {:<28} {:<9} {}", s(&st["code"]), s(&st["kind"]), s(&st["target"]), cost, s(&st["detail"]));

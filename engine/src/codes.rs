@@ -203,7 +203,9 @@ pub const MUTATE_MISSING_ENDPOINT: Code = code("OG-MUTATE-002", "mutate_missing_
 pub const MUTATE_CARD_BROKEN: Code = code("OG-MUTATE-003", "mutate_card_broken", 400, "`@card` violated");
 pub const MUTATE_BAD_VALUE: Code = code("OG-MUTATE-004", "value_rejected", 400, "value rejected (type, width, enum, `@range`, `@check`)");
 
-// The steps of a schema change (`schema plan`), and the lints that refuse one.
+// The steps of a schema change (`schema plan`): not errors (their status is
+// 200, a plan's answer), listed in [`STEPS`]; then the lints that refuse one,
+// which are problems like the others.
 pub const EVOLVE_ADD_TYPE: Code = code("OG-EVOLVE-001", "add_type", 200, "add a node or edge type (a new empty table)");
 pub const EVOLVE_DROP_TYPE: Code = code("OG-EVOLVE-002", "drop_type", 200, "drop a type and its rows (loses data)");
 pub const EVOLVE_RENAME_TYPE: Code = code("OG-EVOLVE-003", "rename_type", 200, "rename a type (`@rename_from`), keeping rows and ids (metadata only)");
@@ -285,6 +287,15 @@ pub const PROBLEMS: &[Code] = &[
     MUTATE_MISSING_ENDPOINT,
     MUTATE_CARD_BROKEN,
     MUTATE_BAD_VALUE,
+    LINT_DATA_LOSS,
+    LINT_CONSTRAINT_BROKEN,
+    LINT_UNSUPPORTED,
+    LINT_QUERY_BREAKS,
+    LINT_RENAME_UNKNOWN,
+];
+
+/// Every step code of a schema change (`schema plan`).
+pub const STEPS: &[Code] = &[
     EVOLVE_ADD_TYPE,
     EVOLVE_DROP_TYPE,
     EVOLVE_RENAME_TYPE,
@@ -301,9 +312,4 @@ pub const PROBLEMS: &[Code] = &[
     EVOLVE_ADD_INDEX,
     EVOLVE_DROP_INDEX,
     EVOLVE_METADATA,
-    LINT_DATA_LOSS,
-    LINT_CONSTRAINT_BROKEN,
-    LINT_UNSUPPORTED,
-    LINT_QUERY_BREAKS,
-    LINT_RENAME_UNKNOWN,
 ];

@@ -98,6 +98,12 @@ fn every_crates_error_codes_are_one_table_each_and_distinct_across_crates() {
         }
         assert!(status.is_none_or(|s| (400..600).contains(&s)), "{code}: {status:?} is not an error status");
     }
+    // A schema change's steps are codes too, not errors: distinct from all.
+    for c in omnigraph::codes::STEPS {
+        assert!(codes.insert(c.code), "{} is defined twice", c.code);
+        assert!(kinds.insert(c.kind, c.code).is_none(), "kind `{}` names two codes", c.kind);
+        assert!(c.code.starts_with("OG-EVOLVE-") && c.status == 200, "{c:?}");
+    }
     assert!(all.len() > 110, "only {} codes found", all.len());
     // The engine and catalog answer through their tables.
     let e = omnigraph::Error::QueryTimeout { ms: 5 };
