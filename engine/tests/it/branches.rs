@@ -54,7 +54,8 @@ pub async fn lines_at(g: &Graph, at: Option<&omnigraph::graph::history::At>) -> 
     lines
 }
 
-async fn seeded() -> (TempGraph, Graph) {
+/// The SOCIAL graph with `SEED` loaded, and a handle to write it.
+pub async fn seeded() -> (TempGraph, Graph) {
     let t = new_graph(SOCIAL).await;
     let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
     load_into(&g, LoadMode::Append, SEED).await.unwrap();

@@ -9,23 +9,8 @@ use omnigraph::load::LoadMode;
 use omnigraph::{Graph, query};
 use serde_json::{Value as Json, json};
 
-use crate::branches::lines;
+use crate::branches::{lines, seeded};
 use crate::common::*;
-
-const SEED: &str = r#"{"type":"Person","data":{"name":"ada","age":36,"email":"ada@x"}}
-{"type":"Person","data":{"name":"alan","age":41}}
-{"type":"Person","data":{"name":"grace","age":45}}
-{"type":"Company","data":{"name":"acme"}}
-{"edge":"Knows","from":"ada","to":"alan"}
-{"edge":"WorksAt","from":"ada","to":"acme"}
-"#;
-
-async fn seeded() -> (TempGraph, Graph) {
-    let t = new_graph(SOCIAL).await;
-    let g = Graph::open_for_write(&t.uri(), &session()).await.unwrap();
-    load_into(&g, LoadMode::Append, SEED).await.unwrap();
-    (t, g)
-}
 
 /// `SOCIAL` with `edit` applied to its text.
 fn social(edit: impl Fn(String) -> String) -> String {
