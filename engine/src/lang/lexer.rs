@@ -32,6 +32,10 @@ pub enum Tok {
     Gt,
     Ge,
     Star,
+    Plus,
+    Minus,
+    Slash,
+    Percent,
     Eof,
 }
 
@@ -63,6 +67,10 @@ impl Tok {
             Tok::Gt => "`>`".into(),
             Tok::Ge => "`>=`".into(),
             Tok::Star => "`*`".into(),
+            Tok::Plus => "`+`".into(),
+            Tok::Minus => "`-`".into(),
+            Tok::Slash => "`/`".into(),
+            Tok::Percent => "`%`".into(),
             Tok::Eof => "end of input".into(),
         }
     }
@@ -151,6 +159,10 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
             '@' => Some(Tok::At),
             '=' => Some(Tok::Eq),
             '*' => Some(Tok::Star),
+            '+' => Some(Tok::Plus),
+            '%' => Some(Tok::Percent),
+            // `//` and `/*` start comments (above).
+            '/' => Some(Tok::Slash),
             _ => None,
         };
         if let Some(tok) = single {
@@ -268,6 +280,11 @@ pub fn lex(src: &str, code: &'static str, too_deep: &'static str) -> Result<Vec<
                 Tok::Int(text.parse().map_err(|_| Diagnostic::new(code, pos, format!("number {text} is out of range")))?)
             };
             out.push(Token { tok, pos });
+            continue;
+        }
+        if c == '-' {
+            advance(&mut i, &mut line, &mut col, c);
+            out.push(Token { tok: Tok::Minus, pos });
             continue;
         }
         if c.is_alphabetic() || c == '_' {

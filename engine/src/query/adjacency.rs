@@ -21,6 +21,19 @@ pub enum Direction {
     Forward,
     /// From the target back to the source.
     Backward,
+    /// Either way (`<edge>`): the union of both.
+    Both,
+}
+
+impl Direction {
+    /// The one or two directions to follow.
+    pub fn parts(self) -> &'static [Direction] {
+        match self {
+            Direction::Forward => &[Direction::Forward],
+            Direction::Backward => &[Direction::Backward],
+            Direction::Both => &[Direction::Forward, Direction::Backward],
+        }
+    }
 }
 
 struct Csr {
@@ -119,9 +132,11 @@ impl Adjacency {
         }
     }
 
+    /// The distinct neighbours one way (`Both` is read as its two parts:
+    /// see [`neighbours_any`](Adjacency::neighbours_any)).
     pub fn neighbours(&self, node: u32, dir: Direction) -> &[u32] {
         let (patch, off, list) = match dir {
-            Direction::Forward => (&self.fwd_patch, &self.base.fwd_offsets, &self.base.fwd),
+            Direction::Forward | Direction::Both => (&self.fwd_patch, &self.base.fwd_offsets, &self.base.fwd),
             Direction::Backward => (&self.back_patch, &self.base.back_offsets, &self.base.back),
         };
         if !patch.is_empty()
@@ -130,6 +145,46 @@ impl Adjacency {
             return l;
         }
         slice(off, list, node)
+    }
+
+    /// The distinct neighbours of `node` in `dir` (either way for `Both`),
+    /// ascending, into `out` (cleared first).
+    pub fn neighbours_any(&self, node: u32, dir: Direction, out: &mut Vec<u32>) {
+        out.clear();
+        if dir != Direction::Both {
+            out.extend_from_slice(self.neighbours(node, dir));
+            return;
+        }
+        let (a, b) = (self.neighbours(node, Direction::Forward), self.neighbours(node, Direction::Backward));
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x == y => {
+                    i += 1;
+                    j += 1;
+                    x
+                }
+                (Some(&x), Some(&y)) if x < y => {
+                    i += 1;
+                    x
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (None, None) => break,
+            };
+            out.push(next);
+        }
+    }
+
+    /// Whether an edge joins `s` to `d` in `dir`.
+    pub fn joined(&self, s: u32, d: u32, dir: Direction) -> bool {
+        dir.parts().iter().any(|p| self.neighbours(s, *p).binary_search(&d).is_ok())
     }
 
     /// How many edges join `s` to `d`.
@@ -258,10 +313,12 @@ impl Adjacency {
         for step in 1..=max {
             let mut next = Vec::new();
             for &n in &frontier {
-                for &m in self.neighbours(n, dir) {
-                    if seen[m as usize] == 0 {
-                        seen[m as usize] = 1;
-                        next.push(m);
+                for part in dir.parts() {
+                    for &m in self.neighbours(n, *part) {
+                        if seen[m as usize] == 0 {
+                            seen[m as usize] = 1;
+                            next.push(m);
+                        }
                     }
                 }
             }
@@ -286,5 +343,71 @@ impl Adjacency {
             }
             previous = Some(std::mem::replace(&mut frontier, next));
         }
+    }
+}
+
+impl Adjacency {
+    /// A shortest walk from `start` to each other node `want` admits, of
+    /// `min..=max` edges (a node nearer than `min` is not matched; `start`
+    /// itself only as the path of no edges, when `min` is 0), by
+    /// breadth-first search; `target` stops the search once that node is
+    /// found. Neighbours are visited in ascending order and the first
+    /// parent found is kept, so the path chosen is deterministic. Each path
+    /// is listed from `start`. `tick` is called per node expanded (the
+    /// deadline) and may stop the search.
+    pub fn shortest<E>(
+        &self,
+        start: u32,
+        (min, max): (u32, u32),
+        dir: Direction,
+        target: Option<u32>,
+        want: &dyn Fn(u32) -> bool,
+        tick: &mut dyn FnMut() -> Result<(), E>,
+    ) -> Result<Vec<Vec<u32>>, E> {
+        let mut parent: FxHashMap<u32, u32> = FxHashMap::default();
+        parent.insert(start, start);
+        let mut found = Vec::new();
+        let path = |parent: &FxHashMap<u32, u32>, end: u32| {
+            let mut p = vec![end];
+            let mut at = end;
+            while at != start {
+                at = parent[&at];
+                p.push(at);
+            }
+            p.reverse();
+            p
+        };
+        if min == 0 && want(start) && target.is_none_or(|t| t == start) {
+            found.push(vec![start]);
+            if target.is_some() {
+                return Ok(found);
+            }
+        }
+        let mut frontier = vec![start];
+        let mut buf = Vec::new();
+        for depth in 1..=max {
+            let mut next = Vec::new();
+            for &n in &frontier {
+                tick()?;
+                self.neighbours_any(n, dir, &mut buf);
+                for &m in &buf {
+                    if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(m) {
+                        e.insert(n);
+                        next.push(m);
+                        if depth >= min && want(m) && target.is_none_or(|t| t == m) {
+                            found.push(path(&parent, m));
+                            if target.is_some() {
+                                return Ok(found);
+                            }
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Ok(found)
     }
 }

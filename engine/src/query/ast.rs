@@ -55,12 +55,54 @@ pub enum RowCount {
 pub enum Clause {
     /// `$p: Person { name: $n, age: 30 }`
     Bind { var: String, pos: Pos, type_name: String, type_pos: Pos, props: Vec<(String, Pos, Expr)> },
-    /// `$a knows $b`, `$a knows{1,3} $b`
-    Traverse { from: String, from_pos: Pos, edge: String, edge_pos: Pos, hops: Option<(u32, Option<u32>)>, to: String, to_pos: Pos },
+    /// `$a knows $b`, `$a knows{1,3} $b`, `$a <knows> $b` (either
+    /// direction), `$a $k:knows $b` (the edge bound to `$k`).
+    Traverse(Traverse),
+    /// `$p = shortest($a knows{1,5} $b)`
+    Path { var: String, pos: Pos, traverse: Traverse },
     /// `not { ... }`
     Not { clauses: Vec<Clause> },
+    /// `optional { ... }`: rows without a match keep the block's new
+    /// variables null.
+    Optional { clauses: Vec<Clause> },
     /// A boolean expression.
     Filter(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub struct Traverse {
+    pub from: String,
+    pub from_pos: Pos,
+    pub edge: String,
+    pub edge_pos: Pos,
+    /// `$k:` before the edge name.
+    pub edge_var: Option<(String, Pos)>,
+    /// `<edge>`: either direction.
+    pub undirected: bool,
+    pub hops: Option<(u32, Option<u32>)>,
+    pub to: String,
+    pub to_pos: Pos,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl ArithOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Rem => "%",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +114,8 @@ pub enum CmpOp {
     Gt,
     Ge,
     Contains,
+    /// `x in [..]`, `x in $list`.
+    In,
 }
 
 impl CmpOp {
@@ -84,6 +128,7 @@ impl CmpOp {
             CmpOp::Gt => ">",
             CmpOp::Ge => ">=",
             CmpOp::Contains => "contains",
+            CmpOp::In => "in",
         }
     }
 }
@@ -111,12 +156,21 @@ pub enum Expr {
     /// A bare property name in `update ... where` and `delete ... where`.
     Field(String, Pos),
     List(Vec<Expr>, Pos),
-    /// `date("...")`, `datetime("...")`, `now()`, and the aggregates.
+    /// `date("...")`, `lower(...)`, `now()`, the aggregates, ...
     Call {
         name: String,
         args: Vec<Expr>,
         pos: Pos,
         star: bool,
+        /// `count(distinct $x)`
+        distinct: bool,
+    },
+    /// `a + b - c` or `a * b / c`: a flat chain of one precedence level,
+    /// folded left to right (wide, not deep, like `and`/`or`).
+    Arith {
+        first: Box<Expr>,
+        rest: Vec<(ArithOp, Expr)>,
+        pos: Pos,
     },
     Cmp {
         op: CmpOp,
@@ -134,7 +188,7 @@ impl Expr {
     pub fn pos(&self) -> Pos {
         match self {
             Expr::Lit(_, p) | Expr::Var(_, p) | Expr::Field(_, p) | Expr::List(_, p) => *p,
-            Expr::Prop { pos, .. } | Expr::Call { pos, .. } | Expr::Cmp { pos, .. } => *pos,
+            Expr::Prop { pos, .. } | Expr::Call { pos, .. } | Expr::Cmp { pos, .. } | Expr::Arith { pos, .. } => *pos,
             Expr::And(parts) | Expr::Or(parts) => parts.first().map(Expr::pos).unwrap_or_default(),
         }
     }
@@ -157,7 +211,26 @@ pub struct OrderKey {
 
 #[derive(Debug, Clone)]
 pub enum Mutation {
-    Insert { type_name: String, pos: Pos, props: Vec<(String, Pos, Expr)> },
-    Update { type_name: String, pos: Pos, set: Vec<(String, Pos, Expr)>, filter: Expr },
-    Delete { type_name: String, pos: Pos, filter: Expr },
+    Insert {
+        type_name: String,
+        pos: Pos,
+        props: Vec<(String, Pos, Expr)>,
+    },
+    /// Insert, or update the node with the same key.
+    Upsert {
+        type_name: String,
+        pos: Pos,
+        props: Vec<(String, Pos, Expr)>,
+    },
+    Update {
+        type_name: String,
+        pos: Pos,
+        set: Vec<(String, Pos, Expr)>,
+        filter: Expr,
+    },
+    Delete {
+        type_name: String,
+        pos: Pos,
+        filter: Expr,
+    },
 }

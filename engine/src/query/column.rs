@@ -46,6 +46,26 @@ impl Column {
         }
     }
 
+    /// The string at `dense` without copying it (a string column: the
+    /// `src` and `dst` of an edge table); `None` for a null or another type.
+    pub fn str_at(&self, dense: usize) -> Option<&str> {
+        fn at(a: &ArrayRef, i: usize) -> Option<&str> {
+            let s = a.as_any().downcast_ref::<arrow_array::StringArray>()?;
+            (i < s.len() && !s.is_null(i)).then(|| s.value(i))
+        }
+        match self {
+            Column::Ids(ids) => (dense < ids.len()).then(|| ids.id(dense as u32)),
+            Column::Values { base, patch, .. } => {
+                if !patch.is_empty()
+                    && let Some((array, row)) = patch.get(&(dense as u32))
+                {
+                    return at(array, *row as usize);
+                }
+                at(base, dense)
+            }
+        }
+    }
+
     /// The numbering this column is in (`None` for the ids, always current).
     pub fn generation(&self) -> Option<u64> {
         match self {

@@ -16,22 +16,34 @@ use super::adjacency::Direction;
 use super::column::Column;
 use super::eval::{Env, truthy};
 use super::limits::Deadline;
-use super::plan::{PClause, PExpr, ReadPlan};
+use super::node_ids::NodeIds;
+use super::plan::{PClause, PExpr, ReadPlan, VarKind};
 use super::pushdown;
 use super::view::View;
 use crate::error::{Error, Result};
 
-/// Rows of bindings. `cols[v]` is `Some` once variable `v` is bound;
-/// `origin[r]` is the input row that row `r` came from (for anti-joins).
+/// The value of a variable an `optional { }` block did not bind in a row.
+pub const NULL: u32 = u32::MAX;
+
+/// Rows of bindings. `cols[v]` is `Some` once variable `v` is bound: a
+/// node's (or edge's) dense index, or [`NULL`]; for a path variable an
+/// index into `paths[v]`. `origin[r]` is the input row that row `r` came
+/// from (for anti-joins and optional matches).
 #[derive(Clone, Debug)]
 pub struct Bindings {
     pub cols: Vec<Option<Vec<u32>>>,
     pub origin: Vec<u32>,
+    pub paths: Vec<Option<Arc<Vec<Vec<u32>>>>>,
 }
 
 impl Bindings {
     pub fn unit(vars: usize) -> Bindings {
-        Bindings { cols: vec![None; vars], origin: vec![0] }
+        Bindings { cols: vec![None; vars], origin: vec![0], paths: vec![None; vars] }
+    }
+
+    /// The nodes of path `i` of path variable `v`.
+    pub fn path(&self, v: usize, i: u32) -> &[u32] {
+        self.paths[v].as_ref().and_then(|p| p.get(i as usize)).map_or(&[], |p| p.as_slice())
     }
 
     pub fn len(&self) -> usize {
@@ -57,13 +69,20 @@ impl Bindings {
 
     fn keep(&self, mask: &[bool]) -> Bindings {
         let pick = |c: &Vec<u32>| c.iter().zip(mask).filter(|(_, k)| **k).map(|(x, _)| *x).collect::<Vec<_>>();
-        Bindings { cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(), origin: pick(&self.origin) }
+        Bindings { cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(), origin: pick(&self.origin), paths: self.paths.clone() }
     }
 
     /// Rows extended by `v`: row `r` repeated once per value in `vals[r]`.
     /// This is the one place bindings multiply, so the row limit is checked
     /// here, before memory grows past it (and the deadline as it goes).
-    fn extend(&self, v: usize, limit: u64, deadline: &Deadline, per_row: impl Fn(usize, &mut Vec<u32>)) -> Result<Bindings> {
+    fn extend(&self, v: usize, limit: u64, deadline: &Deadline, per_row: impl FnMut(usize, &mut Vec<u32>)) -> Result<Bindings> {
+        self.extend_with(&[v], limit, deadline, per_row)
+    }
+
+    /// Rows extended by several variables at once: `per_row` appends one
+    /// tuple of `vars.len()` values per new row.
+    fn extend_with(&self, vars: &[usize], limit: u64, deadline: &Deadline, mut per_row: impl FnMut(usize, &mut Vec<u32>)) -> Result<Bindings> {
+        let k = vars.len().max(1);
         let mut rows = Vec::new();
         let mut vals = Vec::new();
         let mut buf = Vec::new();
@@ -71,17 +90,18 @@ impl Bindings {
             deadline.tick(r)?;
             buf.clear();
             per_row(r, &mut buf);
-            if (rows.len() + buf.len()) as u64 > limit {
+            let n = buf.len() / k;
+            if (rows.len() + n) as u64 > limit {
                 return Err(Error::QueryTooLarge { limit });
             }
-            for &x in &buf {
-                rows.push(r);
-                vals.push(x);
-            }
+            rows.extend(std::iter::repeat_n(r, n));
+            vals.extend_from_slice(&buf[..n * k]);
         }
         let mut cols: Vec<Option<Vec<u32>>> = self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
-        cols[v] = Some(vals);
-        Ok(Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect() })
+        for (j, &v) in vars.iter().enumerate() {
+            cols[v] = Some(vals.iter().skip(j).step_by(k).copied().collect());
+        }
+        Ok(Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect(), paths: self.paths.clone() })
     }
 
     /// Keeps one row per distinct assignment of `vars`.
@@ -113,6 +133,17 @@ struct Candidates {
     set: Bitset,
 }
 
+struct Admit {
+    ids: Arc<NodeIds>,
+    cand: Option<Arc<Candidates>>,
+}
+
+impl Admit {
+    fn ok(&self, m: u32) -> bool {
+        self.cand.as_ref().is_none_or(|c| c.set.has(m)) && self.ids.is_live(m)
+    }
+}
+
 pub struct Matcher<'a, 'g> {
     pub view: &'a View<'g>,
     pub plan: &'a ReadPlan,
@@ -131,7 +162,14 @@ impl<'a, 'g> Matcher<'a, 'g> {
     pub async fn run(&mut self) -> Result<Bindings> {
         self.push_down().await?;
         let start = Bindings::unit(self.plan.vars.len());
-        let out = self.clauses(&self.plan.clauses, start).await?;
+        let mut out = self.clauses(&self.plan.clauses, start).await?;
+        if out.is_empty() {
+            // Matching stops at the first empty step: every variable is
+            // then bound, to no rows.
+            for c in out.cols.iter_mut().filter(|c| c.is_none()) {
+                *c = Some(Vec::new());
+            }
+        }
         let named: Vec<usize> = (0..self.plan.vars.len()).filter(|&v| out.bound(v) && !self.plan.vars[v].anonymous).collect();
         let any_anonymous = (0..self.plan.vars.len()).any(|v| out.bound(v) && self.plan.vars[v].anonymous);
         Ok(if any_anonymous { out.distinct(&named) } else { out })
@@ -150,6 +188,11 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 let mut vs = Vec::new();
                 part.vars(&mut vs);
                 let [v] = vs[..] else { continue };
+                // An optional variable's filter must also drop the rows
+                // where it stayed null: evaluated after the block, in memory.
+                if self.plan.vars[v].optional || self.plan.vars[v].kind == VarKind::Path {
+                    continue;
+                }
                 let t = self.view.type_def(&self.plan.vars[v].type_name)?;
                 if let Some(id) = pushdown::id_equality(part, v, t, &self.env.params) {
                     by_id.entry(v).or_default().push((part, id));
@@ -213,7 +256,8 @@ impl<'a, 'g> Matcher<'a, 'g> {
             for c in clauses {
                 match c {
                     PClause::Bind { var } => to_bind.push(*var),
-                    PClause::Traverse { from, to, .. } => to_bind.extend([*from, *to]),
+                    PClause::Traverse { from, to, edge_var, .. } => to_bind.extend([*from, *to].into_iter().chain(*edge_var)),
+                    PClause::Path { from, to, .. } => to_bind.extend([*from, *to]),
                     _ => {}
                 }
             }
@@ -247,14 +291,26 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 if progressed {
                     continue;
                 }
-                // Traversals: both ends bound first (a check), then one end.
-                let ready = pending
-                    .iter()
-                    .position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) && b.bound(*to)))
-                    .or_else(|| pending.iter().position(|c| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) || b.bound(*to))));
-                if let Some(i) = ready {
-                    let PClause::Traverse { from, edge, hops, to } = pending.remove(i) else { unreachable!() };
-                    b = self.traverse(b, *from, edge, *hops, *to).await?;
+                // Traversals: both ends bound first (a check), then one end
+                // (or the edge); paths once an end is bound.
+                let both = |c: &&PClause| matches!(c, PClause::Traverse { from, to, .. } if b.bound(*from) && b.bound(*to));
+                let one = |c: &&PClause| match c {
+                    PClause::Traverse { from, to, edge_var, .. } => b.bound(*from) || b.bound(*to) || edge_var.is_some_and(|k| b.bound(k)),
+                    PClause::Path { from, to, .. } => b.bound(*from) || b.bound(*to),
+                    _ => false,
+                };
+                if let Some(i) = pending.iter().position(both).or_else(|| pending.iter().position(one)) {
+                    b = match pending.remove(i) {
+                        PClause::Traverse { from, edge, hops, to, edge_var: Some(k), undirected } => {
+                            let _ = hops;
+                            self.traverse_edge(b, *from, edge, *k, *to, *undirected).await?
+                        }
+                        PClause::Traverse { from, edge, hops, to, edge_var: None, undirected } => {
+                            self.traverse(b, *from, edge, *hops, *to, *undirected).await?
+                        }
+                        PClause::Path { var, from, edge, hops, to, undirected } => self.path(b, *var, *from, edge, *hops, *to, *undirected).await?,
+                        _ => unreachable!("only traversals and paths are picked"),
+                    };
                     continue;
                 }
                 // Nothing connects: bind the smallest unbound variable.
@@ -269,6 +325,12 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 }
                 if let Some((v, _)) = best {
                     b = self.seed(b, v).await?;
+                    continue;
+                }
+                // Optional blocks, in order; then the filters they enable.
+                if let Some(i) = pending.iter().position(|c| matches!(c, PClause::Optional(_))) {
+                    let PClause::Optional(inner) = pending.remove(i) else { unreachable!("picked an optional block") };
+                    b = self.left_join(b, inner).await?;
                     continue;
                 }
                 // Only `not { }` blocks (and filters of unbound inner
@@ -295,13 +357,28 @@ impl<'a, 'g> Matcher<'a, 'g> {
         b.extend(v, self.view.graph.query_limits().max_rows, &self.env.deadline, |_, out| out.extend_from_slice(list))
     }
 
-    async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize) -> Result<Bindings> {
+    /// What may bind variable `v`: a live row of its type, among its
+    /// candidates when a filter was pushed down.
+    async fn admit(&self, v: usize) -> Result<Admit> {
+        Ok(Admit { ids: self.view.node_ids(&self.plan.vars[v].type_name).await?, cand: self.candidates.get(&v).cloned() })
+    }
+
+    async fn traverse(&self, b: Bindings, from: usize, edge: &str, hops: Option<(u32, u32)>, to: usize, undirected: bool) -> Result<Bindings> {
         let adj = self.view.adjacency(edge).await?;
-        let (src, dst, dir) = if b.bound(from) { (from, to, Direction::Forward) } else { (to, from, Direction::Backward) };
+        let (src, dst, dir) = match (b.bound(from), undirected) {
+            (_, true) => {
+                if b.bound(from) {
+                    (from, to, Direction::Both)
+                } else {
+                    (to, from, Direction::Both)
+                }
+            }
+            (true, false) => (from, to, Direction::Forward),
+            (false, false) => (to, from, Direction::Backward),
+        };
         let dst_ids = self.view.node_ids(&self.plan.vars[dst].type_name).await?;
         let n_dst = dst_ids.len();
-        let cand = self.candidates.get(&dst).cloned();
-        let admit = |m: u32| cand.as_ref().is_none_or(|c| c.set.has(m)) && dst_ids.is_live(m);
+        let admit = self.admit(dst).await?;
         if b.bound(dst) {
             // Both ends bound: keep rows whose pair is joined.
             let mut seen = vec![0u32; n_dst];
@@ -311,8 +388,11 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 .map(|r| {
                     deadline.tick(r)?;
                     let (s, d) = (b.get(src, r), b.get(dst, r));
+                    if s == NULL || d == NULL {
+                        return Ok(false);
+                    }
                     match hops {
-                        None => Ok(adj.neighbours(s, dir).binary_search(&d).is_ok()),
+                        None => Ok(adj.joined(s, d, dir)),
                         Some((min, max)) => {
                             reach.clear();
                             adj.reach(s, min, max, dir, &mut seen, &mut reach);
@@ -323,18 +403,179 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 .collect::<Result<_>>()?;
             return Ok(b.keep(&mask));
         }
-        let seen = std::cell::RefCell::new(vec![0u32; if hops.is_some() { n_dst } else { 0 }]);
+        let mut seen = vec![0u32; if hops.is_some() { n_dst } else { 0 }];
+        let mut buf = Vec::new();
         b.extend(dst, self.view.graph.query_limits().max_rows, &self.env.deadline, |r, out| {
             let s = b.get(src, r);
+            if s == NULL {
+                return;
+            }
             match hops {
-                None => out.extend(adj.neighbours(s, dir).iter().copied().filter(|m| admit(*m))),
+                None => {
+                    adj.neighbours_any(s, dir, &mut buf);
+                    out.extend(buf.iter().copied().filter(|m| admit.ok(*m)));
+                }
                 Some((min, max)) => {
                     let mut reach = Vec::new();
-                    adj.reach(s, min, max, dir, &mut seen.borrow_mut(), &mut reach);
-                    out.extend(reach.into_iter().filter(|m| admit(*m)));
+                    adj.reach(s, min, max, dir, &mut seen, &mut reach);
+                    out.extend(reach.into_iter().filter(|m| admit.ok(*m)));
                 }
             }
         })
+    }
+
+    /// `$a $k:edge $b`: one row per matching edge, binding whichever of the
+    /// three are not bound yet.
+    async fn traverse_edge(&self, b: Bindings, from: usize, edge: &str, k: usize, to: usize, undirected: bool) -> Result<Bindings> {
+        let x = self.view.edge_index(edge).await?;
+        let (af, ak, at) = (self.admit(from).await?, self.admit(k).await?, self.admit(to).await?);
+        let slots = [from, k, to];
+        let mut unbound: Vec<usize> = slots.iter().copied().filter(|v| !b.bound(*v)).collect();
+        unbound.dedup();
+        let admits = [&af, &ak, &at];
+        let mut triples: Vec<[u32; 3]> = Vec::new();
+        b.extend_with(&unbound.clone(), self.view.graph.query_limits().max_rows, &self.env.deadline, |r, out| {
+            triples.clear();
+            let bound = |v: usize| b.bound(v).then(|| b.get(v, r));
+            if let Some(e) = bound(k) {
+                if let Some((s, d)) = x.ends(e) {
+                    triples.push([s, e, d]);
+                    if undirected && s != d {
+                        triples.push([d, e, s]);
+                    }
+                }
+            } else if let Some(s) = bound(from) {
+                triples.extend(x.leaving(s).iter().filter_map(|&e| Some([s, e, x.ends(e)?.1])));
+                if undirected {
+                    triples.extend(x.entering(s).iter().filter_map(|&e| x.ends(e).filter(|(o, _)| *o != s).map(|(o, _)| [s, e, o])));
+                }
+            } else if let Some(d) = bound(to) {
+                triples.extend(x.entering(d).iter().filter_map(|&e| Some([x.ends(e)?.0, e, d])));
+                if undirected {
+                    triples.extend(x.leaving(d).iter().filter_map(|&e| x.ends(e).filter(|(_, o)| *o != d).map(|(_, o)| [o, e, d])));
+                }
+            }
+            'next: for t in triples.iter() {
+                // Each slot: equal to its bound value, or admitted and (for a
+                // variable in two slots) the same in both.
+                let mut assigned: [(usize, u32); 3] = [(usize::MAX, 0); 3];
+                for (j, (&v, &val)) in slots.iter().zip(t).enumerate() {
+                    if val == NULL {
+                        continue 'next;
+                    }
+                    match bound(v) {
+                        Some(have) if have != val => continue 'next,
+                        Some(_) => {}
+                        None => {
+                            if let Some((_, prev)) = assigned.iter().find(|(w, _)| *w == v) {
+                                if *prev != val {
+                                    continue 'next;
+                                }
+                            } else if !admits[j].ok(val) {
+                                continue 'next;
+                            }
+                            assigned[j] = (v, val);
+                        }
+                    }
+                }
+                for v in &unbound {
+                    let val = assigned.iter().find(|(w, _)| w == v).map_or(NULL, |(_, x)| *x);
+                    out.push(val);
+                }
+            }
+        })
+    }
+
+    /// `$p = shortest($a edge{min,max} $b)`: one shortest path per pair of
+    /// ends (from the bound end to each admitted node at the other).
+    #[allow(clippy::too_many_arguments)]
+    async fn path(&self, b: Bindings, var: usize, from: usize, edge: &str, hops: (u32, u32), to: usize, undirected: bool) -> Result<Bindings> {
+        let adj = self.view.adjacency(edge).await?;
+        let forward = b.bound(from);
+        let (src, dst) = if forward { (from, to) } else { (to, from) };
+        let dir = match (undirected, forward) {
+            (true, _) => Direction::Both,
+            (false, true) => Direction::Forward,
+            (false, false) => Direction::Backward,
+        };
+        let admit = self.admit(dst).await?;
+        let dst_bound = b.bound(dst);
+        let mut store: Vec<Vec<u32>> = Vec::new();
+        let mut failed: Option<Error> = None;
+        let deadline = self.env.deadline.clone();
+        let mut steps = 0usize;
+        let vars: Vec<usize> = if dst_bound { vec![var] } else { vec![dst, var] };
+        let mut out_b = b.extend_with(&vars, self.view.graph.query_limits().max_rows, &self.env.deadline, |r, out| {
+            let s = b.get(src, r);
+            let target = dst_bound.then(|| b.get(dst, r));
+            if s == NULL || target == Some(NULL) || failed.is_some() {
+                return;
+            }
+            let mut tick = || {
+                steps += 1;
+                deadline.tick(steps)
+            };
+            match adj.shortest(s, hops, dir, target, &|m| admit.ok(m), &mut tick) {
+                Ok(paths) => {
+                    for mut p in paths {
+                        let end = *p.last().expect("a path has a node");
+                        if !forward {
+                            p.reverse();
+                        }
+                        if !dst_bound {
+                            out.push(end);
+                        }
+                        out.push(store.len() as u32);
+                        store.push(p);
+                    }
+                }
+                Err(e) => failed = Some(e),
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        out_b.paths[var] = Some(Arc::new(store));
+        Ok(out_b)
+    }
+
+    /// `optional { }`: each row extended by the block's matches, or kept
+    /// once with the block's new variables null when it has none.
+    async fn left_join(&mut self, b: Bindings, inner: &'a [PClause]) -> Result<Bindings> {
+        let mut probe = b.clone();
+        probe.origin = (0..b.len() as u32).collect();
+        let matched = self.clauses(inner, probe).await?;
+        let mut by_row: Vec<Vec<u32>> = vec![Vec::new(); b.len()];
+        for (m, &o) in matched.origin.iter().enumerate() {
+            by_row[o as usize].push(m as u32);
+        }
+        let total: usize = by_row.iter().map(|m| m.len().max(1)).sum();
+        let limit = self.view.graph.query_limits().max_rows;
+        if total as u64 > limit {
+            return Err(Error::QueryTooLarge { limit });
+        }
+        // (row of `b`, row of `matched` or none)
+        let picks: Vec<(usize, Option<u32>)> =
+            by_row.iter().enumerate().flat_map(|(r, ms)| if ms.is_empty() { vec![(r, None)] } else { ms.iter().map(|m| (r, Some(*m))).collect() }).collect();
+        let cols = (0..b.cols.len())
+            .map(|v| {
+                if !matched.bound(v) {
+                    return None;
+                }
+                Some(
+                    picks
+                        .iter()
+                        .map(|&(r, m)| match m {
+                            Some(m) => matched.get(v, m as usize),
+                            None if b.bound(v) => b.get(v, r),
+                            None => NULL,
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let origin = picks.iter().map(|&(r, _)| b.origin[r]).collect();
+        Ok(Bindings { cols, origin, paths: matched.paths })
     }
 
     async fn filter(&mut self, e: &PExpr, b: Bindings) -> Result<Bindings> {

@@ -19,6 +19,7 @@ pub(crate) mod ast;
 pub(crate) mod check;
 pub(crate) mod column;
 pub(crate) mod delta;
+pub(crate) mod edges;
 pub(crate) mod eval;
 pub mod limits;
 pub(crate) mod matcher;

@@ -215,15 +215,17 @@ impl Parser {
     }
 
     fn clause(&mut self) -> Result<Clause, Diagnostic> {
-        if self.is_word("not") && *self.peek_at(1) == Tok::LBrace {
-            let pos = self.bump().pos;
-            self.bump();
-            let clauses = self.clauses()?;
-            self.expect(Tok::RBrace, "`}` closing not")?;
-            if clauses.is_empty() {
-                return Err(Diagnostic::new(SYNTAX, pos, "`not { }` needs at least one clause"));
+        for word in ["not", "optional"] {
+            if self.is_word(word) && *self.peek_at(1) == Tok::LBrace {
+                let pos = self.bump().pos;
+                self.bump();
+                let clauses = self.clauses()?;
+                self.expect(Tok::RBrace, &format!("`}}` closing {word}"))?;
+                if clauses.is_empty() {
+                    return Err(Diagnostic::new(SYNTAX, pos, format!("`{word} {{ }}` needs at least one clause")));
+                }
+                return Ok(if word == "not" { Clause::Not { clauses } } else { Clause::Optional { clauses } });
             }
-            return Ok(Clause::Not { clauses });
         }
         if let Tok::Var(var) = self.peek().clone() {
             let pos = self.pos();
@@ -234,19 +236,61 @@ impl Parser {
                 let props = if *self.peek() == Tok::LBrace { self.assignments()? } else { Vec::new() };
                 return Ok(Clause::Bind { var, pos, type_name, type_pos, props });
             }
-            if let Tok::Ident(edge) = self.peek_at(1).clone()
-                && !matches!(edge.as_str(), "contains" | "and" | "or")
-            {
+            if *self.peek_at(1) == Tok::Eq && matches!(self.peek_at(2), Tok::Ident(w) if w == "shortest") && *self.peek_at(3) == Tok::LParen {
                 self.bump();
-                let edge_pos = self.bump().pos;
-                let hops = if *self.peek() == Tok::LBrace { Some(self.hops()?) } else { None };
-                let to_pos = self.pos();
-                let Tok::Var(to) = self.peek().clone() else { return Err(self.err("a variable after the edge name")) };
                 self.bump();
-                return Ok(Clause::Traverse { from: var, from_pos: pos, edge, edge_pos, hops, to, to_pos });
+                self.bump();
+                self.bump();
+                let traverse = match self.traversal()? {
+                    Some(t) => t,
+                    None => return Err(self.err("a traversal like `$a knows{1,5} $b` inside shortest( )")),
+                };
+                self.expect(Tok::RParen, "`)` closing shortest")?;
+                return Ok(Clause::Path { var, pos, traverse });
+            }
+            if let Some(t) = self.traversal()? {
+                return Ok(Clause::Traverse(t));
             }
         }
         Ok(Clause::Filter(self.expr()?))
+    }
+
+    /// `$a knows $b`, `$a <knows> $b`, `$a $k:knows $b`, with optional hop
+    /// bounds after the edge; `None` (nothing consumed) when the tokens
+    /// ahead are not a traversal.
+    fn traversal(&mut self) -> Result<Option<Traverse>, Diagnostic> {
+        let Tok::Var(from) = self.peek().clone() else { return Ok(None) };
+        let edge_at = |p: &Self, k: usize| -> Option<(bool, usize)> {
+            match p.peek_at(k) {
+                Tok::Ident(e) if !matches!(e.as_str(), "contains" | "and" | "or" | "in") => Some((false, k)),
+                Tok::Lt if matches!(p.peek_at(k + 1), Tok::Ident(_)) && *p.peek_at(k + 2) == Tok::Gt => Some((true, k + 1)),
+                _ => None,
+            }
+        };
+        let named = matches!(self.peek_at(1), Tok::Var(_)) && *self.peek_at(2) == Tok::Colon;
+        let Some((undirected, edge_k)) = (if named { edge_at(self, 3) } else { edge_at(self, 1) }) else { return Ok(None) };
+        let from_pos = self.bump().pos;
+        let edge_var = if named {
+            let t = self.bump();
+            let Tok::Var(k) = t.tok else { unreachable!() };
+            self.bump();
+            Some((k, t.pos))
+        } else {
+            None
+        };
+        if undirected {
+            self.bump();
+        }
+        let _ = edge_k;
+        let (edge, edge_pos) = self.ident("an edge name")?;
+        if undirected {
+            self.expect(Tok::Gt, "`>` closing the undirected edge")?;
+        }
+        let hops = if *self.peek() == Tok::LBrace { Some(self.hops()?) } else { None };
+        let to_pos = self.pos();
+        let Tok::Var(to) = self.peek().clone() else { return Err(self.err("a variable after the edge name")) };
+        self.bump();
+        Ok(Some(Traverse { from, from_pos, edge, edge_pos, edge_var, undirected, hops, to, to_pos }))
     }
 
     fn hops(&mut self) -> Result<(u32, Option<u32>), Diagnostic> {
@@ -292,11 +336,15 @@ impl Parser {
     fn mutations(&mut self) -> Result<Vec<Mutation>, Diagnostic> {
         let mut out = Vec::new();
         while *self.peek() != Tok::RBrace {
-            let (word, pos) = self.ident("`match`, `insert`, `update` or `delete`")?;
+            let (word, pos) = self.ident("`match`, `insert`, `upsert`, `update` or `delete`")?;
             let m = match word.as_str() {
                 "insert" => {
                     let (type_name, _) = self.ident("a type name")?;
                     Mutation::Insert { type_name, pos, props: self.assignments()? }
+                }
+                "upsert" => {
+                    let (type_name, _) = self.ident("a type name")?;
+                    Mutation::Upsert { type_name, pos, props: self.assignments()? }
                 }
                 "update" => {
                     let (type_name, _) = self.ident("a type name")?;
@@ -311,14 +359,14 @@ impl Parser {
                     Mutation::Delete { type_name, pos, filter: self.expr()? }
                 }
                 other => {
-                    return Err(Diagnostic::new(SYNTAX, pos, format!("expected `match`, `insert`, `update` or `delete`, found `{other}`")));
+                    return Err(Diagnostic::new(SYNTAX, pos, format!("expected `match`, `insert`, `upsert`, `update` or `delete`, found `{other}`")));
                 }
             };
             out.push(m);
             self.skip_commas();
         }
         if out.is_empty() {
-            return Err(self.err("`match`, `insert`, `update` or `delete`"));
+            return Err(self.err("`match`, `insert`, `upsert`, `update` or `delete`"));
         }
         Ok(out)
     }
@@ -344,7 +392,7 @@ impl Parser {
     }
 
     fn cmp(&mut self) -> Result<Expr, Diagnostic> {
-        let left = self.primary()?;
+        let left = self.additive()?;
         let op = match self.peek() {
             Tok::Eq => CmpOp::Eq,
             Tok::Ne => CmpOp::Ne,
@@ -353,11 +401,62 @@ impl Parser {
             Tok::Gt => CmpOp::Gt,
             Tok::Ge => CmpOp::Ge,
             Tok::Ident(s) if s == "contains" => CmpOp::Contains,
+            Tok::Ident(s) if s == "in" => CmpOp::In,
             _ => return Ok(left),
         };
         let pos = self.bump().pos;
-        let right = self.primary()?;
+        let right = self.additive()?;
         Ok(Expr::Cmp { op, left: Box::new(left), right: Box::new(right), pos })
+    }
+
+    /// `a + b - c`: one flat chain. A negative number right after an
+    /// operand (`$x -1`, lexed as one token) is a subtraction.
+    fn additive(&mut self) -> Result<Expr, Diagnostic> {
+        let first = self.multiplicative()?;
+        let pos = first.pos();
+        let mut rest = Vec::new();
+        loop {
+            let op = match self.peek().clone() {
+                Tok::Plus => ArithOp::Add,
+                Tok::Minus => ArithOp::Sub,
+                Tok::Int(n) if n < 0 => {
+                    let p = self.bump().pos;
+                    rest.push((ArithOp::Sub, self.more_factors(Expr::Lit(Literal::Int(-n), p))?));
+                    continue;
+                }
+                Tok::Float(f) if f < 0.0 => {
+                    let p = self.bump().pos;
+                    rest.push((ArithOp::Sub, self.more_factors(Expr::Lit(Literal::Float(-f), p))?));
+                    continue;
+                }
+                _ => break,
+            };
+            self.bump();
+            rest.push((op, self.multiplicative()?));
+        }
+        Ok(if rest.is_empty() { first } else { Expr::Arith { first: Box::new(first), rest, pos } })
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr, Diagnostic> {
+        let first = self.primary()?;
+        self.more_factors(first)
+    }
+
+    /// `first * b / c ...`
+    fn more_factors(&mut self, first: Expr) -> Result<Expr, Diagnostic> {
+        let pos = first.pos();
+        let mut rest = Vec::new();
+        loop {
+            let op = match self.peek() {
+                Tok::Star => ArithOp::Mul,
+                Tok::Slash => ArithOp::Div,
+                Tok::Percent => ArithOp::Rem,
+                _ => break,
+            };
+            self.bump();
+            rest.push((op, self.primary()?));
+        }
+        Ok(if rest.is_empty() { first } else { Expr::Arith { first: Box::new(first), rest, pos } })
     }
 
     fn primary(&mut self) -> Result<Expr, Diagnostic> {
@@ -388,7 +487,7 @@ impl Parser {
                 self.bump();
                 let mut items = Vec::new();
                 while *self.peek() != Tok::RBracket {
-                    items.push(self.primary()?);
+                    items.push(self.additive()?);
                     if *self.peek() == Tok::Comma {
                         self.bump();
                     } else if *self.peek() != Tok::RBracket {
@@ -397,6 +496,16 @@ impl Parser {
                 }
                 self.bump();
                 Ok(Expr::List(items, pos))
+            }
+            Tok::Minus => {
+                // A run of signs is read in a loop (no recursion per sign).
+                let mut negate = false;
+                while *self.peek() == Tok::Minus {
+                    self.bump();
+                    negate = !negate;
+                }
+                let e = self.primary()?;
+                Ok(if negate { Expr::Arith { first: Box::new(Expr::Lit(Literal::Int(0), pos)), rest: vec![(ArithOp::Sub, e)], pos } } else { e })
             }
             Tok::LParen => {
                 self.bump();
@@ -418,8 +527,12 @@ impl Parser {
                 self.bump();
                 let mut args = Vec::new();
                 let mut star = false;
+                let distinct = self.is_word("distinct") && !matches!(self.peek_at(1), Tok::RParen | Tok::Comma);
+                if distinct {
+                    self.bump();
+                }
                 while *self.peek() != Tok::RParen {
-                    if *self.peek() == Tok::Star {
+                    if *self.peek() == Tok::Star && args.is_empty() && matches!(self.peek_at(1), Tok::RParen) {
                         self.bump();
                         star = true;
                     } else {
@@ -432,7 +545,7 @@ impl Parser {
                     }
                 }
                 self.bump();
-                Ok(Expr::Call { name, args, pos, star })
+                Ok(Expr::Call { name, args, pos, star, distinct })
             }
             _ => Err(self.err("a value, `$variable` or `$variable.property`")),
         }
@@ -453,12 +566,21 @@ pub fn render(e: &Expr) -> String {
         Expr::Prop { var, prop, .. } => format!("{var}.{prop}"),
         Expr::Field(f, _) => f.clone(),
         Expr::List(items, _) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(", ")),
-        Expr::Call { name, args, star, .. } => {
+        Expr::Call { name, args, star, distinct, .. } => {
             if *star {
                 format!("{name}(*)")
             } else {
-                format!("{name}({})", args.iter().map(render).collect::<Vec<_>>().join(", "))
+                let d = if *distinct { "distinct " } else { "" };
+                format!("{name}({d}{})", args.iter().map(render).collect::<Vec<_>>().join(", "))
             }
+        }
+        Expr::Arith { first, rest, .. } => {
+            let part = |e: &Expr| if matches!(e, Expr::Arith { .. }) { format!("({})", render(e)) } else { render(e) };
+            let mut out = part(first);
+            for (op, e) in rest {
+                out += &format!(" {} {}", op.symbol(), part(e));
+            }
+            out
         }
         Expr::Cmp { op, left, right, .. } => format!("{} {} {}", render(left), op.symbol(), render(right)),
         Expr::And(parts) => parts.iter().map(render).collect::<Vec<_>>().join(" and "),

@@ -2,7 +2,7 @@
 //! variables numbered, inline equalities turned into filters, literals such
 //! as `date("...")` already converted.
 
-use super::ast::CmpOp;
+use super::ast::{ArithOp, CmpOp};
 use super::value::Value;
 use crate::schema::PropType;
 
@@ -36,15 +36,28 @@ pub struct ParamSpec {
     pub nullable: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarKind {
+    Node,
+    /// `$k` in `$a $k:knows $b`: ranges over the edge type's rows.
+    Edge,
+    /// `$p = shortest(...)`: a path; `type_name` is its nodes' type.
+    Path,
+}
+
 #[derive(Debug, Clone)]
 pub struct VarInfo {
     pub name: String,
-    /// The node type the variable ranges over.
+    /// The node type the variable ranges over (the edge type for an edge
+    /// variable, the nodes' type for a path).
     pub type_name: String,
     /// `$_`, or a variable only a `not { }` block sees.
     pub anonymous: bool,
     /// Declared inside a `not { }` block (existential there).
     pub local: bool,
+    pub kind: VarKind,
+    /// First bound inside `optional { }`: null in rows without a match.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -77,8 +90,21 @@ pub enum PClause {
         edge: String,
         hops: Option<(u32, u32)>,
         to: usize,
+        /// The edge variable, if the edge is bound.
+        edge_var: Option<usize>,
+        undirected: bool,
+    },
+    /// `$p = shortest($a edge{min,max} $b)`: one shortest path per pair.
+    Path {
+        var: usize,
+        from: usize,
+        edge: String,
+        hops: (u32, u32),
+        to: usize,
+        undirected: bool,
     },
     Not(Vec<PClause>),
+    Optional(Vec<PClause>),
     Filter(PExpr),
 }
 
@@ -89,6 +115,24 @@ pub enum AggFn {
     Avg,
     Min,
     Max,
+    /// `collect(x)`: the non-null values, as a list.
+    Collect,
+}
+
+/// Scalar functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    StartsWith,
+    EndsWith,
+    Lower,
+    Upper,
+    /// Characters of a string, items of a list.
+    Length,
+    Coalesce,
+    Year,
+    Month,
+    Day,
+    Abs,
 }
 
 #[derive(Debug, Clone)]
@@ -119,15 +163,35 @@ pub enum PExpr {
     Agg {
         func: AggFn,
         arg: Option<Box<PExpr>>,
+        distinct: bool,
     },
+    Func {
+        func: Func,
+        args: Vec<PExpr>,
+    },
+    /// A left-to-right chain of one precedence level.
+    Arith {
+        first: Box<PExpr>,
+        rest: Vec<(ArithOp, PExpr)>,
+    },
+    /// A path's node ids, from its first end to its last.
+    PathNodes(usize),
+    /// A path's length in edges.
+    PathLength(usize),
 }
 
 impl PExpr {
     /// Variables the expression reads.
     pub fn vars(&self, out: &mut Vec<usize>) {
         match self {
-            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) if !out.contains(var) => out.push(*var),
-            PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) => items.iter().for_each(|e| e.vars(out)),
+            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) | PExpr::PathNodes(var) | PExpr::PathLength(var) if !out.contains(var) => {
+                out.push(*var)
+            }
+            PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) | PExpr::Func { args: items, .. } => items.iter().for_each(|e| e.vars(out)),
+            PExpr::Arith { first, rest } => {
+                first.vars(out);
+                rest.iter().for_each(|(_, e)| e.vars(out));
+            }
             PExpr::Cmp { left, right, .. } => {
                 left.vars(out);
                 right.vars(out);
@@ -171,7 +235,22 @@ pub struct POrder {
 
 #[derive(Debug, Clone)]
 pub enum MutationPlan {
-    Insert { type_name: String, props: Vec<(String, PExpr)> },
-    Update { type_name: String, set: Vec<(String, PExpr)>, filter: PExpr },
-    Delete { type_name: String, filter: PExpr },
+    Insert {
+        type_name: String,
+        props: Vec<(String, PExpr)>,
+    },
+    /// Insert, or set `props` on the node with the same key.
+    Upsert {
+        type_name: String,
+        props: Vec<(String, PExpr)>,
+    },
+    Update {
+        type_name: String,
+        set: Vec<(String, PExpr)>,
+        filter: PExpr,
+    },
+    Delete {
+        type_name: String,
+        filter: PExpr,
+    },
 }

@@ -113,7 +113,9 @@ async fn plain(
             .collect();
     }
     // Ties are broken by the ids of the named variables, in binding order.
-    let tie_vars: Vec<usize> = (0..plan.vars.len()).filter(|&v| b.bound(v) && !plan.vars[v].anonymous).collect();
+    // (A path is decided by its ends.)
+    let tie_vars: Vec<usize> =
+        (0..plan.vars.len()).filter(|&v| b.bound(v) && !plan.vars[v].anonymous && plan.vars[v].kind != super::plan::VarKind::Path).collect();
     for &v in &tie_vars {
         if let std::collections::hash_map::Entry::Vacant(e) = cols.entry((v, ID.to_string())) {
             e.insert(view.column(&plan.vars[v].type_name, ID).await?);
@@ -156,16 +158,31 @@ async fn plain(
 }
 
 enum Acc {
+    /// `f(distinct x)`: the distinct values, folded by `f` at the end.
+    Distinct(AggFn, std::collections::HashSet<Value>),
+    Collect(Vec<Value>),
     Count(u64),
-    Sum { int: i128, float: f64, any_float: bool, seen: bool },
-    Avg { total: f64, n: u64 },
+    Sum {
+        int: i128,
+        float: f64,
+        any_float: bool,
+        seen: bool,
+    },
+    Avg {
+        total: f64,
+        n: u64,
+    },
     Min(Option<Value>),
     Max(Option<Value>),
 }
 
 impl Acc {
-    fn new(f: AggFn) -> Acc {
+    fn new(f: AggFn, distinct: bool) -> Acc {
+        if distinct {
+            return Acc::Distinct(f, Default::default());
+        }
         match f {
+            AggFn::Collect => Acc::Collect(Vec::new()),
             AggFn::Count => Acc::Count(0),
             AggFn::Sum => Acc::Sum { int: 0, float: 0.0, any_float: false, seen: false },
             AggFn::Avg => Acc::Avg { total: 0.0, n: 0 },
@@ -186,6 +203,10 @@ impl Acc {
             return;
         }
         match self {
+            Acc::Distinct(_, set) => {
+                set.insert(v);
+            }
+            Acc::Collect(items) => items.push(v),
             Acc::Count(n) => *n += 1,
             Acc::Sum { int, float, any_float, seen } => {
                 *seen = true;
@@ -218,6 +239,8 @@ impl Acc {
     /// Folds another group's accumulator of the same function into this one.
     fn merge(&mut self, other: Acc) {
         match (self, other) {
+            (Acc::Distinct(_, a), Acc::Distinct(_, b)) => a.extend(b),
+            (Acc::Collect(a), Acc::Collect(b)) => a.extend(b),
             (Acc::Count(a), Acc::Count(b)) => *a += b,
             (Acc::Sum { int, float, any_float, seen }, Acc::Sum { int: i2, float: f2, any_float: a2, seen: s2 }) => {
                 *int += i2;
@@ -236,6 +259,20 @@ impl Acc {
 
     fn finish(self) -> Value {
         match self {
+            Acc::Distinct(f, set) => {
+                let mut values: Vec<Value> = set.into_iter().collect();
+                values.sort_by(total_order);
+                let mut acc = Acc::new(f, false);
+                for v in values {
+                    acc.add(Some(v));
+                }
+                acc.finish()
+            }
+            // Sorted: a result never depends on the order rows were found.
+            Acc::Collect(mut items) => {
+                items.sort_by(total_order);
+                Value::List(items)
+            }
             Acc::Count(n) => Value::Int(n as i64),
             Acc::Sum { seen: false, .. } => Value::Null,
             Acc::Sum { int, float, any_float: true, .. } => Value::Float(int as f64 + float),
@@ -257,20 +294,28 @@ impl Acc {
 
 fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &Columns, take: Option<usize>) -> Result<Vec<Vec<Value>>> {
     let group_items: Vec<usize> = (0..plan.items.len()).filter(|&i| !plan.items[i].expr.is_aggregate()).collect();
-    let aggs: Vec<(usize, AggFn, Option<&PExpr>)> = plan
+    let optional = |e: &PExpr| {
+        let mut vs = Vec::new();
+        e.vars(&mut vs);
+        vs.iter().any(|v| plan.vars[*v].optional)
+    };
+    let aggs: Vec<(usize, AggFn, Option<&PExpr>, bool)> = plan
         .items
         .iter()
         .enumerate()
         .filter_map(|(i, it)| match &it.expr {
-            // count of a node variable counts its (never null) bindings.
-            PExpr::Agg { func: AggFn::Count, arg: Some(a) } if matches!(**a, PExpr::Id(_) | PExpr::Node(_)) => Some((i, AggFn::Count, None)),
-            PExpr::Agg { func, arg } => Some((i, *func, arg.as_deref())),
+            // count of a node variable counts its bindings (never null,
+            // unless an optional block left it unbound).
+            PExpr::Agg { func: AggFn::Count, arg: Some(a), distinct: false } if matches!(**a, PExpr::Id(_) | PExpr::Node(_)) && !optional(a) => {
+                Some((i, AggFn::Count, None, false))
+            }
+            PExpr::Agg { func, arg, distinct } => Some((i, *func, arg.as_deref(), *distinct)),
             _ => None,
         })
         .collect();
-    let new_accs = || aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect::<Vec<_>>();
+    let new_accs = || aggs.iter().map(|(_, f, _, d)| Acc::new(*f, *d)).collect::<Vec<_>>();
     let accumulate = |accs: &mut Vec<Acc>, r: usize| {
-        for (acc, (_, _, arg)) in accs.iter_mut().zip(&aggs) {
+        for (acc, (_, _, arg, _)) in accs.iter_mut().zip(&aggs) {
             acc.add(arg.map(|a| env.eval(a, b, r, cols)));
         }
     };
@@ -278,7 +323,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
     // those nodes' dense indexes (cheap), then groups with equal values merge.
     let mut node_vars = Vec::new();
     let by_nodes = group_items.iter().all(|&i| match &plan.items[i].expr {
-        e @ (PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_)) => {
+        e @ (PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_)) if !optional(e) => {
             e.vars(&mut node_vars);
             true
         }
@@ -358,7 +403,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
         }
     }
     if groups.is_empty() && group_items.is_empty() {
-        groups.push((Vec::new(), aggs.iter().map(|(_, f, _)| Acc::new(*f)).collect()));
+        groups.push((Vec::new(), new_accs()));
     }
     let mut rows: Vec<Vec<Value>> = groups
         .into_iter()
@@ -367,7 +412,7 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
             for (k, &i) in key.into_iter().zip(&group_items) {
                 row[i] = k;
             }
-            for (acc, (i, _, _)) in accs.into_iter().zip(&aggs) {
+            for (acc, (i, _, _, _)) in accs.into_iter().zip(&aggs) {
                 row[*i] = acc.finish();
             }
             row

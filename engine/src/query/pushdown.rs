@@ -17,6 +17,22 @@ use crate::schema::{PropType, TypeDef};
 /// `column_of` names for a leaf) with a constant; `None` if it cannot be pushed.
 pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PExpr) -> Option<String>) -> Option<Expr> {
     let PExpr::Cmp { op, left, right } = e else { return None };
+    if *op == CmpOp::In {
+        // `$x.p in [..]` with constant items: an `IN` list (short ones).
+        let prop = column_of(left)?;
+        let items = match &**right {
+            PExpr::List(items) => items.iter().map(|i| constant(i, params)).collect::<Option<Vec<Value>>>()?,
+            other => match constant(other, params)? {
+                Value::List(items) => items,
+                _ => return None,
+            },
+        };
+        if items.is_empty() || items.len() > MAX_PUSHED_IN_LIST {
+            return None;
+        }
+        let ty = if matches!(prop.as_str(), "id" | "src" | "dst") { PropType::String } else { t.property(&prop)?.ty.clone() };
+        return in_values(&prop, &ty, items.iter());
+    }
     let (prop, value, op) = match (column_of(left), column_of(right)) {
         (Some(p), None) => (p, constant(right, params)?, *op),
         (None, Some(p)) => (p, constant(left, params)?, flip(*op)?),
@@ -32,9 +48,12 @@ pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PE
         CmpOp::Le => c.lt_eq(lit(scalar)),
         CmpOp::Gt => c.gt(lit(scalar)),
         CmpOp::Ge => c.gt_eq(lit(scalar)),
-        CmpOp::Contains => return None,
+        CmpOp::Contains | CmpOp::In => return None,
     })
 }
+
+/// The longest `in` list handed to Lance; longer ones are checked in memory.
+pub const MAX_PUSHED_IN_LIST: usize = 1024;
 
 /// The node id that `e` pins variable `v` to, if `e` is `$v.id == "..."`
 /// or an equality on `t`'s `@key` when that key is one string (or enum)
@@ -69,7 +88,7 @@ fn flip(op: CmpOp) -> Option<CmpOp> {
         CmpOp::Le => CmpOp::Ge,
         CmpOp::Gt => CmpOp::Lt,
         CmpOp::Ge => CmpOp::Le,
-        CmpOp::Contains => return None,
+        CmpOp::Contains | CmpOp::In => return None,
         other => other,
     })
 }

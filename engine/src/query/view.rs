@@ -37,6 +37,7 @@ const IDS: &str = "ids";
 const COLUMN: &str = "column";
 const ADJACENCY: &str = "adjacency";
 const DELTA: &str = "delta";
+const EDGES: &str = "edges";
 
 /// The tables of one snapshot, read through the graph's cache.
 pub struct View<'g> {
@@ -351,6 +352,33 @@ impl<'g> View<'g> {
         let adj = Arc::new(Adjacency::build(from.len(), to.len(), &all, generations));
         self.put_scratch(ADJACENCY, loc, version, adj.clone(), adj.memory_size());
         Ok(adj)
+    }
+}
+
+impl View<'_> {
+    /// The edges of `edge` by their ends, for edge variables: built per
+    /// table version from the `src`/`dst` columns (which follow writes) and
+    /// kept in the cache while the numberings it is over stay current.
+    pub async fn edge_index(&self, edge: &str) -> Result<Arc<super::edges::EdgeIndex>> {
+        let t = self.type_def(edge)?;
+        let (loc, version) = self.located(t)?;
+        let ids = self.node_ids(edge).await?;
+        let from = self.node_ids(t.from.as_deref().unwrap_or_default()).await?;
+        let to = self.node_ids(t.to.as_deref().unwrap_or_default()).await?;
+        let generations = (ids.generation(), from.generation(), to.generation());
+        let cache = self.cache();
+        let current = |x: &super::edges::EdgeIndex| x.generations == generations;
+        if let Some(x) = cache.get::<super::edges::EdgeIndex>(EDGES, &loc, version).filter(|x| current(x)) {
+            return Ok(x);
+        }
+        let _building = cache.building(EDGES, &loc).await;
+        if let Some(x) = cache.get::<super::edges::EdgeIndex>(EDGES, &loc, version).filter(|x| current(x)) {
+            return Ok(x);
+        }
+        let (src, dst) = (self.column(edge, SRC).await?, self.column(edge, DST).await?);
+        let x = Arc::new(super::edges::EdgeIndex::build(&ids, &from, &to, |e| Some((src.str_at(e)?, dst.str_at(e)?))));
+        self.put_scratch(EDGES, loc, version, x.clone(), x.memory_size());
+        Ok(x)
     }
 }
 

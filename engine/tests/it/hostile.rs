@@ -84,6 +84,29 @@ fn long_and_or_chains_are_flat_and_evaluate_correctly() {
 }
 
 #[test]
+fn long_arithmetic_chains_and_sign_runs_are_flat() {
+    rt().block_on(async {
+        let t = new_graph(SOCIAL).await;
+        load(&t.uri(), LoadMode::Append, PEOPLE).await.unwrap();
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
+        // 100,000 terms of one sum, and of one product, and a run of
+        // 100,000 minus signs: read in loops, evaluated left to right.
+        let sum = format!("$p.age{}", " + 1 - 1".repeat(50_000));
+        let product = format!("$p.age{}", " * 1".repeat(100_000));
+        let signs = format!("{}$p.age", "-".repeat(100_000));
+        let src = format!("query q() {{ match {{ $p: Person {{ name: \"alan\" }} }} return {{ {sum} as s, {product} as m, {signs} as n }} }}");
+        let plans = query::compile(g.schema(), &src).unwrap();
+        let r = query::run_read(&g, &plans[0], &json!({})).await.unwrap();
+        assert_eq!(r.json_rows().collect::<Vec<_>>(), vec![json!({"s": 41, "m": 41, "n": 41})]);
+        // Overflow is null, not a panic.
+        let src = "query q() { match { $p: Person { name: \"alan\" } } return { 9223372036854775807 * 9223372036854775807 + $p.age as big } }";
+        let plans = query::compile(g.schema(), src).unwrap();
+        let r = query::run_read(&g, &plans[0], &json!({})).await.unwrap();
+        assert_eq!(r.json_rows().collect::<Vec<_>>(), vec![json!({"big": null})]);
+    });
+}
+
+#[test]
 fn three_valued_logic_of_flat_chains() {
     rt().block_on(async {
         let t = new_graph(SOCIAL).await;

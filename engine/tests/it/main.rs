@@ -18,6 +18,7 @@ mod load_input;
 mod maintenance;
 mod merge_model;
 mod mutate;
+mod patterns;
 mod publish;
 mod query;
 mod query_model;

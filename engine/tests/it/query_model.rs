@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-const SCHEMA: &str = "node P { k: String @key  age: I32? }\nedge E: P -> P";
+const SCHEMA: &str = "node P { k: String @key  age: I32? }\nedge E: P -> P { w: I32? }";
 
 struct Gen(u64);
 
@@ -31,6 +31,8 @@ impl Gen {
 struct Model {
     nodes: Vec<(String, Option<i64>)>,
     edges: Vec<(usize, usize)>,
+    /// Each edge's `w` (parallel edges may differ).
+    weights: Vec<Option<i64>>,
 }
 
 fn generate(seed: u64) -> Model {
@@ -47,7 +49,12 @@ fn generate(seed: u64) -> Model {
     if let Some(&e) = edges.first() {
         edges.push(e);
     }
-    Model { nodes, edges }
+    // And a two-way pair.
+    if let Some(&(a, b)) = edges.get(1) {
+        edges.push((b, a));
+    }
+    let weights = edges.iter().map(|_| if g.below(4) == 0 { None } else { Some(g.below(10) as i64) }).collect();
+    Model { nodes, edges, weights }
 }
 
 impl Model {
@@ -56,8 +63,8 @@ impl Model {
         for (k, age) in &self.nodes {
             s += &format!("{}\n", json!({"type": "P", "data": {"k": k, "age": age}}));
         }
-        for (a, b) in &self.edges {
-            s += &format!("{}\n", json!({"edge": "E", "from": self.nodes[*a].0, "to": self.nodes[*b].0}));
+        for ((a, b), w) in self.edges.iter().zip(&self.weights) {
+            s += &format!("{}\n", json!({"edge": "E", "from": self.nodes[*a].0, "to": self.nodes[*b].0, "data": {"w": w}}));
         }
         s
     }
@@ -78,6 +85,77 @@ impl Model {
 
     fn name(&self, i: usize) -> String {
         self.nodes[i].0.clone()
+    }
+
+    /// Neighbours either way.
+    fn either(&self, a: usize) -> BTreeSet<usize> {
+        self.edges
+            .iter()
+            .filter_map(|&(x, y)| {
+                if x == a {
+                    Some(y)
+                } else if y == a {
+                    Some(x)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Breadth-first distances from `a` (edges followed forward, or either
+    /// way), `a` itself at 0.
+    fn distances(&self, a: usize, undirected: bool) -> Vec<Option<u32>> {
+        let mut d = vec![None; self.nodes.len()];
+        d[a] = Some(0);
+        let mut level = vec![a];
+        let mut k = 0;
+        while !level.is_empty() {
+            k += 1;
+            let mut next = Vec::new();
+            for &x in &level {
+                let nbrs: BTreeSet<usize> = if undirected { self.either(x) } else { self.out(x).collect() };
+                for y in nbrs {
+                    if d[y].is_none() {
+                        d[y] = Some(k);
+                        next.push(y);
+                    }
+                }
+            }
+            level = next;
+        }
+        d
+    }
+
+    /// The length of a shortest walk from `a` to another node `b`.
+    fn shortest(&self, a: usize, b: usize, undirected: bool) -> Option<u32> {
+        if a == b {
+            return None;
+        }
+        self.distances(a, undirected)[b]
+    }
+
+    /// A shortest closed walk from `a` back to itself (one edge or more).
+    fn cycle(&self, a: usize, undirected: bool) -> Option<u32> {
+        let d = self.distances(a, undirected);
+        let into: Vec<usize> = self
+            .edges
+            .iter()
+            .filter_map(|&(x, y)| {
+                if y == a {
+                    Some(x)
+                } else if undirected && x == a {
+                    Some(y)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        into.iter().filter_map(|&x| d[x]).min().map(|k| k + 1)
+    }
+
+    fn joined(&self, x: usize, y: usize, undirected: bool) -> bool {
+        self.edges.iter().any(|&(s, t)| (s, t) == (x, y) || (undirected && (t, s) == (x, y)))
     }
 }
 
@@ -194,6 +272,142 @@ fn generated_graphs_answer_like_nested_loops() {
                     format!("query q() {{ match {{ $a e $b }} return {{ $a.k, count($b) as c }} order {{ c desc, $a.k }} limit {limit} offset {offset} }}");
                 assert_eq!(ordered(&g, &src).await, want, "{ctx} limit {limit} offset {offset}");
             }
+
+            edge_constructs(&g, &m, &ctx).await;
         }
     });
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or("null".to_string(), |x| x.to_string())
+}
+
+/// Edge variables, undirected traversal, optional matches and shortest
+/// paths against the model.
+async fn edge_constructs(g: &Graph, m: &Model, ctx: &str) {
+    let n = m.nodes.len();
+    // Edge variables: one row per edge, parallel edges each; `$k.id`
+    // tells them apart.
+    let plans = query::compile(g.schema(), "query q() { match { $a $k:e $b } return { $a.k, $b.k, $k.w, $k.id } }").unwrap();
+    let r = query::run_read(g, &plans[0], &json!({})).await.unwrap();
+    let ids: BTreeSet<String> = r.rows.iter().map(|row| row[3].display()).collect();
+    assert_eq!(ids.len(), m.edges.len(), "{ctx}: edge ids");
+    let mut got: Vec<Vec<String>> = r.rows.iter().map(|row| vec![row[0].display(), row[1].display(), opt(row[2].to_json().as_i64())]).collect();
+    let mut want: Vec<Vec<String>> = m.edges.iter().zip(&m.weights).map(|(&(a, b), w)| vec![m.name(a), m.name(b), opt(*w)]).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{ctx}: edge variable rows");
+
+    // A filter on the edge property, counted per source.
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for (&(a, _), w) in m.edges.iter().zip(&m.weights) {
+        if w.is_some_and(|w| w < 5) {
+            *per.entry(m.name(a)).or_default() += 1;
+        }
+    }
+    let want: BTreeSet<Vec<String>> = per.iter().map(|(k, c)| s(&[k.clone(), c.to_string()])).collect();
+    assert_eq!(answer(g, "query q() { match { $a $k:e $b  $k.w < 5 } return { $a.k, count(*) } }", json!({})).await, want, "{ctx}: edge filter");
+
+    // Undirected: each ordered pair joined either way, once.
+    let mut want = BTreeSet::new();
+    for &(a, b) in &m.edges {
+        want.insert(s(&[m.name(a), m.name(b)]));
+        want.insert(s(&[m.name(b), m.name(a)]));
+    }
+    assert_eq!(answer(g, "query q() { match { $a <e> $b } return { $a.k, $b.k } }", json!({})).await, want, "{ctx}: undirected");
+
+    // Undirected with an edge variable: each edge both ways (a self-loop once).
+    let plans = query::compile(g.schema(), "query q() { match { $a $k:<e> $b } return { $a.k, $b.k, $k.id } }").unwrap();
+    let r = query::run_read(g, &plans[0], &json!({})).await.unwrap();
+    let want_rows: usize = m.edges.iter().map(|&(a, b)| if a == b { 1 } else { 2 }).sum();
+    assert_eq!(r.rows.len(), want_rows, "{ctx}: undirected edge rows");
+    for row in &r.rows {
+        let (a, b) = (row[0].display(), row[1].display());
+        let (x, y) = (m.nodes.iter().position(|p| p.0 == a).unwrap(), m.nodes.iter().position(|p| p.0 == b).unwrap());
+        assert!(m.joined(x, y, true), "{ctx}: {a} {b} not joined");
+    }
+
+    // Undirected variable length, and inside `not`.
+    for a in 0..n {
+        let d = m.distances(a, true);
+        let want: BTreeSet<Vec<String>> = (0..n)
+            .filter(|&b| d[b].is_some_and(|k| (1..=2).contains(&k)) || (b == a && m.cycle(a, true).is_some_and(|k| k <= 2)))
+            .map(|b| s(&[m.name(b)]))
+            .collect();
+        let got = answer(g, "query q($s: String) { match { $a: P { k: $s } $a <e>{1,2} $b } return { $b.k } }", json!({"s": m.name(a)})).await;
+        assert_eq!(got, want, "{ctx}: undirected hops from {a}");
+    }
+    let want: BTreeSet<Vec<String>> = (0..n).filter(|&a| m.either(a).is_empty()).map(|a| s(&[m.name(a)])).collect();
+    assert_eq!(answer(g, "query q() { match { $a: P not { $a <e> $_ } } return { $a.k } }", json!({})).await, want, "{ctx}: not undirected");
+
+    // Optional: every node, with its older out-neighbours or null.
+    let mut want = BTreeSet::new();
+    for a in 0..n {
+        let older: BTreeSet<usize> = m.out(a).filter(|&b| m.nodes[b].1.is_some_and(|x| x > 20)).collect();
+        if older.is_empty() {
+            want.insert(s(&[m.name(a), "null".into()]));
+        }
+        for b in older {
+            want.insert(s(&[m.name(a), m.name(b)]));
+        }
+    }
+    let got = answer(g, "query q() { match { $a: P optional { $a e $b  $b.age > 20 } } return { $a.k, $b.k } }", json!({})).await;
+    assert_eq!(got, want, "{ctx}: optional");
+    // Counting the optional variable counts matches only.
+    let want: BTreeSet<Vec<String>> = (0..n).map(|a| s(&[m.name(a), m.out(a).collect::<BTreeSet<_>>().len().to_string()])).collect();
+    let got = answer(g, "query q() { match { $a: P optional { $a e $b } } return { $a.k, count($b) } }", json!({})).await;
+    assert_eq!(got, want, "{ctx}: optional count");
+
+    // Expressions: `in`, arithmetic, coalesce, starts_with, and the
+    // distinct / collect aggregates, against the same rows computed here.
+    let ages: Vec<i64> = vec![3, 17, 30, 41];
+    let want: BTreeSet<Vec<String>> = (0..n)
+        .filter(|&a| m.nodes[a].1.is_some_and(|x| ages.contains(&x) || x * 2 - 1 > 60) || m.nodes[a].0.starts_with("n1"))
+        .map(|a| s(&[m.name(a), m.nodes[a].1.map_or(-1, |x| x % 7).to_string()]))
+        .collect();
+    let got = answer(
+        g,
+        "query q($ages: [I64]) { match { $a: P  $a.age in $ages or $a.age * 2 - 1 > 60 or starts_with($a.k, \"n1\") } return { $a.k, coalesce($a.age % 7, -1) } }",
+        json!({"ages": ages}),
+    )
+    .await;
+    assert_eq!(got, want, "{ctx}: expressions");
+    let want: BTreeSet<Vec<String>> = (0..n)
+        .filter_map(|a| {
+            let outs: BTreeSet<usize> = m.out(a).collect();
+            let names: Vec<String> = outs.iter().map(|&b| m.name(b)).collect();
+            (!outs.is_empty()).then(|| s(&[m.name(a), outs.len().to_string(), serde_json::to_string(&names).unwrap()]))
+        })
+        .collect();
+    let plans = query::compile(g.schema(), "query q() { match { $a $k:e $b } return { $a.k, count(distinct $b), collect(distinct $b.k) } }").unwrap();
+    let r = query::run_read(g, &plans[0], &json!({})).await.unwrap();
+    let got: BTreeSet<Vec<String>> = r.rows.iter().map(|row| vec![row[0].display(), row[1].display(), row[2].to_json().to_string()]).collect();
+    assert_eq!(got, want, "{ctx}: distinct aggregates over edge rows");
+
+    // Shortest paths from each start, forward and either way: lengths match
+    // breadth-first distances and each path is a walk of the graph.
+    for undirected in [false, true] {
+        let edge = if undirected { "<e>" } else { "e" };
+        for a in 0..n {
+            let src =
+                format!("query q($s: String) {{ match {{ $a: P {{ k: $s }} $p = shortest($a {edge}{{1,16}} $b) }} return {{ $b.k, length($p), nodes($p) }} }}");
+            let plans = query::compile(g.schema(), &src).unwrap();
+            let r = query::run_read(g, &plans[0], &json!({"s": m.name(a)})).await.unwrap();
+            let mut got = BTreeSet::new();
+            for row in &r.rows {
+                let b = m.nodes.iter().position(|p| p.0 == row[0].display()).unwrap();
+                let len = row[1].to_json().as_u64().unwrap() as u32;
+                let path: Vec<usize> =
+                    row[2].to_json().as_array().unwrap().iter().map(|x| m.nodes.iter().position(|p| p.0 == x.as_str().unwrap()).unwrap()).collect();
+                assert_eq!(path.len() as u32, len + 1, "{ctx}: path {path:?}");
+                assert_eq!((path[0], *path.last().unwrap()), (a, b), "{ctx}: path ends");
+                for w in path.windows(2) {
+                    assert!(m.joined(w[0], w[1], undirected), "{ctx}: {path:?} is not a walk");
+                }
+                got.insert((b, len));
+            }
+            let want: BTreeSet<(usize, u32)> = (0..n).filter_map(|b| m.shortest(a, b, undirected).map(|k| (b, k))).collect();
+            assert_eq!(got, want, "{ctx}: shortest from {a} undirected={undirected}");
+        }
+    }
 }

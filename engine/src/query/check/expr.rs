@@ -37,6 +37,10 @@ impl<'s> Checker<'s> {
                     return None;
                 }
                 let v = self.var_ref(name, *pos)?;
+                if self.vars[v].kind == VarKind::Path {
+                    // A path reads as its node ids.
+                    return Some((PExpr::PathNodes(v), Ty::List(Box::new(Ty::Str))));
+                }
                 let ty = Ty::Node(self.vars[v].type_name.clone());
                 Some((if ctx == Ctx::Return { PExpr::Node(v) } else { PExpr::Id(v) }, ty))
             }
@@ -46,7 +50,11 @@ impl<'s> Checker<'s> {
                     return None;
                 }
                 let v = self.var_ref(var, *pos)?;
-                let t = self.schema.node(&self.vars[v].type_name)?;
+                if self.vars[v].kind == VarKind::Path {
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, *pos, format!("`${var}` is a path; use length(${var}) or nodes(${var})"));
+                    return None;
+                }
+                let t = self.schema.node(&self.vars[v].type_name).or_else(|| self.schema.edge(&self.vars[v].type_name))?;
                 if prop == "id" {
                     return Some((PExpr::Prop { var: v, prop: "id".into() }, Ty::Str));
                 }
@@ -101,7 +109,8 @@ impl<'s> Checker<'s> {
                 }
                 Some((PExpr::List(out), Ty::List(Box::new(elem))))
             }
-            Expr::Call { name, args, pos, star } => self.call(name, args, *star, *pos, ctx),
+            Expr::Call { name, args, pos, star, distinct } => self.call(name, args, *star, *distinct, *pos, ctx),
+            Expr::Arith { first, rest, pos } => self.arith(first, rest, *pos, ctx),
             Expr::Cmp { op, left, right, pos } => {
                 let (l, lt) = self.expr(left, ctx)?;
                 let (r, rt) = self.expr(right, ctx)?;
@@ -109,6 +118,11 @@ impl<'s> Checker<'s> {
                     CmpOp::Contains => match (&lt, &rt) {
                         (Ty::Str, Ty::Str) | (Ty::Null, _) => true,
                         (Ty::List(inner), t) => inner.compatible(t),
+                        _ => false,
+                    },
+                    CmpOp::In => match (&lt, &rt) {
+                        (_, Ty::Null) => true,
+                        (t, Ty::List(inner)) => inner.compatible(t) && !matches!(t, Ty::Node(_)),
                         _ => false,
                     },
                     CmpOp::Eq | CmpOp::Ne => lt.compatible(&rt),
@@ -135,7 +149,142 @@ impl<'s> Checker<'s> {
         }
     }
 
-    pub(super) fn call(&mut self, name: &str, args: &[Expr], star: bool, pos: Pos, ctx: Ctx<'_>) -> Option<(PExpr, Ty)> {
+    /// `a + b * c`: numbers (an integer result when both are integers;
+    /// overflow or division by zero is null), or `+` joining strings.
+    fn arith(&mut self, first: &Expr, rest: &[(ArithOp, Expr)], pos: Pos, ctx: Ctx<'_>) -> Option<(PExpr, Ty)> {
+        let (f, mut ty) = self.expr(first, ctx)?;
+        let mut out = Vec::with_capacity(rest.len());
+        for (op, e) in rest {
+            let (x, xt) = self.expr(e, ctx)?;
+            ty = match (&ty, &xt) {
+                (Ty::Null, t) | (t, Ty::Null) if t.numeric() || *t == Ty::Null || (*t == Ty::Str && *op == ArithOp::Add) => t.clone(),
+                (Ty::Int, Ty::Int) => Ty::Int,
+                (a, b) if a.numeric() && b.numeric() => Ty::Float,
+                (Ty::Str, Ty::Str) if *op == ArithOp::Add => Ty::Str,
+                (a, b) => {
+                    self.err(crate::codes::QUERY_TYPE_MISMATCH.code, pos, format!("cannot compute {} {} {}", a.name(), op.symbol(), b.name()));
+                    return None;
+                }
+            };
+            out.push((*op, x));
+        }
+        Some((PExpr::Arith { first: Box::new(f), rest: out }, ty))
+    }
+
+    /// A scalar function's arguments, checked; `n` is how many it takes.
+    fn args(&mut self, name: &str, args: &[Expr], n: std::ops::RangeInclusive<usize>, pos: Pos, ctx: Ctx<'_>) -> Option<Vec<(PExpr, Ty)>> {
+        if !n.contains(&args.len()) {
+            let want = if n.start() == n.end() {
+                n.start().to_string()
+            } else if *n.end() == usize::MAX {
+                format!("{} or more", n.start())
+            } else {
+                format!("{} to {}", n.start(), n.end())
+            };
+            self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() takes {want} arguments, got {}", args.len()));
+            return None;
+        }
+        args.iter().map(|a| self.expr(a, ctx)).collect()
+    }
+
+    fn scalar_fn(&mut self, name: &str, args: &[Expr], pos: Pos, ctx: Ctx<'_>) -> Option<Option<(PExpr, Ty)>> {
+        let need = |c: &mut Self, name: &str, i: usize, got: &Ty, ok: bool, what: &str| {
+            if !ok {
+                c.err(crate::codes::QUERY_TYPE_MISMATCH.code, args[i].pos(), format!("{name}() needs {what}, got {}", got.name()));
+            }
+            ok
+        };
+        let is_str = |t: &Ty| matches!(t, Ty::Str | Ty::Null);
+        Some(Some(match name {
+            "starts_with" | "ends_with" => {
+                let a = self.args(name, args, 2..=2, pos, ctx)?;
+                if !(need(self, name, 0, &a[0].1, is_str(&a[0].1), "a String") & need(self, name, 1, &a[1].1, is_str(&a[1].1), "a String")) {
+                    return None;
+                }
+                let func = if name == "starts_with" { Func::StartsWith } else { Func::EndsWith };
+                (PExpr::Func { func, args: a.into_iter().map(|x| x.0).collect() }, Ty::Bool)
+            }
+            "lower" | "upper" => {
+                let a = self.args(name, args, 1..=1, pos, ctx)?;
+                if !need(self, name, 0, &a[0].1, is_str(&a[0].1), "a String") {
+                    return None;
+                }
+                let func = if name == "lower" { Func::Lower } else { Func::Upper };
+                (PExpr::Func { func, args: a.into_iter().map(|x| x.0).collect() }, Ty::Str)
+            }
+            "length" => {
+                if let [Expr::Var(v, vpos)] = args
+                    && let Some(i) = self.lookup(v)
+                    && self.vars[i].kind == VarKind::Path
+                {
+                    let _ = vpos;
+                    return Some(Some((PExpr::PathLength(i), Ty::Int)));
+                }
+                let a = self.args(name, args, 1..=1, pos, ctx)?;
+                if !need(self, name, 0, &a[0].1, matches!(a[0].1, Ty::Str | Ty::List(_) | Ty::Null), "a String, a list or a path") {
+                    return None;
+                }
+                (PExpr::Func { func: Func::Length, args: a.into_iter().map(|x| x.0).collect() }, Ty::Int)
+            }
+            "nodes" => match args {
+                [Expr::Var(v, _)] if self.lookup(v).is_some_and(|i| self.vars[i].kind == VarKind::Path) => {
+                    return Some(Some((PExpr::PathNodes(self.lookup(v)?), Ty::List(Box::new(Ty::Str)))));
+                }
+                _ => {
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "nodes() takes a path variable (`$p = shortest(...)`)");
+                    return None;
+                }
+            },
+            "coalesce" => {
+                let a = self.args(name, args, 1..=usize::MAX, pos, ctx)?;
+                let mut ty = Ty::Null;
+                for (i, (_, t)) in a.iter().enumerate() {
+                    if !ty.compatible(t) {
+                        self.err(crate::codes::QUERY_TYPE_MISMATCH.code, args[i].pos(), format!("coalesce() mixes {} and {}", ty.name(), t.name()));
+                        return None;
+                    }
+                    if ty == Ty::Null {
+                        ty = t.clone();
+                    }
+                }
+                (PExpr::Func { func: Func::Coalesce, args: a.into_iter().map(|x| x.0).collect() }, ty)
+            }
+            "year" | "month" | "day" => {
+                let a = self.args(name, args, 1..=1, pos, ctx)?;
+                if !need(self, name, 0, &a[0].1, matches!(a[0].1, Ty::Date | Ty::DateTime | Ty::Null), "a Date or DateTime") {
+                    return None;
+                }
+                let func = match name {
+                    "year" => Func::Year,
+                    "month" => Func::Month,
+                    _ => Func::Day,
+                };
+                (PExpr::Func { func, args: a.into_iter().map(|x| x.0).collect() }, Ty::Int)
+            }
+            "abs" => {
+                let a = self.args(name, args, 1..=1, pos, ctx)?;
+                if !need(self, name, 0, &a[0].1, a[0].1.numeric() || a[0].1 == Ty::Null, "a number") {
+                    return None;
+                }
+                let ty = a[0].1.clone();
+                (PExpr::Func { func: Func::Abs, args: a.into_iter().map(|x| x.0).collect() }, ty)
+            }
+            _ => return Some(None),
+        }))
+    }
+
+    pub(super) fn call(&mut self, name: &str, args: &[Expr], star: bool, distinct: bool, pos: Pos, ctx: Ctx<'_>) -> Option<(PExpr, Ty)> {
+        if distinct && !matches!(name, "count" | "collect" | "sum" | "avg") {
+            self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("`distinct` applies to count, collect, sum and avg, not {name}()"));
+            return None;
+        }
+        if star && name != "count" {
+            self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "only count(*) takes `*`");
+            return None;
+        }
+        if let Some(found) = self.scalar_fn(name, args, pos, ctx)? {
+            return Some(found);
+        }
         let str_arg = |c: &mut Self| -> Option<String> {
             match args {
                 [Expr::Lit(Literal::Str(s), _)] => Some(s.clone()),
@@ -173,7 +322,7 @@ impl<'s> Checker<'s> {
                 }
                 Some((PExpr::Now, Ty::DateTime))
             }
-            "count" | "sum" | "avg" | "min" | "max" => {
+            "count" | "sum" | "avg" | "min" | "max" | "collect" => {
                 if ctx != Ctx::Return {
                     self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() is an aggregate; use it in `return`"));
                     return None;
@@ -183,6 +332,7 @@ impl<'s> Checker<'s> {
                     "sum" => AggFn::Sum,
                     "avg" => AggFn::Avg,
                     "min" => AggFn::Min,
+                    "collect" => AggFn::Collect,
                     _ => AggFn::Max,
                 };
                 if star {
@@ -190,15 +340,20 @@ impl<'s> Checker<'s> {
                         self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "only count(*) takes `*`");
                         return None;
                     }
-                    return Some((PExpr::Agg { func, arg: None }, Ty::Int));
+                    return Some((PExpr::Agg { func, arg: None, distinct: false }, Ty::Int));
                 }
                 let [arg] = args else {
                     self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, format!("{name}() takes one argument"));
                     return None;
                 };
                 let (a, at) = self.expr(arg, Ctx::Filter)?;
+                if contains_agg(&a) {
+                    self.err(crate::codes::QUERY_BAD_PROJECTION.code, arg.pos(), format!("{name}() cannot take another aggregate"));
+                    return None;
+                }
                 let ty = match func {
                     AggFn::Count => Ty::Int,
+                    AggFn::Collect => Ty::List(Box::new(at.clone())),
                     AggFn::Sum | AggFn::Avg => {
                         if !at.numeric() && at != Ty::Null {
                             self.err(crate::codes::QUERY_TYPE_MISMATCH.code, arg.pos(), format!("{name}() needs numbers, got {}", at.name()));
@@ -215,16 +370,29 @@ impl<'s> Checker<'s> {
                     }
                 };
                 // count($p) counts bindings of $p: its id is never null.
-                Some((PExpr::Agg { func, arg: Some(Box::new(a)) }, ty))
+                Some((PExpr::Agg { func, arg: Some(Box::new(a)), distinct }, ty))
             }
             other => {
                 self.err(
                     crate::codes::QUERY_BAD_PROJECTION.code,
                     pos,
-                    format!("unknown function `{other}` (functions: date, datetime, now, count, sum, avg, min, max)"),
+                    format!(
+                        "unknown function `{other}` (functions: date, datetime, now, starts_with, ends_with, lower, upper, length, coalesce, year, month, day, abs, nodes, count, sum, avg, min, max, collect)"
+                    ),
                 );
                 None
             }
         }
+    }
+}
+
+/// Whether an aggregate appears anywhere in `e`.
+pub(super) fn contains_agg(e: &PExpr) -> bool {
+    match e {
+        PExpr::Agg { .. } => true,
+        PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) | PExpr::Func { args: items, .. } => items.iter().any(contains_agg),
+        PExpr::Cmp { left, right, .. } => contains_agg(left) || contains_agg(right),
+        PExpr::Arith { first, rest } => contains_agg(first) || rest.iter().any(|(_, x)| contains_agg(x)),
+        _ => false,
     }
 }

@@ -123,7 +123,7 @@ pub fn check_all(schema: &SchemaIr, decls: &[QueryDecl]) -> Result<Vec<Plan>, Ve
 
 /// Typechecks one query.
 pub fn check(schema: &SchemaIr, d: &QueryDecl) -> Result<Plan, Vec<Diagnostic>> {
-    let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new() };
+    let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new(), optional: 0 };
     for p in &d.params {
         if c.params.iter().any(|(n, _)| *n == p.name) {
             c.err(crate::codes::QUERY_DUPLICATE_NAME.code, p.pos, format!("parameter `${}` is declared twice", p.name));
@@ -197,6 +197,8 @@ struct Checker<'s> {
     vars: Vec<VarInfo>,
     /// Name -> variable, innermost `not { }` last.
     scope: Vec<HashMap<String, usize>>,
+    /// Inside how many `optional { }` blocks the clauses being read are.
+    optional: usize,
 }
 
 impl<'s> Checker<'s> {
@@ -249,12 +251,26 @@ impl<'s> Checker<'s> {
                 return i;
             }
         }
+        self.new_var(name, type_name, VarKind::Node, local)
+    }
+
+    fn new_var(&mut self, name: &str, type_name: &str, kind: VarKind, local: bool) -> usize {
         let i = self.vars.len();
-        self.vars.push(VarInfo { name: name.to_string(), type_name: type_name.to_string(), anonymous: name == "_", local });
+        self.vars.push(VarInfo { name: name.to_string(), type_name: type_name.to_string(), anonymous: name == "_", local, kind, optional: self.optional > 0 });
         if name != "_" {
             self.scope.last_mut().expect("a scope").insert(name.to_string(), i);
         }
         i
+    }
+
+    /// Binds a fresh edge or path variable: its name must be new.
+    fn bind_fresh(&mut self, name: &str, type_name: &str, kind: VarKind, pos: Pos) -> Option<usize> {
+        if name != "_" && (self.lookup(name).is_some() || self.params.iter().any(|(n, _)| n == name)) {
+            let what = if kind == VarKind::Edge { "an edge variable" } else { "a path variable" };
+            self.err(crate::codes::QUERY_DUPLICATE_NAME.code, pos, format!("`${name}` is already bound; {what} needs a name of its own"));
+            return None;
+        }
+        Some(self.new_var(name, type_name, kind, self.scope.len() > 1))
     }
 
     fn read(&mut self, r: &ReadBody) -> Option<ReadPlan> {
@@ -268,6 +284,13 @@ impl<'s> Checker<'s> {
                 self.err(crate::codes::QUERY_DUPLICATE_NAME.code, it.expr.pos(), format!("two return items are named `{name}`; add `as <alias>`"));
             }
             if let Some((expr, _)) = self.expr(&it.expr, Ctx::Return) {
+                if !expr.is_aggregate() && expr::contains_agg(&expr) {
+                    self.err(
+                        crate::codes::QUERY_BAD_PROJECTION.code,
+                        it.expr.pos(),
+                        "an aggregate must be a whole return item (`count($x) as n`), not part of an expression",
+                    );
+                }
                 items.push(PItem { name, expr });
             }
         }
@@ -334,7 +357,8 @@ impl<'s> Checker<'s> {
 
     fn clauses(&mut self, cs: &[Clause]) -> Option<Vec<PClause>> {
         // Bindings and traversals type the variables first, so a filter may
-        // come before the clause that binds its variable.
+        // come before the clause that binds its variable; then `optional`
+        // blocks (their new variables are visible after them); then the rest.
         let mut out = Vec::new();
         for c in cs {
             match c {
@@ -345,44 +369,25 @@ impl<'s> Checker<'s> {
                     let v = self.bind_var(var, &name, *pos);
                     out.push(PClause::Bind { var: v });
                 }
-                Clause::Traverse { from, from_pos, edge, edge_pos, hops, to, to_pos } => {
-                    // A clause with an error still binds its variables (typed
-                    // when the edge is known), so their uses add no errors.
-                    let Some(e) = self.schema.edges.iter().find(|e| edge_word(&e.name) == *edge) else {
-                        let known: Vec<String> = self.schema.edges.iter().map(|e| edge_word(&e.name)).collect();
-                        self.err(crate::codes::QUERY_UNKNOWN_EDGE.code, *edge_pos, format!("unknown edge `{edge}` (edges: {})", known.join(", ")));
-                        self.bind_var(from, "", *from_pos);
-                        self.bind_var(to, "", *to_pos);
-                        continue;
-                    };
-                    let (src, dst) = (e.from.clone().unwrap_or_default(), e.to.clone().unwrap_or_default());
-                    let hops = match hops {
-                        None => Some(None),
-                        Some(_) if src != dst => {
-                            self.err(
-                                crate::codes::QUERY_BAD_TRAVERSAL.code,
-                                *edge_pos,
-                                format!("`{edge}` goes from {src} to {dst}; only an edge between one node type can repeat"),
-                            );
-                            None
-                        }
-                        Some((min, max)) => {
-                            let max = max.unwrap_or(MAX_HOPS.max(*min));
-                            if max > MAX_HOPS {
-                                self.err(crate::codes::QUERY_BAD_TRAVERSAL.code, *edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
-                                None
-                            } else {
-                                Some(Some((*min, max)))
-                            }
-                        }
-                    };
-                    let f = self.bind_var(from, &src, *from_pos);
-                    let t = self.bind_var(to, &dst, *to_pos);
-                    if let Some(hops) = hops {
-                        out.push(PClause::Traverse { from: f, edge: e.name.clone(), hops, to: t });
+                Clause::Traverse(t) => {
+                    if let Some(p) = self.traverse(t) {
+                        out.push(p);
+                    }
+                }
+                Clause::Path { var, pos, traverse } => {
+                    if let Some(p) = self.path(var, *pos, traverse) {
+                        out.push(p);
                     }
                 }
                 _ => {}
+            }
+        }
+        for c in cs {
+            if let Clause::Optional { clauses } = c {
+                self.optional += 1;
+                let inner = self.clauses(clauses);
+                self.optional -= 1;
+                out.push(PClause::Optional(inner?));
             }
         }
         for c in cs {
@@ -418,10 +423,101 @@ impl<'s> Checker<'s> {
                         }
                     }
                 }
-                Clause::Traverse { .. } => {}
+                Clause::Traverse(_) | Clause::Path { .. } | Clause::Optional { .. } => {}
             }
         }
         Some(out)
+    }
+
+    /// The edge a traversal names, with its endpoint types; reports an
+    /// unknown one (and binds the ends typeless so their uses add no errors).
+    fn edge_of(&mut self, t: &Traverse) -> Option<(&'s TypeDef, String, String)> {
+        let Some(e) = self.schema.edges.iter().find(|e| edge_word(&e.name) == t.edge) else {
+            let known: Vec<String> = self.schema.edges.iter().map(|e| edge_word(&e.name)).collect();
+            self.err(crate::codes::QUERY_UNKNOWN_EDGE.code, t.edge_pos, format!("unknown edge `{}` (edges: {})", t.edge, known.join(", ")));
+            self.bind_var(&t.from, "", t.from_pos);
+            self.bind_var(&t.to, "", t.to_pos);
+            return None;
+        };
+        let (src, dst) = (e.from.clone().unwrap_or_default(), e.to.clone().unwrap_or_default());
+        if t.undirected && src != dst {
+            self.err(
+                crate::codes::QUERY_BAD_TRAVERSAL.code,
+                t.edge_pos,
+                format!("`<{}>` matches either direction, which needs one node type at both ends; `{}` goes from {src} to {dst}", t.edge, t.edge),
+            );
+        }
+        Some((e, src, dst))
+    }
+
+    /// Hop bounds: `None` for one hop; an error for a bad repeat.
+    fn hop_bounds(&mut self, t: &Traverse, src: &str, dst: &str) -> Result<Option<(u32, u32)>, ()> {
+        let Some((min, max)) = t.hops else { return Ok(None) };
+        if src != dst {
+            self.err(
+                crate::codes::QUERY_BAD_TRAVERSAL.code,
+                t.edge_pos,
+                format!("`{}` goes from {src} to {dst}; only an edge between one node type can repeat", t.edge),
+            );
+            return Err(());
+        }
+        let max = max.unwrap_or(MAX_HOPS.max(min));
+        if max > MAX_HOPS {
+            self.err(crate::codes::QUERY_BAD_TRAVERSAL.code, t.edge_pos, format!("at most {MAX_HOPS} hops are allowed, got {max}"));
+            return Err(());
+        }
+        Ok(Some((min, max)))
+    }
+
+    fn traverse(&mut self, t: &Traverse) -> Option<PClause> {
+        let (e, src, dst) = self.edge_of(t)?;
+        let hops = self.hop_bounds(t, &src, &dst);
+        let f = self.bind_var(&t.from, &src, t.from_pos);
+        let to = self.bind_var(&t.to, &dst, t.to_pos);
+        let edge_var = match &t.edge_var {
+            None => None,
+            Some((name, pos)) => {
+                if t.hops.is_some() {
+                    self.err(
+                        crate::codes::QUERY_BAD_TRAVERSAL.code,
+                        *pos,
+                        format!("`${name}` would bind one edge, but `{}{{..}}` walks several; bind the edge on a single hop", t.edge),
+                    );
+                    return None;
+                }
+                Some(self.bind_fresh(name, &e.name, VarKind::Edge, *pos)?)
+            }
+        };
+        Some(PClause::Traverse { from: f, edge: e.name.clone(), hops: hops.ok()?, to, edge_var, undirected: t.undirected })
+    }
+
+    fn path(&mut self, var: &str, pos: Pos, t: &Traverse) -> Option<PClause> {
+        let (e, src, dst) = self.edge_of(t)?;
+        if let Some((_, p)) = &t.edge_var {
+            self.err(crate::codes::QUERY_BAD_TRAVERSAL.code, *p, "a shortest path binds its nodes, not one edge; drop the edge variable");
+            return None;
+        }
+        if src != dst {
+            self.err(
+                crate::codes::QUERY_BAD_TRAVERSAL.code,
+                t.edge_pos,
+                format!("a shortest path needs one node type at both ends; `{}` goes from {src} to {dst}", t.edge),
+            );
+            return None;
+        }
+        let hops = match self.hop_bounds(t, &src, &dst) {
+            Ok(Some(h)) => h,
+            Ok(None) => (1, 1),
+            Err(()) => return None,
+        };
+        let f = self.bind_var(&t.from, &src, t.from_pos);
+        let to = self.bind_var(&t.to, &dst, t.to_pos);
+        if var == "_" {
+            self.err(crate::codes::QUERY_UNBOUND_VARIABLE.code, pos, "name the path: `$p = shortest(...)`");
+            return None;
+        }
+        let v = self.bind_fresh(var, &src, VarKind::Path, pos)?;
+        Some(PClause::Path { var: v, from: f, edge: e.name.clone(), hops, to, undirected: t.undirected })
     }
 
     fn var_ref(&mut self, name: &str, pos: Pos) -> Option<usize> {

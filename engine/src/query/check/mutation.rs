@@ -108,6 +108,19 @@ impl<'s> Checker<'s> {
                 let props = self.assignments(t, props, true)?;
                 Some(MutationPlan::Insert { type_name: t.name.clone(), props })
             }
+            Mutation::Upsert { type_name, pos, props } => {
+                let t = self.any_type(type_name, *pos)?;
+                if t.kind != crate::schema::TypeKind::Node || t.key.is_empty() {
+                    self.err(
+                        crate::codes::QUERY_BAD_MUTATION.code,
+                        *pos,
+                        format!("upsert finds the row by its @key; {} has none (use insert, or update ... where)", t.name),
+                    );
+                    return None;
+                }
+                let props = self.assignments(t, props, true)?;
+                Some(MutationPlan::Upsert { type_name: t.name.clone(), props })
+            }
             Mutation::Update { type_name, pos, set, filter } => {
                 let t = self.any_type(type_name, *pos)?;
                 let set = self.assignments(t, set, false);

@@ -248,7 +248,8 @@ impl<'a, 'g> Mutator<'a, 'g> {
 
     async fn statement(&mut self, s: &MutationPlan) -> Result<()> {
         match s {
-            MutationPlan::Insert { type_name, props } => self.insert(self.view.type_def(type_name)?, props).await,
+            MutationPlan::Insert { type_name, props } => self.insert(self.view.type_def(type_name)?, props, false).await,
+            MutationPlan::Upsert { type_name, props } => self.insert(self.view.type_def(type_name)?, props, true).await,
             MutationPlan::Update { type_name, set, filter } => {
                 let t = self.view.type_def(type_name)?;
                 for mut row in self.find(t, filter).await? {
@@ -293,7 +294,9 @@ impl<'a, 'g> Mutator<'a, 'g> {
         }
     }
 
-    async fn insert(&mut self, t: &'g TypeDef, props: &[(String, PExpr)]) -> Result<()> {
+    /// `insert`, or with `upsert` an update of the given properties when
+    /// a node with the same key exists (in the stored rows or written here).
+    async fn insert(&mut self, t: &'g TypeDef, props: &[(String, PExpr)], upsert: bool) -> Result<()> {
         let given = |name: &str| props.iter().find(|(n, _)| n == name).map(|(_, e)| self.eval(e));
         let mut cells = Vec::with_capacity(t.properties.len());
         for p in &t.properties {
@@ -328,6 +331,23 @@ impl<'a, 'g> Mutator<'a, 'g> {
             }
         };
         let row = Row { id: id.clone(), ends, cells, addr: None };
+        if upsert && let Some(mut old) = self.current(t, &id).await? {
+            for (name, e) in props {
+                if let Some(i) = t.properties.iter().position(|p| p.name == *name) {
+                    old.cells[i] = cell_for(&t.properties[i], &self.eval(e))?;
+                }
+            }
+            self.check_values(t, &old)?;
+            let c = self.change(t);
+            if !c.pos.contains_key(&old.id)
+                && let Some(addr) = old.addr
+            {
+                c.removed.insert(old.id.clone(), addr);
+            }
+            c.put(old);
+            self.report.updated += 1;
+            return Ok(());
+        }
         self.check_values(t, &row)?;
         if !made_here && self.exists(t, &id).await? {
             return Err(rejected(crate::codes::MUTATE_KEY_CLASH.code, format!("{} `{id}` already exists", t.name)));
@@ -339,6 +359,19 @@ impl<'a, 'g> Mutator<'a, 'g> {
         }
         self.report.inserted += 1;
         Ok(())
+    }
+
+    /// The row `id` of `t` in the state this mutation has built so far.
+    async fn current(&mut self, t: &'g TypeDef, id: &str) -> Result<Option<Row>> {
+        if let Some(c) = self.changes.get(&t.name) {
+            if let Some(&i) = c.pos.get(id) {
+                return Ok(c.rows[i].clone());
+            }
+            if c.removed.contains_key(id) {
+                return Ok(None);
+            }
+        }
+        Ok(self.stored(t, Some(ids_filter(t, [id.to_string()]))).await?.into_iter().find(|r| r.id == id))
     }
 
     /// Does `id` exist in the state this mutation has built so far?
