@@ -77,6 +77,8 @@ pub const INVALID_DATA: Code = code("OG-LOAD-001", "invalid_data", 400, "a load'
 pub const QUERY_INVALID: Code = code("OG-QUERY-*", "query_invalid", 400, "the query does not compile");
 pub const QUERY_KIND: Code = code("OG-QUERY-011", "query_kind", 400, "a mutation run with `query`, or a read run with `mutate`");
 pub const QUERY_NOT_FOUND: Code = code("OG-QUERY-012", "query_not_found", 400, "no such query in the file, or a name is needed");
+pub const STORED_QUERY_NOT_FOUND: Code =
+    code("OG-QUERY-021", "stored_query_not_found", 404, "no stored query of that name in this graph (or none this actor may run)");
 pub const PARAMETER_INVALID: Code = code("OG-QUERY-013", "parameter_invalid", 400, "bad parameter value");
 pub const QUERY_TOO_LARGE: Code = code("OG-QUERY-016", "query_too_large", 422, "the match grew past the row limit");
 pub const RESULT_TOO_LARGE: Code = code("OG-QUERY-018", "result_too_large", 422, "the result grew past its byte bound");
@@ -124,6 +126,7 @@ pub const ALL: &[Code] = &[
     QUERY_INVALID,
     QUERY_KIND,
     QUERY_NOT_FOUND,
+    STORED_QUERY_NOT_FOUND,
     PARAMETER_INVALID,
     QUERY_TOO_LARGE,
     RESULT_TOO_LARGE,

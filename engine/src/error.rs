@@ -89,6 +89,9 @@ pub enum Error {
     #[error("{0}")]
     QueryNotFound(String),
 
+    #[error("no stored query named `{name}` in this graph (`omnigraph queries list` shows them)")]
+    StoredQueryNotFound { name: String },
+
     #[error(
         "the query's match grows past {limit} rows; bind a key or add a filter before the expansion, or raise the limit (OMNIGRAPH_MAX_QUERY_ROWS; omnigraph-server --max-query-rows)"
     )]
@@ -212,6 +215,7 @@ impl Error {
             Query(_) => codes::QUERY_INVALID,
             QueryKind(_) => codes::QUERY_KIND,
             QueryNotFound(_) => codes::QUERY_NOT_FOUND,
+            StoredQueryNotFound { .. } => codes::STORED_QUERY_NOT_FOUND,
             QueryTooLarge { .. } => codes::QUERY_TOO_LARGE,
             ResultTooLarge { .. } => codes::RESULT_TOO_LARGE,
             QueryTimeout { .. } => codes::QUERY_TIMEOUT,
@@ -281,6 +285,7 @@ impl Error {
             Query(v) => Query(v.clone()),
             QueryKind(m) => QueryKind(m.clone()),
             QueryNotFound(m) => QueryNotFound(m.clone()),
+            StoredQueryNotFound { name } => StoredQueryNotFound { name: name.clone() },
             QueryTooLarge { limit } => QueryTooLarge { limit: *limit },
             ResultTooLarge { limit } => ResultTooLarge { limit: *limit },
             QueryTimeout { ms } => QueryTimeout { ms: *ms },

@@ -35,6 +35,7 @@ pub mod query;
 pub mod schema;
 pub mod session;
 pub mod storage;
+pub mod stored;
 
 pub use error::{Error, Result};
 pub use graph::{Graph, Snapshot};

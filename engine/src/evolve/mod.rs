@@ -32,8 +32,14 @@ use crate::storage::table;
 pub struct EvolveOptions {
     /// Apply steps that lose data (drops, narrowing, enum values in use).
     pub allow_data_loss: bool,
-    /// Stored queries to re-check: (name, `.gq` source).
+    /// Queries to re-check besides the stored ones: (name, `.gq` source).
     pub queries: Vec<(String, String)>,
+    /// `.gq` sources whose queries replace the stored ones of the same
+    /// names (or are added), in the same commit: how a change fixes a
+    /// stored query it would break.
+    pub update_queries: Vec<String>,
+    /// Stored queries to remove in the same commit.
+    pub drop_queries: Vec<String>,
     /// The commit's actor, message and condition.
     pub write: WriteOptions,
 }
@@ -65,6 +71,8 @@ struct Checked {
     /// Types whose rows are rewritten (besides the plan's own rewrites:
     /// enum values set to null).
     rewrite: BTreeMap<String, bool>,
+    /// The stored queries after the change, when it changes them.
+    queries: Option<crate::stored::Catalog>,
 }
 
 /// Says what applying `source` to `graph` (its branch's head) would do;
@@ -86,6 +94,42 @@ async fn check(g: &Graph, snap: &Snapshot, source: &str, opts: &EvolveOptions) -
             }
         }
     }
+    // The stored queries, with the replacements and removals this change
+    // carries, must all compile against the new schema.
+    let stored = crate::stored::catalog(g, snap).await?;
+    for n in &opts.drop_queries {
+        if stored.get(n).is_none() {
+            return Err(Error::StoredQueryNotFound { name: n.clone() });
+        }
+    }
+    let mut replacements = Vec::new();
+    for src in &opts.update_queries {
+        match crate::stored::split(&plan.ir, src) {
+            Ok(qs) => replacements.extend(qs),
+            Err(Error::Query(diags)) => {
+                for d in diags {
+                    lints.push(Lint { code: codes::LINT_QUERY_BREAKS.code, target: "(replacement queries)".into(), message: d.to_string() });
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let next_queries = crate::stored::edited(&stored, &replacements, &opts.drop_queries);
+    for q in &next_queries.queries {
+        if replacements.iter().any(|r| r.name == q.name) {
+            continue;
+        }
+        if let Err(Error::Query(diags)) = crate::stored::compile(&plan.ir, q) {
+            for d in diags {
+                lints.push(Lint {
+                    code: codes::LINT_QUERY_BREAKS.code,
+                    target: q.name.clone(),
+                    message: format!("stored query `{}`: {d} (replace it in the same change, or remove it)", q.name),
+                });
+            }
+        }
+    }
+    let queries = (next_queries != *stored).then_some(next_queries);
     // A `@default` must be a value of its property's type.
     for c in &plan.changes {
         let (Some(t), Some(_)) = (&c.new, &c.old) else { continue };
@@ -139,7 +183,7 @@ async fn check(g: &Graph, snap: &Snapshot, source: &str, opts: &EvolveOptions) -
         commit: None,
     };
     plan.lints = report.lints.clone();
-    Ok(Checked { plan, report, rewrite })
+    Ok(Checked { plan, report, rewrite, queries })
 }
 
 /// Applies `source` to `graph`'s branch as one commit of kind `schema`,
@@ -158,6 +202,21 @@ pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<
             return Err(Error::SchemaChangeRefused { lints: refusing });
         }
         if checked.report.from == checked.report.to {
+            // The same schema: at most the stored queries change.
+            if let Some(next) = &checked.queries {
+                let mut report = checked.report;
+                match crate::stored::publish(&g, &snap, next, &opts.write).await {
+                    Ok(commit) => {
+                        report.commit = Some(commit);
+                        return Ok(report);
+                    }
+                    Err(e @ Error::ExpectedVersionMismatch { .. }) if opts.write.if_commit.is_none() => {
+                        last = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             return Ok(checked.report);
         }
         match write(&g, &snap, source, checked, opts).await {
@@ -188,7 +247,7 @@ pub async fn apply(graph: &Graph, source: &str, opts: &EvolveOptions) -> Result<
 }
 
 async fn write(g: &Graph, snap: &Snapshot, source: &str, checked: Checked, opts: &EvolveOptions) -> Result<EvolveReport> {
-    let Checked { plan, mut report, rewrite } = checked;
+    let Checked { plan, mut report, rewrite, queries } = checked;
     let root = g.root();
     let state = snap.manifest_state();
     let location = schema_store::store(root, &plan.ir, source).await?;
@@ -269,6 +328,9 @@ async fn write(g: &Graph, snap: &Snapshot, source: &str, checked: Checked, opts:
     let mut extra = tombstones;
     extra.extend(entries);
     extra.push(TableUpdate { key: SCHEMA_KEY.to_string(), expected: generation, new_version: generation + 1, location, row_count: 0 });
+    if let Some(next) = &queries {
+        extra.push(crate::stored::stage(g, snap, next).await?);
+    }
     // Every table the checks read must still be as read.
     let reads: Vec<(String, u64)> = snap.tables.iter().map(|t| (t.key.clone(), t.version)).collect();
     let draft = opts.write.draft("schema", BTreeMap::new());

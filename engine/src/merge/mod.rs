@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::graph::sidecar::WriteKind;
-use crate::graph::write::{StagedWrite, commit_and_publish, stage_rows};
+use crate::graph::write::{StagedWrite, commit_and_publish_with, stage_rows};
 use crate::graph::{Graph, WriteOptions};
 use crate::schema::TypeDef;
 use crate::storage::columns::ID;
@@ -180,6 +180,14 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     if conflicts.is_empty() && !fast_forward {
         checks::check(t, &t_head, &merges, &mut conflicts).await?;
     }
+    // Stored queries merge by name.
+    let (b_q, s_q, t_q) =
+        (crate::stored::catalog_of(t, &base.state).await?, crate::stored::catalog_of(t, &s_head).await?, crate::stored::catalog_of(t, &t_head).await?);
+    let mut query_conflicts = Vec::new();
+    let merged_queries = crate::stored::merge(&b_q, &s_q, &t_q, &mut query_conflicts);
+    for (name, message) in query_conflicts {
+        conflicts.push(Conflict { kind: "stored_query".into(), type_name: "(stored queries)".into(), id: name, properties: Vec::new(), message });
+    }
     if !conflicts.is_empty() {
         conflicts.sort_by(|a, b| (&a.type_name, &a.id, &a.kind).cmp(&(&b.type_name, &b.id, &b.kind)));
         conflicts.dedup();
@@ -215,7 +223,8 @@ async fn merge_once(s: &Graph, t: &Graph, opts: &MergeOptions, wopts: &WriteOpti
     if draft.message.is_none() {
         draft.message = Some(format!("merge {} into {}", report.source, report.into));
     }
-    let published = commit_and_publish(t, t_snap.manifest_ds(), t_head, WriteKind::Merge, staged, &reads, draft).await?;
+    let extra = if merged_queries != *t_q { vec![crate::stored::stage_over(t, &t_head, &merged_queries).await?] } else { Vec::new() };
+    let published = commit_and_publish_with(t, t_snap.manifest_ds(), t_head, WriteKind::Merge, staged, &reads, draft, extra).await?;
     report.commit = Some(published.commit);
     Ok(report)
 }

@@ -7,6 +7,10 @@ use crate::lang::Pos;
 pub struct QueryDecl {
     pub name: String,
     pub pos: Pos,
+    /// Where its text starts (its first annotation, or `query`) and ends
+    /// (just after its closing `}`).
+    pub start: Pos,
+    pub end: Pos,
     pub params: Vec<ParamDecl>,
     pub description: Option<String>,
     pub instruction: Option<String>,

@@ -112,6 +112,23 @@ impl Bindings {
     }
 }
 
+/// The members of two ascending lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 struct Bitset(Vec<u64>);
 
 impl Bitset {
@@ -182,6 +199,14 @@ impl<'a, 'g> Matcher<'a, 'g> {
     async fn push_down(&mut self) -> Result<()> {
         let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
         let mut by_id: HashMap<usize, Vec<(&PExpr, String)>> = HashMap::new();
+        #[allow(clippy::type_complexity)]
+        let mut by_column: HashMap<usize, Vec<(&PExpr, String, super::ast::CmpOp, datafusion_common::ScalarValue)>> = HashMap::new();
+        let column_of_var = |v: usize| {
+            move |x: &PExpr| match x {
+                PExpr::Prop { var, prop } if *var == v => Some(prop.clone()),
+                _ => None,
+            }
+        };
         for c in &self.plan.clauses {
             let PClause::Filter(e) = c else { continue };
             for part in e.conjuncts() {
@@ -202,8 +227,44 @@ impl<'a, 'g> Matcher<'a, 'g> {
                     PExpr::Prop { var, prop } if *var == v => Some(prop.clone()),
                     _ => None,
                 };
+                // A comparison on a property without a scalar index runs on
+                // the cached column view; the rest goes to a Lance scan.
+                if let Some((prop, op, value)) = pushdown::comparison(part, t, &self.env.params, &column_of)
+                    && !matches!(prop.as_str(), "id" | "src" | "dst")
+                    && !crate::graph::indexes::indexed_columns(t).contains(&prop)
+                {
+                    by_column.entry(v).or_default().push((part, prop, op, value));
+                    continue;
+                }
                 if let Some(x) = pushdown::to_lance(part, t, &self.env.params, &column_of) {
                     by_var.entry(v).or_default().push((part, x));
+                }
+            }
+        }
+        // Column filters (intersected), and those the kernels cannot run
+        // handed to Lance with the variable's other filters.
+        let mut from_columns: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (v, parts) in by_column {
+            if by_id.contains_key(&v) {
+                continue;
+            }
+            let type_name = &self.plan.vars[v].type_name;
+            let t = self.view.type_def(type_name)?;
+            for (part, prop, op, value) in parts {
+                match self.view.column_matches(type_name, &prop, op, &value).await? {
+                    Some(list) => {
+                        let merged = match from_columns.remove(&v) {
+                            None => list,
+                            Some(have) => intersect(&have, &list),
+                        };
+                        from_columns.insert(v, merged);
+                        self.pushed.insert(part as *const PExpr as usize);
+                    }
+                    None => {
+                        if let Some(x) = pushdown::to_lance(part, t, &self.env.params, &column_of_var(v)) {
+                            by_var.entry(v).or_default().push((part, x));
+                        }
+                    }
                 }
             }
         }
@@ -230,12 +291,19 @@ impl<'a, 'g> Matcher<'a, 'g> {
             parts.truncate(pushdown::MAX_PUSHED_CONJUNCTS);
             let filter = pushdown::and_all(parts.iter().map(|(_, x)| x.clone())).expect("non-empty");
             let type_name = &self.plan.vars[v].type_name;
-            let list = self.view.filtered(type_name, filter).await?;
+            let mut list = self.view.filtered(type_name, filter).await?;
+            if let Some(cols) = from_columns.remove(&v) {
+                list = intersect(&list, &cols);
+            }
             let n = self.view.node_ids(type_name).await?.len();
             self.candidates.insert(v, Arc::new(Candidates { set: Bitset::of(n, &list), list }));
             for (p, _) in parts {
                 self.pushed.insert(p as *const PExpr as usize);
             }
+        }
+        for (v, list) in from_columns {
+            let n = self.view.node_ids(&self.plan.vars[v].type_name).await?.len();
+            self.candidates.insert(v, Arc::new(Candidates { set: Bitset::of(n, &list), list }));
         }
         Ok(())
     }

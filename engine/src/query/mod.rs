@@ -16,7 +16,7 @@
 
 pub(crate) mod adjacency;
 pub(crate) mod ast;
-pub(crate) mod check;
+pub mod check;
 pub(crate) mod column;
 pub(crate) mod delta;
 pub(crate) mod edges;
@@ -25,8 +25,8 @@ pub mod limits;
 pub(crate) mod matcher;
 pub(crate) mod mutate;
 pub(crate) mod node_ids;
-pub(crate) mod parser;
-pub(crate) mod plan;
+pub mod parser;
+pub mod plan;
 pub(crate) mod project;
 pub(crate) mod pushdown;
 pub(crate) mod rebase;

@@ -86,6 +86,7 @@ impl Parser {
     }
 
     fn query(&mut self) -> Result<QueryDecl, Diagnostic> {
+        let start = self.pos();
         let (mut description, mut instruction) = (None, None);
         while *self.peek() == Tok::At {
             self.annotation(&mut description, &mut instruction)?;
@@ -119,8 +120,9 @@ impl Parser {
         }
         self.expect(Tok::LBrace, "`{`")?;
         let body = if self.is_word("match") { Body::Read(self.read_body()?) } else { Body::Mutations(self.mutations()?) };
-        self.expect(Tok::RBrace, "`}` closing the query")?;
-        Ok(QueryDecl { name, pos, params, description, instruction, body })
+        let close = self.expect(Tok::RBrace, "`}` closing the query")?;
+        let end = Pos { line: close.line, col: close.col + 1 };
+        Ok(QueryDecl { name, pos, start, end, params, description, instruction, body })
     }
 
     fn type_ref(&mut self) -> Result<TypeRef, Diagnostic> {
@@ -586,4 +588,24 @@ pub fn render(e: &Expr) -> String {
         Expr::And(parts) => parts.iter().map(render).collect::<Vec<_>>().join(" and "),
         Expr::Or(parts) => format!("({})", parts.iter().map(render).collect::<Vec<_>>().join(" or ")),
     }
+}
+
+/// The text of `src` from `start` to `end` (positions as the lexer counts
+/// them: lines from 1, columns in characters from 1).
+pub fn text_between(src: &str, start: Pos, end: Pos) -> String {
+    let mut out = String::new();
+    let (mut line, mut col) = (1u32, 1u32);
+    for c in src.chars() {
+        let here = (line, col);
+        if here >= (start.line, start.col) && here < (end.line, end.col) {
+            out.push(c);
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    out
 }

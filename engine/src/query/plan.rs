@@ -219,6 +219,8 @@ pub struct PItem {
     /// The output column: the alias, else the item as written without `$`.
     pub name: String,
     pub expr: PExpr,
+    /// Its static type (for the JSON Schema of a stored query's result).
+    pub ty: super::check::Ty,
 }
 
 #[derive(Debug, Clone)]

@@ -33,13 +33,7 @@ pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PE
         let ty = if matches!(prop.as_str(), "id" | "src" | "dst") { PropType::String } else { t.property(&prop)?.ty.clone() };
         return in_values(&prop, &ty, items.iter());
     }
-    let (prop, value, op) = match (column_of(left), column_of(right)) {
-        (Some(p), None) => (p, constant(right, params)?, *op),
-        (None, Some(p)) => (p, constant(left, params)?, flip(*op)?),
-        _ => return None,
-    };
-    let ty = if matches!(prop.as_str(), "id" | "src" | "dst") { PropType::String } else { t.property(&prop)?.ty.clone() };
-    let scalar = scalar(&ty, &value)?;
+    let (prop, op, scalar) = comparison(e, t, params, column_of)?;
     let c = Expr::Column(Column::new_unqualified(prop));
     Some(match op {
         CmpOp::Eq => c.eq(lit(scalar)),
@@ -54,6 +48,23 @@ pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PE
 
 /// The longest `in` list handed to Lance; longer ones are checked in memory.
 pub const MAX_PUSHED_IN_LIST: usize = 1024;
+
+/// `e` as (column, operator, constant of the column's type) when it
+/// compares one column of `t` with a constant: `=`, `!=`, `<`, `<=`, `>`, `>=`.
+pub fn comparison(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PExpr) -> Option<String>) -> Option<(String, CmpOp, ScalarValue)> {
+    let PExpr::Cmp { op, left, right } = e else { return None };
+    if matches!(op, CmpOp::Contains | CmpOp::In) {
+        return None;
+    }
+    let (prop, value, op) = match (column_of(left), column_of(right)) {
+        (Some(p), None) => (p, constant(right, params)?, *op),
+        (None, Some(p)) => (p, constant(left, params)?, flip(*op)?),
+        _ => return None,
+    };
+    let ty = if matches!(prop.as_str(), "id" | "src" | "dst") { PropType::String } else { t.property(&prop)?.ty.clone() };
+    let scalar = scalar(&ty, &value)?;
+    Some((prop, op, scalar))
+}
 
 /// The node id that `e` pins variable `v` to, if `e` is `$v.id == "..."`
 /// or an equality on `t`'s `@key` when that key is one string (or enum)

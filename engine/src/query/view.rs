@@ -356,6 +356,54 @@ impl<'g> View<'g> {
 }
 
 impl View<'_> {
+    /// Dense indexes of the live rows of `type_name` whose `prop` compares
+    /// `op` with `value`, ascending, computed on the cached column view
+    /// with Arrow's comparison kernels (no Lance scan once the column is
+    /// cached). `None` when the kernel cannot compare the two types: the
+    /// caller hands the filter to Lance instead.
+    pub async fn column_matches(&self, type_name: &str, prop: &str, op: super::ast::CmpOp, value: &datafusion_common::ScalarValue) -> Result<Option<Vec<u32>>> {
+        use super::ast::CmpOp;
+        let Column::Values { base, patch, .. } = self.column(type_name, prop).await? else { return Ok(None) };
+        let ids = self.node_ids(type_name).await?;
+        let Ok(scalar) = value.to_scalar() else { return Ok(None) };
+        let kernel = |a: &dyn arrow_array::Datum| -> std::result::Result<arrow_array::BooleanArray, arrow_schema::ArrowError> {
+            match op {
+                CmpOp::Eq => arrow_ord::cmp::eq(a, &scalar),
+                CmpOp::Ne => arrow_ord::cmp::neq(a, &scalar),
+                CmpOp::Lt => arrow_ord::cmp::lt(a, &scalar),
+                CmpOp::Le => arrow_ord::cmp::lt_eq(a, &scalar),
+                CmpOp::Gt => arrow_ord::cmp::gt(a, &scalar),
+                CmpOp::Ge => arrow_ord::cmp::gt_eq(a, &scalar),
+                CmpOp::Contains | CmpOp::In => Err(arrow_schema::ArrowError::NotYetImplemented("membership".into())),
+            }
+        };
+        let Ok(hits) = kernel(&base) else { return Ok(None) };
+        let mut out: Vec<u32> = Vec::new();
+        // Nulls compare to null: not a match.
+        let set: arrow_buffer::BooleanBuffer = match hits.nulls() {
+            Some(n) => hits.values() & n.inner(),
+            None => hits.values().clone(),
+        };
+        let patched = !patch.is_empty();
+        for d in set.set_indices() {
+            let d = d as u32;
+            if (!patched || !patch.contains_key(&d)) && ids.is_live(d) {
+                out.push(d);
+            }
+        }
+        if patched {
+            for (d, (array, row)) in patch.iter() {
+                let one = array.slice(*row as usize, 1);
+                let Ok(hit) = kernel(&one) else { return Ok(None) };
+                if hit.is_valid(0) && hit.value(0) && ids.is_live(*d) {
+                    out.push(*d);
+                }
+            }
+            out.sort_unstable();
+        }
+        Ok(Some(out))
+    }
+
     /// The edges of `edge` by their ends, for edge variables: built per
     /// table version from the `src`/`dst` columns (which follow writes) and
     /// kept in the cache while the numberings it is over stay current.

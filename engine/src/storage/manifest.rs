@@ -75,6 +75,10 @@ pub struct ManifestState {
     /// `graph::schema_store`): `location` is the stored schema file,
     /// `version` the schema generation. `None`: the schema `init` wrote.
     pub schema: Option<TableEntry>,
+    /// The stored-queries row, if queries were ever stored (see
+    /// `stored`): `location` is the catalog file, `version` its
+    /// generation. `None`: no stored queries.
+    pub queries: Option<TableEntry>,
 }
 
 /// The manifest row key of the fence. Not a table: no dataset behind it.
@@ -84,6 +88,9 @@ pub const FENCE_LIVE: &str = "live";
 /// The manifest row key of the schema a commit reads and writes with. Not a
 /// table either: its location is a schema file under `_schemas/`.
 pub const SCHEMA_KEY: &str = "__schema";
+/// The manifest row key of a commit's stored queries: its location is a
+/// catalog file under `_queries/`.
+pub const QUERIES_KEY: &str = "__queries";
 
 impl TableEntry {
     /// A row that removes table `key` from the snapshot (a type dropped or
@@ -105,6 +112,11 @@ impl ManifestState {
         self.schema.as_ref().map_or(0, |s| s.version)
     }
 
+    /// The stored-queries generation: 0 before any were stored.
+    pub fn queries_generation(&self) -> u64 {
+        self.queries.as_ref().map_or(0, |s| s.version)
+    }
+
     /// Takes in one published row: a table's new version, its removal, the
     /// fence or the schema.
     fn take(&mut self, entry: TableEntry) {
@@ -115,6 +127,10 @@ impl ManifestState {
         } else if entry.key == SCHEMA_KEY {
             if self.schema.as_ref().is_none_or(|f| f.version < entry.version) {
                 self.schema = Some(entry);
+            }
+        } else if entry.key == QUERIES_KEY {
+            if self.queries.as_ref().is_none_or(|f| f.version < entry.version) {
+                self.queries = Some(entry);
             }
         } else if entry.is_tombstone() {
             self.tables.remove(&entry.key);
@@ -182,6 +198,7 @@ pub async fn create_genesis(root: &Root, entries: &[TableEntry], genesis_id: &st
         fence: None,
         commit,
         schema: None,
+        queries: None,
     })
 }
 
@@ -201,6 +218,7 @@ async fn read_state(ds: &Dataset) -> Result<ManifestState> {
         fence: None,
         commit: recorded_commit(ds).await?,
         schema: None,
+        queries: None,
     };
     apply_rows(&mut state, &batches);
     Ok(state)
@@ -331,6 +349,7 @@ fn check_expected(root: &Root, state: &ManifestState, updates: &[TableUpdate], r
         let actual = match key.as_str() {
             FENCE_KEY => state.fence.as_ref().map(|f| f.version).unwrap_or(0),
             SCHEMA_KEY => state.schema_generation(),
+            QUERIES_KEY => state.queries_generation(),
             _ => state.tables.get(key).map(|e| e.version).unwrap_or(0),
         };
         if actual != want {
@@ -375,7 +394,7 @@ async fn stage_publish(root: &Root, ds: &Arc<Dataset>, next: &ManifestState, ent
             .await
             .map_err(|e| Error::lance(MANIFEST_TABLE, e));
     }
-    let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).chain(next.schema.iter()).cloned().collect();
+    let all: Vec<TableEntry> = next.tables.values().chain(next.fence.iter()).chain(next.schema.iter()).chain(next.queries.iter()).cloned().collect();
     let params = root.session().write_params(WriteMode::Overwrite);
     InsertBuilder::new(ds.clone())
         .with_params(&params)

@@ -24,5 +24,6 @@ mod query;
 mod query_model;
 mod races;
 mod schema;
+mod stored;
 #[path = "../../../tests/support/tree_hash.rs"]
 mod tree_hash;

@@ -283,7 +283,7 @@ impl<'s> Checker<'s> {
             if names.insert(name.clone(), it.expr.pos()).is_some() {
                 self.err(crate::codes::QUERY_DUPLICATE_NAME.code, it.expr.pos(), format!("two return items are named `{name}`; add `as <alias>`"));
             }
-            if let Some((expr, _)) = self.expr(&it.expr, Ctx::Return) {
+            if let Some((expr, ty)) = self.expr(&it.expr, Ctx::Return) {
                 if !expr.is_aggregate() && expr::contains_agg(&expr) {
                     self.err(
                         crate::codes::QUERY_BAD_PROJECTION.code,
@@ -291,7 +291,7 @@ impl<'s> Checker<'s> {
                         "an aggregate must be a whole return item (`count($x) as n`), not part of an expression",
                     );
                 }
-                items.push(PItem { name, expr });
+                items.push(PItem { name, expr, ty });
             }
         }
         let aggregate = items.iter().any(|i| i.expr.is_aggregate());
