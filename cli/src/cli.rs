@@ -51,6 +51,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+    /// A graph's stored queries: named, typechecked, kept per commit, run
+    /// by name (through a server, as typed tools).
+    Queries {
+        #[command(subcommand)]
+        command: QueriesCommand,
+    },
     /// Run a read query (.gq) against a graph.
     Query(QueryArgs),
     /// Run a mutation query (.gq): all its statements publish as one commit.
@@ -332,10 +338,19 @@ pub struct SchemaChange {
     /// type, removing enum values in use).
     #[arg(long)]
     pub allow_data_loss: bool,
-    /// A .gq file of stored queries to re-check against the new schema
-    /// (repeatable); the plan lists each query that would break.
+    /// A .gq file of other queries to re-check against the new schema
+    /// (repeatable); the plan lists each query that would break. The
+    /// graph's stored queries are always re-checked.
     #[arg(long = "query", value_name = "FILE")]
     pub queries: Vec<PathBuf>,
+    /// A .gq file whose queries replace the stored ones of the same names
+    /// (or are added) in the same commit (repeatable): how a change fixes a
+    /// stored query it would break.
+    #[arg(long = "update-queries", value_name = "FILE")]
+    pub update_queries: Vec<PathBuf>,
+    /// A stored query to remove in the same commit (repeatable).
+    #[arg(long = "drop-query", value_name = "NAME")]
+    pub drop_queries: Vec<String>,
 }
 
 /// Where a read looks in the graph's history.
@@ -454,6 +469,62 @@ pub enum Mode {
     Overwrite,
     Append,
     Merge,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueriesCommand {
+    /// Store every query of a .gq file (in place of stored ones of the same
+    /// names) as one commit; a query that does not typecheck refuses the file.
+    Add {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The .gq file.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// The stored queries: name, kind, parameters, description.
+    List {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        at: AtArg,
+    },
+    /// One stored query: its source (its typed description with --json).
+    Show {
+        #[command(flatten)]
+        target: GraphTarget,
+        #[command(flatten)]
+        at: AtArg,
+        name: String,
+    },
+    /// Remove stored queries, as one commit.
+    Remove {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// The names.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Run a stored query by name (a read prints rows, a mutation its report).
+    Run {
+        #[command(flatten)]
+        target: GraphTarget,
+        name: String,
+        /// Parameter values as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        params: Option<String>,
+        #[command(flatten)]
+        at: AtArg,
+        /// Output format of a read; `table` on a terminal, `jsonl` otherwise.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

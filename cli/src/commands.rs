@@ -154,6 +154,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             crate::maintenance::cleanup(session, target, opts, json).await?
         }
         Command::Schema { command } => return crate::schema::run(session, command, json).await,
+        Command::Queries { command } => return crate::stored::run(session, command, json).await,
         Command::Query(args) => query_cmd(session, args.source, Run::Read { at: args.at.at, format: args.format }, json).await?,
         Command::Mutate(args) => query_cmd(session, args.source, Run::Write(args.write), json).await?,
         Command::Lint { schema, query } => {

@@ -19,6 +19,7 @@ mod progress;
 mod remote;
 mod results;
 mod schema;
+mod stored;
 mod upload;
 
 use clap::Parser;

@@ -90,13 +90,23 @@ fn read_change(change: &SchemaChange) -> Result<(String, EvolveOptions), CliErro
     for q in &change.queries {
         queries.push((q.display().to_string(), read_file(q)?));
     }
-    Ok((src, EvolveOptions { allow_data_loss: change.allow_data_loss, queries, ..Default::default() }))
+    let update_queries = change.update_queries.iter().map(|f| read_file(f)).collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        src,
+        EvolveOptions { allow_data_loss: change.allow_data_loss, queries, update_queries, drop_queries: change.drop_queries.clone(), ..Default::default() },
+    ))
 }
 
 /// The request body of `/schema/plan` and `/schema/apply`.
 fn body(src: &str, change: &SchemaChange, opts: &EvolveOptions) -> Json {
     let queries: Vec<Json> = opts.queries.iter().map(|(name, q)| serde_json::json!({"name": name, "source": q})).collect();
-    serde_json::json!({"schema": src, "allow_data_loss": change.allow_data_loss, "queries": queries})
+    serde_json::json!({
+        "schema": src,
+        "allow_data_loss": change.allow_data_loss,
+        "queries": queries,
+        "update_queries": opts.update_queries,
+        "drop_queries": opts.drop_queries,
+    })
 }
 
 /// A plan or an applied change, for people: one line per step, then the

@@ -30,10 +30,15 @@ pub enum Action {
     BranchDelete,
     /// Merging a branch into another (on the target branch).
     BranchMerge,
+    /// Running a stored query by name (`POST /graphs/{id}/queries/{name}`);
+    /// a rule's `queries` narrows it to some names.
+    InvokeQuery,
+    /// Adding, replacing and removing stored queries.
+    QueriesWrite,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::GraphList,
         Action::GraphCreate,
         Action::GraphDelete,
@@ -45,6 +50,8 @@ impl Action {
         Action::BranchCreate,
         Action::BranchDelete,
         Action::BranchMerge,
+        Action::InvokeQuery,
+        Action::QueriesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +67,8 @@ impl Action {
             Action::BranchCreate => "branch_create",
             Action::BranchDelete => "branch_delete",
             Action::BranchMerge => "branch_merge",
+            Action::InvokeQuery => "invoke_query",
+            Action::QueriesWrite => "queries_write",
         }
     }
 
@@ -76,7 +85,7 @@ impl Action {
     /// `protected_branches`): a merge writes its target, a delete removes
     /// the branch.
     pub fn writes_branch(self) -> bool {
-        matches!(self, Action::Change | Action::SchemaApply | Action::BranchMerge | Action::BranchDelete)
+        matches!(self, Action::Change | Action::SchemaApply | Action::BranchMerge | Action::BranchDelete | Action::QueriesWrite)
     }
 
     pub fn names() -> String {

@@ -210,14 +210,25 @@ impl Policy {
     }
 
     pub fn authorize_on_branch(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str) -> Decision {
-        let protected = action.writes_branch() && self.file.protected_branches.iter().any(|b| b == branch);
-        let (allowed, policies) = self.ask(actor, action, resource, branch, protected);
+        self.decide(actor, action, resource, branch, action.writes_branch(), "")
+    }
+
+    /// May `actor` run the stored query `query` (one that writes when
+    /// `writes`: then a protected branch needs a rule naming it) on graph
+    /// `resource`, on `branch`?
+    pub fn authorize_query(&self, actor: &str, resource: Resource<'_>, branch: &str, query: &str, writes: bool) -> Decision {
+        self.decide(actor, Action::InvokeQuery, resource, branch, writes, query)
+    }
+
+    fn decide(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str, writes: bool, query: &str) -> Decision {
+        let protected = writes && self.file.protected_branches.iter().any(|b| b == branch);
+        let (allowed, policies) = self.ask_query(actor, action, resource, branch, protected, query);
         let denial = if allowed {
             None
         } else if !policies.is_empty() {
             // A denial with deciding policies means a `forbid` matched.
             Some(Denial::DenyRule { policies: policies.clone() })
-        } else if protected && self.ask(actor, action, resource, branch, false).0 {
+        } else if protected && self.ask_query(actor, action, resource, branch, false, query).0 {
             Some(Denial::ProtectedBranch { branch: branch.to_string() })
         } else {
             Some(Denial::NoRule)
@@ -227,6 +238,11 @@ impl Policy {
 
     /// One Cedar request: (allowed, ids of the deciding policies).
     fn ask(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str, protected: bool) -> (bool, Vec<String>) {
+        self.ask_query(actor, action, resource, branch, protected, "")
+    }
+
+    /// [`ask`](Policy::ask) about stored query `query` ("" for none).
+    fn ask_query(&self, actor: &str, action: Action, resource: Resource<'_>, branch: &str, protected: bool, query: &str) -> (bool, Vec<String>) {
         let principal = entity("Actor", actor);
         let groups: Vec<EntityUid> = self.memberships.get(actor).into_iter().flatten().map(|g| uid(&group_uid(g))).collect();
         let mut entities = vec![Entity::new_no_attrs(principal.clone(), groups.iter().cloned().collect::<HashSet<_>>())];
@@ -247,6 +263,7 @@ impl Policy {
         let context = Context::from_pairs([
             ("branch".to_string(), RestrictedExpression::new_string(branch.to_string())),
             ("protected_branch".to_string(), RestrictedExpression::new_bool(protected)),
+            ("query".to_string(), RestrictedExpression::new_string(query.to_string())),
         ])
         .expect("context of literals");
         let request = Request::new(principal, uid(&compile::action_uid(action)), resource_uid, context, None).expect("request without a schema");

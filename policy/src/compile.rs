@@ -94,8 +94,24 @@ pub fn rule_to_cedar(r: &CheckedRule, id_prefix: &str, graph: Option<&str>) -> V
             }
         };
         let branch_list = format!("[{}]", r.branches.iter().map(|b| quote(b)).collect::<Vec<_>>().join(", "));
+        if !r.queries.is_empty() {
+            // Other actions of the rule are not narrowed by `queries`.
+            let mut tests: Vec<String> = r
+                .queries
+                .iter()
+                .map(|q| if q.contains('*') { format!("context.query like {}", quote(q)) } else { format!("context.query == {}", quote(q)) })
+                .collect();
+            // An allow also answers "may run some stored query" (asked
+            // with no name, before the names are looked up).
+            if r.permit {
+                tests.push("context.query == \"\"".to_string());
+            }
+            conds.push(format!("(action != {} || {})", action_uid(Action::InvokeQuery), tests.join(" || ")));
+        }
         if r.permit {
-            if per_graph.iter().any(|a| a.writes_branch()) {
+            // A stored query that writes is checked as a write
+            // (`context.protected_branch` is set for it only).
+            if per_graph.iter().any(|a| a.writes_branch() || *a == Action::InvokeQuery) {
                 conds.push(if r.branches.is_empty() {
                     "!context.protected_branch".to_string()
                 } else {

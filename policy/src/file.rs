@@ -64,6 +64,10 @@ pub struct Rule {
     /// Protected branches this rule may write to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub branches: Vec<String>,
+    /// Stored-query names (`*` a wildcard) this rule's `invoke_query`
+    /// covers; default all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -80,6 +84,9 @@ pub struct CheckedRule {
     /// Graph id patterns; empty means every graph.
     pub graphs: Vec<String>,
     pub branches: Vec<String>,
+    /// Stored-query name patterns `invoke_query` is narrowed to; empty
+    /// means every query.
+    pub queries: Vec<String>,
 }
 
 /// Rules attached to one graph at create time (`POST /graphs` `policy`).
@@ -94,6 +101,10 @@ pub struct GraphRules {
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+}
+
+fn valid_query_pattern(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '*'))
 }
 
 fn valid_graph_pattern(s: &str) -> bool {
@@ -183,7 +194,9 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
     for n in names {
         let a = Action::parse(n).ok_or_else(|| err(format!("unknown action `{n}` (actions: {})", Action::names())))?;
         if graph_scoped && a.is_server_level() {
-            return Err(err(format!("`{a}` is a server-level action; a graph's own policy can only use read, change, export, schema_apply, admin")));
+            return Err(err(format!(
+                "`{a}` is a server-level action; a graph's own policy can only use read, change, export, schema_apply, admin, branch_create, branch_delete, branch_merge, invoke_query, queries_write"
+            )));
         }
         if !actions.contains(&a) {
             actions.push(a);
@@ -224,9 +237,9 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
         }
     }
     if !r.branches.is_empty() {
-        if !actions.iter().any(|a| a.writes_branch()) {
+        if !actions.iter().any(|a| a.writes_branch() || *a == Action::InvokeQuery) {
             return Err(err(
-                "`branches` applies to the actions that write a branch (change, schema_apply, branch_merge, branch_delete), and this rule has none".into(),
+                "`branches` applies to the actions that write a branch (change, schema_apply, branch_merge, branch_delete, queries_write, invoke_query), and this rule has none".into(),
             ));
         }
         // A deny's `branches` narrows it to those branches, and a
@@ -242,6 +255,14 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
             }
         }
     }
+    if !r.queries.is_empty() {
+        if !actions.contains(&Action::InvokeQuery) {
+            return Err(err("`queries` names the stored queries `invoke_query` may run, and this rule has no `invoke_query`".into()));
+        }
+        if let Some(q) = r.queries.iter().find(|q| !valid_query_pattern(q)) {
+            return Err(err(format!("query pattern `{q}` uses characters a query name cannot have (letters, digits, _ and * as a wildcard)")));
+        }
+    }
     Ok(CheckedRule {
         index,
         permit,
@@ -250,5 +271,6 @@ fn check_rule(file: &PolicyFile, r: &Rule, index: usize, graph_scoped: bool) -> 
         actors: if everyone { vec![] } else { r.actors.clone() },
         graphs: r.graphs.clone(),
         branches: r.branches.clone(),
+        queries: r.queries.clone(),
     })
 }

@@ -24,6 +24,7 @@ mod races;
 mod remote_cli;
 mod s3;
 mod schema;
+mod stored;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
 mod writes;

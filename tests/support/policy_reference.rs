@@ -7,8 +7,12 @@
 //!   and, for per-graph actions, the graph matches one of `graphs` (all
 //!   graphs when it has none; a graph's own rules apply to that graph);
 //! - a `deny` with `branches` applies to those branches only;
-//! - a write (`change`, `schema_apply`) to a protected branch is allowed
+//! - a write (`change`, `schema_apply`, `queries_write`, ..., and
+//!   `invoke_query` of a stored mutation) to a protected branch is allowed
 //!   only by an `allow` that names the branch in `branches`;
+//! - a rule's `queries` narrows its `invoke_query` to those names (`*` a
+//!   wildcard); asked with no name ("may run some query"), an `allow`
+//!   with `queries` applies and a `deny` with `queries` does not;
 //! - the answer is yes when some `allow` applies and no `deny` does.
 
 use std::collections::BTreeMap;
@@ -22,6 +26,9 @@ pub const GROUPS: [&str; 3] = ["admins", "devs", "ops"];
 pub const GRAPHS: [&str; 5] = ["prod", "prod-eu", "scratch-1", "scratch-2", "team"];
 const PATTERNS: [&str; 6] = ["prod", "prod-*", "scratch-*", "*", "*-eu", "team"];
 pub const BRANCHES: [&str; 2] = ["main", "dev"];
+/// Stored-query names asked about, and patterns rules name.
+pub const QUERIES: [&str; 3] = ["friends", "add_person", "admin_report"];
+const QUERY_PATTERNS: [&str; 4] = ["friends", "add*", "*", "*_report"];
 
 /// A rule as the reference sees it.
 #[derive(Debug, Clone)]
@@ -32,6 +39,7 @@ pub struct RefRule {
     pub groups: Vec<String>,
     pub graphs: Vec<String>,
     pub branches: Vec<String>,
+    pub queries: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +75,13 @@ impl RefRule {
 
 impl RefPolicy {
     pub fn decide(&self, actor: &str, action: Action, graph: Option<&str>, branch: &str) -> bool {
-        let protected = action.writes_branch() && self.protected.iter().any(|b| b == branch);
+        self.decide_query(actor, action, graph, branch, "", action.writes_branch())
+    }
+
+    /// [`decide`](RefPolicy::decide) for `action` about stored query `query`
+    /// ("" for none), a write when `writes`.
+    pub fn decide_query(&self, actor: &str, action: Action, graph: Option<&str>, branch: &str, query: &str, writes: bool) -> bool {
+        let protected = writes && self.protected.iter().any(|b| b == branch);
         let mut rules: Vec<(&RefRule, bool)> = self.rules.iter().map(|r| (r, false)).collect();
         if let Some((g, own)) = &self.graph_rules
             && graph == Some(g.as_str())
@@ -78,6 +92,13 @@ impl RefPolicy {
         for (r, own) in rules {
             if !r.applies(self, actor, action, graph, own) {
                 continue;
+            }
+            if action == Action::InvokeQuery && !r.queries.is_empty() {
+                let named = r.queries.iter().any(|pat| glob(pat, query));
+                let some = query.is_empty() && r.allow;
+                if !named && !some {
+                    continue;
+                }
             }
             let on_branch = r.branches.iter().any(|b| b == branch);
             if !r.allow {
@@ -93,7 +114,7 @@ impl RefPolicy {
 
     fn rule_json(r: &RefRule) -> Value {
         let mut v = json!({(if r.allow { "allow" } else { "deny" }): r.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>()});
-        for (k, list) in [("actors", &r.actors), ("groups", &r.groups), ("graphs", &r.graphs), ("branches", &r.branches)] {
+        for (k, list) in [("actors", &r.actors), ("groups", &r.groups), ("graphs", &r.graphs), ("branches", &r.branches), ("queries", &r.queries)] {
             if !list.is_empty() {
                 v[k] = json!(list);
             }
@@ -132,8 +153,9 @@ fn rule(graph_scoped: bool) -> impl Strategy<Value = RefRule> {
         subset(GROUPS.iter().map(|s| s.to_string()).collect(), 2),
         subset(PATTERNS.iter().map(|s| s.to_string()).collect(), 2),
         subset(BRANCHES.iter().map(|s| s.to_string()).collect(), 2),
+        subset(QUERY_PATTERNS.iter().map(|s| s.to_string()).collect(), 2),
     )
-        .prop_map(move |(allow, actions, mut actors, groups, graphs, branches)| {
+        .prop_map(move |(allow, actions, mut actors, groups, graphs, branches, queries)| {
             if actors.is_empty() && groups.is_empty() {
                 actors.push(ACTORS[0].to_string());
             }
@@ -141,8 +163,10 @@ fn rule(graph_scoped: bool) -> impl Strategy<Value = RefRule> {
             // only (never on a graph's own rules), `branches` with a write.
             let server_level = actions.iter().any(|a| a.is_server_level());
             let graphs = if graph_scoped || server_level { vec![] } else { graphs };
-            let branches = if actions.iter().any(|a| a.writes_branch()) && (allow || !server_level) { branches } else { vec![] };
-            RefRule { allow, actions, actors, groups, graphs, branches }
+            let writes = actions.iter().any(|a| a.writes_branch() || *a == Action::InvokeQuery);
+            let branches = if writes && (allow || !server_level) { branches } else { vec![] };
+            let queries = if actions.contains(&Action::InvokeQuery) { queries } else { vec![] };
+            RefRule { allow, actions, actors, groups, graphs, branches, queries }
         })
 }
 

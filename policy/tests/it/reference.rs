@@ -26,6 +26,16 @@ proptest! {
                         let want = p.decide(actor, action, graph, branch);
                         prop_assert_eq!(d.allowed, want, "{} {} {:?} on {}\n{}\n{:?}", actor, action, graph, branch, p.file_text(), p.graph_rules_json());
                         prop_assert_eq!(d.denial.is_none(), d.allowed);
+                        // Stored queries by name, reads and writes.
+                        if action == Action::InvokeQuery && let Some(g) = graph {
+                            for q in QUERIES {
+                                for writes in [false, true] {
+                                    let d = policy.authorize_query(actor, Resource::Graph(g), branch, q, writes);
+                                    let want = p.decide_query(actor, action, graph, branch, q, writes);
+                                    prop_assert_eq!(d.allowed, want, "{} {} `{}` (writes {}) {:?} on {}\n{}\n{:?}", actor, action, q, writes, graph, branch, p.file_text(), p.graph_rules_json());
+                                }
+                            }
+                        }
                     }
                 }
             }

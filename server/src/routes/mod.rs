@@ -12,6 +12,8 @@
 //!   `branch` every data route takes.
 //! - [`schema`]: one graph's schema: show (at any kept commit), plan and
 //!   apply a change.
+//! - [`stored`]: one graph's stored queries: the catalog as typed tools,
+//!   add, remove, and run one by name.
 
 pub mod branches;
 pub mod data;
@@ -21,6 +23,7 @@ pub mod history;
 pub mod maintenance;
 pub mod replies;
 pub mod schema;
+pub mod stored;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -62,6 +65,8 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(branches::list, branches::create))
         .routes(routes!(branches::delete))
         .routes(routes!(branches::merge))
+        .routes(routes!(stored::list, stored::add))
+        .routes(routes!(stored::show, stored::invoke, stored::remove))
 }
 
 /// The paths and operations of every route (for `openapi::document`).

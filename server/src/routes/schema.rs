@@ -42,9 +42,18 @@ pub struct SchemaChangeRequest {
     pub allow_data_loss: bool,
     /// The branch to change (default `main`; or `?branch=`).
     pub branch: Option<String>,
-    /// Stored queries to re-check: the plan lists each that would break.
+    /// Other queries to re-check: the plan lists each that would break
+    /// (the graph's stored queries are always re-checked).
     #[serde(default)]
     pub queries: Vec<StoredQuery>,
+    /// `.gq` sources whose queries replace the stored ones of the same
+    /// names (or are added) in the same commit: how a change fixes a stored
+    /// query it would break.
+    #[serde(default)]
+    pub update_queries: Vec<String>,
+    /// Stored queries to remove in the same commit.
+    #[serde(default)]
+    pub drop_queries: Vec<String>,
     /// The commit's message (apply).
     pub message: Option<String>,
     /// Apply only if the head is this commit (or `If-Match`).
@@ -120,12 +129,16 @@ impl From<EvolveReport> for SchemaChangeReply {
 }
 
 fn options(req: &SchemaChangeRequest) -> ApiResult<EvolveOptions> {
-    if req.queries.len() > MAX_QUERIES {
-        return Err(ApiError::bad_body(format!("`queries`: {} given, at most {MAX_QUERIES}", req.queries.len())));
+    for (field, n) in [("queries", req.queries.len()), ("update_queries", req.update_queries.len()), ("drop_queries", req.drop_queries.len())] {
+        if n > MAX_QUERIES {
+            return Err(ApiError::bad_body(format!("`{field}`: {n} given, at most {MAX_QUERIES}")));
+        }
     }
     Ok(EvolveOptions {
         allow_data_loss: req.allow_data_loss,
         queries: req.queries.iter().map(|q| (q.name.clone(), q.source.clone())).collect(),
+        update_queries: req.update_queries.clone(),
+        drop_queries: req.drop_queries.clone(),
         ..Default::default()
     })
 }
