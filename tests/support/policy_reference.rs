@@ -27,6 +27,7 @@ pub const GRAPHS: [&str; 5] = ["prod", "prod-eu", "scratch-1", "scratch-2", "tea
 const PATTERNS: [&str; 6] = ["prod", "prod-*", "scratch-*", "*", "*-eu", "team"];
 pub const BRANCHES: [&str; 2] = ["main", "dev"];
 /// Stored-query names asked about, and patterns rules name.
+#[allow(dead_code)]
 pub const QUERIES: [&str; 3] = ["friends", "add_person", "admin_report"];
 const QUERY_PATTERNS: [&str; 4] = ["friends", "add*", "*", "*_report"];
 
