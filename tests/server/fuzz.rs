@@ -64,7 +64,16 @@ fn random_json_bodies_get_coded_answers_and_the_server_stays_up() {
     let s = Server::start(dir.path());
     let api = Api::new(&s);
     rt.block_on(api.create_loaded("g"));
-    let routes = ["/graphs", "/graphs/g/query", "/graphs/g/mutate", "/graphs/g/load", "/graphs/g/export", "/graphs/g/schema/plan"];
+    let routes = [
+        "/graphs",
+        "/graphs/g/query",
+        "/graphs/g/mutate",
+        "/graphs/g/load",
+        "/graphs/g/export",
+        "/graphs/g/schema/plan",
+        "/graphs/g/queries",
+        "/graphs/g/queries/friends",
+    ];
     let config = ProptestConfig { cases: cases(150), failure_persistence: None, ..ProptestConfig::default() };
     proptest!(config, |(route in prop::sample::select(routes.to_vec()), b in body())| {
         let r = rt.block_on(api.post_raw(route, "application/json", b.clone()));

@@ -273,3 +273,36 @@ async fn schema_commands_direct_and_remote_print_the_same() {
     same(&["query", "--at", &before, "-e", "query q() { match { $p: Person } return { $p.name, $p.age } order { $p.name } }", "--format", "csv"]);
     same(&["schema", "apply", "--schema", "new.pg"]);
 }
+
+#[tokio::test]
+async fn stored_query_commands_direct_and_remote_print_the_same() {
+    let b = Both::start();
+    let w = b.w();
+    std::fs::write(w.join("q.gq"), format!("@description(\"friends of\")\n{FRIENDS}\n\nquery add($n: String) {{ upsert Person {{ name: $n }} }}\n")).unwrap();
+    std::fs::write(w.join("bad.gq"), "query bad() { match { $p: Person } return { $p.nope } }\n").unwrap();
+    b.ok_remote(&["load", "--data", "data.jsonl"]);
+    let added = b.ok_remote(&["queries", "add", "--file", "q.gq"]);
+    assert!(added.contains("added: friends, add"), "{added}");
+    let same = |args: &[&str]| b.same(args);
+    let list = same(&["queries", "list"]);
+    assert!(list.stdout.contains("friends") && list.stdout.contains("friends of"), "{}", list.stdout);
+    same(&["--json", "queries", "list"]);
+    same(&["queries", "show", "friends"]);
+    same(&["--json", "queries", "show", "friends"]);
+    let rows = same(&["queries", "run", "friends", "--params", "{\"name\": \"alice\"}", "--format", "csv"]);
+    assert_eq!(rows.stdout, "f.name\nbob\n");
+    same(&["queries", "run", "friends", "--params", "{\"name\": \"alice\"}", "--format", "jsonl"]);
+    let bad = same(&["queries", "add", "--file", "bad.gq"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("OG-QUERY-003"), "{}", bad.stderr);
+    let unknown = same(&["queries", "run", "nope"]);
+    assert!(unknown.stderr.contains("OG-QUERY-021"), "{}", unknown.stderr);
+    same(&["queries", "run", "friends", "--params", "{\"nme\": 1}"]);
+    // Unchanged: nothing to do, both ways.
+    same(&["queries", "add", "--file", "q.gq"]);
+    // A write through each: the reports match but for their commits.
+    let direct = b.ok_direct(&["--json", "queries", "run", "add", "--params", "{\"n\": \"zed\"}"]);
+    let remote = b.ok_remote(&["--json", "queries", "run", "add", "--params", "{\"n\": \"zed\"}"]);
+    let (d, r): (serde_json::Value, serde_json::Value) = (serde_json::from_str(&direct).unwrap(), serde_json::from_str(&remote).unwrap());
+    assert_eq!((d["inserted"].as_u64(), r["updated"].as_u64()), (Some(1), Some(1)), "{direct} {remote}");
+}
