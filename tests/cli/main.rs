@@ -17,5 +17,6 @@ mod maintenance;
 mod policy;
 mod query;
 mod schema;
+mod stored;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;
