@@ -35,7 +35,7 @@ pub const MERGE_KIND: &str = "merge";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
     /// `divergent_insert`, `divergent_update`, `delete_vs_update`,
-    /// `unique`, `orphan_edge`, `card`.
+    /// `unique`, `orphan_edge`, `card`, `stored_query`.
     pub kind: String,
     /// The node or edge type.
     #[serde(rename = "type")]
