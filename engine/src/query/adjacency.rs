@@ -411,3 +411,94 @@ impl Adjacency {
         Ok(found)
     }
 }
+
+impl Adjacency {
+    /// Every shortest walk from `start` to each node `want` admits (the
+    /// rules of [`shortest`](Adjacency::shortest)), at most `limit` in all
+    /// (`QueryTooLarge` past it): a breadth-first search that keeps every
+    /// parent one level up, then the walks back from each end, in
+    /// ascending order of their nodes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn all_shortest(
+        &self,
+        start: u32,
+        (min, max): (u32, u32),
+        dir: Direction,
+        target: Option<u32>,
+        want: &dyn Fn(u32) -> bool,
+        tick: &mut dyn FnMut() -> crate::error::Result<()>,
+        limit: usize,
+    ) -> crate::error::Result<Vec<Vec<u32>>> {
+        let mut depth: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut parents: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        depth.insert(start, 0);
+        let mut ends = Vec::new();
+        if min == 0 && want(start) && target.is_none_or(|t| t == start) {
+            ends.push(start);
+        }
+        let mut frontier = vec![start];
+        let mut buf = Vec::new();
+        for d in 1..=max {
+            if target.is_some_and(|t| depth.contains_key(&t)) {
+                break;
+            }
+            let mut next = Vec::new();
+            for &n in &frontier {
+                tick()?;
+                self.neighbours_any(n, dir, &mut buf);
+                for &m in &buf {
+                    match depth.get(&m) {
+                        None => {
+                            depth.insert(m, d);
+                            parents.insert(m, vec![n]);
+                            next.push(m);
+                        }
+                        Some(&dm) if dm == d => parents.get_mut(&m).expect("a node found at this depth has parents").push(n),
+                        Some(_) => {}
+                    }
+                }
+            }
+            for &m in &next {
+                if d >= min && want(m) && target.is_none_or(|t| t == m) {
+                    ends.push(m);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        let mut out = Vec::new();
+        for end in ends {
+            // Walk back from `end` through every parent: a stack of
+            // (node, index of the next parent to try).
+            let mut stack: Vec<(u32, usize)> = vec![(end, 0)];
+            loop {
+                let Some(&(node, i)) = stack.last() else { break };
+                if node == start {
+                    out.push(stack.iter().rev().map(|(n, _)| *n).collect::<Vec<u32>>());
+                    if out.len() > limit {
+                        return Err(crate::error::Error::QueryTooLarge { limit: limit as u64 });
+                    }
+                    stack.pop();
+                    continue;
+                }
+                let ps = parents.get(&node).map(|p| p.as_slice()).unwrap_or_default();
+                if i < ps.len() {
+                    stack.last_mut().expect("non-empty").1 += 1;
+                    stack.push((ps[i], 0));
+                } else {
+                    stack.pop();
+                }
+                tick()?;
+            }
+        }
+        for p in &mut out {
+            if p.len() > 1 && p[0] != start {
+                p.reverse();
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}

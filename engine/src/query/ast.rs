@@ -62,8 +62,9 @@ pub enum Clause {
     /// `$a knows $b`, `$a knows{1,3} $b`, `$a <knows> $b` (either
     /// direction), `$a $k:knows $b` (the edge bound to `$k`).
     Traverse(Traverse),
-    /// `$p = shortest($a knows{1,5} $b)`
-    Path { var: String, pos: Pos, traverse: Traverse },
+    /// `$p = shortest($a knows{1,5} $b)`; `all_shortest` binds every
+    /// shortest path, one row each.
+    Path { var: String, pos: Pos, traverse: Traverse, all: bool },
     /// `not { ... }`
     Not { clauses: Vec<Clause> },
     /// `optional { ... }`: rows without a match keep the block's new

@@ -376,7 +376,9 @@ impl<'a, 'g> Matcher<'a, 'g> {
                         PClause::Traverse { from, edge, hops, to, edge_var: None, undirected } => {
                             self.traverse(b, *from, edge, *hops, *to, *undirected).await?
                         }
-                        PClause::Path { var, from, edge, hops, to, undirected } => self.path(b, *var, *from, edge, *hops, *to, *undirected).await?,
+                        PClause::Path { var, from, edge, hops, to, undirected, all } => {
+                            self.path(b, *var, *from, edge, (*hops, *all), *to, *undirected).await?
+                        }
                         _ => unreachable!("only traversals and paths are picked"),
                     };
                     continue;
@@ -557,7 +559,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
     /// `$p = shortest($a edge{min,max} $b)`: one shortest path per pair of
     /// ends (from the bound end to each admitted node at the other).
     #[allow(clippy::too_many_arguments)]
-    async fn path(&self, b: Bindings, var: usize, from: usize, edge: &str, hops: (u32, u32), to: usize, undirected: bool) -> Result<Bindings> {
+    async fn path(&self, b: Bindings, var: usize, from: usize, edge: &str, (hops, all): ((u32, u32), bool), to: usize, undirected: bool) -> Result<Bindings> {
         let adj = self.view.adjacency(edge).await?;
         let forward = b.bound(from);
         let (src, dst) = if forward { (from, to) } else { (to, from) };
@@ -583,7 +585,13 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 steps += 1;
                 deadline.tick(steps)
             };
-            match adj.shortest(s, hops, dir, target, &|m| admit.ok(m), &mut tick) {
+            let limit = self.view.graph.query_limits().max_rows as usize;
+            let found = if all {
+                adj.all_shortest(s, hops, dir, target, &|m| admit.ok(m), &mut tick, limit)
+            } else {
+                adj.shortest(s, hops, dir, target, &|m| admit.ok(m), &mut tick)
+            };
+            match found {
                 Ok(paths) => {
                     for mut p in paths {
                         let end = *p.last().expect("a path has a node");

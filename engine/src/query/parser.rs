@@ -238,7 +238,11 @@ impl Parser {
                 let props = if *self.peek() == Tok::LBrace { self.assignments()? } else { Vec::new() };
                 return Ok(Clause::Bind { var, pos, type_name, type_pos, props });
             }
-            if *self.peek_at(1) == Tok::Eq && matches!(self.peek_at(2), Tok::Ident(w) if w == "shortest") && *self.peek_at(3) == Tok::LParen {
+            if *self.peek_at(1) == Tok::Eq
+                && matches!(self.peek_at(2), Tok::Ident(w) if w == "shortest" || w == "all_shortest")
+                && *self.peek_at(3) == Tok::LParen
+            {
+                let all = matches!(self.peek_at(2), Tok::Ident(w) if w == "all_shortest");
                 self.bump();
                 self.bump();
                 self.bump();
@@ -248,7 +252,7 @@ impl Parser {
                     None => return Err(self.err("a traversal like `$a knows{1,5} $b` inside shortest( )")),
                 };
                 self.expect(Tok::RParen, "`)` closing shortest")?;
-                return Ok(Clause::Path { var, pos, traverse });
+                return Ok(Clause::Path { var, pos, traverse, all });
             }
             if let Some(t) = self.traversal()? {
                 return Ok(Clause::Traverse(t));

@@ -94,7 +94,8 @@ pub enum PClause {
         edge_var: Option<usize>,
         undirected: bool,
     },
-    /// `$p = shortest($a edge{min,max} $b)`: one shortest path per pair.
+    /// `$p = shortest($a edge{min,max} $b)`: one shortest path per pair
+    /// (every one, a row each, with `all`).
     Path {
         var: usize,
         from: usize,
@@ -102,6 +103,7 @@ pub enum PClause {
         hops: (u32, u32),
         to: usize,
         undirected: bool,
+        all: bool,
     },
     Not(Vec<PClause>),
     Optional(Vec<PClause>),

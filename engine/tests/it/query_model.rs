@@ -154,6 +154,27 @@ impl Model {
         into.iter().filter_map(|&x| d[x]).min().map(|k| k + 1)
     }
 
+    /// How many distinct node sequences are shortest walks from `a` to
+    /// each node (parallel edges are one step).
+    fn shortest_counts(&self, a: usize, undirected: bool) -> Vec<u64> {
+        let d = self.distances(a, undirected);
+        let mut pairs: BTreeSet<(usize, usize)> = self.edges.iter().copied().collect();
+        if undirected {
+            pairs.extend(self.edges.iter().map(|&(x, y)| (y, x)));
+        }
+        let mut count = vec![0u64; self.nodes.len()];
+        count[a] = 1;
+        let far = d.iter().flatten().copied().max().unwrap_or(0);
+        for k in 1..=far {
+            for &(x, y) in &pairs {
+                if d[x] == Some(k - 1) && d[y] == Some(k) {
+                    count[y] += count[x];
+                }
+            }
+        }
+        count
+    }
+
     fn joined(&self, x: usize, y: usize, undirected: bool) -> bool {
         self.edges.iter().any(|&(s, t)| (s, t) == (x, y) || (undirected && (t, s) == (x, y)))
     }
@@ -408,6 +429,28 @@ async fn edge_constructs(g: &Graph, m: &Model, ctx: &str) {
             }
             let want: BTreeSet<(usize, u32)> = (0..n).filter_map(|b| m.shortest(a, b, undirected).map(|k| (b, k))).collect();
             assert_eq!(got, want, "{ctx}: shortest from {a} undirected={undirected}");
+            // Every shortest path: as many rows per end as there are
+            // shortest walks, each a distinct walk of that length.
+            let src = format!("query q($s: String) {{ match {{ $a: P {{ k: $s }} $p = all_shortest($a {edge}{{1,16}} $b) }} return {{ $b.k, nodes($p) }} }}");
+            let plans = query::compile(g.schema(), &src).unwrap();
+            let r = query::run_read(g, &plans[0], &json!({"s": m.name(a)})).await.unwrap();
+            let counts = m.shortest_counts(a, undirected);
+            let mut per_end: std::collections::BTreeMap<usize, BTreeSet<String>> = Default::default();
+            for row in &r.rows {
+                let b = m.nodes.iter().position(|p| p.0 == row[0].display()).unwrap();
+                let path: Vec<usize> =
+                    row[1].to_json().as_array().unwrap().iter().map(|x| m.nodes.iter().position(|p| p.0 == x.as_str().unwrap()).unwrap()).collect();
+                assert_eq!(Some(path.len() as u32 - 1), m.shortest(a, b, undirected), "{ctx}: all_shortest {path:?}");
+                for w in path.windows(2) {
+                    assert!(m.joined(w[0], w[1], undirected), "{ctx}: {path:?} is not a walk");
+                }
+                per_end.entry(b).or_default().insert(format!("{path:?}"));
+            }
+            for b in (0..n).filter(|&b| b != a) {
+                let want = if m.shortest(a, b, undirected).is_some() { counts[b] } else { 0 };
+                assert_eq!(per_end.get(&b).map_or(0, |s| s.len()) as u64, want, "{ctx}: all_shortest {a} -> {b} undirected={undirected}");
+            }
+            assert_eq!(per_end.values().map(|s| s.len()).sum::<usize>(), r.rows.len(), "{ctx}: a path listed twice");
         }
     }
 }

@@ -374,8 +374,8 @@ impl<'s> Checker<'s> {
                         out.push(p);
                     }
                 }
-                Clause::Path { var, pos, traverse } => {
-                    if let Some(p) = self.path(var, *pos, traverse) {
+                Clause::Path { var, pos, traverse, all } => {
+                    if let Some(p) = self.path(var, *pos, traverse, *all) {
                         out.push(p);
                     }
                 }
@@ -491,7 +491,7 @@ impl<'s> Checker<'s> {
         Some(PClause::Traverse { from: f, edge: e.name.clone(), hops: hops.ok()?, to, edge_var, undirected: t.undirected })
     }
 
-    fn path(&mut self, var: &str, pos: Pos, t: &Traverse) -> Option<PClause> {
+    fn path(&mut self, var: &str, pos: Pos, t: &Traverse, all: bool) -> Option<PClause> {
         let (e, src, dst) = self.edge_of(t)?;
         if let Some((_, p)) = &t.edge_var {
             self.err(crate::codes::QUERY_BAD_TRAVERSAL.code, *p, "a shortest path binds its nodes, not one edge; drop the edge variable");
@@ -517,7 +517,7 @@ impl<'s> Checker<'s> {
             return None;
         }
         let v = self.bind_fresh(var, &src, VarKind::Path, pos)?;
-        Some(PClause::Path { var: v, from: f, edge: e.name.clone(), hops, to, undirected: t.undirected })
+        Some(PClause::Path { var: v, from: f, edge: e.name.clone(), hops, to, undirected: t.undirected, all })
     }
 
     fn var_ref(&mut self, name: &str, pos: Pos) -> Option<usize> {
