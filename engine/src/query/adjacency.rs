@@ -473,8 +473,7 @@ impl Adjacency {
             // Walk back from `end` through every parent: a stack of
             // (node, index of the next parent to try).
             let mut stack: Vec<(u32, usize)> = vec![(end, 0)];
-            loop {
-                let Some(&(node, i)) = stack.last() else { break };
+            while let Some(&(node, i)) = stack.last() {
                 if node == start {
                     out.push(stack.iter().rev().map(|(n, _)| *n).collect::<Vec<u32>>());
                     if out.len() > limit {
