@@ -27,18 +27,29 @@ pub const NULL: u32 = u32::MAX;
 
 /// Rows of bindings. `cols[v]` is `Some` once variable `v` is bound: a
 /// node's (or edge's) dense index, or [`NULL`]; for a path variable an
-/// index into `paths[v]`. `origin[r]` is the input row that row `r` came
-/// from (for anti-joins and optional matches).
+/// index into `paths[v]`. When `origin` is tracked (the probe rows of an
+/// anti-join or optional match), `origin[r]` is the input row that row `r`
+/// came from; elsewhere it is empty, which saves a column per step.
 #[derive(Clone, Debug)]
 pub struct Bindings {
     pub cols: Vec<Option<Vec<u32>>>,
     pub origin: Vec<u32>,
+    pub tracked: bool,
+    rows: usize,
     pub paths: Vec<Option<Arc<Vec<Vec<u32>>>>>,
 }
 
 impl Bindings {
     pub fn unit(vars: usize) -> Bindings {
-        Bindings { cols: vec![None; vars], origin: vec![0], paths: vec![None; vars] }
+        Bindings { cols: vec![None; vars], origin: Vec::new(), tracked: false, rows: 1, paths: vec![None; vars] }
+    }
+
+    /// These rows, each tagged with its index (`origin`).
+    fn probe(&self) -> Bindings {
+        let mut p = self.clone();
+        p.origin = (0..self.rows as u32).collect();
+        p.tracked = true;
+        p
     }
 
     /// The nodes of path `i` of path variable `v`.
@@ -47,11 +58,11 @@ impl Bindings {
     }
 
     pub fn len(&self) -> usize {
-        self.origin.len()
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
-        self.origin.is_empty()
+        self.rows == 0
     }
 
     pub fn bound(&self, v: usize) -> bool {
@@ -69,7 +80,13 @@ impl Bindings {
 
     fn keep(&self, mask: &[bool]) -> Bindings {
         let pick = |c: &Vec<u32>| c.iter().zip(mask).filter(|(_, k)| **k).map(|(x, _)| *x).collect::<Vec<_>>();
-        Bindings { cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(), origin: pick(&self.origin), paths: self.paths.clone() }
+        Bindings {
+            cols: self.cols.iter().map(|c| c.as_ref().map(pick)).collect(),
+            origin: if self.tracked { pick(&self.origin) } else { Vec::new() },
+            tracked: self.tracked,
+            rows: mask.iter().filter(|k| **k).count(),
+            paths: self.paths.clone(),
+        }
     }
 
     /// Rows extended by `v`: row `r` repeated once per value in `vals[r]`.
@@ -83,25 +100,67 @@ impl Bindings {
     /// tuple of `vars.len()` values per new row.
     fn extend_with(&self, vars: &[usize], limit: u64, deadline: &Deadline, mut per_row: impl FnMut(usize, &mut Vec<u32>)) -> Result<Bindings> {
         let k = vars.len().max(1);
-        let mut rows = Vec::new();
-        let mut vals = Vec::new();
-        let mut buf = Vec::new();
+        // Tuples go straight into `vals`; `rows` names each one's input row.
+        let mut rows: Vec<u32> = Vec::with_capacity(self.len());
+        let mut vals: Vec<u32> = Vec::with_capacity(self.len() * k);
         for r in 0..self.len() {
             deadline.tick(r)?;
-            buf.clear();
-            per_row(r, &mut buf);
-            let n = buf.len() / k;
+            let before = vals.len();
+            per_row(r, &mut vals);
+            let n = (vals.len() - before) / k;
+            vals.truncate(before + n * k);
             if (rows.len() + n) as u64 > limit {
                 return Err(Error::QueryTooLarge { limit });
             }
-            rows.extend(std::iter::repeat_n(r, n));
-            vals.extend_from_slice(&buf[..n * k]);
+            rows.extend(std::iter::repeat_n(r as u32, n));
         }
-        let mut cols: Vec<Option<Vec<u32>>> = self.cols.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&r| c[r]).collect())).collect();
-        for (j, &v) in vars.iter().enumerate() {
-            cols[v] = Some(vals.iter().skip(j).step_by(k).copied().collect());
+        let pick = |c: &Vec<u32>| rows.iter().map(|&r| c[r as usize]).collect::<Vec<u32>>();
+        let mut cols: Vec<Option<Vec<u32>>> = self.cols.iter().map(|c| c.as_ref().map(pick)).collect();
+        let origin = if self.tracked { pick(&self.origin) } else { Vec::new() };
+        if let [v] = vars {
+            cols[*v] = Some(vals);
+        } else {
+            let mut split: Vec<Vec<u32>> = vars.iter().map(|_| Vec::with_capacity(rows.len())).collect();
+            for t in vals.chunks_exact(k) {
+                for (col, &x) in split.iter_mut().zip(t) {
+                    col.push(x);
+                }
+            }
+            for (&v, col) in vars.iter().zip(split) {
+                cols[v] = Some(col);
+            }
         }
-        Ok(Bindings { cols, origin: rows.iter().map(|&r| self.origin[r]).collect(), paths: self.paths.clone() })
+        Ok(Bindings { cols, origin, tracked: self.tracked, rows: rows.len(), paths: self.paths.clone() })
+    }
+
+    /// [`extend_with`](Bindings::extend_with) of two variables, each into
+    /// a column of its own (no interleaved tuples to split).
+    fn extend_pairs(
+        &self,
+        (va, vb): (usize, usize),
+        limit: u64,
+        deadline: &Deadline,
+        mut per_row: impl FnMut(usize, &mut Vec<u32>, &mut Vec<u32>),
+    ) -> Result<Bindings> {
+        // Most steps keep about one row per input row: start there.
+        let mut rows: Vec<u32> = Vec::with_capacity(self.len());
+        let (mut a, mut b) = (Vec::with_capacity(self.len()), Vec::with_capacity(self.len()));
+        for r in 0..self.len() {
+            deadline.tick(r)?;
+            let before = a.len();
+            per_row(r, &mut a, &mut b);
+            let n = a.len() - before;
+            if (rows.len() + n) as u64 > limit {
+                return Err(Error::QueryTooLarge { limit });
+            }
+            rows.extend(std::iter::repeat_n(r as u32, n));
+        }
+        let pick = |c: &Vec<u32>| rows.iter().map(|&r| c[r as usize]).collect::<Vec<u32>>();
+        let mut cols: Vec<Option<Vec<u32>>> = self.cols.iter().map(|c| c.as_ref().map(pick)).collect();
+        let origin = if self.tracked { pick(&self.origin) } else { Vec::new() };
+        cols[va] = Some(a);
+        cols[vb] = Some(b);
+        Ok(Bindings { cols, origin, tracked: self.tracked, rows: rows.len(), paths: self.paths.clone() })
     }
 
     /// Keeps one row per distinct assignment of `vars`.
@@ -244,8 +303,12 @@ impl<'a, 'g> Matcher<'a, 'g> {
         // Column filters (intersected), and those the kernels cannot run
         // handed to Lance with the variable's other filters.
         let mut from_columns: HashMap<usize, Vec<u32>> = HashMap::new();
+        // A match that starts from a node pinned by id reaches the other
+        // variables through it: their column filters are cheaper checked
+        // on the few rows it reaches than over their whole tables.
+        let pinned = !by_id.is_empty();
         for (v, parts) in by_column {
-            if by_id.contains_key(&v) {
+            if by_id.contains_key(&v) || pinned {
                 continue;
             }
             let type_name = &self.plan.vars[v].type_name;
@@ -387,7 +450,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 let mut best: Option<(usize, usize)> = None;
                 for &v in &to_bind {
                     if !b.bound(v) {
-                        let n = self.size_of(v).await?;
+                        let n = self.seed_cost(v, &pending, &b).await?;
                         if best.is_none_or(|(_, m)| n < m) {
                             best = Some((v, n));
                         }
@@ -413,6 +476,27 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 return Ok(b);
             }
         })
+    }
+
+    /// What binding `v` first costs: its candidates; for a node at the end
+    /// of an edge variable that a filter narrowed, the edges it would
+    /// expand to (its rows times the edges per node), so that a selective
+    /// edge filter starts the match from the edges it keeps.
+    async fn seed_cost(&self, v: usize, pending: &[&PClause], b: &Bindings) -> Result<usize> {
+        let mut n = self.size_of(v).await?;
+        if self.plan.vars[v].kind != VarKind::Node {
+            return Ok(n);
+        }
+        for c in pending {
+            let PClause::Traverse { from, to, edge_var: Some(k), edge, .. } = c else { continue };
+            if (*from != v && *to != v) || b.bound(*k) || !self.candidates.contains_key(k) {
+                continue;
+            }
+            let edges = self.view.node_ids(edge).await?.live_len();
+            let nodes = self.view.node_ids(&self.plan.vars[v].type_name).await?.live_len().max(1);
+            n = n.max(((n as u128 * edges as u128) / nodes as u128) as usize);
+        }
+        Ok(n)
     }
 
     async fn seed(&self, b: Bindings, v: usize) -> Result<Bindings> {
@@ -503,6 +587,54 @@ impl<'a, 'g> Matcher<'a, 'g> {
         let mut unbound: Vec<usize> = slots.iter().copied().filter(|v| !b.bound(*v)).collect();
         unbound.dedup();
         let admits = [&af, &ak, &at];
+        // The common plan: the edges were bound first (from their
+        // candidates), and each row only needs its two ends.
+        if b.bound(k) && !b.bound(from) && !b.bound(to) && !undirected {
+            let same = from == to;
+            let limit = self.view.graph.query_limits().max_rows;
+            if same {
+                return b.extend(from, limit, &self.env.deadline, |r, out| {
+                    if let Some((s, d)) = x.ends(b.get(k, r))
+                        && s == d
+                        && af.ok(s)
+                    {
+                        out.push(s);
+                    }
+                });
+            }
+            return b.extend_pairs((from, to), limit, &self.env.deadline, |r, fs, ts| {
+                if let Some((s, d)) = x.ends(b.get(k, r))
+                    && af.ok(s)
+                    && at.ok(d)
+                {
+                    fs.push(s);
+                    ts.push(d);
+                }
+            });
+        }
+        // From one bound end, directed: each edge out of (or into) it that
+        // the edge's and the other end's candidates admit.
+        if !b.bound(k) && !undirected && from != to && (b.bound(from) != b.bound(to)) {
+            let forward = b.bound(from);
+            let (src, other, admit_other) = if forward { (from, to, &at) } else { (to, from, &af) };
+            return b.extend_pairs((k, other), self.view.graph.query_limits().max_rows, &self.env.deadline, |r, ks, os| {
+                let s = b.get(src, r);
+                if s == NULL {
+                    return;
+                }
+                let edges = if forward { x.leaving(s) } else { x.entering(s) };
+                for &e in edges {
+                    if !ak.ok(e) {
+                        continue;
+                    }
+                    let o = if forward { x.dst[e as usize] } else { x.src[e as usize] };
+                    if o != NULL && admit_other.ok(o) {
+                        ks.push(e);
+                        os.push(o);
+                    }
+                }
+            });
+        }
         let mut triples: Vec<[u32; 3]> = Vec::new();
         b.extend_with(&unbound.clone(), self.view.graph.query_limits().max_rows, &self.env.deadline, |r, out| {
             triples.clear();
@@ -618,9 +750,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
     /// `optional { }`: each row extended by the block's matches, or kept
     /// once with the block's new variables null when it has none.
     async fn left_join(&mut self, b: Bindings, inner: &'a [PClause]) -> Result<Bindings> {
-        let mut probe = b.clone();
-        probe.origin = (0..b.len() as u32).collect();
-        let matched = self.clauses(inner, probe).await?;
+        let matched = self.clauses(inner, b.probe()).await?;
         let mut by_row: Vec<Vec<u32>> = vec![Vec::new(); b.len()];
         for (m, &o) in matched.origin.iter().enumerate() {
             by_row[o as usize].push(m as u32);
@@ -650,8 +780,8 @@ impl<'a, 'g> Matcher<'a, 'g> {
                 )
             })
             .collect();
-        let origin = picks.iter().map(|&(r, _)| b.origin[r]).collect();
-        Ok(Bindings { cols, origin, paths: matched.paths })
+        let origin = if b.tracked { picks.iter().map(|&(r, _)| b.origin[r]).collect() } else { Vec::new() };
+        Ok(Bindings { cols, origin, tracked: b.tracked, rows: picks.len(), paths: matched.paths })
     }
 
     async fn filter(&mut self, e: &PExpr, b: Bindings) -> Result<Bindings> {
@@ -663,9 +793,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
 
     /// Keeps the rows for which `inner` finds no match.
     async fn anti_join(&mut self, b: Bindings, inner: &'a [PClause]) -> Result<Bindings> {
-        let mut probe = b.clone();
-        probe.origin = (0..b.len() as u32).collect();
-        let matched = self.clauses(inner, probe).await?;
+        let matched = self.clauses(inner, b.probe()).await?;
         let mut hit = vec![false; b.len()];
         for &o in &matched.origin {
             hit[o as usize] = true;

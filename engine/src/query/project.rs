@@ -344,7 +344,19 @@ fn aggregate(view: &View<'_>, plan: &ReadPlan, env: &Env, b: &Bindings, cols: &C
             groups.push((key, accs));
         }
     };
-    if by_nodes && !group_items.is_empty() {
+    if group_items.is_empty() {
+        // One group: no keys to build or look up.
+        let mut accs = new_accs();
+        if let [(_, AggFn::Count, None, false)] = aggs[..] {
+            accs[0] = Acc::Count(b.len() as u64);
+        } else {
+            for r in 0..b.len() {
+                env.deadline.tick(r)?;
+                accumulate(&mut accs, r);
+            }
+        }
+        groups.push((Vec::new(), accs));
+    } else if by_nodes {
         // Rows grouped by the bound nodes: by one variable's dense index in a
         // flat table, or by several in a hash map keyed by all of them.
         let firsts: Vec<(usize, Vec<Acc>)> = if let [v] = node_vars[..] {
