@@ -194,6 +194,12 @@ impl IntoResponse for ApiError {
         if let Some(s) = self.retry_after_s {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
+        // A body refused as too large is not read to its end: the client
+        // must not send its next request on this connection (it would find
+        // it closed under the rest of this body).
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         r
     }
 }
