@@ -454,3 +454,43 @@ async fn edge_constructs(g: &Graph, m: &Model, ctx: &str) {
         }
     }
 }
+
+/// `upsert` against a map: random batches of upserts (the same key more
+/// than once in a batch, keys stored or not) and deletes, each batch one
+/// mutation; afterwards the graph holds exactly what the map does.
+#[test]
+fn upserts_answer_like_a_map() {
+    rt().block_on(async {
+        for seed in 0..8u64 {
+            let mut g = Gen(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+            let t = new_graph(SCHEMA).await;
+            let graph = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
+            let mut model: std::collections::BTreeMap<String, Option<i64>> = Default::default();
+            for _batch in 0..6 {
+                let mut stmts = Vec::new();
+                for _ in 0..1 + g.below(5) {
+                    let k = format!("k{}", g.below(6));
+                    if g.below(5) == 0 {
+                        if model.remove(&k).is_some() {
+                            stmts.push(format!("delete P where k = \"{k}\""));
+                        }
+                        continue;
+                    }
+                    let age = if g.below(4) == 0 { None } else { Some(g.below(90) as i64) };
+                    let value = age.map_or("null".to_string(), |a| a.to_string());
+                    stmts.push(format!("upsert P {{ k: \"{k}\", age: {value} }}"));
+                    model.insert(k, age);
+                }
+                if stmts.is_empty() {
+                    continue;
+                }
+                let src = format!("query m() {{ {} }}", stmts.join("\n"));
+                let plans = query::compile(graph.schema(), &src).unwrap();
+                query::run_mutation(&graph, &plans[0], &json!({})).await.unwrap_or_else(|e| panic!("seed {seed}: {src}: {e}"));
+            }
+            let got = answer(&graph, "query q() { match { $p: P } return { $p.k, $p.age } }", json!({})).await;
+            let want: BTreeSet<Vec<String>> = model.iter().map(|(k, a)| s(&[k.clone(), opt(*a)])).collect();
+            assert_eq!(got, want, "seed {seed}");
+        }
+    });
+}
