@@ -499,7 +499,7 @@ pub enum QueriesCommand {
         at: AtArg,
         name: String,
     },
-    /// Remove stored queries, as one commit.
+    /// Remove stored queries: one commit (through a server, one per name).
     Remove {
         #[command(flatten)]
         target: GraphTarget,

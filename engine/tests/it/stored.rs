@@ -164,3 +164,21 @@ fn branches_keep_their_own_queries_and_merge_them_by_name() {
         assert_eq!(e.code(), "OG-MERGE-001", "{e}");
     });
 }
+
+#[test]
+fn the_catalog_is_bounded_in_count_and_size() {
+    rt().block_on(async {
+        let (_t, g) = graph().await;
+        let w = WriteOptions::default();
+        let many: String = (0..1001).map(|i| format!("query q{i}() {{ match {{ $p: Person }} return {{ $p.name }} }}\n")).collect();
+        let e = stored::add(&g, &many, &w).await.unwrap_err();
+        assert_eq!(e.code(), "OG-ARG-001", "{e}");
+        let long = format!("query big() {{ match {{ $p: Person {} }} return {{ $p.name }} }}", "$p.age > 1 ".repeat(7000));
+        let e = stored::add(&g, &long, &w).await.unwrap_err();
+        assert!(e.to_string().contains("at most 65536"), "{e}");
+        assert!(stored::catalog(&g, &g.snapshot().await.unwrap()).await.unwrap().queries.is_empty());
+        // At the bound, it is kept.
+        let thousand: String = (0..1000).map(|i| format!("query q{i}() {{ match {{ $p: Person }} return {{ $p.name }} }}\n")).collect();
+        assert_eq!(stored::add(&g, &thousand, &w).await.unwrap().added.len(), 1000);
+    });
+}
