@@ -414,8 +414,9 @@ impl Adjacency {
 
 impl Adjacency {
     /// Every shortest walk from `start` to each node `want` admits (the
-    /// rules of [`shortest`](Adjacency::shortest)), at most `limit` in all
-    /// (`QueryTooLarge` past it): a breadth-first search that keeps every
+    /// rules of [`shortest`](Adjacency::shortest)), holding at most `limit`
+    /// nodes in all (`QueryTooLarge` past it: the count of shortest paths
+    /// can grow exponentially with their length): a breadth-first search that keeps every
     /// parent one level up, then the walks back from each end, in
     /// ascending order of their nodes.
     #[allow(clippy::too_many_arguments)]
@@ -469,6 +470,7 @@ impl Adjacency {
             frontier = next;
         }
         let mut out = Vec::new();
+        let mut held = 0usize;
         for end in ends {
             // Walk back from `end` through every parent: a stack of
             // (node, index of the next parent to try).
@@ -476,7 +478,8 @@ impl Adjacency {
             while let Some(&(node, i)) = stack.last() {
                 if node == start {
                     out.push(stack.iter().rev().map(|(n, _)| *n).collect::<Vec<u32>>());
-                    if out.len() > limit {
+                    held += stack.len();
+                    if held > limit {
                         return Err(crate::error::Error::QueryTooLarge { limit: limit as u64 });
                     }
                     stack.pop();

@@ -703,6 +703,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
         let admit = self.admit(dst).await?;
         let dst_bound = b.bound(dst);
         let mut store: Vec<Vec<u32>> = Vec::new();
+        let mut held = 0usize;
         let mut failed: Option<Error> = None;
         let deadline = self.env.deadline.clone();
         let mut steps = 0usize;
@@ -725,6 +726,12 @@ impl<'a, 'g> Matcher<'a, 'g> {
             };
             match found {
                 Ok(paths) => {
+                    // Every path's nodes are held: bounded like rows.
+                    held += paths.iter().map(Vec::len).sum::<usize>();
+                    if held as u64 > self.view.graph.query_limits().max_rows {
+                        failed = Some(Error::QueryTooLarge { limit: self.view.graph.query_limits().max_rows });
+                        return;
+                    }
                     for mut p in paths {
                         let end = *p.last().expect("a path has a node");
                         if !forward {

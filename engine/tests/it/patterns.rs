@@ -300,3 +300,38 @@ fn filters_on_unindexed_properties_follow_writes() {
         assert_eq!(names(&run(&g, edges, json!({})).await), Vec::<String>::new());
     });
 }
+
+#[test]
+fn all_shortest_paths_are_bounded_by_the_row_limit() {
+    rt().block_on(async {
+        // A ladder of 12 rungs of two people each, every person knowing
+        // both of the next rung: 2^10 shortest paths between two ends (a
+        // choice on each of the 10 rungs between).
+        let t = new_graph(SOCIAL).await;
+        let mut data = String::new();
+        for r in 0..12 {
+            for side in 0..2 {
+                data += &format!("{{\"type\":\"Person\",\"data\":{{\"name\":\"p{r}_{side}\"}}}}\n");
+            }
+        }
+        for r in 0..11 {
+            for a in 0..2 {
+                for b in 0..2 {
+                    data += &format!("{{\"edge\":\"Knows\",\"from\":\"p{r}_{a}\",\"to\":\"p{}_{b}\"}}\n", r + 1);
+                }
+            }
+        }
+        load(&t.uri(), LoadMode::Append, &data).await.unwrap();
+        let src = "query q() { match { $a: Person { name: \"p0_0\" } $b: Person { name: \"p11_0\" } $p = all_shortest($a knows{1,16} $b) } return { count(*) as n } }";
+        let g = Graph::open(&t.uri(), &crate::common::session()).await.unwrap();
+        let plans = query::compile(g.schema(), src).unwrap();
+        let r = query::run_read(&g, &plans[0], &json!({})).await.unwrap();
+        assert_eq!(rows(&r), vec![json!({"n": 1024})]);
+        // 1024 paths of 12 nodes hold 12,288 nodes: past a limit of 10,000.
+        let limits = omnigraph::session::QueryLimits { max_rows: 10_000, ..Default::default() };
+        let small = omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: None, limits, ..Default::default() });
+        let g = Graph::open(&t.uri(), &small).await.unwrap();
+        let e = query::run_read(&g, &plans[0], &json!({})).await.unwrap_err();
+        assert_eq!(e.code(), "OG-QUERY-016", "{e}");
+    });
+}
