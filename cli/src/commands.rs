@@ -273,9 +273,20 @@ async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, 
         }
     };
     let _ = name;
+    let format = match run {
+        Run::Read { format, .. } => format,
+        Run::Write(_) => None,
+    };
+    print_answer(&doc, mutation, format, json)
+}
+
+/// A query's answer: a mutation's report (one line, or its JSON), or a
+/// read's rows in `format` (`table` on a terminal, `jsonl` otherwise,
+/// `json` with `--json`). Direct and remote answers print through here.
+pub(crate) fn print_answer(doc: &Json, mutation: bool, format: Option<Format>, json: bool) -> Result<()> {
     if mutation {
         if json {
-            println!("{}", serde_json::to_string(&doc).expect("serializable"));
+            println!("{}", serde_json::to_string(doc).expect("serializable"));
         } else {
             println!(
                 "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); commit {}",
@@ -288,7 +299,6 @@ async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, 
         }
         return Ok(());
     }
-    let Run::Read { format, .. } = run else { unreachable!("a mutation returned above") };
     let format = format.unwrap_or(if json {
         Format::Json
     } else if std::io::stdout().is_terminal() {
@@ -298,7 +308,7 @@ async fn query_cmd(session: &omnigraph::Session, source: QuerySource, run: Run, 
     });
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    crate::results::print(&doc, format, &mut out).map_err(Error::Io)?;
+    crate::results::print(doc, format, &mut out).map_err(Error::Io)?;
     out.flush().map_err(Error::Io)?;
     Ok(())
 }

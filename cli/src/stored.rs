@@ -1,13 +1,11 @@
 //! `omnigraph queries add|list|show|remove|run`: a graph's stored queries,
 //! directly or through a server; the same JSON either way (`--json`).
 
-use std::io::{BufWriter, IsTerminal, Write};
-
 use omnigraph::Error;
 use omnigraph::stored;
 use serde_json::Value as Json;
 
-use crate::cli::{Format, QueriesCommand};
+use crate::cli::QueriesCommand;
 use crate::commands::{Target, at_query, graph_path, parse_at, read_file};
 use crate::output::{self, CliError};
 use crate::remote::encode;
@@ -167,32 +165,7 @@ pub async fn run(session: &omnigraph::Session, command: QueriesCommand, json: bo
                     (doc.get("metadata").is_none(), doc)
                 }
             };
-            if mutation {
-                if json {
-                    println!("{}", serde_json::to_string(&doc).expect("serializable"));
-                } else {
-                    println!(
-                        "inserted {}, updated {}, deleted {} ({} edges removed with their nodes); commit {}",
-                        doc["inserted"],
-                        doc["updated"],
-                        doc["deleted"],
-                        doc["cascaded"],
-                        doc["commit"].as_str().unwrap_or_default()
-                    );
-                }
-                return Ok(0);
-            }
-            let format = format.unwrap_or(if json {
-                Format::Json
-            } else if std::io::stdout().is_terminal() {
-                Format::Table
-            } else {
-                Format::Jsonl
-            });
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            crate::results::print(&doc, format, &mut out).map_err(Error::Io)?;
-            out.flush().map_err(Error::Io)?;
+            crate::commands::print_answer(&doc, mutation, format, json)?;
         }
     }
     Ok(0)
