@@ -196,3 +196,39 @@ async fn new_query_constructs_through_the_server() {
         .await;
     assert_eq!(r.json()["rows"], json!([{"b.name": "bob", "length(p)": 1}, {"b.name": "carol", "length(p)": 2}]), "{}", r.text);
 }
+
+#[tokio::test]
+async fn hostile_stored_query_requests_get_coded_answers_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let api = Api::new(&s);
+    api.create_loaded("g").await;
+    assert_eq!(api.post("/graphs/g/queries", &json!({"source": QUERIES})).await.status, 200);
+    let head = api.get("/graphs/g/snapshot").await.json()["commit"]["id"].clone();
+    let long = "x".repeat(10_000);
+    let cases: Vec<(Resp, u16, &str)> = vec![
+        (api.post("/graphs/g/queries/%FF%FE", &json!({})).await, 404, "OG-QUERY-021"),
+        (api.post(&format!("/graphs/g/queries/{long}"), &json!({})).await, 404, "OG-QUERY-021"),
+        (api.get("/graphs/g/queries/..%2F..%2Fetc").await, 404, "OG-QUERY-021"),
+        (api.get("/graphs/g/queries?at=yesterday").await, 400, "OG-ARG-001"),
+        (api.get("/graphs/g/queries?branch=..%2Fx").await, 400, "OG-BRANCH-001"),
+        (api.post("/graphs/g/queries/friends", &json!({"params": [1, 2]})).await, 400, "OG-QUERY-013"),
+        (api.post("/graphs/g/queries/friends", &json!({"params": {"name": 7}})).await, 400, "OG-QUERY-013"),
+        (api.post("/graphs/g/queries/friends", &json!({"params": {"name": "alice"}, "message": "m"})).await, 400, "OG-HTTP-001"),
+        (api.post("/graphs/g/queries/add_person", &json!({"params": {"name": "z"}, "at": "yesterday"})).await, 400, "OG-ARG-001"),
+        (api.post("/graphs/g/queries", &json!({"source": 5})).await, 400, "OG-HTTP-001"),
+        (
+            api.post("/graphs/g/queries", &json!({"source": format!("query q() {{ match {{ $p: Person {} }} return {{ $p }} }}", "(".repeat(500))})).await,
+            400,
+            "OG-QUERY-017",
+        ),
+        (api.delete("/graphs/g/queries/nope").await, 404, "OG-QUERY-021"),
+    ];
+    for (i, (r, status, code)) in cases.into_iter().enumerate() {
+        assert_eq!((r.status, r.code().as_str()), (status, code), "case {i}: {}", r.text);
+    }
+    assert_eq!(api.get("/graphs/g/snapshot").await.json()["commit"]["id"], head, "nothing was written");
+    assert_eq!(names(&api.get("/graphs/g/queries").await.json()).len(), 3);
+    assert_eq!(api.get("/healthz").await.status, 200);
+    assert!(!s.stderr().contains("panicked"), "{}", s.stderr());
+}
