@@ -17,6 +17,21 @@ use crate::common::*;
 const SCHEMA_SRC: &str = include_str!("../../../examples/social/schema.pg");
 const QUERY_SRC: &str = include_str!("../../../examples/social/queries.gq");
 const DATA_SRC: &str = include_str!("../../../examples/social/data.jsonl");
+/// The newer constructs, for the mutated-source inputs.
+const PATTERNS_SRC: &str = r#"query p($h: String, $hs: [String]) {
+    match {
+        $a: Person { handle: $h }
+        $a $k:knows $b
+        $b <knows>{1,2} $c
+        optional { $c worksAt $w }
+        $p = shortest($a knows{1,5} $c)
+        $c.handle in $hs or starts_with(lower($c.name), "a") and $c.age * 2 - 1 > 30
+    }
+    return { $b.handle, $k.since, coalesce($w.name, "-") as w, length($p), nodes($p), count(distinct $c), collect($c.handle) }
+    limit 10
+}
+query u($h: String) { upsert Person { handle: $h, name: "n", status: "active" } }
+"#;
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -124,6 +139,26 @@ const WORDS: &[&str] = &[
     "datetime",
     "now",
     "date(\"2024-02-30\")",
+    "optional",
+    "upsert",
+    "in",
+    "+",
+    "-",
+    "/",
+    "%",
+    "distinct",
+    "collect",
+    "coalesce",
+    "lower",
+    "length",
+    "nodes",
+    "starts_with",
+    "year",
+    "shortest",
+    "all_shortest",
+    "$k:knows",
+    "<knows>",
+    "$p = shortest($a knows{1,3} $b)",
     "{1,3}",
     "{3,1}",
     "{0,}",
@@ -184,7 +219,7 @@ proptest! {
     }
 
     #[test]
-    fn any_query_text_checks_or_gets_a_query_code(src in text(QUERY_SRC)) {
+    fn any_query_text_checks_or_gets_a_query_code(src in prop_oneof![text(QUERY_SRC), text(PATTERNS_SRC)]) {
         let schema = omnigraph::schema::compile_schema(SCHEMA_SRC).unwrap();
         match omnigraph::query::compile(&schema, &src) {
             Ok(plans) => {
