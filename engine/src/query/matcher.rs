@@ -258,6 +258,7 @@ impl<'a, 'g> Matcher<'a, 'g> {
     async fn push_down(&mut self) -> Result<()> {
         let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
         let mut by_id: HashMap<usize, Vec<(&PExpr, String)>> = HashMap::new();
+        let mut by_set: HashMap<usize, Vec<(&PExpr, String, pushdown::InSet)>> = HashMap::new();
         #[allow(clippy::type_complexity)]
         let mut by_column: HashMap<usize, Vec<(&PExpr, String, super::ast::CmpOp, datafusion_common::ScalarValue)>> = HashMap::new();
         let column_of_var = |v: usize| {
@@ -286,6 +287,23 @@ impl<'a, 'g> Matcher<'a, 'g> {
                     PExpr::Prop { var, prop } if *var == v => Some(prop.clone()),
                     _ => None,
                 };
+                // A long `in` list: the column probed against a set.
+                if let Some((prop, set)) = pushdown::long_in(part, &self.env.params, &column_of)
+                    && match (&set, t.property(&prop).map(|p| &p.ty)) {
+                        (pushdown::InSet::Strs(_), None) => prop == "id",
+                        (pushdown::InSet::Strs(_), Some(ty)) => matches!(ty, crate::schema::PropType::String | crate::schema::PropType::Enum(_)),
+                        (pushdown::InSet::Ints(_), Some(ty)) => {
+                            matches!(
+                                ty,
+                                crate::schema::PropType::I32 | crate::schema::PropType::I64 | crate::schema::PropType::U32 | crate::schema::PropType::U64
+                            )
+                        }
+                        (pushdown::InSet::Ints(_), None) => false,
+                    }
+                {
+                    by_set.entry(v).or_default().push((part, prop, set));
+                    continue;
+                }
                 // A comparison on a property without a scalar index runs on
                 // the cached column view; the rest goes to a Lance scan.
                 if let Some((prop, op, value)) = pushdown::comparison(part, t, &self.env.params, &column_of)
@@ -303,6 +321,29 @@ impl<'a, 'g> Matcher<'a, 'g> {
         // Column filters (intersected), and those the kernels cannot run
         // handed to Lance with the variable's other filters.
         let mut from_columns: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (v, parts) in by_set {
+            if by_id.contains_key(&v) {
+                continue;
+            }
+            let type_name = &self.plan.vars[v].type_name;
+            let ids = self.view.node_ids(type_name).await?;
+            for (part, prop, set) in parts {
+                let col = self.view.column(type_name, &prop).await?;
+                let mut list = Vec::new();
+                for (i, d) in ids.live().enumerate() {
+                    self.env.deadline.tick(i)?;
+                    if set.contains(&col.value(d as usize)) {
+                        list.push(d);
+                    }
+                }
+                let merged = match from_columns.remove(&v) {
+                    None => list,
+                    Some(have) => intersect(&have, &list),
+                };
+                from_columns.insert(v, merged);
+                self.pushed.insert(part as *const PExpr as usize);
+            }
+        }
         // A match that starts from a node pinned by id reaches the other
         // variables through it: their column filters are cheaper checked
         // on the few rows it reaches than over their whole tables.

@@ -159,3 +159,43 @@ pub fn in_values<'v>(column: &str, ty: &PropType, values: impl Iterator<Item = &
     let list: Option<Vec<Expr>> = values.map(|v| scalar(ty, v).map(lit)).collect();
     Some(Expr::Column(Column::new_unqualified(column)).in_list(list?, false))
 }
+
+/// The values of a long `in` list (past [`MAX_PUSHED_IN_LIST`]), as a set
+/// to probe a column with: strings, or integers (any width).
+pub enum InSet {
+    Strs(rustc_hash::FxHashSet<String>),
+    Ints(rustc_hash::FxHashSet<i128>),
+}
+
+impl InSet {
+    pub fn contains(&self, v: &Value) -> bool {
+        match (self, v) {
+            (InSet::Strs(s), Value::Str(x)) => s.contains(x),
+            (InSet::Ints(s), v) => int(v).is_some_and(|i| s.contains(&i)),
+            _ => false,
+        }
+    }
+}
+
+/// `$x.p in <list>` with a constant list too long for Lance: the column
+/// and the list as a set (`None` for a short list or mixed values).
+pub fn long_in(e: &PExpr, params: &[Value], column_of: &dyn Fn(&PExpr) -> Option<String>) -> Option<(String, InSet)> {
+    let PExpr::Cmp { op: CmpOp::In, left, right } = e else { return None };
+    let prop = column_of(left)?;
+    let items = match &**right {
+        PExpr::List(items) => items.iter().map(|i| constant(i, params)).collect::<Option<Vec<Value>>>()?,
+        other => match constant(other, params)? {
+            Value::List(items) => items,
+            _ => return None,
+        },
+    };
+    if items.len() <= MAX_PUSHED_IN_LIST {
+        return None;
+    }
+    if items.iter().all(|v| matches!(v, Value::Str(_))) {
+        let set = items.into_iter().filter_map(|v| if let Value::Str(s) = v { Some(s) } else { None }).collect();
+        return Some((prop, InSet::Strs(set)));
+    }
+    let ints: Option<rustc_hash::FxHashSet<i128>> = items.iter().map(int).collect();
+    Some((prop, InSet::Ints(ints?)))
+}

@@ -335,3 +335,25 @@ fn all_shortest_paths_are_bounded_by_the_row_limit() {
         assert_eq!(e.code(), "OG-QUERY-016", "{e}");
     });
 }
+
+#[test]
+fn long_in_lists_are_answered_through_a_set() {
+    rt().block_on(async {
+        let (_t, g) = graph().await;
+        // 5,000 names (past what goes to Lance), two of them stored.
+        let mut names: Vec<String> = (0..5000).map(|i| format!("nobody{i}")).collect();
+        names.extend(["grace".to_string(), "ada".to_string()]);
+        let r = run(&g, "query q($n: [String]) { match { $p: Person  $p.name in $n } return { $p.name } order { $p.name } }", json!({"n": names})).await;
+        assert_eq!(rows(&r), vec![json!({"p.name": "ada"}), json!({"p.name": "grace"})]);
+        let mut ages: Vec<i64> = (1000..3000).collect();
+        ages.push(41);
+        let r = run(&g, "query q($a: [I64]) { match { $p: Person  $p.age in $a  $p.name != \"x\" } return { $p.name } }", json!({"a": ages})).await;
+        assert_eq!(rows(&r), vec![json!({"p.name": "alan"})]);
+        // Edge ids too, and the same answer as a short list.
+        let all = run(&g, "query q() { match { $a $k:knows $b } return { $k.id } }", json!({})).await;
+        let mut ids: Vec<String> = all.rows.iter().map(|row| row[0].display()).take(2).collect();
+        ids.extend((0..3000).map(|i| format!("none{i}")));
+        let r = run(&g, "query q($i: [String]) { match { $a $k:knows $b  $k.id in $i } return { count(*) as n } }", json!({"i": ids})).await;
+        assert_eq!(rows(&r), vec![json!({"n": 2})]);
+    });
+}
