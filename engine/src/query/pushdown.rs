@@ -20,13 +20,7 @@ pub fn to_lance(e: &PExpr, t: &TypeDef, params: &[Value], column_of: &dyn Fn(&PE
     if *op == CmpOp::In {
         // `$x.p in [..]` with constant items: an `IN` list (short ones).
         let prop = column_of(left)?;
-        let items = match &**right {
-            PExpr::List(items) => items.iter().map(|i| constant(i, params)).collect::<Option<Vec<Value>>>()?,
-            other => match constant(other, params)? {
-                Value::List(items) => items,
-                _ => return None,
-            },
-        };
+        let items = constant_list(right, params)?;
         if items.is_empty() || items.len() > MAX_PUSHED_IN_LIST {
             return None;
         }
@@ -102,6 +96,17 @@ fn flip(op: CmpOp) -> Option<CmpOp> {
         CmpOp::Contains | CmpOp::In => return None,
         other => other,
     })
+}
+
+/// The items of a literal list or a list parameter, when all are constants.
+fn constant_list(e: &PExpr, params: &[Value]) -> Option<Vec<Value>> {
+    match e {
+        PExpr::List(items) => items.iter().map(|i| constant(i, params)).collect(),
+        other => match constant(other, params)? {
+            Value::List(items) => Some(items),
+            _ => None,
+        },
+    }
 }
 
 fn constant(e: &PExpr, params: &[Value]) -> Option<Value> {
@@ -182,13 +187,7 @@ impl InSet {
 pub fn long_in(e: &PExpr, params: &[Value], column_of: &dyn Fn(&PExpr) -> Option<String>) -> Option<(String, InSet)> {
     let PExpr::Cmp { op: CmpOp::In, left, right } = e else { return None };
     let prop = column_of(left)?;
-    let items = match &**right {
-        PExpr::List(items) => items.iter().map(|i| constant(i, params)).collect::<Option<Vec<Value>>>()?,
-        other => match constant(other, params)? {
-            Value::List(items) => items,
-            _ => return None,
-        },
-    };
+    let items = constant_list(right, params)?;
     if items.len() <= MAX_PUSHED_IN_LIST {
         return None;
     }
