@@ -90,6 +90,14 @@ pub const QUERY_CANCELLED: Code = code("OG-QUERY-020", "query_cancelled", 503, "
 pub const MUTATION_REJECTED: Code = code("OG-MUTATE-*", "mutation_rejected", 400, "a mutation broke the schema or a constraint; nothing was published");
 pub const UNKNOWN_TYPE: Code = code("OG-ARG-002", "unknown_type", 400, "unknown node or edge type");
 pub const INVALID_ARGUMENT: Code = code("OG-ARG-001", "invalid_argument", 400, "bad argument");
+pub const EMBED_FAILED: Code =
+    code("OG-EMBED-001", "embed_failed", 502, "the embedding provider failed or answered badly (after retries); nothing was written");
+pub const EMBED_NOT_CONFIGURED: Code =
+    code("OG-EMBED-002", "embed_not_configured", 503, "an embedding is needed but no provider is configured (`OMNIGRAPH_EMBED_URL`, `OMNIGRAPH_EMBED_MODEL`)");
+pub const EMBED_MODEL_MISMATCH: Code =
+    code("OG-EMBED-003", "embed_model_mismatch", 409, "the configured embedding model is not the one the property's vectors were made by");
+/// The embedding codes.
+pub const EMBED: &[Code] = &[EMBED_FAILED, EMBED_NOT_CONFIGURED, EMBED_MODEL_MISMATCH];
 pub const STORAGE: Code = code("OG-STORAGE-001", "storage", 503, "the storage failed (may pass; retry)");
 pub const LANCE: Code = code("OG-STORAGE-002", "lance", 500, "Lance failed reading or writing a table (may pass; retry)");
 pub const UNREADABLE: Code = code("OG-STORAGE-003", "unreadable", 500, "a dataset's files are missing or corrupt (will not pass by retrying)");
@@ -135,6 +143,9 @@ pub const ALL: &[Code] = &[
     MUTATION_REJECTED,
     UNKNOWN_TYPE,
     INVALID_ARGUMENT,
+    EMBED_FAILED,
+    EMBED_NOT_CONFIGURED,
+    EMBED_MODEL_MISMATCH,
     STORAGE,
     LANCE,
     UNREADABLE,
@@ -179,6 +190,9 @@ pub const QUERY_BAD_TRAVERSAL: Code = code("OG-QUERY-008", "bad_traversal", 400,
 pub const QUERY_UNBOUND_VARIABLE: Code = code("OG-QUERY-009", "unbound_variable", 400, "variable not bound in `match`");
 pub const QUERY_BAD_PROJECTION: Code = code("OG-QUERY-010", "bad_projection", 400, "bad return, order, aggregate or function");
 pub const QUERY_DUPLICATE_NAME: Code = code("OG-QUERY-014", "duplicate_name", 400, "duplicate query, parameter, alias or assignment");
+pub const QUERY_SEARCH_NEEDS_LIMIT: Code = code("OG-QUERY-022", "search_needs_limit", 400, "`nearest`, `bm25` or `rrf` in a query without `limit`");
+pub const QUERY_SEARCH_NEEDS_INDEX: Code =
+    code("OG-QUERY-023", "search_needs_index", 400, "a text search on a `String` property without `@index` (its text index)");
 pub const QUERY_BAD_MUTATION: Code = code("OG-QUERY-015", "bad_mutation", 400, "a mutation that cannot apply (key or endpoint update)");
 pub const QUERY_NESTED_TOO_DEEP: Code =
     code("OG-QUERY-017", "query_nested_too_deep", 400, "brackets (`(`, `[`, `{`) nested deeper than 64 levels; `and`/`or` chains of any length are fine");
@@ -272,6 +286,8 @@ pub const PROBLEMS: &[Code] = &[
     QUERY_DUPLICATE_NAME,
     QUERY_BAD_MUTATION,
     QUERY_NESTED_TOO_DEEP,
+    QUERY_SEARCH_NEEDS_LIMIT,
+    QUERY_SEARCH_NEEDS_INDEX,
     LOAD_BAD_RECORD,
     LOAD_UNKNOWN_TYPE,
     LOAD_MISSING_PROPERTY,

@@ -168,6 +168,11 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// An embedding could not be computed: `code` says why (provider
+    /// failed, not configured, another model), `provider` names the endpoint.
+    #[error("embedding provider {provider}: {message}")]
+    Embed { code: &'static str, provider: String, message: String },
+
     #[error("storage error at {path}: {source}")]
     Storage {
         path: String,
@@ -237,6 +242,7 @@ impl Error {
             SchemaChangeRefused { .. } => codes::SCHEMA_CHANGE_REFUSED,
             UnknownType { .. } => codes::UNKNOWN_TYPE,
             InvalidArgument(_) => codes::INVALID_ARGUMENT,
+            Embed { code, .. } => codes::EMBED.iter().copied().find(|c| c.code == *code).unwrap_or(codes::EMBED_FAILED),
             Storage { .. } => codes::STORAGE,
             Lance { .. } => codes::LANCE,
             Unreadable { .. } => codes::UNREADABLE,
@@ -316,6 +322,7 @@ impl Error {
             SchemaChangeRefused { lints } => SchemaChangeRefused { lints: lints.clone() },
             UnknownType { name } => UnknownType { name: name.clone() },
             InvalidArgument(m) => InvalidArgument(m.clone()),
+            Embed { code, provider, message } => Embed { code, provider: provider.clone(), message: message.clone() },
             Storage { path, source } => Storage { path: path.clone(), source: text(source) },
             Lance { table, source } => Lance { table: table.clone(), source: text(source) },
             Unreadable { path, message } => Unreadable { path: path.clone(), message: message.clone() },

@@ -23,6 +23,7 @@
 pub mod allocator;
 pub mod changes;
 pub mod codes;
+pub mod embed;
 pub mod error;
 pub mod evolve;
 pub mod export;

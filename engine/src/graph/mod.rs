@@ -8,7 +8,7 @@ pub mod fence;
 pub mod fold;
 mod head;
 pub mod history;
-pub(crate) mod indexes;
+pub mod indexes;
 pub mod init;
 pub(crate) mod intents;
 pub mod layout;

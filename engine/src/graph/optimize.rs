@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use lance::Dataset;
 use lance::dataset::transaction::{Operation, RewriteGroup, Transaction};
-use lance::index::DatasetIndexExt;
 use lance_table::format::Fragment;
 use serde::Serialize;
 
@@ -118,17 +117,10 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
         }
     }
     let groups = plan(&pieces);
-    let cols = indexes::indexed_columns(t);
-    let indexed = !cols.is_empty();
-    let stale = if indexed && ds.count_rows(None).await.map_err(lance_err)? > 0 {
-        let existing = ds.load_indices().await.map_err(lance_err)?;
-        cols.iter().any(|c| {
-            let name = indexes::index_name(c);
-            !existing.iter().any(|i| i.name == name && i.fragment_bitmap.as_ref().is_some_and(|b| fragments.iter().all(|f| b.contains(f.id as u32))))
-        })
-    } else {
-        false
-    };
+    let rows = ds.count_rows(None).await.map_err(lance_err)?;
+    let indexes_wanted = indexes::wanted(t, rows).len();
+    let indexed = indexes_wanted > 0;
+    let stale = indexed && indexes::any_stale(&ds, t).await?;
     if groups.is_empty() && !stale {
         return Ok(None);
     }
@@ -138,7 +130,7 @@ async fn stage(graph: &Graph, t: &TypeDef, ds: Arc<Dataset>) -> Result<Option<(S
         fragments_after: fragments.len(),
         rows_rewritten: 0,
         deleted_rows_dropped: 0,
-        indexes_rebuilt: cols.len(),
+        indexes_rebuilt: indexes_wanted,
     };
     let mut rewrite = Vec::new();
     for g in &groups {

@@ -11,11 +11,13 @@ use super::view::View;
 use crate::error::Result;
 use crate::storage::columns::{DST, ID, SRC};
 
-/// Parameter values, the query's one `now()`, and its deadline.
+/// Parameter values, the query's one `now()`, its deadline, and the
+/// results of its searches.
 pub struct Env {
     pub params: Vec<Value>,
     pub now: i64,
     pub deadline: super::limits::Deadline,
+    pub search: super::search::SearchState,
 }
 
 pub fn truthy(v: &Value) -> bool {
@@ -24,7 +26,7 @@ pub fn truthy(v: &Value) -> bool {
 
 impl Env {
     pub fn new(params: Vec<Value>) -> Env {
-        Env { params, now: chrono::Utc::now().timestamp_micros(), deadline: super::limits::Deadline::none() }
+        Env { params, now: chrono::Utc::now().timestamp_micros(), deadline: super::limits::Deadline::none(), search: Default::default() }
     }
 
     pub fn with_deadline(mut self, deadline: super::limits::Deadline) -> Env {
@@ -70,7 +72,9 @@ impl Env {
     pub fn eval(&self, e: &PExpr, b: &Bindings, r: usize, cols: &Columns) -> Value {
         self.eval_with(e, &|leaf| {
             let var = match leaf {
-                PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) | PExpr::PathNodes(var) | PExpr::PathLength(var) => *var,
+                PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) | PExpr::PathNodes(var) | PExpr::PathLength(var) | PExpr::Search { var, .. } => {
+                    *var
+                }
                 _ => return Value::Null,
             };
             let d = b.get(var, r);
@@ -103,6 +107,7 @@ impl Env {
                     Value::List(b.path(var, d).iter().map(|&n| ids.value(n as usize)).collect())
                 }
                 PExpr::PathLength(_) => Value::Int(b.path(var, d).len().saturating_sub(1) as i64),
+                PExpr::Search { id, .. } => super::search::value(self, *id, d),
                 _ => Value::Null,
             }
         })
@@ -232,7 +237,7 @@ impl Env {
 /// Calls `f` on every leaf that reads data.
 pub fn leaves(e: &PExpr, f: &mut dyn FnMut(&PExpr)) {
     match e {
-        PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_) | PExpr::Field(_) | PExpr::PathNodes(_) | PExpr::PathLength(_) => f(e),
+        PExpr::Prop { .. } | PExpr::Id(_) | PExpr::Node(_) | PExpr::Field(_) | PExpr::PathNodes(_) | PExpr::PathLength(_) | PExpr::Search { .. } => f(e),
         PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) | PExpr::Func { args: items, .. } => items.iter().for_each(|x| leaves(x, f)),
         PExpr::Arith { first, rest } => {
             leaves(first, f);

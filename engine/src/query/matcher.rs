@@ -256,6 +256,31 @@ impl<'a, 'g> Matcher<'a, 'g> {
     /// the view caches (a point lookup without touching Lance); other
     /// filters Lance can evaluate become one scan per variable.
     async fn push_down(&mut self) -> Result<()> {
+        // Searches first: the rows each keeps narrow its variable below.
+        let mut from_search: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (v, list, part) in super::search::prepare(self.view, self.plan, self.env).await? {
+            let merged = match from_search.remove(&v) {
+                None => list,
+                Some(have) => intersect(&have, &list),
+            };
+            from_search.insert(v, merged);
+            if let Some(p) = part {
+                self.pushed.insert(p as *const PExpr as usize);
+            }
+        }
+        self.push_filters().await?;
+        for (v, list) in from_search {
+            let n = self.view.node_ids(&self.plan.vars[v].type_name).await?.len();
+            let list = match self.candidates.get(&v) {
+                Some(c) => intersect(&c.list, &list),
+                None => list,
+            };
+            self.candidates.insert(v, Arc::new(Candidates { set: Bitset::of(n, &list), list }));
+        }
+        Ok(())
+    }
+
+    async fn push_filters(&mut self) -> Result<()> {
         let mut by_var: HashMap<usize, Vec<(&PExpr, datafusion_expr::Expr)>> = HashMap::new();
         let mut by_id: HashMap<usize, Vec<(&PExpr, String)>> = HashMap::new();
         let mut by_set: HashMap<usize, Vec<(&PExpr, String, pushdown::InSet)>> = HashMap::new();

@@ -30,6 +30,7 @@ pub mod plan;
 pub(crate) mod project;
 pub(crate) mod pushdown;
 pub(crate) mod rebase;
+pub(crate) mod search;
 pub(crate) mod value;
 pub(crate) mod view;
 
@@ -139,8 +140,17 @@ pub async fn run_read_on(graph: &Graph, snap: crate::graph::Snapshot, plan: &Pla
     let graph = &graph.bound(&snap);
     let view = view::View::new(graph, snap);
     let mut env = env;
-    let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
-    project::project(&view, read, &env, &bindings).await
+    // A query ranked by a search runs on its best rows first, and again on
+    // more of them while the match keeps too few (see `search`).
+    env.search.window = search::first_window(read, &env);
+    loop {
+        let bindings = matcher::Matcher::new(&view, read, &mut env).run().await?;
+        let result = project::project(&view, read, &env, &bindings).await?;
+        match search::widen(read, &env, result.rows.len()) {
+            Some(next) => env.search.window = Some(next),
+            None => return Ok(result),
+        }
+    }
 }
 
 /// Runs a mutation query: every statement sees the ones before it, and the

@@ -69,6 +69,56 @@ pub struct ReadPlan {
     pub limit: Option<Rows>,
     pub offset: Option<Rows>,
     pub aggregate: bool,
+    /// The search calls of the query (`PExpr::Search` names one by index).
+    pub searches: Vec<SearchSpec>,
+}
+
+/// What a search call computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchKind {
+    /// `search(p, q)`: every term of `q` is in `p` (true/false).
+    Match,
+    /// `fuzzy(p, q [, max_edits])`: every term within that many edits.
+    Fuzzy,
+    /// `match_text(p, q)`: the terms of `q` next to each other, in order.
+    Phrase,
+    /// `bm25(p, q)`: the BM25 score of the rows with any term of `q`.
+    Bm25,
+    /// `nearest(p, v)`: cosine distance to `v` (a vector, or a text that is
+    /// embedded at query time).
+    Nearest,
+    /// `rrf(a, b [, k])`: reciprocal rank fusion of two ranking searches.
+    Rrf,
+}
+
+impl SearchKind {
+    /// A score to rank by (needs a `limit`), rather than a yes/no filter.
+    pub fn ranks(self) -> bool {
+        matches!(self, SearchKind::Bm25 | SearchKind::Nearest | SearchKind::Rrf)
+    }
+
+    /// Higher scores first (BM25, RRF); distances rank ascending.
+    pub fn descending(self) -> bool {
+        matches!(self, SearchKind::Bm25 | SearchKind::Rrf)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchSpec {
+    pub kind: SearchKind,
+    pub var: usize,
+    /// The searched property (empty for `rrf`).
+    pub prop: String,
+    /// The text or vector searched for: a constant or a parameter.
+    pub query: PExpr,
+    /// `fuzzy`'s third argument.
+    pub max_edits: Option<PExpr>,
+    /// `rrf`: the two searches it fuses (indexes into `searches`).
+    pub parts: Vec<usize>,
+    /// `rrf`'s constant (60 unless given).
+    pub rrf_k: f64,
+    /// `nearest` with a text: the model the property's vectors were made by.
+    pub embed_text: bool,
 }
 
 /// `limit` or `offset`: a constant or the index of an integer parameter
@@ -180,13 +230,20 @@ pub enum PExpr {
     PathNodes(usize),
     /// A path's length in edges.
     PathLength(usize),
+    /// Search call `id` of the plan, on variable `var`'s rows.
+    Search {
+        id: usize,
+        var: usize,
+    },
 }
 
 impl PExpr {
     /// Variables the expression reads.
     pub fn vars(&self, out: &mut Vec<usize>) {
         match self {
-            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) | PExpr::PathNodes(var) | PExpr::PathLength(var) if !out.contains(var) => {
+            PExpr::Prop { var, .. } | PExpr::Id(var) | PExpr::Node(var) | PExpr::PathNodes(var) | PExpr::PathLength(var) | PExpr::Search { var, .. }
+                if !out.contains(var) =>
+            {
                 out.push(*var)
             }
             PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) | PExpr::Func { args: items, .. } => items.iter().for_each(|e| e.vars(out)),

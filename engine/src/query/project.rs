@@ -68,7 +68,7 @@ fn key_cmp(descending: bool, a: &Value, b: &Value) -> Ordering {
 }
 
 /// The value of `limit` or `offset`; `None` when absent or a null parameter.
-fn row_count(rows: Option<Rows>, env: &Env) -> Option<usize> {
+pub(crate) fn row_count(rows: Option<Rows>, env: &Env) -> Option<usize> {
     let n = match rows? {
         Rows::Lit(n) => n,
         Rows::Param(i) => match env.params.get(i)? {

@@ -24,6 +24,7 @@ mod query;
 mod query_model;
 mod races;
 mod schema;
+mod search;
 mod stored;
 #[path = "../../../tests/support/tree_hash.rs"]
 mod tree_hash;

@@ -282,6 +282,9 @@ impl<'s> Checker<'s> {
             self.err(crate::codes::QUERY_BAD_PROJECTION.code, pos, "only count(*) takes `*`");
             return None;
         }
+        if let Some(found) = self.search_fn(name, args, pos, ctx) {
+            return found;
+        }
         if let Some(found) = self.scalar_fn(name, args, pos, ctx)? {
             return Some(found);
         }
@@ -377,7 +380,7 @@ impl<'s> Checker<'s> {
                     crate::codes::QUERY_BAD_PROJECTION.code,
                     pos,
                     format!(
-                        "unknown function `{other}` (functions: date, datetime, now, starts_with, ends_with, lower, upper, length, coalesce, year, month, day, abs, nodes, count, sum, avg, min, max, collect)"
+                        "unknown function `{other}` (functions: date, datetime, now, starts_with, ends_with, lower, upper, length, coalesce, year, month, day, abs, nodes, count, sum, avg, min, max, collect, search, fuzzy, match_text, bm25, nearest, rrf)"
                     ),
                 );
                 None

@@ -15,9 +15,12 @@
 //! | OG-QUERY-010 | bad return, order or function use |
 //! | OG-QUERY-014 | duplicate query, parameter or alias name |
 //! | OG-QUERY-015 | a mutation that cannot be applied (key update, bad id) |
+//! | OG-QUERY-022 | `nearest`, `bm25` or `rrf` without a `limit` |
+//! | OG-QUERY-023 | a text search on a property without `@index` |
 
 mod expr;
 mod mutation;
+pub mod search;
 
 use std::collections::HashMap;
 
@@ -123,7 +126,7 @@ pub fn check_all(schema: &SchemaIr, decls: &[QueryDecl]) -> Result<Vec<Plan>, Ve
 
 /// Typechecks one query.
 pub fn check(schema: &SchemaIr, d: &QueryDecl) -> Result<Plan, Vec<Diagnostic>> {
-    let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new(), optional: 0 };
+    let mut c = Checker { schema, errors: Vec::new(), params: Vec::new(), vars: Vec::new(), scope: Vec::new(), optional: 0, searches: Vec::new() };
     for p in &d.params {
         if c.params.iter().any(|(n, _)| *n == p.name) {
             c.err(crate::codes::QUERY_DUPLICATE_NAME.code, p.pos, format!("parameter `${}` is declared twice", p.name));
@@ -199,6 +202,8 @@ struct Checker<'s> {
     scope: Vec<HashMap<String, usize>>,
     /// Inside how many `optional { }` blocks the clauses being read are.
     optional: usize,
+    /// The search calls met so far, with their positions.
+    searches: Vec<(SearchSpec, Pos)>,
 }
 
 impl<'s> Checker<'s> {
@@ -328,7 +333,9 @@ impl<'s> Checker<'s> {
         self.scope.pop();
         let limit = self.row_count("limit", &r.limit);
         let offset = self.row_count("offset", &r.offset);
-        Some(ReadPlan { vars: self.vars.clone(), clauses: clauses?, items, order, limit, offset, aggregate })
+        self.check_search_limit(limit);
+        let searches = self.searches.iter().map(|(s, _)| s.clone()).collect();
+        Some(ReadPlan { vars: self.vars.clone(), clauses: clauses?, items, order, limit, offset, aggregate, searches })
     }
 
     /// `limit` / `offset`: a literal, or a declared integer parameter.
