@@ -7,6 +7,8 @@ pub const SCHEMA_STATE: &str = "__schema_state.json";
 pub const SCHEMAS_DIR: &str = "_schemas";
 /// Stored-query catalogs, one file per catalog (`stored`).
 pub const QUERIES_DIR: &str = "_queries";
+/// The model each `@embed` property's vectors were made by (`embed`).
+pub const EMBEDDINGS_DIR: &str = "_embeddings";
 pub const MANIFEST: &str = "__manifest";
 pub const RECOVERY_DIR: &str = "__recovery";
 pub const INIT_CLAIM: &str = "__init_claim.json";
@@ -18,8 +20,21 @@ pub const EDGES_DIR: &str = "edges";
 
 /// Every top-level name that belongs to a graph. A root holding any of them
 /// is not empty for `init`.
-pub const ARTIFACTS: &[&str] =
-    &[SCHEMA_PG, SCHEMA_IR, SCHEMA_STATE, SCHEMAS_DIR, QUERIES_DIR, MANIFEST, RECOVERY_DIR, INIT_CLAIM, STAGING_DIR, INTENTS_DIR, NODES_DIR, EDGES_DIR];
+pub const ARTIFACTS: &[&str] = &[
+    SCHEMA_PG,
+    SCHEMA_IR,
+    SCHEMA_STATE,
+    SCHEMAS_DIR,
+    QUERIES_DIR,
+    EMBEDDINGS_DIR,
+    MANIFEST,
+    RECOVERY_DIR,
+    INIT_CLAIM,
+    STAGING_DIR,
+    INTENTS_DIR,
+    NODES_DIR,
+    EDGES_DIR,
+];
 
 pub fn sidecar_path(op_id: &str) -> String {
     format!("{RECOVERY_DIR}/{op_id}.json")

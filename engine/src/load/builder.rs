@@ -13,7 +13,7 @@ use arrow_schema::{DataType, Field, SchemaRef};
 
 use super::value::Cell;
 use crate::schema::{PropType, TypeDef};
-use crate::storage::columns::{arrow_type, table_schema};
+use crate::storage::columns::{arrow_type, unembedded_schema};
 
 enum Col {
     Str(StringBuilder),
@@ -160,7 +160,8 @@ pub struct TypeBatch {
 
 impl TypeBatch {
     pub fn new(t: &TypeDef) -> TypeBatch {
-        let schema = table_schema(t);
+        // Vectors still to compute may be null until `embed::fill`.
+        let schema = unembedded_schema(t);
         let src = (t.kind == crate::schema::TypeKind::Edge).then(|| (StringBuilder::new(), StringBuilder::new()));
         TypeBatch { schema, id: StringBuilder::new(), src, props: t.properties.iter().map(|p| Col::new(&p.ty)).collect(), rows: 0 }
     }

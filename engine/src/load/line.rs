@@ -218,7 +218,13 @@ impl Data {
     /// returns the cells, or every error of the line.
     fn finish(mut self, def: &TypeDef) -> Result<Vec<Cell>, LineErrors> {
         for (i, p) in def.properties.iter().enumerate() {
+            // A missing `@embed` vector is computed from its source text
+            // when there is one (`embed::fill`).
+            let computed = p.embed.as_ref().is_some_and(|src| {
+                def.properties.iter().position(|q| q.name == *src).is_some_and(|j| self.seen.has(j) && !matches!(self.cells[j], Cell::Null))
+            });
             if !self.seen.has(i)
+                && !computed
                 && let Err(e) = convert_property(p, None)
             {
                 self.errors.push((i, e));

@@ -558,6 +558,7 @@ async fn read_input(
             }
         }
         for (t, batch) in checker.chunk(&chunk, slots, tracker, opts.chunk_rows) {
+            let batch = crate::embed::fill(graph, checker.types[t], batch).await?;
             slots[t].stager.push(batch).await?;
         }
         last = Progress { lines: chunk.last_line, bytes: chunk.bytes, done: false };
@@ -604,7 +605,7 @@ async fn finish(
     let mut counts = BTreeMap::new();
     for (slot, t) in slots.iter_mut().zip(schema.types()) {
         if !slot.batch.is_empty() {
-            let batch = slot.batch.finish();
+            let batch = crate::embed::fill(graph, t, slot.batch.finish()).await?;
             slot.stager.push(batch).await?;
         }
         let base = slot.rows.base();

@@ -314,4 +314,11 @@ pub enum MutationPlan {
         type_name: String,
         filter: PExpr,
     },
+    /// Not in the language: `omnigraph embed` recomputing the `@embed`
+    /// vectors `props` of the rows `ids` (each from its source text).
+    Reembed {
+        type_name: String,
+        ids: Vec<String>,
+        props: Vec<String>,
+    },
 }

@@ -44,13 +44,16 @@ pub struct SessionOptions {
     pub limits: QueryLimits,
     /// When query views follow writes and when they fold their changes in.
     pub views: ViewTuning,
+    /// The embedding provider (`@embed`, `nearest` with a text), or why the
+    /// configuration is unusable.
+    pub embed: std::result::Result<Option<crate::embed::EmbedConfig>, String>,
 }
 
 impl Default for SessionOptions {
     /// No budget; query limits from the environment
     /// ([`QueryLimits::from_env`]).
     fn default() -> Self {
-        SessionOptions { cache_bytes: None, limits: QueryLimits::from_env(), views: ViewTuning::default() }
+        SessionOptions { cache_bytes: None, limits: QueryLimits::from_env(), views: ViewTuning::default(), embed: crate::embed::EmbedConfig::from_env() }
     }
 }
 
@@ -124,6 +127,7 @@ struct Inner {
     shares: Option<CacheShares>,
     limits: QueryLimits,
     views: ViewTuning,
+    embedder: std::result::Result<Option<Arc<crate::embed::Embedder>>, String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -149,7 +153,25 @@ impl Session {
         };
         let budget = shares.map(|s| CacheBudget::new(s.query));
         let lance = Arc::new(lance::session::Session::new(index_bytes, metadata_bytes, Arc::new(registry)));
-        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views }) }
+        let embedder = match options.embed {
+            Ok(Some(c)) => crate::embed::Embedder::new(c).map(|e| Some(Arc::new(e))).map_err(|e| e.to_string()),
+            Ok(None) => Ok(None),
+            Err(m) => Err(m),
+        };
+        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views, embedder }) }
+    }
+
+    /// The embedding provider, or why there is none (`OG-EMBED-002`).
+    pub fn embedder(&self) -> Result<&Arc<crate::embed::Embedder>> {
+        match &self.inner.embedder {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(Error::Embed {
+                code: crate::codes::EMBED_NOT_CONFIGURED.code,
+                provider: "none".into(),
+                message: "no embedding provider is configured: set OMNIGRAPH_EMBED_URL and OMNIGRAPH_EMBED_MODEL (or `embed` in the server config)".into(),
+            }),
+            Err(m) => Err(Error::Embed { code: crate::codes::EMBED_NOT_CONFIGURED.code, provider: "none".into(), message: m.clone() }),
+        }
     }
 
     /// The Lance session every dataset is opened and written through.

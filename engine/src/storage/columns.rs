@@ -31,13 +31,23 @@ pub fn arrow_type(t: &PropType) -> DataType {
 
 /// The dataset schema of a node or edge type.
 pub fn table_schema(t: &TypeDef) -> SchemaRef {
+    schema_with(t, false)
+}
+
+/// [`table_schema`] with every `@embed` target nullable: the rows of a
+/// write before their missing vectors are computed (`embed::fill`).
+pub fn unembedded_schema(t: &TypeDef) -> SchemaRef {
+    schema_with(t, true)
+}
+
+fn schema_with(t: &TypeDef, pending_embeds: bool) -> SchemaRef {
     let mut fields = vec![Field::new(ID, DataType::Utf8, false)];
     if t.kind == TypeKind::Edge {
         fields.push(Field::new(SRC, DataType::Utf8, false));
         fields.push(Field::new(DST, DataType::Utf8, false));
     }
     for p in &t.properties {
-        fields.push(Field::new(&p.name, arrow_type(&p.ty), p.nullable));
+        fields.push(Field::new(&p.name, arrow_type(&p.ty), p.nullable || (pending_embeds && p.embed.is_some())));
     }
     Arc::new(Schema::new(fields))
 }

@@ -3,6 +3,7 @@
 mod branches;
 mod cache_budget;
 mod common;
+mod embed;
 mod evolve;
 mod export;
 mod fold;

@@ -92,7 +92,9 @@ impl<'s> Checker<'s> {
                 }
             }
             for p in &t.properties {
-                if !p.nullable && !given(&p.name) {
+                // An `@embed` vector is computed from its source when not given.
+                let computed = p.embed.as_deref().is_some_and(&given);
+                if !p.nullable && !given(&p.name) && !computed {
                     self.err(crate::codes::QUERY_UNKNOWN_PROPERTY.code, pos, format!("inserting {} needs `{}` (it is not nullable)", t.name, p.name));
                     ok = false;
                 }

@@ -233,6 +233,20 @@ fn cell_for(p: &crate::schema::Property, v: &Value) -> Result<Cell> {
     convert_property(p, json).map_err(|e| rejected(crate::codes::MUTATE_BAD_VALUE.code, e.message))
 }
 
+/// A write that changes an `@embed` source text but not its vector drops
+/// the old vector: it is computed again from the new text at staging. An
+/// unchanged text keeps its vector (nothing is sent to the provider).
+fn reembed(t: &crate::schema::TypeDef, cells: &mut [Cell], before: &[Cell]) {
+    for (i, p) in t.properties.iter().enumerate() {
+        if let Some(j) = p.embed.as_ref().and_then(|src| t.properties.iter().position(|q| q.name == *src))
+            && cells[j] != before[j]
+            && cells[i] == before[i]
+        {
+            cells[i] = Cell::Null;
+        }
+    }
+}
+
 fn value_of(cell: &Cell) -> Value {
     Value::from(cell.clone())
 }
@@ -253,11 +267,33 @@ impl<'a, 'g> Mutator<'a, 'g> {
             MutationPlan::Update { type_name, set, filter } => {
                 let t = self.view.type_def(type_name)?;
                 for mut row in self.find(t, filter).await? {
+                    let before = row.cells.clone();
                     for (name, e) in set {
                         let i = t.properties.iter().position(|p| p.name == *name).expect("typechecked property");
                         row.cells[i] = cell_for(&t.properties[i], &self.eval(e))?;
                     }
+                    reembed(t, &mut row.cells, &before);
                     self.check_values(t, &row)?;
+                    let c = self.change(t);
+                    if !c.pos.contains_key(&row.id)
+                        && let Some(addr) = row.addr
+                    {
+                        c.removed.insert(row.id.clone(), addr);
+                    }
+                    c.put(row);
+                    self.report.updated += 1;
+                }
+                Ok(())
+            }
+            MutationPlan::Reembed { type_name, ids, props } => {
+                let t = self.view.type_def(type_name)?;
+                let slots: Vec<usize> = t.properties.iter().enumerate().filter(|(_, p)| props.contains(&p.name)).map(|(i, _)| i).collect();
+                let mut rows = self.stored(t, Some(ids_filter(t, ids.iter().cloned()))).await?;
+                rows.retain(|r| ids.contains(&r.id));
+                for mut row in rows {
+                    for &i in &slots {
+                        row.cells[i] = Cell::Null;
+                    }
                     let c = self.change(t);
                     if !c.pos.contains_key(&row.id)
                         && let Some(addr) = row.addr
@@ -300,7 +336,10 @@ impl<'a, 'g> Mutator<'a, 'g> {
         let given = |name: &str| props.iter().find(|(n, _)| n == name).map(|(_, e)| self.eval(e));
         let mut cells = Vec::with_capacity(t.properties.len());
         for p in &t.properties {
-            cells.push(cell_for(p, &given(&p.name).unwrap_or(Value::Null))?);
+            let value = given(&p.name).unwrap_or(Value::Null);
+            // A missing `@embed` vector is computed from its source at staging.
+            let computed = value.is_null() && p.embed.as_deref().is_some_and(|s| given(s).is_some_and(|v| !v.is_null()));
+            cells.push(if computed { Cell::Null } else { cell_for(p, &value)? });
         }
         let ends = if t.kind == TypeKind::Edge {
             let end = |name: &str| -> Result<String> {
@@ -332,11 +371,13 @@ impl<'a, 'g> Mutator<'a, 'g> {
         };
         let row = Row { id: id.clone(), ends, cells, addr: None };
         if upsert && let Some(mut old) = self.current(t, &id).await? {
+            let before = old.cells.clone();
             for (name, e) in props {
                 if let Some(i) = t.properties.iter().position(|p| p.name == *name) {
                     old.cells[i] = cell_for(&t.properties[i], &self.eval(e))?;
                 }
             }
+            reembed(t, &mut old.cells, &before);
             self.check_values(t, &old)?;
             let c = self.change(t);
             if !c.pos.contains_key(&old.id)

@@ -42,7 +42,10 @@ impl<'a, 'g> Mutator<'a, 'g> {
         for row in c.live() {
             batch.push(&row.id, row.ends.as_ref().map(|(s, d)| (s.as_str(), d.as_str())), &row.cells);
         }
-        let new_rows: Option<RecordBatch> = (!batch.is_empty()).then(|| batch.finish());
+        let new_rows: Option<RecordBatch> = match batch.is_empty() {
+            true => None,
+            false => Some(crate::embed::fill(self.view.graph, t, batch.finish()).await?),
+        };
         let txn = stage_rows(self.view.graph, &key, &base, new_rows, c.removed.values().copied()).await?;
         Ok(StagedWrite::new(key, t.location(), base, txn))
     }
