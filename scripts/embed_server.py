@@ -9,7 +9,7 @@ scaled to length 1. Texts that share words point the same way, so
 `nearest` over these vectors finds texts with words in common. The same
 text always gets the same vector.
 
-    python3 scripts/embed_server.py --port 8089 --dim 8
+    python3 scripts/embed_server.py --bind 127.0.0.1:8089 --dim 8
     export OMNIGRAPH_EMBED_URL=http://127.0.0.1:8089/v1
     export OMNIGRAPH_EMBED_MODEL=hash-8
 
@@ -135,12 +135,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8089)
+    p.add_argument("--bind", default=None, help="HOST:PORT (instead of --host and --port)")
     p.add_argument("--dim", type=int, default=8)
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--api-key", default=None)
     p.add_argument("--models", default=None)
     args = p.parse_args()
+    if args.bind:
+        host, _, port = args.bind.rpartition(":")
+        args.host, args.port = host or "127.0.0.1", int(port)
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)

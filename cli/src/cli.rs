@@ -95,6 +95,33 @@ pub enum Command {
         #[arg(long, short = 'm', value_name = "TEXT")]
         message: Option<String>,
     },
+    /// A graph's indexes: `index status` lists each one, the rows it
+    /// covers and whether it is behind the data.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
+    /// Compute the vectors of `@embed` properties that rows lack (or every
+    /// row's, with --all) through the embedding provider
+    /// (OMNIGRAPH_EMBED_URL, OMNIGRAPH_EMBED_MODEL), a commit per 1,000
+    /// rows. Run it again to finish a run that stopped.
+    Embed {
+        #[command(flatten)]
+        target: GraphTarget,
+        /// Only this type.
+        #[arg(long = "type", value_name = "TYPE")]
+        type_name: Option<String>,
+        /// Embed every row again with the configured model (after a model
+        /// change); a run cut short is run again with --all.
+        #[arg(long)]
+        all: bool,
+        /// The commits' actor (direct only; a server takes the token's).
+        #[arg(long = "as", value_name = "NAME", env = "OMNIGRAPH_ACTOR")]
+        actor: Option<String>,
+        /// The commits' message.
+        #[arg(long, short = 'm', value_name = "TEXT")]
+        message: Option<String>,
+    },
     /// Remove the table and manifest versions no kept commit needs; print
     /// what goes and the bytes freed.
     Cleanup {
@@ -376,6 +403,16 @@ pub struct WriteArgs {
     /// exit 4.
     #[arg(long, value_name = "COMMIT")]
     pub if_commit: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Each index: its type, property, kind (scalar, text, vector), state
+    /// (current, stale, missing, exact) and the rows it covers.
+    Status {
+        #[command(flatten)]
+        target: GraphTarget,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -149,6 +149,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let write = WriteArgs { actor, message, if_commit: None };
             crate::maintenance::optimize(session, target, write, json).await?
         }
+        Command::Index { command: crate::cli::IndexCommand::Status { target } } => crate::search::index_status(session, target, json).await?,
+        Command::Embed { target, type_name, all, actor, message } => {
+            let write = WriteArgs { actor, message, if_commit: None };
+            crate::search::embed(session, target, type_name, all, write, json).await?
+        }
         Command::Cleanup { target, keep_days, keep_commits, dry_run } => {
             let opts = omnigraph::graph::cleanup::CleanupOptions { keep_days, keep_commits, dry_run };
             crate::maintenance::cleanup(session, target, opts, json).await?

@@ -19,6 +19,7 @@ mod progress;
 mod remote;
 mod results;
 mod schema;
+mod search;
 mod stored;
 mod upload;
 

@@ -139,6 +139,9 @@ struct FileSettings {
     maintenance_interval: Option<String>,
     maintenance_keep_days: Option<f64>,
     maintenance_keep_commits: Option<u64>,
+    /// The embedding provider (`url`, `model`, `api_key`, `batch_size`,
+    /// `timeout_ms`, `retries`); the `OMNIGRAPH_EMBED_*` variables otherwise.
+    embed: Option<omnigraph::embed::EmbedConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +173,8 @@ pub struct Config {
     pub sweep_ms: u64,
     /// Scheduled maintenance: how often, and the cleanup's retention.
     pub maintenance: Option<(std::time::Duration, omnigraph::graph::cleanup::CleanupOptions)>,
+    /// The embedding provider, if any.
+    pub embed: Option<omnigraph::embed::EmbedConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +257,13 @@ impl Config {
                 Some((every, retention))
             }
         };
+        let embed = match file.embed {
+            Some(c) => {
+                c.validate().map_err(|m| err(crate::codes::BAD_SETTINGS.code, format!("embed: {m}")))?;
+                Some(c)
+            }
+            None => omnigraph::embed::EmbedConfig::from_env().map_err(|m| err(crate::codes::BAD_SETTINGS.code, m))?,
+        };
         let policy = match args.policy_file.or(file.policy_file) {
             Some(path) => Policy::load(&path).map_err(|e| err(e.code(), e.to_string()))?,
             None if auth == AuthMode::Tokens => Policy::read_only(),
@@ -278,6 +290,7 @@ impl Config {
             refresh_ms: args.refresh_ms.or(file.refresh_ms).unwrap_or(500).max(50),
             sweep_ms: args.sweep_ms.or(file.sweep_ms).unwrap_or(10_000).max(100),
             maintenance,
+            embed,
         })
     }
 }

@@ -60,7 +60,12 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight
 /// (and with them any lifecycle operation they started) and returns.
 pub async fn run(config: Config) -> Result<(), String> {
-    let session = omnigraph::Session::new(omnigraph::SessionOptions { cache_bytes: Some(config.cache_bytes), limits: config.limits, ..Default::default() });
+    let session = omnigraph::Session::new(omnigraph::SessionOptions {
+        cache_bytes: Some(config.cache_bytes),
+        limits: config.limits,
+        embed: Ok(config.embed.clone()),
+        ..Default::default()
+    });
     let catalog = Catalog::open(&config.catalog, &session).await.map_err(|e| format!("error[{}]: {e}", e.code()))?.with_actor("server");
     catalog.store().probe_conditional_writes().await.map_err(|e| format!("error[{}]: {e}", e.code()))?;
     let policy = Arc::new(config.policy);

@@ -178,7 +178,7 @@ impl Page {
     fn new(name: &str) -> Page {
         let work = tempfile::tempdir().unwrap();
         // The repository's examples and built binaries, where pages expect them.
-        for dir in ["examples", "target"] {
+        for dir in ["examples", "scripts", "target"] {
             std::os::unix::fs::symlink(repo().join(dir), work.path().join(dir)).unwrap();
         }
         let mut ports = HashMap::new();
@@ -260,10 +260,12 @@ impl Page {
             std::thread::sleep(Duration::from_millis(25));
         }
         // The port accepts connections from the moment it is bound, a little
-        // before the banner is printed: wait for the banner's last line.
+        // before the banner is printed: wait for the banner's last line
+        // (omnigraph-server's `policy ...`; the test embedding provider's
+        // `listening on ...`).
         let banner = loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.lines().any(|l| l.trim_start().starts_with("policy ")) {
+            if text.lines().any(|l| l.trim_start().starts_with("policy ") || l.starts_with("listening on ")) {
                 break text;
             }
             if started.elapsed() > Duration::from_secs(60) {
@@ -327,7 +329,7 @@ fn run_page(relative: &str) {
 }
 
 /// The pages the docs test runs; a new page must be added here.
-const PAGES: [&str; 9] = [
+const PAGES: [&str; 10] = [
     "README.md",
     "docs/user/schema.md",
     "docs/user/jsonl.md",
@@ -337,6 +339,7 @@ const PAGES: [&str; 9] = [
     "docs/user/server.md",
     "docs/user/history.md",
     "docs/user/branches.md",
+    "docs/user/search.md",
 ];
 
 #[test]
@@ -413,6 +416,11 @@ fn history_page() {
 #[test]
 fn branches_page() {
     run_page("docs/user/branches.md");
+}
+
+#[test]
+fn search_page() {
+    run_page("docs/user/search.md");
 }
 
 /// Every `OG-AREA-NNN` written out in `text`.

@@ -23,6 +23,7 @@ pub mod history;
 pub mod maintenance;
 pub mod replies;
 pub mod schema;
+pub mod search;
 pub mod stored;
 
 use axum::Router;
@@ -62,6 +63,8 @@ fn authenticated() -> OpenApiRouter<Shared> {
         .routes(routes!(history::changes))
         .routes(routes!(maintenance::optimize))
         .routes(routes!(maintenance::cleanup))
+        .routes(routes!(search::indexes))
+        .routes(routes!(search::embed))
         .routes(routes!(branches::list, branches::create))
         .routes(routes!(branches::delete))
         .routes(routes!(branches::merge))
