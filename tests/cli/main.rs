@@ -11,6 +11,9 @@ mod common;
 mod crash;
 mod docs;
 mod durability;
+#[path = "../support/embed_server.rs"]
+#[allow(dead_code)]
+mod embed_server;
 mod history;
 mod init_race;
 mod maintenance;

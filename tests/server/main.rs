@@ -7,6 +7,9 @@ mod auth;
 mod branches;
 mod common;
 mod crash;
+#[path = "../support/embed_server.rs"]
+#[allow(dead_code)]
+mod embed_server;
 mod fuzz;
 mod history;
 mod hostile;
@@ -24,6 +27,7 @@ mod races;
 mod remote_cli;
 mod s3;
 mod schema;
+mod search;
 mod stored;
 #[path = "../support/tree_hash.rs"]
 mod tree_hash;

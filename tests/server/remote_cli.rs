@@ -292,6 +292,12 @@ async fn stored_query_commands_direct_and_remote_print_the_same() {
     let rows = same(&["queries", "run", "friends", "--params", "{\"name\": \"alice\"}", "--format", "csv"]);
     assert_eq!(rows.stdout, "f.name\nbob\n");
     same(&["queries", "run", "friends", "--params", "{\"name\": \"alice\"}", "--format", "jsonl"]);
+    // Indexes and embeddings (this schema has no @embed: nothing to do).
+    let status = same(&["index", "status"]);
+    assert!(status.stdout.contains("Person") && status.stdout.contains("scalar"), "{}", status.stdout);
+    same(&["--json", "index", "status"]);
+    let embed = same(&["embed"]);
+    assert_eq!(embed.stdout, "no @embed properties\n0 commit(s)\n");
     let bad = same(&["queries", "add", "--file", "bad.gq"]);
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("OG-QUERY-003"), "{}", bad.stderr);

@@ -55,7 +55,6 @@ pub async fn refresh(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<EmbedReport> {
     graph.require_writable()?;
-    let embedder = graph.session().embedder()?.clone();
     let (bound, _) = graph.current().await?;
     let types: Vec<TypeDef> = bound.schema().types().filter(|t| only_type.is_none_or(|n| t.name == n)).cloned().collect();
     if let Some(n) = only_type
@@ -63,6 +62,11 @@ pub async fn refresh(
     {
         return Err(Error::UnknownType { name: n.to_string() });
     }
+    if types.iter().all(|t| super::targets(t).is_empty()) {
+        // Nothing to embed: no provider needed.
+        return Ok(EmbedReport::default());
+    }
+    let embedder = graph.session().embedder()?.clone();
     let mut report = EmbedReport { model: embedder.model().to_string(), ..Default::default() };
     for t in &types {
         for (p, src) in super::targets(t) {

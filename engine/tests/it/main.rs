@@ -4,6 +4,9 @@ mod branches;
 mod cache_budget;
 mod common;
 mod embed;
+#[path = "../../../tests/support/embed_server.rs"]
+#[allow(dead_code)]
+mod embed_server;
 mod evolve;
 mod export;
 mod fold;
