@@ -38,6 +38,8 @@ const COLUMN: &str = "column";
 const ADJACENCY: &str = "adjacency";
 const DELTA: &str = "delta";
 const EDGES: &str = "edges";
+/// Table handles that only read (searches), in the session's read session.
+const READ_DATASET: &str = "read_dataset";
 
 /// The tables of one snapshot, read through the graph's cache.
 pub struct View<'g> {
@@ -73,6 +75,23 @@ impl<'g> View<'g> {
     pub async fn dataset(&self, t: &TypeDef) -> Result<Arc<Dataset>> {
         let (loc, version) = self.located(t)?;
         self.dataset_at(&loc, version).await
+    }
+
+    /// `t` at the snapshot's version, opened for reading only (searches):
+    /// never write through it.
+    pub async fn read_dataset(&self, t: &TypeDef) -> Result<Arc<Dataset>> {
+        let (loc, version) = self.located(t)?;
+        let cache = self.cache();
+        if let Some(ds) = cache.get(READ_DATASET, &loc, version) {
+            return Ok(ds);
+        }
+        let _building = cache.building(READ_DATASET, &loc).await;
+        if let Some(ds) = cache.get(READ_DATASET, &loc, version) {
+            return Ok(ds);
+        }
+        let ds = Arc::new(table::open_for_reading(self.graph.root().session(), &self.graph.root().child_uri(&loc), version).await?);
+        cache.put_derived(READ_DATASET, loc, version, ds.clone(), 0);
+        Ok(ds)
     }
 
     async fn dataset_at(&self, loc: &str, version: u64) -> Result<Arc<Dataset>> {

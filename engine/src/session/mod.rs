@@ -6,7 +6,11 @@
 //! A session holds:
 //! - one Lance [`lance::session::Session`]: Lance's metadata and index
 //!   caches and its object-store registry, with `file://` made durable
-//!   ([`durable`]), so every table open and write shares them;
+//!   ([`durable`]), so every table open and write shares them; and a second
+//!   one for searches, which only read ([`Session::lance_reads`]): its
+//!   `file://` reads go through Lance's direct local reader (the durable
+//!   store reads each range through `object_store`, which costs a search
+//!   about a third more), and it holds the search indexes' cache;
 //! - the S3 clients of the graph and catalog roots, one per bucket, so a
 //!   process keeps one connection pool per bucket however many graphs it opens;
 //! - the memory budget ([`budget`]) shared by the query caches
@@ -122,6 +126,7 @@ pub struct Session {
 
 struct Inner {
     lance: Arc<lance::session::Session>,
+    lance_reads: Arc<lance::session::Session>,
     s3: Mutex<HashMap<String, AmazonS3>>,
     budget: Option<Arc<CacheBudget>>,
     shares: Option<CacheShares>,
@@ -152,13 +157,16 @@ impl Session {
             None => (lance::dataset::DEFAULT_INDEX_CACHE_SIZE, lance::dataset::DEFAULT_METADATA_CACHE_SIZE),
         };
         let budget = shares.map(|s| CacheBudget::new(s.query));
-        let lance = Arc::new(lance::session::Session::new(index_bytes, metadata_bytes, Arc::new(registry)));
+        // The index share goes mostly to searches (vector and text indexes);
+        // writes and scans keep a quarter for scalar lookups.
+        let lance = Arc::new(lance::session::Session::new(index_bytes / 4, metadata_bytes / 2, Arc::new(registry)));
+        let lance_reads = Arc::new(lance::session::Session::new(index_bytes - index_bytes / 4, metadata_bytes - metadata_bytes / 2, Arc::new(ObjectStoreRegistry::default())));
         let embedder = match options.embed {
             Ok(Some(c)) => crate::embed::Embedder::new(c).map(|e| Some(Arc::new(e))).map_err(|e| e.to_string()),
             Ok(None) => Ok(None),
             Err(m) => Err(m),
         };
-        Session { inner: Arc::new(Inner { lance, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views, embedder }) }
+        Session { inner: Arc::new(Inner { lance, lance_reads, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views, embedder }) }
     }
 
     /// The embedding provider, or why there is none (`OG-EMBED-002`).
@@ -177,6 +185,12 @@ impl Session {
     /// The Lance session every dataset is opened and written through.
     pub fn lance(&self) -> &Arc<lance::session::Session> {
         &self.inner.lance
+    }
+
+    /// The Lance session of searches: tables opened through it are only
+    /// read, never written (its local store does not sync).
+    pub fn lance_reads(&self) -> &Arc<lance::session::Session> {
+        &self.inner.lance_reads
     }
 
     /// Whether `other` is this session (a clone of it).

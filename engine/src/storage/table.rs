@@ -40,6 +40,12 @@ pub async fn open(session: &Session, uri: &str, version: Option<u64>) -> Result<
     b.load().await.map_err(|e| Error::lance_open(uri, e))
 }
 
+/// `uri` opened for reading only (searches), through the session's read
+/// Lance session: never write through the handle (see `Session::lance_reads`).
+pub async fn open_for_reading(session: &Session, uri: &str, version: u64) -> Result<Dataset> {
+    DatasetBuilder::from_uri(uri).with_session(session.lance_reads().clone()).with_version(version).load().await.map_err(|e| Error::lance_open(uri, e))
+}
+
 /// The newest committed version of `uri`, published or not.
 pub async fn head_version(session: &Session, uri: &str) -> Result<u64> {
     let ds = open(session, uri, None).await?;

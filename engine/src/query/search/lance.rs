@@ -44,7 +44,7 @@ pub async fn run(
     }
     let key = t.table_key();
     let lance_err = |e: lance::Error| Error::lance(&key, e);
-    let ds = view.dataset(t).await?;
+    let ds = view.read_dataset(t).await?;
     let mut sc = ds.scan();
     sc.project(&[ID]).map_err(lance_err)?;
     let query = env.eval_with(&spec.query, &|_| Value::Null);

@@ -90,10 +90,24 @@ fn wanted(plan: &ReadPlan, env: &Env) -> Option<usize> {
     Some(limit.saturating_add(offset))
 }
 
-/// The first window of the ranked search, if the query has one.
+/// The first window of the ranked search, if the query has one: the rows
+/// wanted when nothing but the searched variable's own filters (handed to
+/// Lance) constrains the match; twice as many (at least 10) when traversals
+/// or other variables may drop some.
 pub fn first_window(plan: &ReadPlan, env: &Env) -> Option<usize> {
-    ranking(plan)?;
-    Some(wanted(plan, env)?.max(1).saturating_mul(FIRST_WINDOW_FACTOR).max(10))
+    let id = ranking(plan)?;
+    let want = wanted(plan, env)?.max(1);
+    let v = plan.searches[id].var;
+    let alone = plan.clauses.iter().all(|c| match c {
+        PClause::Bind { var } => *var == v,
+        PClause::Filter(e) => {
+            let mut vs = Vec::new();
+            e.vars(&mut vs);
+            vs == [v] && !has_search(e)
+        }
+        _ => false,
+    });
+    Some(if alone { want } else { want.saturating_mul(FIRST_WINDOW_FACTOR).max(10) })
 }
 
 /// The next window when a ranked run returned fewer than `limit` rows
