@@ -280,3 +280,27 @@ fn search_functions_are_typechecked_with_positions() {
         assert_eq!(col as usize, cases[0].0.find("nearest").unwrap() + 1);
     });
 }
+
+#[test]
+fn searches_read_branches_and_past_commits() {
+    rt().block_on(async {
+        let (_t, g) = graph(&small_data()).await;
+        let before = g.snapshot().await.unwrap().commit.id.clone();
+        omnigraph::graph::branches::create(&g, "draft", None, &Default::default()).await.unwrap();
+        let draft = g.on_branch("draft").await.unwrap();
+        load_into(&draft, LoadMode::Append, &doc("zebra", "Zebra stripes", "zebras graze on grassland", "animals", [0., 0., 0., 1., 0., 0., 0., 0.])).await.unwrap();
+        let text = "query q($q: String) { match { $d: Doc  search($d.body, $q) } return { $d.slug } }";
+        let near = "query q($v: Vector(8)) { match { $d: Doc } return { $d.slug } order { nearest($d.embedding, $v) } limit 1 }";
+        assert_eq!(slugs(&run(&draft, text, json!({"q": "zebra"})).await), vec!["zebra"]);
+        assert_eq!(slugs(&run(&draft, near, json!({"v": [0, 0, 0, 1, 0, 0, 0, 0]})).await), vec!["zebra"]);
+        assert!(slugs(&run(&g, text, json!({"q": "zebra"})).await).is_empty(), "main does not see the branch's doc");
+        // On main, a write, then a read at the commit before it.
+        load_into(&g, LoadMode::Append, &doc("zebra2", "Zebra again", "zebra crossing", "roads", [0., 0., 0., 1., 0., 0., 0., 0.])).await.unwrap();
+        assert_eq!(slugs(&run(&g, text, json!({"q": "zebra"})).await), vec!["zebra2"]);
+        let plan = query::compile(g.schema(), near).unwrap().remove(0);
+        let at = omnigraph::graph::history::At::parse(&before).unwrap();
+        let deadline = query::limits::Deadline::start(g.query_limits().timeout);
+        let r = query::run_read_at(&g, &plan, &json!({"v": [0, 0, 0, 1, 0, 0, 0, 0]}), deadline, Some(&at)).await.unwrap();
+        assert_ne!(slugs(&r), vec!["zebra2"], "the past commit has no zebra");
+    });
+}
