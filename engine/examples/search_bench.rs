@@ -46,7 +46,8 @@ impl Read for Lines {
             let end = (self.row + 1000).min(self.docs.len());
             for i in self.row..end {
                 use std::fmt::Write as _;
-                let mut s = format!("{{\"type\":\"Doc\",\"data\":{{\"key\":\"d{i}\",\"category\":\"c{}\",\"body\":\"{}\",\"embedding\":[", i % 100, self.docs[i]);
+                let mut s =
+                    format!("{{\"type\":\"Doc\",\"data\":{{\"key\":\"d{i}\",\"category\":\"c{}\",\"body\":\"{}\",\"embedding\":[", i % 100, self.docs[i]);
                 for (k, x) in self.vectors[i * self.dim..(i + 1) * self.dim].iter().enumerate() {
                     if k > 0 {
                         s.push(',');

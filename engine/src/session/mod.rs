@@ -160,13 +160,28 @@ impl Session {
         // The index share goes mostly to searches (vector and text indexes);
         // writes and scans keep a quarter for scalar lookups.
         let lance = Arc::new(lance::session::Session::new(index_bytes / 4, metadata_bytes / 2, Arc::new(registry)));
-        let lance_reads = Arc::new(lance::session::Session::new(index_bytes - index_bytes / 4, metadata_bytes - metadata_bytes / 2, Arc::new(ObjectStoreRegistry::default())));
+        let lance_reads = Arc::new(lance::session::Session::new(
+            index_bytes - index_bytes / 4,
+            metadata_bytes - metadata_bytes / 2,
+            Arc::new(ObjectStoreRegistry::default()),
+        ));
         let embedder = match options.embed {
             Ok(Some(c)) => crate::embed::Embedder::new(c).map(|e| Some(Arc::new(e))).map_err(|e| e.to_string()),
             Ok(None) => Ok(None),
             Err(m) => Err(m),
         };
-        Session { inner: Arc::new(Inner { lance, lance_reads, s3: Mutex::new(HashMap::new()), budget, shares, limits: options.limits, views: options.views, embedder }) }
+        Session {
+            inner: Arc::new(Inner {
+                lance,
+                lance_reads,
+                s3: Mutex::new(HashMap::new()),
+                budget,
+                shares,
+                limits: options.limits,
+                views: options.views,
+                embedder,
+            }),
+        }
     }
 
     /// The embedding provider, or why there is none (`OG-EMBED-002`).

@@ -288,7 +288,9 @@ fn searches_read_branches_and_past_commits() {
         let before = g.snapshot().await.unwrap().commit.id.clone();
         omnigraph::graph::branches::create(&g, "draft", None, &Default::default()).await.unwrap();
         let draft = g.on_branch("draft").await.unwrap();
-        load_into(&draft, LoadMode::Append, &doc("zebra", "Zebra stripes", "zebras graze on grassland", "animals", [0., 0., 0., 1., 0., 0., 0., 0.])).await.unwrap();
+        load_into(&draft, LoadMode::Append, &doc("zebra", "Zebra stripes", "zebras graze on grassland", "animals", [0., 0., 0., 1., 0., 0., 0., 0.]))
+            .await
+            .unwrap();
         let text = "query q($q: String) { match { $d: Doc  search($d.body, $q) } return { $d.slug } }";
         let near = "query q($v: Vector(8)) { match { $d: Doc } return { $d.slug } order { nearest($d.embedding, $v) } limit 1 }";
         assert_eq!(slugs(&run(&draft, text, json!({"q": "zebra"})).await), vec!["zebra"]);
