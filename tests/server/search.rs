@@ -132,7 +132,7 @@ async fn hostile_and_failing_searches_are_answered_with_codes() {
     // Odd but valid texts: empty, only stop words, control characters,
     // 100,000 characters; vectors of zeros and huge numbers.
     let fts = "query q($q: String) { match { $d: Doc  search($d.body, $q) } return { $d.slug } }";
-    for q in ["", "the and of", "\u{0}\u{7}\n\t", &"vector ".repeat(14_000), "ünïcödé 文字 🙂"] {
+    for q in ["", "the and of", "\u{0}\u{7}\n\t", &"vector".repeat(20_000), &"vector ".repeat(1_024), "ünïcödé 文字 🙂"] {
         let r = api.query("lib", fts, json!({"q": q})).await;
         assert_eq!(r.status, 200, "{:?}: {}", &q[..q.len().min(40)], r.text);
         let r = api.query("lib", text, json!({"q": q})).await;
@@ -142,6 +142,10 @@ async fn hostile_and_failing_searches_are_answered_with_codes() {
         let r = api.query("lib", near, json!({"v": v})).await;
         assert_eq!(r.status, 200, "{v}: {}", r.text);
     }
+    // More words than a search takes: refused, naming the parameter.
+    let r = api.query("lib", fts, json!({"q": "vector ".repeat(1_025)})).await;
+    assert_eq!((r.status, r.code()), (400, "OG-QUERY-013".to_string()), "{}", r.text);
+    assert!(r.text.contains("at most 1024 words"), "{}", r.text);
     let r = api.post("/graphs/lib/embed", &json!({"type": 5})).await;
     assert_eq!(r.status, 400, "{}", r.text);
     let r = api.post("/graphs/lib/embed", &json!({"all": true, "extra": 1})).await;

@@ -134,6 +134,7 @@ pub async fn run_read_on(graph: &Graph, snap: crate::graph::Snapshot, plan: &Pla
         return Err(Error::QueryKind(format!("`{}` is a mutation; run it with `mutate`", plan.name)));
     };
     let env = eval::Env::new(bind_params(plan, params)?).with_deadline(deadline);
+    check_search_texts(plan, read, &env.params)?;
     if snap.schema_hash != plan.schema_hash {
         return Err(Error::SchemaMoved { what: format!("query `{}` was compiled", plan.name), hash: snap.schema_hash });
     }
@@ -151,6 +152,25 @@ pub async fn run_read_on(graph: &Graph, snap: crate::graph::Snapshot, plan: &Pla
             None => return Ok(result),
         }
     }
+}
+
+/// Refuses a text search for more than [`search::MAX_SEARCH_WORDS`] words
+/// (each word is a posting-list walk, a fuzzy one up to 50).
+fn check_search_texts(plan: &Plan, read: &plan::ReadPlan, values: &[Value]) -> Result<()> {
+    for s in read.searches.iter().filter(|s| s.kind != plan::SearchKind::Nearest) {
+        if let plan::PExpr::Param(i) = s.query
+            && let Some(Value::Str(text)) = values.get(i)
+        {
+            let words = text.split_whitespace().count();
+            if words > search::MAX_SEARCH_WORDS {
+                return Err(Error::Param {
+                    name: plan.params[i].name.clone(),
+                    message: format!("a search text has at most {} words, this one has {words}", search::MAX_SEARCH_WORDS),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs a mutation query: every statement sees the ones before it, and the

@@ -32,6 +32,10 @@ use super::value::Value;
 use super::view::View;
 use crate::error::Result;
 
+/// The most words a searched-for text may have: each is a walk of the
+/// index's postings (a fuzzy one of up to 50 terms).
+pub const MAX_SEARCH_WORDS: usize = 1024;
+
 /// The first window of a ranked search: this many times the rows wanted.
 const FIRST_WINDOW_FACTOR: usize = 2;
 /// Each retry's window grows by this factor.
