@@ -269,6 +269,7 @@ impl Page {
                 break text;
             }
             if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
                 self.fail(b, &format!("the server printed no banner within 60 s\n--- output ---\n{text}"));
             }
             std::thread::sleep(Duration::from_millis(10));
