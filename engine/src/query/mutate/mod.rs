@@ -274,34 +274,21 @@ impl<'a, 'g> Mutator<'a, 'g> {
                     }
                     reembed(t, &mut row.cells, &before);
                     self.check_values(t, &row)?;
-                    let c = self.change(t);
-                    if !c.pos.contains_key(&row.id)
-                        && let Some(addr) = row.addr
-                    {
-                        c.removed.insert(row.id.clone(), addr);
-                    }
-                    c.put(row);
-                    self.report.updated += 1;
+                    self.rewritten(t, row);
                 }
                 Ok(())
             }
             MutationPlan::Reembed { type_name, ids, props } => {
                 let t = self.view.type_def(type_name)?;
                 let slots: Vec<usize> = t.properties.iter().enumerate().filter(|(_, p)| props.contains(&p.name)).map(|(i, _)| i).collect();
+                let wanted: FxHashSet<&str> = ids.iter().map(String::as_str).collect();
                 let mut rows = self.stored(t, Some(ids_filter(t, ids.iter().cloned()))).await?;
-                rows.retain(|r| ids.contains(&r.id));
+                rows.retain(|r| wanted.contains(r.id.as_str()));
                 for mut row in rows {
                     for &i in &slots {
                         row.cells[i] = Cell::Null;
                     }
-                    let c = self.change(t);
-                    if !c.pos.contains_key(&row.id)
-                        && let Some(addr) = row.addr
-                    {
-                        c.removed.insert(row.id.clone(), addr);
-                    }
-                    c.put(row);
-                    self.report.updated += 1;
+                    self.rewritten(t, row);
                 }
                 Ok(())
             }
@@ -317,6 +304,18 @@ impl<'a, 'g> Mutator<'a, 'g> {
                 Ok(())
             }
         }
+    }
+
+    /// `row`, a stored (or here written) row of `t`, in its new version.
+    fn rewritten(&mut self, t: &'g TypeDef, row: Row) {
+        let c = self.change(t);
+        if !c.pos.contains_key(&row.id)
+            && let Some(addr) = row.addr
+        {
+            c.removed.insert(row.id.clone(), addr);
+        }
+        c.put(row);
+        self.report.updated += 1;
     }
 
     fn check_values(&mut self, t: &'g TypeDef, row: &Row) -> Result<()> {
@@ -379,14 +378,7 @@ impl<'a, 'g> Mutator<'a, 'g> {
             }
             reembed(t, &mut old.cells, &before);
             self.check_values(t, &old)?;
-            let c = self.change(t);
-            if !c.pos.contains_key(&old.id)
-                && let Some(addr) = old.addr
-            {
-                c.removed.insert(old.id.clone(), addr);
-            }
-            c.put(old);
-            self.report.updated += 1;
+            self.rewritten(t, old);
             return Ok(());
         }
         self.check_values(t, &row)?;

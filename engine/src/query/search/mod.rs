@@ -199,25 +199,8 @@ fn own_filters(view: &View<'_>, plan: &ReadPlan, v: usize, env: &Env) -> Result<
 
 fn has_search(e: &PExpr) -> bool {
     let mut found = false;
-    walk(e, &mut |x| found |= matches!(x, PExpr::Search { .. }));
+    super::eval::leaves(e, &mut |x| found |= matches!(x, PExpr::Search { .. }));
     found
-}
-
-fn walk(e: &PExpr, f: &mut dyn FnMut(&PExpr)) {
-    f(e);
-    match e {
-        PExpr::List(items) | PExpr::And(items) | PExpr::Or(items) | PExpr::Func { args: items, .. } => items.iter().for_each(|x| walk(x, f)),
-        PExpr::Arith { first, rest } => {
-            walk(first, f);
-            rest.iter().for_each(|(_, x)| walk(x, f));
-        }
-        PExpr::Cmp { left, right, .. } => {
-            walk(left, f);
-            walk(right, f);
-        }
-        PExpr::Agg { arg: Some(a), .. } => walk(a, f),
-        _ => {}
-    }
 }
 
 /// Reciprocal rank fusion: a row's score is the sum over the two rankings
