@@ -202,13 +202,10 @@ fn vector_index_is_built_searched_followed_and_filtered() {
         assert!(slugs(&r).iter().filter(|s| want.contains(s)).count() >= 9, "{:?} vs {want:?}", slugs(&r));
         // Rows written after the index are searched too (exactly).
         let g2 = Graph::open_for_write(&t.uri(), &crate::common::session()).await.unwrap();
+        let nearest_one = "query q($v: Vector(8)) { match { $d: Doc } return { $d.slug } order { nearest($d.embedding, $v) } limit 1 }";
+        let far = json!({"v": [9., -9., 9., -9., 9., -9., 9., -9.]});
         load_into(&g2, LoadMode::Append, &doc("fresh", "fresh title", "text", "new", [9., -9., 9., -9., 9., -9., 9., -9.])).await.unwrap();
-        let r = run(
-            &g2,
-            "query q($v: Vector(8)) { match { $d: Doc } return { $d.slug } order { nearest($d.embedding, $v) } limit 1 }",
-            json!({"v": [9., -9., 9., -9., 9., -9., 9., -9.]}),
-        )
-        .await;
+        let r = run(&g2, nearest_one, far.clone()).await;
         assert_eq!(slugs(&r), vec!["fresh"]);
         let r = run(&g2, "query q() { match { $d: Doc  search($d.title, \"Freshly titles\") } return { $d.slug } }", json!({})).await;
         assert_eq!(slugs(&r), vec!["fresh"]);
@@ -218,12 +215,7 @@ fn vector_index_is_built_searched_followed_and_filtered() {
         omnigraph::graph::optimize::optimize(&g2, &Default::default()).await.unwrap();
         let after = indexes::status(&g2).await.unwrap();
         assert!(after.iter().all(|s| s.state == "current"), "{after:?}");
-        let r = run(
-            &g2,
-            "query q($v: Vector(8)) { match { $d: Doc } return { $d.slug } order { nearest($d.embedding, $v) } limit 1 }",
-            json!({"v": [9., -9., 9., -9., 9., -9., 9., -9.]}),
-        )
-        .await;
+        let r = run(&g2, nearest_one, far.clone()).await;
         assert_eq!(slugs(&r), vec!["fresh"]);
     });
 }

@@ -141,12 +141,22 @@ pub async fn prepare<'p>(view: &View<'_>, plan: &'p ReadPlan, env: &mut Env) -> 
         }
     }
     let mut tables: Vec<Arc<Scores>> = Vec::with_capacity(plan.searches.len());
+    // The ranking's variable's prefilter, made once (rrf's two sides share it).
+    let mut prefilters: Option<(usize, Option<datafusion_expr::Expr>)> = None;
     for (id, spec) in plan.searches.iter().enumerate() {
         env.deadline.check()?;
         let scores = if spec.kind == SearchKind::Rrf {
             fuse(spec, &tables)
         } else {
-            let prefilter = if windowed[id] { own_filters(view, plan, spec.var, env)? } else { None };
+            let prefilter = match (windowed[id], &prefilters) {
+                (false, _) => None,
+                (true, Some((v, f))) if *v == spec.var => f.clone(),
+                (true, _) => {
+                    let f = own_filters(view, plan, spec.var, env)?;
+                    prefilters = Some((spec.var, f.clone()));
+                    f
+                }
+            };
             let limit = if windowed[id] { window } else { None };
             lance::run(view, plan, spec, env, limit, prefilter).await?
         };
